@@ -1,0 +1,57 @@
+# SupplyCoord — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast lint format messages compilemessages setup demo bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed compilemessages
+
+compilemessages: $(VENV)/.installed
+	$(PY) manage.py compile_translations
+
+# Migrate, load the demo province, build every day's snapshot, collect static, serve.
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py build_snapshots --all
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py demo_users
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+test: setup
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/djlint templates --lint
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Refresh the message catalogues from the code (needs GNU gettext: apt-get install gettext).
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=static --ignore=bench
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=static/vendor --ignore=staticfiles
+
+bench: $(VENV)/.installed
+	$(PY) bench/snapshot.py
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

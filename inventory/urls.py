@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "inventory"
+urlpatterns = [
+    path("daily/", views.daily_entry, name="daily_entry"),
+]

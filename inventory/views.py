@@ -1,0 +1,2 @@
+def daily_entry(request):
+    raise NotImplementedError

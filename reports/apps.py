@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Reports")
+
+    def ready(self):
+        from inventory.signals import daily_figures_changed
+
+        from .receivers import rebuild_after_figures_changed
+
+        daily_figures_changed.connect(rebuild_after_figures_changed, dispatch_uid="reports-rebuild")

@@ -1,0 +1,144 @@
+"""The daily snapshot of reports.md: derived rows, rebuilt by a Celery job, never edited."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from supplycoord.models import Item, Prefecture
+
+
+class Status(models.TextChoices):
+    RED = "red", _("red")
+    AMBER = "amber", _("amber")
+    GREEN = "green", _("green")
+    GREY = "grey", _("no data")
+
+
+class ReportingState(models.TextChoices):
+    ON_TIME = "on_time", _("on time")
+    LATE = "late", _("late")
+    MISSING = "missing", _("missing")
+
+
+def _qty(verbose):
+    return models.BigIntegerField(verbose, null=True, blank=True)
+
+
+def _days(verbose):
+    return models.DecimalField(verbose, max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class SnapshotRow(models.Model):
+    """One prefecture, key item and date; every column as defined in reports.md."""
+
+    date = models.DateField(_("date"))
+    prefecture = models.ForeignKey(Prefecture, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    stock = _qty(_("stock"))
+    stock_is_stale = models.BooleanField(_("stock is stale"), default=False)
+    stock_date = models.DateField(_("stock reported for"), null=True, blank=True)
+    consumption = _qty(_("consumption"))
+    avg_consumption_7d = models.DecimalField(
+        _("average consumption, 7 days"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    demand = _qty(_("demand"))
+    in_transit = models.BigIntegerField(_("in transit"), default=0)
+    arriving_3d = _qty(_("arriving within 3 days"))
+    days_of_cover = _days(_("days of cover"))
+    projected_days_of_cover = _days(_("projected days of cover"))
+    shortfall_3d = _qty(_("shortfall within 3 days"))
+    reconciliation_gap = _qty(_("reconciliation gap"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("snapshot row")
+        verbose_name_plural = _("snapshot rows")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "prefecture", "item"], name="snapshot_row_key")
+        ]
+        indexes = [
+            models.Index(fields=["prefecture", "item", "date"]),
+            models.Index(fields=["item", "date"]),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.prefecture_id}/{self.item_id}"
+
+
+class ProvinceRollup(models.Model):
+    """Province totals per item and date; reserve stock beside the prefecture sums, not in them."""
+
+    date = models.DateField(_("date"))
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    stock = models.BigIntegerField(_("stock"), default=0)
+    consumption = models.BigIntegerField(_("consumption"), default=0)
+    demand = models.BigIntegerField(_("demand"), default=0)
+    in_transit = models.BigIntegerField(_("in transit"), default=0)
+    arriving_3d = models.BigIntegerField(_("arriving within 3 days"), default=0)
+    shortfall_3d = models.BigIntegerField(_("shortfall within 3 days"), default=0)
+    avg_consumption_7d = models.DecimalField(
+        _("average consumption, 7 days"), max_digits=22, decimal_places=4, default=0
+    )
+    reserve_stock = models.BigIntegerField(_("reserve stock"), default=0)
+    days_of_cover = _days(_("days of cover"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    prefectures_red = models.PositiveIntegerField(_("prefectures in red"), default=0)
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("province rollup")
+        verbose_name_plural = _("province rollups")
+        constraints = [models.UniqueConstraint(fields=["date", "item"], name="province_rollup_key")]
+        indexes = [models.Index(fields=["item", "date"])]
+
+    def __str__(self):
+        return f"{self.date} item {self.item_id}"
+
+
+class ReportingStatus(models.Model):
+    """报送情况: whether a prefecture reported every key item for a date by the cut-off."""
+
+    date = models.DateField(_("date"))
+    prefecture = models.ForeignKey(Prefecture, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("state"), max_length=8, choices=ReportingState.choices)
+    items_reported = models.PositiveIntegerField(_("items reported"))
+    items_expected = models.PositiveIntegerField(_("items expected"))
+    last_submitted_at = models.DateTimeField(_("last submitted at"), null=True, blank=True)
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("reporting status")
+        verbose_name_plural = _("reporting statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "prefecture"], name="reporting_status_key")
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.prefecture_id}: {self.state}"
+
+
+class SnapshotBuild(models.Model):
+    """When the snapshot of a date was last built, and what it found."""
+
+    date = models.DateField(_("date"), unique=True)
+    built_at = models.DateTimeField(_("built at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    rows = models.PositiveIntegerField(_("rows"))
+    prefectures_active = models.PositiveIntegerField(_("active prefectures"))
+    prefectures_on_time = models.PositiveIntegerField(_("prefectures on time"))
+    prefectures_late = models.PositiveIntegerField(_("prefectures late"))
+    prefectures_missing = models.PositiveIntegerField(_("prefectures missing"))
+
+    class Meta:
+        verbose_name = _("snapshot build")
+        verbose_name_plural = _("snapshot builds")
+        ordering = ["-date"]
+
+    def __str__(self):
+        return f"{self.date} built {self.built_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def completeness(self):
+        if not self.prefectures_active:
+            return None
+        return self.prefectures_on_time / self.prefectures_active

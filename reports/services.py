@@ -1,0 +1,378 @@
+"""Building the daily snapshot of reports.md.
+
+`snapshot_build_for_date` is set-based: one query reads every daily figure of the 7-day
+window, the rows are computed in memory, and one upsert per table writes them. It is
+idempotent (an upsert on the natural key) and safe to run twice at once (a per-date lock
+on PostgreSQL; SQLite serialises writers anyway).
+"""
+
+import dataclasses
+import datetime as dt
+import time
+import zlib
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import DailyFigure
+from supplycoord.models import Item
+from supplycoord.selectors import active_prefectures, key_items
+
+from .models import (
+    ProvinceRollup,
+    ReportingState,
+    ReportingStatus,
+    SnapshotBuild,
+    SnapshotRow,
+    Status,
+)
+
+SNAPSHOT_VALUE_FIELDS = [
+    "stock",
+    "stock_is_stale",
+    "stock_date",
+    "consumption",
+    "avg_consumption_7d",
+    "demand",
+    "in_transit",
+    "arriving_3d",
+    "days_of_cover",
+    "projected_days_of_cover",
+    "shortfall_3d",
+    "reconciliation_gap",
+    "status",
+    "built_at",
+]
+ROLLUP_VALUE_FIELDS = [
+    "stock",
+    "consumption",
+    "demand",
+    "in_transit",
+    "arriving_3d",
+    "shortfall_3d",
+    "avg_consumption_7d",
+    "reserve_stock",
+    "days_of_cover",
+    "status",
+    "prefectures_red",
+    "built_at",
+]
+REPORTING_VALUE_FIELDS = [
+    "state",
+    "items_reported",
+    "items_expected",
+    "last_submitted_at",
+    "built_at",
+]
+
+TWO_PLACES = Decimal("0.01")
+FOUR_PLACES = Decimal("0.0001")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reported:
+    stock: int
+    received: int
+    consumption: int
+    demand: int
+    expected_arrivals_3d: int
+    on_time: bool
+    submitted_at: dt.datetime
+
+
+def status_for(days_of_cover: Fraction | None, item: Item) -> str:
+    """red below the item's red threshold, amber below amber, green otherwise, grey if unknown."""
+    if days_of_cover is None:
+        return Status.GREY
+    if days_of_cover < item.red_threshold:
+        return Status.RED
+    if days_of_cover < item.amber_threshold:
+        return Status.AMBER
+    return Status.GREEN
+
+
+def _decimal(value: Fraction | None, places: Decimal) -> Decimal | None:
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        places, rounding=ROUND_HALF_UP
+    )
+
+
+def in_transit_by_key(date: dt.date) -> dict:
+    """{(prefecture_id, item_id): (in_transit, in_transit_arriving_by_d+3)} as of the end of `date`.
+
+    Provincial dispatch batches do not exist yet (the allocation issue adds them); until then
+    nothing is in transit, and `arriving_3d` is the reported `expected_arrivals_3d` alone, as
+    reports.md says.
+    """
+    return {}
+
+
+def reserve_stock_by_item(date: dt.date) -> dict:
+    """{item_id: provincial reserve stock} at the end of `date`.
+
+    The reserve warehouse ledger comes with the inventory issue; until then there is no
+    reserve stock recorded, and the rollup's reserve column is 0.
+    """
+    return {}
+
+
+def compute_snapshot_row(*, date: dt.date, item: Item, reports: dict, transit=(0, 0)) -> dict:
+    """Every snapshot column of reports.md for one prefecture and item.
+
+    `reports` maps dates in [date-6, date] to that prefecture's Reported figures.
+    """
+    stale_days = settings.SUPPLYCOORD["STALE_DAYS"]
+    window = settings.SUPPLYCOORD["AVG_WINDOW_DAYS"]
+    today_report = reports.get(date)
+
+    stock = None
+    stock_date = None
+    if today_report is not None:
+        stock, stock_date = today_report.stock, date
+    else:
+        for back in range(1, stale_days + 1):
+            earlier = reports.get(date - dt.timedelta(days=back))
+            if earlier is not None:
+                stock, stock_date = earlier.stock, date - dt.timedelta(days=back)
+                break
+
+    consumptions = [
+        r.consumption
+        for day, r in reports.items()
+        if date - dt.timedelta(days=window - 1) <= day <= date
+    ]
+    avg = Fraction(sum(consumptions), len(consumptions)) if consumptions else None
+
+    in_transit, transit_arriving = transit
+    expected = today_report.expected_arrivals_3d if today_report is not None else 0
+    arriving_3d = expected + transit_arriving
+
+    rate_known = avg is not None and avg > 0
+    days_of_cover = Fraction(stock) / avg if rate_known and stock is not None else None
+    projected = Fraction(stock + arriving_3d) / avg if rate_known and stock is not None else None
+
+    demand = today_report.demand if today_report is not None else None
+    shortfall = None
+    if demand is not None and stock is not None:
+        shortfall = max(0, 3 * demand - stock - arriving_3d)
+
+    gap = None
+    previous = reports.get(date - dt.timedelta(days=1))
+    if today_report is not None and previous is not None:
+        gap = today_report.stock - (
+            previous.stock + today_report.received - today_report.consumption
+        )
+
+    return {
+        "stock": stock,
+        "stock_is_stale": stock is not None and stock_date != date,
+        "stock_date": stock_date,
+        "consumption": today_report.consumption if today_report is not None else None,
+        "avg_consumption_7d": _decimal(avg, FOUR_PLACES),
+        "demand": demand,
+        "in_transit": in_transit,
+        "arriving_3d": arriving_3d,
+        "days_of_cover": _decimal(days_of_cover, TWO_PLACES),
+        "projected_days_of_cover": _decimal(projected, TWO_PLACES),
+        "shortfall_3d": shortfall,
+        "reconciliation_gap": gap,
+        "status": status_for(days_of_cover, item),
+        "_avg_exact": avg,
+    }
+
+
+def _lock_date(date: dt.date):
+    # Two builds of one date at once would interleave upserts; serialise them on PostgreSQL.
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(f"snapshot:{date.isoformat()}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+@transaction.atomic
+def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) -> SnapshotBuild:
+    """Compute and store the snapshot rows, province rollups and reporting status of `date`."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    _lock_date(date)
+
+    prefectures = list(active_prefectures().only("id", "code"))
+    items = list(key_items())
+    items_by_id = {item.pk: item for item in items}
+    window_start = date - dt.timedelta(
+        days=max(settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1, settings.SUPPLYCOORD["STALE_DAYS"], 1)
+    )
+
+    by_key: dict[tuple[int, int], dict] = defaultdict(dict)
+    figures = DailyFigure.objects.filter(
+        date__range=(window_start, date),
+        prefecture__active=True,
+        item__is_key=True,
+        item__active=True,
+    ).values_list(
+        "prefecture_id",
+        "item_id",
+        "date",
+        "stock",
+        "received",
+        "consumption",
+        "demand",
+        "expected_arrivals_3d",
+        "on_time",
+        "submitted_at",
+    )
+    for p_id, i_id, day, *values in figures.iterator(chunk_size=5000):
+        by_key[(p_id, i_id)][day] = Reported(*values)
+
+    transit = in_transit_by_key(date)
+    reserve = reserve_stock_by_item(date)
+
+    snapshot_rows = []
+    rollups = {item.pk: _empty_rollup() for item in items}
+    reporting = []
+    for prefecture in prefectures:
+        reported, on_time, last_at = 0, 0, None
+        for item in items:
+            reports = by_key.get((prefecture.pk, item.pk), {})
+            values = compute_snapshot_row(
+                date=date,
+                item=item,
+                reports=reports,
+                transit=transit.get((prefecture.pk, item.pk), (0, 0)),
+            )
+            _add_to_rollup(rollups[item.pk], values)
+            values.pop("_avg_exact")
+            snapshot_rows.append(
+                SnapshotRow(
+                    date=date, prefecture_id=prefecture.pk, item_id=item.pk, built_at=now, **values
+                )
+            )
+            today_report = reports.get(date)
+            if today_report is not None:
+                reported += 1
+                on_time += today_report.on_time
+                last_at = (
+                    max(last_at, today_report.submitted_at)
+                    if last_at
+                    else today_report.submitted_at
+                )
+        if items and reported == len(items):
+            state = ReportingState.ON_TIME if on_time == len(items) else ReportingState.LATE
+        else:
+            state = ReportingState.MISSING
+        reporting.append(
+            ReportingStatus(
+                date=date,
+                prefecture_id=prefecture.pk,
+                state=state,
+                items_reported=reported,
+                items_expected=len(items),
+                last_submitted_at=last_at,
+                built_at=now,
+            )
+        )
+
+    rollup_rows = [
+        _finish_rollup(
+            rollups[item.pk], item=item, date=date, reserve=reserve.get(item.pk, 0), now=now
+        )
+        for item in items
+    ]
+
+    SnapshotRow.objects.bulk_create(
+        snapshot_rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["date", "prefecture", "item"],
+        update_fields=SNAPSHOT_VALUE_FIELDS,
+    )
+    ProvinceRollup.objects.bulk_create(
+        rollup_rows,
+        update_conflicts=True,
+        unique_fields=["date", "item"],
+        update_fields=ROLLUP_VALUE_FIELDS,
+    )
+    ReportingStatus.objects.bulk_create(
+        reporting,
+        update_conflicts=True,
+        unique_fields=["date", "prefecture"],
+        update_fields=REPORTING_VALUE_FIELDS,
+    )
+    # Rows of prefectures or items no longer in scope (deactivated, no longer key) go.
+    active_ids = [p.pk for p in prefectures]
+    SnapshotRow.objects.filter(date=date).filter(
+        ~Q(prefecture_id__in=active_ids) | ~Q(item_id__in=list(items_by_id))
+    ).delete()
+    ProvinceRollup.objects.filter(date=date).exclude(item_id__in=list(items_by_id)).delete()
+    ReportingStatus.objects.filter(date=date).exclude(prefecture_id__in=active_ids).delete()
+
+    counts = dict.fromkeys(ReportingState.values, 0)
+    for row in reporting:
+        counts[row.state] += 1
+    build_values = {
+        "built_at": now,
+        "duration_ms": int((time.monotonic() - started) * 1000),
+        "rows": len(snapshot_rows),
+        "prefectures_active": len(prefectures),
+        "prefectures_on_time": counts[ReportingState.ON_TIME],
+        "prefectures_late": counts[ReportingState.LATE],
+        "prefectures_missing": counts[ReportingState.MISSING],
+    }
+    SnapshotBuild.objects.bulk_create(
+        [SnapshotBuild(date=date, **build_values)],
+        update_conflicts=True,
+        unique_fields=["date"],
+        update_fields=list(build_values),
+    )
+    return SnapshotBuild.objects.get(date=date)
+
+
+def _empty_rollup():
+    return {
+        "stock": 0,
+        "consumption": 0,
+        "demand": 0,
+        "in_transit": 0,
+        "arriving_3d": 0,
+        "shortfall_3d": 0,
+        "avg": Fraction(0),
+        "red": 0,
+    }
+
+
+def _add_to_rollup(acc, values):
+    for field in ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d"):
+        if values[field] is not None:
+            acc[field] += values[field]
+    if values["_avg_exact"] is not None:
+        acc["avg"] += values["_avg_exact"]
+    if values["status"] == Status.RED:
+        acc["red"] += 1
+
+
+def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
+    avg = acc["avg"]
+    days = Fraction(acc["stock"] + reserve) / avg if avg > 0 else None
+    return ProvinceRollup(
+        date=date,
+        item=item,
+        stock=acc["stock"],
+        consumption=acc["consumption"],
+        demand=acc["demand"],
+        in_transit=acc["in_transit"],
+        arriving_3d=acc["arriving_3d"],
+        shortfall_3d=acc["shortfall_3d"],
+        avg_consumption_7d=_decimal(avg, FOUR_PLACES),
+        reserve_stock=reserve,
+        days_of_cover=_decimal(days, TWO_PLACES),
+        status=status_for(days, item),
+        prefectures_red=acc["red"],
+        built_at=now,
+    )

@@ -1,0 +1,262 @@
+"""The shared core: regions, the item catalogue, protected staff, users and roles."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class BilingualNameMixin:
+    """Reference rows carry a Chinese and an English name; show the one of the UI language."""
+
+    @property
+    def name(self):
+        lang = (get_language() or settings.LANGUAGE_CODE).lower()
+        if lang.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_zh
+
+    def __str__(self):
+        return self.name
+
+
+class Province(BilingualNameMixin, models.Model):
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        ordering = ["code"]
+
+
+class ActivePrefectureManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(active=True)
+
+
+class Prefecture(BilingualNameMixin, models.Model):
+    """A prefecture-level division (市州). The GB/T 2260 code is the natural key."""
+
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="prefectures")
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        unique=True,
+        help_text=_(
+            "GB/T 2260 division code; special zones without one get an explicit non-GB code."
+        ),
+    )
+    is_gb_code = models.BooleanField(_("GB/T 2260 code"), default=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    priority_weight = models.DecimalField(
+        _("priority weight"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("1"))],
+    )
+    history = HistoricalRecords()
+
+    objects = models.Manager()
+    active_objects = ActivePrefectureManager()
+
+    class Meta:
+        verbose_name = _("prefecture")
+        verbose_name_plural = _("prefectures")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(priority_weight__gte=1), name="prefecture_weight_at_least_1"
+            )
+        ]
+
+
+class County(BilingualNameMixin, models.Model):
+    prefecture = models.ForeignKey(Prefecture, on_delete=models.PROTECT, related_name="counties")
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+        ordering = ["code"]
+
+
+class ItemCategory(models.TextChoices):
+    PROTECTIVE = "protective", _("Protective equipment")
+    DISINFECTION = "disinfection", _("Disinfection")
+    DEVICES = "devices", _("Medical devices")
+    DRUGS_TESTS = "drugs_tests", _("Drugs and tests")
+
+
+class Unit(models.TextChoices):
+    PIECE = "piece", _("piece")
+    ITEM = "item", _("item")
+    SET = "set", _("set")
+    TABLET = "tablet", _("tablet")
+    TEST = "test", _("test")
+    BOTTLE = "bottle", _("bottle")
+    BOX = "box", _("box")
+    DEVICE = "device", _("device")
+    KILOGRAM = "kg", _("kg")
+    LITRE = "litre", _("litre")
+    PAIR = "pair", _("pair")
+
+
+class Item(BilingualNameMixin, models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=128)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+    category = models.CharField(_("category"), max_length=20, choices=ItemCategory.choices)
+    unit = models.CharField(_("unit"), max_length=12, choices=Unit.choices)
+    specification = models.CharField(_("specification"), max_length=200, blank=True)
+    pack_size = models.PositiveIntegerField(
+        _("pack size"), default=1, validators=[MinValueValidator(1)]
+    )
+    is_key = models.BooleanField(
+        _("key item"),
+        default=False,
+        help_text=_("Key items are reported daily by every prefecture."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    # Blank thresholds fall back to the province-wide settings (reports.md: defaults 3 and 7).
+    red_days = models.DecimalField(
+        _("red threshold (days of cover)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    amber_days = models.DecimalField(
+        _("amber threshold (days of cover)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        ordering = ["sort_order", "code"]
+        indexes = [models.Index(fields=["is_key", "active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pack_size__gte=1), name="item_pack_size_positive"
+            )
+        ]
+
+    @property
+    def red_threshold(self) -> Decimal:
+        if self.red_days is not None:
+            return self.red_days
+        return Decimal(settings.SUPPLYCOORD["RED_DAYS"])
+
+    @property
+    def amber_threshold(self) -> Decimal:
+        if self.amber_days is not None:
+            return self.amber_days
+        return Decimal(settings.SUPPLYCOORD["AMBER_DAYS"])
+
+
+class StaffCategory(BilingualNameMixin, models.Model):
+    """A category of people to protect (fever clinic, isolation ward, community, port…)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("staff category")
+        verbose_name_plural = _("staff categories")
+        ordering = ["sort_order", "code"]
+
+
+class ProtectedStaff(models.Model):
+    """保障人员数: how many people of a category a prefecture must protect."""
+
+    prefecture = models.ForeignKey(
+        Prefecture, on_delete=models.PROTECT, related_name="protected_staff"
+    )
+    category = models.ForeignKey(StaffCategory, on_delete=models.PROTECT, related_name="+")
+    count = models.PositiveIntegerField(_("number of people"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("protected staff")
+        verbose_name_plural = _("protected staff")
+        ordering = ["prefecture__code", "category__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prefecture", "category"], name="protected_staff_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefecture} · {self.category}: {self.count}"
+
+
+class Role(models.TextChoices):
+    PREFECTURE_OFFICER = "prefecture_officer", _("Prefecture logistics officer")
+    PRODUCER_REPORTER = "producer_reporter", _("Producer reporter / resident commissioner")
+    OFFICE_STAFF = "office_staff", _("Office staff")
+    LEADERSHIP = "leadership", _("Leadership")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    role = models.CharField(
+        _("role"), max_length=24, choices=Role.choices, default=Role.OFFICE_STAFF
+    )
+    prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="officers",
+        help_text=_("Required for prefecture officers: the only prefecture they see and change."),
+    )
+    history = HistoricalRecords(excluded_fields=["last_login", "password"])
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="prefecture_officer") | models.Q(prefecture__isnull=False),
+                name="officer_has_prefecture",
+            )
+        ]
+
+    @property
+    def effective_role(self) -> str:
+        return Role.ADMIN if self.is_superuser else self.role
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.effective_role == Role.ADMIN
+
+    @property
+    def is_office(self) -> bool:
+        return self.effective_role in (Role.OFFICE_STAFF, Role.ADMIN)
+
+    @property
+    def is_leadership(self) -> bool:
+        return self.effective_role == Role.LEADERSHIP
+
+    @property
+    def is_prefecture_officer(self) -> bool:
+        return self.effective_role == Role.PREFECTURE_OFFICER
+
+    @property
+    def sees_whole_province(self) -> bool:
+        return self.effective_role in (Role.OFFICE_STAFF, Role.LEADERSHIP, Role.ADMIN)

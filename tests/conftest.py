@@ -1,0 +1,65 @@
+"""Role fixtures: named users for every role, plus an outsider officer of another prefecture."""
+
+import pytest
+
+from supplycoord.models import Role
+from tests.factories import ItemFactory, PrefectureFactory, UserFactory
+
+PASSWORD = "pass-word-123"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_and_fast_hashing(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AXES_ENABLED = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def lanzhou(db):
+    return PrefectureFactory(code="620100", name_zh="兰州市", name_en="Lanzhou")
+
+
+@pytest.fixture
+def tianshui(db):
+    return PrefectureFactory(code="620500", name_zh="天水市", name_en="Tianshui")
+
+
+@pytest.fixture
+def n95(db):
+    return ItemFactory(code="FH001", name_zh="N95口罩", name_en="N95 respirator", pack_size=20)
+
+
+@pytest.fixture
+def officer(lanzhou):
+    return UserFactory(username="officer", role=Role.PREFECTURE_OFFICER, prefecture=lanzhou)
+
+
+@pytest.fixture
+def outsider(tianshui):
+    """An officer of another prefecture: must never see or change Lanzhou's data."""
+    return UserFactory(username="outsider", role=Role.PREFECTURE_OFFICER, prefecture=tianshui)
+
+
+@pytest.fixture
+def office(db):
+    return UserFactory(username="office", role=Role.OFFICE_STAFF)
+
+
+@pytest.fixture
+def leader(db):
+    return UserFactory(username="leader", role=Role.LEADERSHIP)
+
+
+@pytest.fixture
+def reporter(db):
+    return UserFactory(username="reporter", role=Role.PRODUCER_REPORTER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True)
