@@ -1,0 +1,141 @@
+"""The daily report export (日报汇总): the day's snapshot as .xlsx and .csv.
+
+Headers are in the UI language (Chinese by default). Rows are scoped to the caller through
+`snapshot_rows_visible_to`, so an officer's export holds their prefecture only.
+"""
+
+import csv
+import io
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+
+from .models import Status
+from .selectors import snapshot_rows_visible_to
+
+SUMMED = ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d")
+
+
+def _columns():
+    return [
+        ("date", _("Date")),
+        ("prefecture_code", _("Prefecture code")),
+        ("prefecture", _("Prefecture")),
+        ("item_code", _("Item code")),
+        ("item", _("Item")),
+        ("unit", _("Unit")),
+        ("stock", _("Stock")),
+        ("stock_is_stale", _("Stock is stale")),
+        ("consumption", _("Consumption")),
+        ("avg_consumption_7d", _("Average consumption, 7 days")),
+        ("demand", _("Demand")),
+        ("in_transit", _("In transit")),
+        ("arriving_3d", _("Arriving within 3 days")),
+        ("days_of_cover", _("Days of cover")),
+        ("projected_days_of_cover", _("Projected days of cover")),
+        ("shortfall_3d", _("Shortfall within 3 days")),
+        ("reconciliation_gap", _("Reconciliation gap")),
+        ("status", _("Status")),
+    ]
+
+
+def _values(row):
+    return {
+        "date": row.date,
+        "prefecture_code": row.prefecture.code,
+        "prefecture": row.prefecture.name,
+        "item_code": row.item.code,
+        "item": row.item.name,
+        "unit": str(row.item.get_unit_display()),
+        "stock": row.stock,
+        "stock_is_stale": _("yes") if row.stock_is_stale else "",
+        "consumption": row.consumption,
+        "avg_consumption_7d": float(row.avg_consumption_7d)
+        if row.avg_consumption_7d is not None
+        else None,
+        "demand": row.demand,
+        "in_transit": row.in_transit,
+        "arriving_3d": row.arriving_3d,
+        "days_of_cover": float(row.days_of_cover) if row.days_of_cover is not None else None,
+        "projected_days_of_cover": (
+            float(row.projected_days_of_cover) if row.projected_days_of_cover is not None else None
+        ),
+        "shortfall_3d": row.shortfall_3d,
+        "reconciliation_gap": row.reconciliation_gap,
+        "status": str(Status(row.status).label),
+    }
+
+
+def daily_report_filename(date, fmt):
+    return f"daily-report-{date.isoformat()}.{fmt}"
+
+
+def daily_report_xlsx(user, *, date) -> bytes:
+    """One sheet: frozen header row, one row per prefecture and key item, a totals row."""
+    columns = _columns()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("Daily report")[:31])
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate([11, 10, 16, 10, 22, 8] + [13] * (len(columns) - 6)):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDE6F0")
+
+    def header_cell(text):
+        cell = WriteOnlyCell(sheet, value=str(text))
+        cell.font = bold
+        cell.fill = header_fill
+        return cell
+
+    sheet.append([header_cell(label) for _key, label in columns])
+    totals = dict.fromkeys(SUMMED, 0)
+    for row in snapshot_rows_visible_to(user, date=date).iterator(chunk_size=2000):
+        values = _values(row)
+        for key in SUMMED:
+            if values[key] is not None:
+                totals[key] += values[key]
+        sheet.append([values[key] for key, _label in columns])
+    total_row = []
+    for key, _label in columns:
+        if key == "date":
+            total_row.append(header_cell(_("Total")))
+        elif key in SUMMED:
+            cell = WriteOnlyCell(sheet, value=totals[key])
+            cell.font = bold
+            total_row.append(cell)
+        else:
+            total_row.append(None)
+    sheet.append(total_row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def daily_report_csv_lines(user, *, date):
+    """Yield CSV lines (UTF-8 with BOM so Excel opens Chinese text correctly)."""
+    columns = _columns()
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([str(label) for _key, label in columns])
+    totals = dict.fromkeys(SUMMED, 0)
+    for row in snapshot_rows_visible_to(user, date=date).iterator(chunk_size=2000):
+        values = _values(row)
+        for key in SUMMED:
+            if values[key] is not None:
+                totals[key] += values[key]
+        yield writer.writerow(
+            ["" if values[key] is None else values[key] for key, _label in columns]
+        )
+    yield writer.writerow(
+        [
+            _("Total") if key == "date" else (totals[key] if key in SUMMED else "")
+            for key, _label in columns
+        ]
+    )

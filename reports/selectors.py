@@ -1,0 +1,187 @@
+"""Reads behind the dashboards, the exports and the snapshot API.
+
+Each function takes the acting user and scopes rows to the prefectures that user may see;
+each runs a fixed number of queries whatever the number of prefectures or items.
+"""
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from supplycoord.models import Item, Prefecture
+from supplycoord.selectors import key_items, prefecture_ids_visible_to, prefectures_visible_to
+
+from .models import (
+    ProvinceRollup,
+    ReportingState,
+    ReportingStatus,
+    SnapshotBuild,
+    SnapshotRow,
+    Status,
+)
+
+
+def latest_built_date(on_or_before: dt.date | None = None) -> dt.date | None:
+    builds = SnapshotBuild.objects.all()
+    if on_or_before:
+        builds = builds.filter(date__lte=on_or_before)
+    return builds.order_by("-date").values_list("date", flat=True).first()
+
+
+def snapshot_build_for(date: dt.date) -> SnapshotBuild | None:
+    return SnapshotBuild.objects.filter(date=date).first()
+
+
+def snapshot_rows_visible_to(
+    user, *, date=None, prefecture=None, item=None
+) -> QuerySet[SnapshotRow]:
+    rows = SnapshotRow.objects.select_related("prefecture", "item")
+    visible = prefecture_ids_visible_to(user)
+    if visible is not None:
+        rows = rows.filter(prefecture_id__in=visible)
+    if date is not None:
+        rows = rows.filter(date=date)
+    if prefecture is not None:
+        rows = rows.filter(prefecture=prefecture)
+    if item is not None:
+        rows = rows.filter(item=item)
+    return rows.order_by("date", "prefecture__code", "item__sort_order", "item__code")
+
+
+@dataclasses.dataclass
+class Overview:
+    date: dt.date | None
+    build: SnapshotBuild | None
+    prefectures: list[Prefecture]
+    items: list[Item]
+    grid: dict  # (prefecture_id, item_id) -> SnapshotRow
+    rollups: list[ProvinceRollup]
+    reporting: list[ReportingStatus]
+    items_red: int
+    cells_red: int
+
+    @property
+    def reported_count(self):
+        return sum(1 for r in self.reporting if r.state != ReportingState.MISSING)
+
+    @property
+    def late(self):
+        return [r for r in self.reporting if r.state == ReportingState.LATE]
+
+    @property
+    def missing(self):
+        return [r for r in self.reporting if r.state == ReportingState.MISSING]
+
+    @property
+    def on_time(self):
+        return [r for r in self.reporting if r.state == ReportingState.ON_TIME]
+
+    def grid_rows(self):
+        """[(prefecture, [row or None per item])] in display order, for the template."""
+        return [(p, [self.grid.get((p.pk, i.pk)) for i in self.items]) for p in self.prefectures]
+
+
+def province_overview(user, *, date: dt.date | None) -> Overview:
+    """Everything the province overview shows for one date, in five queries."""
+    build = snapshot_build_for(date) if date else None
+    prefectures = list(prefectures_visible_to(user).filter(active=True).order_by("code"))
+    items = list(key_items())
+    grid, rollups, reporting = {}, [], []
+    if date is not None:
+        ids = [p.pk for p in prefectures]
+        for row in SnapshotRow.objects.filter(date=date, prefecture_id__in=ids):
+            grid[(row.prefecture_id, row.item_id)] = row
+        rollups = list(
+            ProvinceRollup.objects.filter(date=date)
+            .select_related("item")
+            .order_by("item__sort_order", "item__code")
+        )
+        by_pref = {p.pk: p for p in prefectures}
+        reporting = list(
+            ReportingStatus.objects.filter(date=date, prefecture_id__in=ids).order_by(
+                "prefecture__code"
+            )
+        )
+        for status in reporting:
+            status.prefecture = by_pref[status.prefecture_id]
+    if prefecture_ids_visible_to(user) is not None:
+        # Province totals are built from every prefecture's figures: only roles that see the
+        # whole province may see them.
+        rollups = []
+    return Overview(
+        date=date,
+        build=build,
+        prefectures=prefectures,
+        items=items,
+        grid=grid,
+        rollups=rollups,
+        reporting=reporting,
+        items_red=sum(1 for r in rollups if r.status == Status.RED),
+        cells_red=sum(1 for r in grid.values() if r.status == Status.RED),
+    )
+
+
+def trend_series(
+    user, *, item: Item, end: dt.date, prefecture: Prefecture | None = None, days=None
+) -> dict:
+    """Daily stock, consumption and demand for `days` days up to `end`, for a chart.
+
+    For the whole province: the rollups (prefecture sums). For a prefecture: its own rows.
+    """
+    days = days or settings.SUPPLYCOORD["TREND_DAYS"]
+    start = end - dt.timedelta(days=days - 1)
+    dates = [start + dt.timedelta(days=n) for n in range(days)]
+    if prefecture is None:
+        values = ProvinceRollup.objects.filter(item=item, date__range=(start, end)).values_list(
+            "date", "stock", "consumption", "demand", "reserve_stock"
+        )
+        by_date = {d: (s, c, dm, r) for d, s, c, dm, r in values}
+    else:
+        values = SnapshotRow.objects.filter(
+            item=item, prefecture=prefecture, date__range=(start, end)
+        ).values_list("date", "stock", "consumption", "demand", "in_transit")
+        by_date = {d: (s, c, dm, t) for d, s, c, dm, t in values}
+    return {
+        "dates": [d.isoformat() for d in dates],
+        "stock": [by_date.get(d, (None,) * 4)[0] for d in dates],
+        "consumption": [by_date.get(d, (None,) * 4)[1] for d in dates],
+        "demand": [by_date.get(d, (None,) * 4)[2] for d in dates],
+    }
+
+
+def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list[SnapshotRow]:
+    return list(
+        SnapshotRow.objects.filter(prefecture=prefecture, date=date)
+        .select_related("item")
+        .order_by("item__sort_order", "item__code")
+    )
+
+
+def reporting_history(
+    *, prefecture: Prefecture, end: dt.date, days: int = 30
+) -> list[ReportingStatus]:
+    start = end - dt.timedelta(days=days - 1)
+    return list(
+        ReportingStatus.objects.filter(prefecture=prefecture, date__range=(start, end)).order_by(
+            "-date"
+        )
+    )
+
+
+def item_rows_by_cover(user, *, item: Item, date: dt.date) -> list[SnapshotRow]:
+    """All visible prefectures for one item, shortest days of cover first, unknown last."""
+    rows = list(snapshot_rows_visible_to(user, date=date, item=item))
+    rows.sort(
+        key=lambda r: (
+            r.days_of_cover is None,
+            r.days_of_cover if r.days_of_cover is not None else 0,
+            r.prefecture.code,
+        )
+    )
+    return rows
+
+
+def rollup_for(*, item: Item, date: dt.date) -> ProvinceRollup | None:
+    return ProvinceRollup.objects.filter(item=item, date=date).first()

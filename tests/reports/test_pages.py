@@ -1,0 +1,172 @@
+"""Dashboard pages: who may see what, what they show, and that their query counts stay flat."""
+
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+import time_machine
+from django.urls import reverse
+
+from reports.models import ProvinceRollup, SnapshotRow
+from reports.services import snapshot_build_for_date
+from tests.factories import DailyFigureFactory, ItemFactory, PrefectureFactory
+
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = dt.date(2020, 2, 10)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(dt.datetime(2020, 2, 10, 18, 0, tzinfo=TZ), tick=False):
+        yield
+
+
+@pytest.fixture
+def province(lanzhou, tianshui, n95):
+    """Two prefectures, one key item; Lanzhou red (2 days of cover), Tianshui green (10)."""
+    for day in range(7):
+        date = DAY - dt.timedelta(days=6 - day)
+        DailyFigureFactory(prefecture=lanzhou, item=n95, date=date, stock=200, consumption=100, demand=120)
+        DailyFigureFactory(prefecture=tianshui, item=n95, date=date, stock=1000, consumption=100, demand=80)
+    snapshot_build_for_date(date=DAY)
+    return {"lanzhou": lanzhou, "tianshui": tianshui, "n95": n95}
+
+
+def test_it_shows_the_overview_grid_coloured_by_status(client, leader, province):
+    client.force_login(leader)
+    response = client.get(reverse("reports:overview"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'data-prefecture="620100"' in content
+    assert 'class="num s-red" data-prefecture="620100"' in content
+    assert 'class="num s-green" data-prefecture="620500"' in content
+    assert "2.00" in content and "10.00" in content
+    # The page says which date its figures are and when they were built.
+    assert "2020-02-10" in content
+
+
+def test_it_shows_province_days_of_cover_and_completeness(client, leader, province):
+    client.force_login(leader)
+    response = client.get(reverse("reports:overview"), {"date": "2020-02-10"})
+    data = response.context["data"]
+    rollup = data.rollups[0]
+    # (200 + 1000) / (100 + 100) = 6.00
+    assert rollup.days_of_cover == pytest.approx(6)
+    assert data.reported_count == 2
+
+
+def test_it_sends_an_officer_from_the_overview_to_their_prefecture(client, officer, province):
+    client.force_login(officer)
+    response = client.get(reverse("reports:overview"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("reports:prefecture", args=["620100"])
+
+
+def test_it_hides_another_prefecture_page_from_an_officer(client, outsider, province):
+    client.force_login(outsider)
+    assert client.get(reverse("reports:prefecture", args=["620100"])).status_code == 404
+    assert client.get(reverse("reports:prefecture", args=["620500"])).status_code == 200
+
+
+def test_it_shows_an_officer_only_their_prefecture_on_the_item_page(client, outsider, province):
+    client.force_login(outsider)
+    response = client.get(reverse("reports:item", args=["FH001"]))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [r.prefecture.code for r in rows] == ["620500"]
+    assert response.context["rollup"] is None
+
+
+def test_it_sorts_the_item_page_by_days_of_cover(client, leader, province):
+    client.force_login(leader)
+    rows = client.get(reverse("reports:item", args=["FH001"])).context["rows"]
+    assert [r.prefecture.code for r in rows] == ["620100", "620500"]
+
+
+def test_it_forbids_the_dashboards_to_producer_reporters(client, reporter, province):
+    client.force_login(reporter)
+    assert client.get(reverse("reports:overview")).status_code == 403
+    assert client.get(reverse("reports:export", args=["csv"])).status_code == 403
+
+
+def test_it_swaps_the_trend_chart_for_another_item(client, leader, province):
+    ItemFactory(code="XD001")
+    client.force_login(leader)
+    response = client.get(reverse("reports:trend"), {"item": "FH001", "date": "2020-02-10"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b'data-chart="trend"' in response.content
+    assert b"<html" not in response.content
+    series = response.context["trend"]
+    assert len(series["dates"]) == 30
+    assert series["stock"][-1] == 1200
+
+
+def test_it_refuses_another_prefecture_trend_to_an_officer(client, outsider, province):
+    client.force_login(outsider)
+    url = reverse("reports:trend")
+    assert client.get(url, {"item": "FH001", "prefecture": "620100"}).status_code == 404
+    assert client.get(url, {"item": "FH001"}).status_code == 404
+
+
+def test_it_exports_the_daily_report_to_excel_with_totals_equal_to_the_snapshot(client, leader, province):
+    client.force_login(leader)
+    response = client.get(reverse("reports:export", args=["xlsx"]), {"date": "2020-02-10"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, body, totals = rows[0], rows[1:-1], rows[-1]
+    assert sheet.freeze_panes == "A2"
+    assert "库存" in header  # Chinese headers by default
+    assert len(body) == 2
+    stock_col = header.index("库存")
+    rollup = ProvinceRollup.objects.get(date=DAY, item=province["n95"])
+    assert totals[stock_col] == rollup.stock == 1200
+
+
+def test_it_exports_only_the_officers_prefecture(client, officer, province):
+    client.force_login(officer)
+    response = client.get(reverse("reports:export", args=["csv"]), {"date": "2020-02-10"})
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert len(lines) == 3  # header, Lanzhou's row, totals
+    assert "620100" in lines[1]
+    assert "620500" not in text
+
+
+def test_it_lets_office_staff_build_a_snapshot_from_the_page(client, office, province):
+    client.force_login(office)
+    SnapshotRow.objects.all().delete()
+    response = client.post(reverse("reports:build"), {"date": "2020-02-10"})
+    assert response.status_code == 302
+    assert SnapshotRow.objects.filter(date=DAY).count() == 2
+
+
+@pytest.mark.parametrize("role", ["leader", "officer"])
+def test_it_refuses_a_build_to_other_roles(client, request, role, province):
+    client.force_login(request.getfixturevalue(role))
+    assert client.post(reverse("reports:build"), {"date": "2020-02-10"}).status_code == 403
+
+
+def _province_of(n_prefectures, n95):
+    for index in range(n_prefectures):
+        prefecture = PrefectureFactory(code=f"63{index:02d}00")
+        DailyFigureFactory(prefecture=prefecture, item=n95, date=DAY)
+    snapshot_build_for_date(date=DAY)
+
+
+@pytest.mark.parametrize("n_prefectures", [3, 15])
+@pytest.mark.parametrize(
+    "url_name,args", [("reports:overview", []), ("reports:item", ["FH001"]), ("reports:prefecture", ["6300"])]
+)
+def test_its_pages_use_the_same_number_of_queries_for_3_or_15_prefectures(
+    client, leader, n95, n_prefectures, url_name, args, django_assert_max_num_queries
+):
+    _province_of(n_prefectures, n95)
+    ItemFactory(code="XD001")
+    args = [a if a != "6300" else "630000" for a in args]
+    client.force_login(leader)
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse(url_name, args=args)).status_code == 200
