@@ -1,8 +1,8 @@
 import dataclasses
 import datetime as dt
 
-from supplycoord.models import Item, Prefecture
-from supplycoord.selectors import key_items
+from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
+from supplycoord.selectors import key_items, prefectures_visible_to
 
 from .models import FIGURE_FIELDS, DailyFigure
 
@@ -51,3 +51,15 @@ def daily_entry_rows(*, prefecture: Prefecture, date: dt.date) -> list[EntryRow]
                 values["stock"] = last_stock
         rows.append(EntryRow(item, values, figure, last_stock, last_date))
     return rows
+
+
+def protected_staff_table(user):
+    """Prefectures the user sees × staff categories, with counts (None where not recorded)."""
+    prefectures = list(prefectures_visible_to(user).filter(active=True).order_by("code"))
+    categories = list(StaffCategory.objects.order_by("sort_order", "code"))
+    counts = {
+        (row.prefecture_id, row.category_id): row.count
+        for row in ProtectedStaff.objects.filter(prefecture__in=prefectures)
+    }
+    rows = [(p, [(c, counts.get((p.pk, c.pk))) for c in categories]) for p in prefectures]
+    return categories, rows

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from supplycoord.lib.dates import cutoff_for, parse_iso_date
-from supplycoord.models import Item, Prefecture
+from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
 from supplycoord.selectors import user_can_report_for_prefecture, user_may_backdate_freely
 
 from .models import FIGURE_FIELDS, DailyFigure
@@ -265,3 +265,52 @@ def _existing_figures(parsed):
         if key in wanted:
             found[key] = figure
     return found
+
+
+class ProtectedStaffInvalid(Exception):
+    def __init__(self, errors: dict):
+        super().__init__("invalid protected staff counts")
+        self.errors = errors  # (prefecture_code, category_code) -> message
+
+
+@transaction.atomic
+def protected_staff_set(*, user, counts: dict) -> int:
+    """Set 保障人员数: `counts` maps (prefecture code, staff category code) to a whole number.
+
+    Office staff only. All or nothing; history (who, when, old value) is kept per row.
+    Returns the number of rows that changed.
+    """
+    if not user.is_office:
+        raise PermissionError("only office staff edit protected staff")
+    prefectures = {p.code: p for p in Prefecture.objects.filter(code__in={p for p, _c in counts})}
+    categories = {c.code: c for c in StaffCategory.objects.filter(code__in={c for _p, c in counts})}
+    errors, parsed = {}, {}
+    for (p_code, c_code), raw in counts.items():
+        if p_code not in prefectures or c_code not in categories:
+            errors[(p_code, c_code)] = _("Unknown prefecture or staff category.")
+            continue
+        number, message = _parse_whole_number(raw)
+        if message:
+            errors[(p_code, c_code)] = message
+        else:
+            parsed[(prefectures[p_code], categories[c_code])] = number
+    if errors:
+        raise ProtectedStaffInvalid(errors)
+    existing = {
+        (row.prefecture_id, row.category_id): row
+        for row in ProtectedStaff.objects.select_for_update().filter(
+            prefecture__in=prefectures.values(), category__in=categories.values()
+        )
+    }
+    changed = 0
+    for (prefecture, category), number in parsed.items():
+        row = existing.get((prefecture.pk, category.pk))
+        if row is None:
+            row = ProtectedStaff(prefecture=prefecture, category=category, count=number)
+        elif row.count == number:
+            continue
+        row.count = number
+        row._history_user = user
+        row.save()
+        changed += 1
+    return changed

@@ -5,4 +5,5 @@ from . import views
 app_name = "inventory"
 urlpatterns = [
     path("daily/", views.daily_entry, name="daily_entry"),
+    path("protected-staff/", views.protected_staff, name="protected_staff"),
 ]

@@ -8,12 +8,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supplycoord.lib.dates import local_today, parse_iso_date
-from supplycoord.lib.permissions import can_enter_daily_figures, require
+from supplycoord.lib.permissions import can_enter_daily_figures, can_read_protected_staff, require
 from supplycoord.selectors import prefectures_visible_to, user_can_report_for_prefecture
 
 from . import selectors
 from .models import FIGURE_FIELDS
-from .services import DailyFiguresInvalid, DailyFiguresOutOfScope, daily_figures_submit
+from .services import (
+    DailyFiguresInvalid,
+    DailyFiguresOutOfScope,
+    ProtectedStaffInvalid,
+    daily_figures_submit,
+    protected_staff_set,
+)
 
 
 def _entry_prefecture(request, source):
@@ -105,5 +111,38 @@ def daily_entry(request):
             "has_errors": bool(page_errors) or any(r.errors for r in rows),
             "is_past": date < today,
             "already_entered": any(r.existing for r in rows),
+        },
+    )
+
+
+@require(can_read_protected_staff)
+def protected_staff(request):
+    """保障人员数: the office edits every prefecture's counts; an officer reads their own."""
+    errors = {}
+    if request.method == "POST":
+        if not request.user.is_office:
+            raise PermissionDenied
+        counts = {}
+        for key, value in request.POST.items():
+            if key.startswith("staff-"):
+                _prefix, p_code, c_code = key.split("-", 2)
+                counts[(p_code, c_code)] = value
+        try:
+            changed = protected_staff_set(user=request.user, counts=counts)
+        except ProtectedStaffInvalid as exc:
+            errors = {f"staff-{p}-{c}": message for (p, c), message in exc.errors.items()}
+        else:
+            messages.success(request, _("Protected staff saved: %(n)d changed.") % {"n": changed})
+            return redirect("inventory:protected_staff")
+    categories, rows = selectors.protected_staff_table(request.user)
+    return render(
+        request,
+        "inventory/protected_staff.html",
+        {
+            "categories": categories,
+            "rows": rows,
+            "errors": errors,
+            "posted": request.POST if errors else {},
+            "editable": request.user.is_office,
         },
     )

@@ -35,3 +35,7 @@ def is_office(user) -> bool:
 
 def can_enter_daily_figures(user) -> bool:
     return user.is_office or user.is_prefecture_officer
+
+
+def can_read_protected_staff(user) -> bool:
+    return user.sees_whole_province or user.is_prefecture_officer
