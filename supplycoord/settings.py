@@ -28,8 +28,9 @@ def envlist(name, default):
 
 DEBUG = envbool("DEBUG", "False")
 # The fallback key only exists so a first `make run` works; production must set SECRET_KEY.
+# Its "django-insecure-" prefix makes `check --deploy` flag it (security.W009) if it is forgotten.
 SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "insecure-dev-key-change-me-supplycoord-0123456789-abcdefghijklmnop"
+    "SECRET_KEY", "django-insecure-dev-key-change-me-supplycoord-0123456789-abcdefghijklmnop"
 )
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
