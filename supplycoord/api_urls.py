@@ -1,6 +1,28 @@
-# The API's URLs: /api/v1/... and the OpenAPI schema with its offline docs page.
+# The API's URLs: /api/v1/... and the OpenAPI schema with its offline docs pages.
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
-urlpatterns: list = [
-    path("v1/", lambda request: None),  # replaced by the API helper
+from inventory.api import DailyFigureListView
+from reports.api import SnapshotBuildView, SnapshotListView
+
+from .api import (
+    ItemListView,
+    OfflineRedocView,
+    OfflineSwaggerView,
+    PrefectureListView,
+    TokenObtainView,
+)
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/auth/token/", TokenObtainView.as_view(), name="token"),
+    path("v1/reference/prefectures/", PrefectureListView.as_view(), name="prefectures"),
+    path("v1/reference/items/", ItemListView.as_view(), name="items"),
+    path("v1/daily-figures/", DailyFigureListView.as_view(), name="daily-figures"),
+    path("v1/snapshots/", SnapshotListView.as_view(), name="snapshots"),
+    path("v1/snapshots/build/", SnapshotBuildView.as_view(), name="snapshot-build"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", OfflineSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),
 ]

@@ -26,7 +26,9 @@ def test_it_sets_counts_and_keeps_history(office, lanzhou, fever):
 
 def test_it_saves_nothing_when_one_count_is_bad(office, lanzhou, tianshui, fever):
     with pytest.raises(ProtectedStaffInvalid) as caught:
-        protected_staff_set(user=office, counts={("620100", "fever_clinic"): 10, ("620500", "fever_clinic"): "-1"})
+        protected_staff_set(
+            user=office, counts={("620100", "fever_clinic"): 10, ("620500", "fever_clinic"): "-1"}
+        )
     assert ("620500", "fever_clinic") in caught.value.errors
     assert not ProtectedStaff.objects.exists()
 
@@ -43,7 +45,9 @@ def test_it_lets_the_office_edit_from_the_page(client, office, lanzhou, fever):
     assert ProtectedStaff.objects.get().count == 77
 
 
-def test_it_shows_an_officer_only_their_prefecture_read_only(client, officer, lanzhou, tianshui, fever):
+def test_it_shows_an_officer_only_their_prefecture_read_only(
+    client, officer, lanzhou, tianshui, fever
+):
     ProtectedStaffFactory(prefecture=tianshui, category=fever, count=999)
     ProtectedStaffFactory(prefecture=lanzhou, category=fever, count=321)
     client.force_login(officer)
