@@ -24,7 +24,13 @@ def items(n95):
 def _post_data(items, date=TODAY, **overrides):
     data = {"date": date.isoformat()}
     for item in items:
-        for field, value in {"stock": 100, "received": 5, "consumption": 10, "demand": 12, "expected_arrivals_3d": 0}.items():
+        for field, value in {
+            "stock": 100,
+            "received": 5,
+            "consumption": 10,
+            "demand": 12,
+            "expected_arrivals_3d": 0,
+        }.items():
             data[f"{item.code}-{field}"] = value
     data.update(overrides)
     return data
@@ -37,7 +43,9 @@ def _frozen():
 
 
 def test_it_shows_one_row_per_key_item_with_unit_and_last_stock(client, officer, items, lanzhou):
-    DailyFigureFactory(prefecture=lanzhou, item=items[0], date=TODAY - dt.timedelta(days=2), stock=4321)
+    DailyFigureFactory(
+        prefecture=lanzhou, item=items[0], date=TODAY - dt.timedelta(days=2), stock=4321
+    )
     ItemFactory(code="NK001", name_zh="非重点", is_key=False)
     client.force_login(officer)
     response = client.get(URL)
@@ -86,7 +94,15 @@ def test_it_shows_errors_in_chinese_by_default_and_english_when_chosen(client, o
 def test_it_requires_a_reason_to_correct_a_past_date(client, officer, items, lanzhou):
     yesterday = TODAY - dt.timedelta(days=1)
     for item in items:
-        DailyFigureFactory(prefecture=lanzhou, item=item, date=yesterday, stock=100, received=5, consumption=10, demand=12)
+        DailyFigureFactory(
+            prefecture=lanzhou,
+            item=item,
+            date=yesterday,
+            stock=100,
+            received=5,
+            consumption=10,
+            demand=12,
+        )
     client.force_login(officer)
     data = _post_data(items, date=yesterday, **{"FH001-stock": "90"})
     response = client.post(URL, data)
@@ -112,7 +128,9 @@ def test_it_refuses_a_date_older_than_seven_days_for_an_officer(client, officer,
 def test_it_lets_office_staff_enter_any_prefecture_and_old_dates(client, office, items, tianshui):
     client.force_login(office)
     old = TODAY - dt.timedelta(days=20)
-    response = client.post(URL, _post_data(items, date=old, prefecture="620500", reason="late paper report"))
+    response = client.post(
+        URL, _post_data(items, date=old, prefecture="620500", reason="late paper report")
+    )
     assert response.status_code == 302
     assert DailyFigure.objects.filter(prefecture=tianshui, date=old).count() == 2
 
@@ -139,7 +157,9 @@ def test_it_sends_anonymous_users_to_login(client, db):
     assert reverse("login") in response["Location"]
 
 
-def test_it_uses_a_constant_number_of_queries(client, officer, items, lanzhou, django_assert_max_num_queries):
+def test_it_uses_a_constant_number_of_queries(
+    client, officer, items, lanzhou, django_assert_max_num_queries
+):
     for n in range(20):
         ItemFactory(code=f"K{n:03d}")
     client.force_login(officer)

@@ -28,8 +28,12 @@ def province(lanzhou, tianshui, n95):
     """Two prefectures, one key item; Lanzhou red (2 days of cover), Tianshui green (10)."""
     for day in range(7):
         date = DAY - dt.timedelta(days=6 - day)
-        DailyFigureFactory(prefecture=lanzhou, item=n95, date=date, stock=200, consumption=100, demand=120)
-        DailyFigureFactory(prefecture=tianshui, item=n95, date=date, stock=1000, consumption=100, demand=80)
+        DailyFigureFactory(
+            prefecture=lanzhou, item=n95, date=date, stock=200, consumption=100, demand=120
+        )
+        DailyFigureFactory(
+            prefecture=tianshui, item=n95, date=date, stock=1000, consumption=100, demand=80
+        )
     snapshot_build_for_date(date=DAY)
     return {"lanzhou": lanzhou, "tianshui": tianshui, "n95": n95}
 
@@ -94,7 +98,9 @@ def test_it_forbids_the_dashboards_to_producer_reporters(client, reporter, provi
 def test_it_swaps_the_trend_chart_for_another_item(client, leader, province):
     ItemFactory(code="XD001")
     client.force_login(leader)
-    response = client.get(reverse("reports:trend"), {"item": "FH001", "date": "2020-02-10"}, HTTP_HX_REQUEST="true")
+    response = client.get(
+        reverse("reports:trend"), {"item": "FH001", "date": "2020-02-10"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert b'data-chart="trend"' in response.content
     assert b"<html" not in response.content
@@ -110,7 +116,9 @@ def test_it_refuses_another_prefecture_trend_to_an_officer(client, outsider, pro
     assert client.get(url, {"item": "FH001"}).status_code == 404
 
 
-def test_it_exports_the_daily_report_to_excel_with_totals_equal_to_the_snapshot(client, leader, province):
+def test_it_exports_the_daily_report_to_excel_with_totals_equal_to_the_snapshot(
+    client, leader, province
+):
     client.force_login(leader)
     response = client.get(reverse("reports:export", args=["xlsx"]), {"date": "2020-02-10"})
     assert response.status_code == 200
@@ -159,7 +167,8 @@ def _province_of(n_prefectures, n95):
 
 @pytest.mark.parametrize("n_prefectures", [3, 15])
 @pytest.mark.parametrize(
-    "url_name,args", [("reports:overview", []), ("reports:item", ["FH001"]), ("reports:prefecture", ["6300"])]
+    "url_name,args",
+    [("reports:overview", []), ("reports:item", ["FH001"]), ("reports:prefecture", ["6300"])],
 )
 def test_its_pages_use_the_same_number_of_queries_for_3_or_15_prefectures(
     client, leader, n95, n_prefectures, url_name, args, django_assert_max_num_queries
