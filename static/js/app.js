@@ -16,13 +16,17 @@
     chart.setOption({
       tooltip: { trigger: "axis" },
       legend: { data: [labels.stock, labels.consumption, labels.demand] },
-      grid: { left: 60, right: 20, top: 40, bottom: 30 },
+      grid: { left: 70, right: 70, top: 50, bottom: 30 },
       xAxis: { type: "category", data: data.dates.map(function (d) { return d.slice(5); }) },
-      yAxis: { type: "value" },
+      // Stock is many days of consumption: give it its own axis so the daily flows stay readable.
+      yAxis: [
+        { type: "value", name: labels.stock, position: "left" },
+        { type: "value", name: labels.consumption + " / " + labels.demand, position: "right", splitLine: { show: false } }
+      ],
       series: [
-        { name: labels.stock, type: "line", data: data.stock, connectNulls: false, areaStyle: { opacity: 0.08 } },
-        { name: labels.consumption, type: "line", data: data.consumption },
-        { name: labels.demand, type: "line", data: data.demand, lineStyle: { type: "dashed" } }
+        { name: labels.stock, type: "line", yAxisIndex: 0, data: data.stock, connectNulls: false, areaStyle: { opacity: 0.08 } },
+        { name: labels.consumption, type: "line", yAxisIndex: 1, data: data.consumption },
+        { name: labels.demand, type: "line", yAxisIndex: 1, data: data.demand, lineStyle: { type: "dashed" } }
       ]
     }, true);
     el.dataset.rendered = "1";
