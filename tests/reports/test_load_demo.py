@@ -1,0 +1,203 @@
+"""The demo province: `load_demo` gives a believable, deterministic, idempotent Gansu.
+
+Loading 23,000 daily figures takes a few seconds, so the module loads the demo once, inside
+a transaction rolled back when the module ends; each test still runs in its own savepoint
+(the `db` fixture), so what one test changes is gone before the next.
+"""
+
+import datetime as dt
+import io
+from collections import defaultdict
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import override_settings
+
+from inventory.demo import DEMO_DAYS, DEMO_START, daily_figures_checksum
+from inventory.models import DailyFigure
+from reports.models import ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
+from supplycoord.demo import DEMO_USERS
+from supplycoord.lib.dates import cutoff_for
+from supplycoord.models import (
+    Item,
+    ItemCategory,
+    Prefecture,
+    ProtectedStaff,
+    Role,
+    StaffCategory,
+    User,
+)
+from supplycoord.selectors import key_items
+
+LAST_DAY = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_demo() -> str:
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Prefecture, Item, StaffCategory, ProtectedStaff, User, DailyFigure)
+    } | {"figure history": DailyFigure.history.count()}
+
+
+def wipe_daily_figures():
+    """Empty the figure tables as a fresh database would have them (no per-row signals)."""
+    with connection.cursor() as cursor:
+        for model in (DailyFigure.history.model, DailyFigure):
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            load_demo()
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo(demo_loaded, db):
+    """The demo province, loaded once per module; changes made by a test are rolled back."""
+
+
+def test_it_loads_gansu_the_catalogue_and_one_user_per_role(demo):
+    """15 prefectures (14 GB + Lanzhou New Area), ≥30 items in 4 categories, every role."""
+    assert Prefecture.objects.filter(is_gb_code=True).count() == 14
+    assert Prefecture.objects.get(is_gb_code=False).code == "LZXQ"
+    assert Item.objects.count() >= 30
+    assert set(Item.objects.values_list("category", flat=True)) == set(ItemCategory.values)
+    roles = {user.effective_role for user in User.objects.all()}
+    assert roles == set(Role.values)
+    assert User.objects.get(username="lanzhou_officer").prefecture.code == "620100"
+    assert User.objects.get(username="tianshui_officer").prefecture.code == "620500"
+    assert User.objects.get(username="admin").is_superuser
+
+
+def test_it_gives_the_demo_users_their_documented_passwords(demo):
+    """Each demo user logs in with the password printed by `demo_users`."""
+    for demo_user in DEMO_USERS:
+        assert User.objects.get(username=demo_user.username).check_password(demo_user.password)
+    out = io.StringIO()
+    call_command("demo_users", stdout=out)
+    assert "Demo-2020-office" in out.getvalue() and "lanzhou_officer" in out.getvalue()
+
+
+def test_it_sizes_protected_staff_by_prefecture(demo):
+    """Every prefecture has staff in every category, and Lanzhou more than Jiayuguan."""
+    categories = StaffCategory.objects.count()
+    assert ProtectedStaff.objects.count() == Prefecture.objects.count() * categories
+
+    def total(code):
+        return sum(
+            ProtectedStaff.objects.filter(prefecture__code=code).values_list("count", flat=True)
+        )
+
+    assert total("620100") > 10 * total("620200")
+
+
+def test_it_reports_60_days_for_every_prefecture_and_key_item_but_a_few(demo):
+    """60 days from 2020-01-25; only the deliberately missing prefecture-days lack figures."""
+    dates = set(DailyFigure.objects.values_list("date", flat=True))
+    assert (min(dates), max(dates), len(dates)) == (DEMO_START, LAST_DAY, DEMO_DAYS)
+    expected = Prefecture.objects.count() * key_items().count() * DEMO_DAYS
+    missing_rows = expected - DailyFigure.objects.count()
+    assert 0 < missing_rows <= 10 * key_items().count()
+    # A prefecture skips a whole day, never just some items.
+    per_day = defaultdict(int)
+    for prefecture_id, date in DailyFigure.objects.values_list("prefecture_id", "date"):
+        per_day[(prefecture_id, date)] += 1
+    assert set(per_day.values()) == {key_items().count()}
+
+
+def test_it_marks_a_few_reports_late_consistently_with_the_cutoff(demo):
+    """Some prefecture-days came in after 16:00; on_time always agrees with the cut-off."""
+    late_days = set(DailyFigure.objects.filter(on_time=False).values_list("prefecture_id", "date"))
+    assert 3 <= len(late_days) <= 20
+    for figure in DailyFigure.objects.only("date", "first_submitted_at", "submitted_at", "on_time"):
+        assert figure.on_time == (figure.first_submitted_at <= cutoff_for(figure.date))
+        assert figure.submitted_at == figure.first_submitted_at
+
+
+def test_it_keeps_the_stock_identity_except_for_a_few_inconsistent_reports(demo):
+    """stock_d = stock_{d-1} + received_d − consumption_d, but for a handful of reports."""
+    previous = {}
+    gaps = 0
+    rows = DailyFigure.objects.order_by("prefecture_id", "item_id", "date").values_list(
+        "prefecture_id", "item_id", "date", "stock", "received", "consumption", "demand"
+    )
+    for prefecture_id, item_id, date, stock, received, consumption, demand in rows:
+        before = previous.get((prefecture_id, item_id, date - dt.timedelta(days=1)))
+        if before is not None and stock != before + received - consumption:
+            gaps += 1
+        previous[(prefecture_id, item_id, date)] = stock
+        assert demand >= consumption
+    assert 1 <= gaps <= 15
+
+
+def test_it_draws_stock_falling_then_recovering(demo):
+    """Province N95 stock falls over the first weeks, then ends well above where it started."""
+    n95 = Item.objects.get(code="FH001")
+
+    def province_stock(day):
+        date = DEMO_START + dt.timedelta(days=day)
+        return sum(DailyFigure.objects.filter(item=n95, date=date).values_list("stock", flat=True))
+
+    start, trough, end = province_stock(1), province_stock(20), province_stock(DEMO_DAYS - 2)
+    assert trough < 0.9 * start
+    assert end > 2 * start
+    recovery = DailyFigure.objects.filter(
+        item=n95, date__range=(DEMO_START + dt.timedelta(days=28), LAST_DAY)
+    )
+    assert recovery.filter(received__gt=0).count() > 0.9 * recovery.count()
+
+
+def test_it_changes_nothing_when_run_twice(demo):
+    """A second run creates no duplicates: every count, history included, stays the same."""
+    before = counts()
+
+    out = load_demo()
+
+    assert counts() == before
+    assert "0 created" in out
+
+
+@pytest.mark.slow  # a second full load: about 3 s
+def test_it_writes_the_same_figures_from_scratch(demo):
+    """Deterministic: wiping the figures and loading again gives the same checksum."""
+    first = daily_figures_checksum()
+    wipe_daily_figures()
+    assert not DailyFigure.objects.exists()
+
+    load_demo()
+
+    assert DailyFigure.objects.exists()
+    assert daily_figures_checksum() == first
+
+
+def test_it_builds_snapshots_for_one_date(demo):
+    """build_snapshots --date gives a row per prefecture and key item, and the completeness."""
+    out = io.StringIO()
+
+    call_command("build_snapshots", "--date", LAST_DAY.isoformat(), stdout=out)
+
+    expected = Prefecture.objects.count() * key_items().count()
+    assert SnapshotRow.objects.filter(date=LAST_DAY).count() == expected
+    build = SnapshotBuild.objects.get(date=LAST_DAY)
+    assert build.rows == expected
+    # The demo's last day has one late and one missing prefecture, for the overview to show.
+    states = list(ReportingStatus.objects.filter(date=LAST_DAY).values_list("state", flat=True))
+    assert states.count(ReportingState.LATE) == 1
+    assert states.count(ReportingState.MISSING) == 1
+    assert f"{expected} rows" in out.getvalue()
