@@ -10,7 +10,7 @@ admin.site.site_title = _("SupplyCoord")
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name_zh", "name_en")
 
 
@@ -49,7 +49,7 @@ class ItemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StaffCategory)
-class StaffCategoryAdmin(admin.ModelAdmin):
+class StaffCategoryAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name_zh", "name_en", "sort_order")
 
 

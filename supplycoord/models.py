@@ -29,6 +29,7 @@ class Province(BilingualNameMixin, models.Model):
     code = models.CharField(_("code"), max_length=12, unique=True)
     name_zh = models.CharField(_("Chinese name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("province")
@@ -172,6 +173,7 @@ class StaffCategory(BilingualNameMixin, models.Model):
     name_zh = models.CharField(_("Chinese name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("staff category")
