@@ -19,7 +19,9 @@ class DailyFigure(models.Model):
     prefecture = models.ForeignKey(
         Prefecture, on_delete=models.PROTECT, related_name="daily_figures"
     )
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="daily_figures")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="daily_figures"
+    )
     date = models.DateField(_("date"))
     stock = models.PositiveBigIntegerField(_("stock"))
     received = models.PositiveBigIntegerField(_("received"))

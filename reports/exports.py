@@ -69,7 +69,7 @@ def _values(row):
 
 
 def daily_report_filename(date, fmt):
-    return f"daily-report-{date.isoformat()}.{fmt}"
+    return f"{_('Daily report')}-{date.isoformat()}.{fmt}"
 
 
 def daily_report_xlsx(user, *, date) -> bytes:

@@ -31,8 +31,12 @@ class SnapshotRow(models.Model):
     """One prefecture, key item and date; every column as defined in reports.md."""
 
     date = models.DateField(_("date"))
-    prefecture = models.ForeignKey(Prefecture, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
     stock = _qty(_("stock"))
     stock_is_stale = models.BooleanField(_("stock is stale"), default=False)
     stock_date = models.DateField(_("stock reported for"), null=True, blank=True)
@@ -69,7 +73,9 @@ class ProvinceRollup(models.Model):
     """Province totals per item and date; reserve stock beside the prefecture sums, not in them."""
 
     date = models.DateField(_("date"))
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
     stock = models.BigIntegerField(_("stock"), default=0)
     consumption = models.BigIntegerField(_("consumption"), default=0)
     demand = models.BigIntegerField(_("demand"), default=0)
@@ -99,7 +105,9 @@ class ReportingStatus(models.Model):
     """报送情况: whether a prefecture reported every key item for a date by the cut-off."""
 
     date = models.DateField(_("date"))
-    prefecture = models.ForeignKey(Prefecture, on_delete=models.CASCADE, related_name="+")
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+    )
     state = models.CharField(_("state"), max_length=8, choices=ReportingState.choices)
     items_reported = models.PositiveIntegerField(_("items reported"))
     items_expected = models.PositiveIntegerField(_("items expected"))

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -164,7 +164,8 @@ def daily_export(request, fmt):
         )
     else:
         raise Http404
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # RFC 6266 with a UTF-8 filename*: the name is Chinese in the Chinese UI.
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

@@ -62,13 +62,18 @@ class ProtectedStaffAdmin(SimpleHistoryAdmin):
 
 @admin.register(User)
 class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
-    list_display = ("username", "get_full_name", "role", "prefecture", "is_active", "is_superuser")
+    list_display = ("username", "full_name", "role", "prefecture", "is_active", "is_superuser")
     list_filter = ("role", "prefecture", "is_active")
     list_select_related = ("prefecture",)
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         (_("Role and scope"), {"fields": ("role", "prefecture")}),
     )
+
+    @admin.display(description=_("name"))
+    def full_name(self, obj):
+        return obj.get_full_name()
+
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         (_("Role and scope"), {"fields": ("role", "prefecture")}),

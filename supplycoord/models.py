@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -45,7 +45,9 @@ class ActivePrefectureManager(models.Manager):
 class Prefecture(BilingualNameMixin, models.Model):
     """A prefecture-level division (市州). The GB/T 2260 code is the natural key."""
 
-    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="prefectures")
+    province = models.ForeignKey(
+        Province, verbose_name=_("province"), on_delete=models.PROTECT, related_name="prefectures"
+    )
     code = models.CharField(
         _("code"),
         max_length=12,
@@ -82,7 +84,9 @@ class Prefecture(BilingualNameMixin, models.Model):
 
 
 class County(BilingualNameMixin, models.Model):
-    prefecture = models.ForeignKey(Prefecture, on_delete=models.PROTECT, related_name="counties")
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.PROTECT, related_name="counties"
+    )
     code = models.CharField(_("code"), max_length=12, unique=True)
     name_zh = models.CharField(_("Chinese name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
@@ -104,7 +108,7 @@ class ItemCategory(models.TextChoices):
 
 class Unit(models.TextChoices):
     PIECE = "piece", _("piece")
-    ITEM = "item", _("item")
+    ITEM = "item", pgettext_lazy("unit of measure", "item")
     SET = "set", _("set")
     TABLET = "tablet", _("tablet")
     TEST = "test", _("test")
@@ -187,7 +191,9 @@ class ProtectedStaff(models.Model):
     prefecture = models.ForeignKey(
         Prefecture, on_delete=models.PROTECT, related_name="protected_staff"
     )
-    category = models.ForeignKey(StaffCategory, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        StaffCategory, verbose_name=_("staff category"), on_delete=models.PROTECT, related_name="+"
+    )
     count = models.PositiveIntegerField(_("number of people"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
