@@ -113,9 +113,10 @@ class BrowserLog:
         return [status for status, url in self.responses if url.split("?")[0].endswith(suffix)]
 
 
-# Chromium asks every site for /favicon.ico on its own; the app has none (a 404 in the log,
-# nothing a page requested). Everything else that fails to load is an error.
-IGNORED_URLS = ("/favicon.ico",)
+# Chromium fetches the favicon on its own, after the page, and abandons the fetch
+# (net::ERR_ABORTED) when the journey navigates on first. Everything else that fails to load
+# is an error.
+IGNORED_URLS = ("/favicon.ico", "/favicon.svg")
 
 
 def _record_console_error(log, msg):
@@ -144,7 +145,14 @@ def page(browser, browser_log, live_server):
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.on("response", lambda r: browser_log.responses.append((r.status, r.url)))
-    page.on("requestfailed", lambda r: browser_log.failed_requests.append((r.url, r.failure)))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None
+            if r.url.endswith(IGNORED_URLS)
+            else browser_log.failed_requests.append((r.url, r.failure))
+        ),
+    )
     page.on("pageerror", lambda exc: browser_log.errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: _record_console_error(browser_log, msg))
     yield page
