@@ -5,19 +5,16 @@ filter naming another prefecture simply matches nothing (an empty list, never a 
 would confirm what exists elsewhere).
 """
 
-from django.db import transaction
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination, IsOfficeStaff
-from supplycoord.lib.dates import local_today
 
 from .models import SnapshotRow, Status
 from .selectors import latest_built_date, snapshot_build_for, snapshot_rows_visible_to
-from .tasks import snapshot_build_for_date
+from .services import SnapshotDateInFuture, snapshot_build_request
 
 
 def _quantity(**kwargs):
@@ -141,11 +138,6 @@ class SnapshotListView(generics.ListAPIView):
 class SnapshotBuildRequestSerializer(serializers.Serializer):
     date = serializers.DateField()
 
-    def validate_date(self, value):
-        if value > local_today():
-            raise serializers.ValidationError(_("A snapshot cannot be built for a future date."))
-        return value
-
 
 class SnapshotBuildView(APIView):
     permission_classes = [IsOfficeStaff]
@@ -170,6 +162,9 @@ class SnapshotBuildView(APIView):
     def post(self, request, *args, **kwargs):
         serializer = SnapshotBuildRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        day = serializer.validated_data["date"].isoformat()
-        transaction.on_commit(lambda: snapshot_build_for_date.delay(day))
-        return Response({"queued": True, "date": day}, status=status.HTTP_202_ACCEPTED)
+        day = serializer.validated_data["date"]
+        try:
+            snapshot_build_request(user=request.user, date=day)
+        except SnapshotDateInFuture as exc:
+            return Response({"date": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"queued": True, "date": day.isoformat()}, status=status.HTTP_202_ACCEPTED)

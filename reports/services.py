@@ -20,11 +20,14 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inventory.models import DailyFigure
+from supplycoord.lib.dates import local_today
 from supplycoord.models import Item
 from supplycoord.selectors import active_prefectures, key_items
 
@@ -432,3 +435,22 @@ def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
         prefectures_red=acc["red"],
         built_at=now,
     )
+
+
+class SnapshotDateInFuture(ValueError):
+    """Figures of a future date do not exist yet: there is nothing to build."""
+
+
+def snapshot_build_request(*, user, date: dt.date) -> None:
+    """Queue a (re)build of `date`'s snapshot once the caller's transaction commits.
+
+    Office staff and admins only. The page and the API both come here.
+    """
+    from .tasks import snapshot_build_for_date as build_task  # tasks imports this module
+
+    if not user.is_office:
+        raise PermissionDenied
+    if date > local_today():
+        raise SnapshotDateInFuture(_("A snapshot cannot be built for a future date."))
+    day = date.isoformat()
+    transaction.on_commit(lambda: build_task.delay(day))

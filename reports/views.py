@@ -15,7 +15,7 @@ from supplycoord.models import Item, Prefecture
 from supplycoord.selectors import key_items, user_can_view_prefecture
 
 from . import exports, selectors
-from .tasks import snapshot_build_for_date
+from .services import SnapshotDateInFuture, snapshot_build_request
 
 
 def _requested_date(request) -> dt.date | None:
@@ -174,10 +174,11 @@ def daily_export(request, fmt):
 def build(request):
     """Office staff rebuild a date's snapshot now (queued; eager without a broker)."""
     date = parse_iso_date(request.POST.get("date", "")) or local_today()
-    if date > local_today():
-        messages.error(request, _("A snapshot cannot be built for a future date."))
+    try:
+        snapshot_build_request(user=request.user, date=date)
+    except SnapshotDateInFuture as exc:
+        messages.error(request, str(exc))
     else:
-        snapshot_build_for_date.delay(date.isoformat())
         messages.success(
             request, _("The snapshot of %(date)s is being built.") % {"date": date.isoformat()}
         )

@@ -144,10 +144,13 @@ def test_it_exports_only_the_officers_prefecture(client, officer, province):
     assert "620500" not in text
 
 
-def test_it_lets_office_staff_build_a_snapshot_from_the_page(client, office, province):
+def test_it_lets_office_staff_build_a_snapshot_from_the_page(
+    client, office, province, django_capture_on_commit_callbacks
+):
     client.force_login(office)
     SnapshotRow.objects.all().delete()
-    response = client.post(reverse("reports:build"), {"date": "2020-02-10"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("reports:build"), {"date": "2020-02-10"})
     assert response.status_code == 302
     assert SnapshotRow.objects.filter(date=DAY).count() == 2
 
