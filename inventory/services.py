@@ -4,7 +4,7 @@ import dataclasses
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -81,7 +81,6 @@ def _parse_whole_number(value):
     return number, None
 
 
-@transaction.atomic
 def daily_figures_submit(
     *, user, rows: list[dict], reason: str = "", now: dt.datetime | None = None
 ) -> SubmitResult:
@@ -91,8 +90,20 @@ def daily_figures_submit(
     optionally its own `reason`. A row for an existing key is a correction; a correction of a
     past date must give a reason. Raises DailyFiguresOutOfScope if any row belongs to a
     prefecture the user may not report for, DailyFiguresInvalid with every problem found.
+
+    Two first submissions of the same key at the same moment (an officer's form and a retried
+    API call) collide on the unique key; the loser is rolled back and run once more, when the
+    winner's rows exist and its own rows become corrections or "unchanged".
     """
     now = now or timezone.now()
+    try:
+        return _daily_figures_submit_once(user=user, rows=rows, reason=reason, now=now)
+    except IntegrityError:
+        return _daily_figures_submit_once(user=user, rows=rows, reason=reason, now=now)
+
+
+@transaction.atomic
+def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
     today = timezone.localdate(now)
     backdate_limit = today - dt.timedelta(days=_officer_backdate_days())
     free_backdating = user_may_backdate_freely(user)
