@@ -313,8 +313,8 @@ SELECT %(d)s, prefecture_id, item_id, stock,
        CASE WHEN demand_d IS NOT NULL THEN greatest(0, 3 * demand_d - stock - arriving) END,
        stock_d - (stock_prev + received_d - consumption_d),
        CASE WHEN covered IS NOT TRUE THEN 'grey'
-            WHEN stock::numeric * c_n < red * c_sum THEN 'red'
-            WHEN stock::numeric * c_n < amber * c_sum THEN 'amber'
+            WHEN round(stock::numeric * c_n / c_sum, 2) < red THEN 'red'
+            WHEN round(stock::numeric * c_n / c_sum, 2) < amber THEN 'amber'
             ELSE 'green' END,
        %(now)s
 FROM r

@@ -205,7 +205,10 @@ class DailyFigureListView(generics.ListAPIView):
         try:
             rows = request.data
         except ParseError as exc:
-            return _body_error(str(exc.detail))
+            # DRF's parser message is English and technical; keep it as a hint after ours.
+            return _body_error(
+                _("The body is not valid JSON: %(detail)s") % {"detail": str(exc.detail)[:200]}
+            )
         if not isinstance(rows, list):
             return _body_error(_("The body must be a JSON list of rows."))
         try:

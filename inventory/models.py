@@ -17,7 +17,10 @@ class DailyFigure(models.Model):
     """
 
     prefecture = models.ForeignKey(
-        Prefecture, on_delete=models.PROTECT, related_name="daily_figures"
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        related_name="daily_figures",
     )
     item = models.ForeignKey(
         Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="daily_figures"

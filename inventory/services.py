@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -9,20 +10,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from supplycoord.lib.dates import cutoff_for, parse_iso_date
+from supplycoord.lib.dates import cutoff_for, earliest_date, parse_iso_date
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
-from supplycoord.selectors import user_can_report_for_prefecture, user_may_backdate_freely
+from supplycoord.selectors import earliest_entry_date, user_can_report_for_prefecture
 
 from .models import FIGURE_FIELDS, DailyFigure
 from .signals import daily_figures_changed
 
 # PostgreSQL bigint; anything above is a typo, not a stock figure.
 MAX_FIGURE = 10**15
+WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+FULL_WIDTH = str.maketrans("０１２３４５６７８９，－　", "0123456789,- ")
 
 
 @dataclasses.dataclass(frozen=True)
 class RowError:
-    row: int  # position in the submitted list, from 0
+    row: int | None  # position in the submitted list, from 0; None for the submission as a whole
     field: str
     message: str
 
@@ -66,10 +69,12 @@ def _parse_whole_number(value):
             return None, _("Enter a whole number.")
         number = int(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "")
+        # Full-width digits and commas (１，２００, typed with a Chinese IME) become ASCII;
+        # anything else that is not plain ASCII digits ("²", "٣", "--5", "1e3") is refused.
+        text = value.translate(FULL_WIDTH).strip().replace(",", "")
         if text == "":
             return None, _("This field is required.")
-        if not text.lstrip("-").isdigit():
+        if not WHOLE_NUMBER.fullmatch(text):
             return None, _("Enter a whole number.")
         number = int(text)
     else:
@@ -96,6 +101,18 @@ def daily_figures_submit(
     winner's rows exist and its own rows become corrections or "unchanged".
     """
     now = now or timezone.now()
+    limit = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
+    if len(rows) > limit:
+        raise DailyFiguresInvalid(
+            [
+                RowError(
+                    None,
+                    "non_field_errors",
+                    _("At most %(limit)d rows may be sent at once; split the submission.")
+                    % {"limit": limit},
+                )
+            ]
+        )
     try:
         return _daily_figures_submit_once(user=user, rows=rows, reason=reason, now=now)
     except IntegrityError:
@@ -105,8 +122,7 @@ def daily_figures_submit(
 @transaction.atomic
 def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
     today = timezone.localdate(now)
-    backdate_limit = today - dt.timedelta(days=_officer_backdate_days())
-    free_backdating = user_may_backdate_freely(user)
+    first_allowed = earliest_entry_date(user, today=today)
 
     prefectures = _by_code(Prefecture, rows, "prefecture")
     items = _by_code(Item, rows, "item")
@@ -141,13 +157,22 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
             row_errors.append(
                 RowError(index, "date", _("Figures cannot be entered for a future date."))
             )
-        elif date < backdate_limit and not free_backdating:
+        elif date < earliest_date():
+            row_errors.append(
+                RowError(
+                    index,
+                    "date",
+                    _("Dates before %(date)s are not accepted.")
+                    % {"date": earliest_date().isoformat()},
+                )
+            )
+        elif date < first_allowed:
             row_errors.append(
                 RowError(
                     index,
                     "date",
                     _("Dates older than %(days)d days can only be entered by office staff.")
-                    % {"days": _officer_backdate_days()},
+                    % {"days": settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]},
                 )
             )
         figures = {}
@@ -214,7 +239,7 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
         to_update.append(current)
 
     if errors:
-        raise DailyFiguresInvalid(sorted(errors, key=lambda e: (e.row, e.field)))
+        raise DailyFiguresInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
 
     if to_create:
         bulk_create_with_history(
@@ -241,10 +266,6 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
         dates = set(result.dates_changed)
         transaction.on_commit(lambda: daily_figures_changed.send(sender=DailyFigure, dates=dates))
     return result
-
-
-def _officer_backdate_days() -> int:
-    return int(settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"])
 
 
 def _by_code(model, rows, field):

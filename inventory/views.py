@@ -1,15 +1,18 @@
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.permissions import can_enter_daily_figures, can_read_protected_staff, require
-from supplycoord.selectors import prefectures_visible_to, user_can_report_for_prefecture
+from supplycoord.selectors import (
+    earliest_entry_date,
+    prefectures_visible_to,
+    user_can_report_for_prefecture,
+)
 
 from . import selectors
 from .models import FIGURE_FIELDS
@@ -29,7 +32,27 @@ def _entry_prefecture(request, source):
     code = source.get("prefecture")
     if code:
         return get_object_or_404(prefectures_visible_to(user).filter(active=True), code=code)
+    if request.method == "POST":
+        # Office staff report for many prefectures: a save must say which one.
+        raise Http404
     return prefectures_visible_to(user).filter(active=True).order_by("code").first()
+
+
+def _entry_date(request, source, *, today, first_allowed):
+    """The date to open the form on. A posted date goes to the service as it is (it reports
+    errors); an unusable ?date= on GET opens today's form with a message."""
+    raw = source.get("date", "").strip()
+    date = parse_iso_date(raw)
+    if request.method == "POST" or not raw:
+        return date or today
+    if date is None or not first_allowed <= date <= today:
+        messages.warning(
+            request,
+            _("Figures can be entered for %(first)s to %(today)s; opened today's form instead.")
+            % {"first": first_allowed.isoformat(), "today": today.isoformat()},
+        )
+        return today
+    return date
 
 
 @require(can_enter_daily_figures)
@@ -40,7 +63,8 @@ def daily_entry(request):
     if prefecture is None or not user_can_report_for_prefecture(request.user, prefecture):
         raise PermissionDenied
     today = local_today()
-    date = parse_iso_date(source.get("date", "")) or today
+    first_allowed = earliest_entry_date(request.user, today=today)
+    date = _entry_date(request, source, today=today, first_allowed=first_allowed)
     rows = selectors.daily_entry_rows(prefecture=prefecture, date=date)
     reason = source.get("reason", "").strip()
     page_errors = []
@@ -100,9 +124,7 @@ def daily_entry(request):
             else prefectures_visible_to(request.user).filter(active=True).order_by("code"),
             "date": date,
             "today": today,
-            "min_date": None
-            if request.user.is_office
-            else today - dt.timedelta(days=settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]),
+            "min_date": first_allowed,
             "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
             "rows": rows,
             "fields": FIGURE_FIELDS,
@@ -124,13 +146,14 @@ def protected_staff(request):
             raise PermissionDenied
         counts = {}
         for key, value in request.POST.items():
-            if key.startswith("staff-"):
-                _prefix, p_code, c_code = key.split("-", 2)
-                counts[(p_code, c_code)] = value
+            # Fields are named staff:<prefecture code>:<category code>; codes never hold ":".
+            parts = key.split(":")
+            if len(parts) == 3 and parts[0] == "staff":
+                counts[(parts[1], parts[2])] = value
         try:
             changed = protected_staff_set(user=request.user, counts=counts)
         except ProtectedStaffInvalid as exc:
-            errors = {f"staff-{p}-{c}": message for (p, c), message in exc.errors.items()}
+            errors = {f"staff:{p}:{c}": message for (p, c), message in exc.errors.items()}
         else:
             messages.success(request, _("Protected staff saved: %(n)d changed.") % {"n": changed})
             return redirect("inventory:protected_staff")

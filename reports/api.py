@@ -14,7 +14,7 @@ from supplycoord.api import ApiPagination, IsOfficeStaff
 
 from .models import SnapshotRow, Status
 from .selectors import latest_built_date, snapshot_build_for, snapshot_rows_visible_to
-from .services import SnapshotDateInFuture, snapshot_build_request
+from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
 def _quantity(**kwargs):
@@ -165,6 +165,6 @@ class SnapshotBuildView(APIView):
         day = serializer.validated_data["date"]
         try:
             snapshot_build_request(user=request.user, date=day)
-        except SnapshotDateInFuture as exc:
+        except SnapshotDateOutOfRange as exc:
             return Response({"date": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"queued": True, "date": day.isoformat()}, status=status.HTTP_202_ACCEPTED)

@@ -68,11 +68,25 @@ def _values(row):
     }
 
 
-def daily_report_filename(date, fmt):
-    return f"{_('Daily report')}-{date.isoformat()}.{fmt}"
+def daily_report_filename(date, fmt, *, prefecture=None):
+    scope = f"-{prefecture.name}" if prefecture else ""
+    return f"{_('Daily report')}{scope}-{date.isoformat()}.{fmt}"
 
 
-def daily_report_xlsx(user, *, date) -> bytes:
+def _rows_with_totals(user, *, date, prefecture):
+    """Yield the value dicts of the scoped snapshot rows, then the totals dict (key None)."""
+    totals = dict.fromkeys(SUMMED, 0)
+    rows = snapshot_rows_visible_to(user, date=date, prefecture=prefecture)
+    for row in rows.iterator(chunk_size=2000):
+        values = _values(row)
+        for key in SUMMED:
+            if values[key] is not None:
+                totals[key] += values[key]
+        yield values
+    yield {None: True, **totals}
+
+
+def daily_report_xlsx(user, *, date, prefecture=None) -> bytes:
     """One sheet: frozen header row, one row per prefecture and key item, a totals row."""
     columns = _columns()
     workbook = Workbook(write_only=True)
@@ -84,31 +98,26 @@ def daily_report_xlsx(user, *, date) -> bytes:
     bold = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDE6F0")
 
-    def header_cell(text):
-        cell = WriteOnlyCell(sheet, value=str(text))
+    def styled(value, fill=True):
+        cell = WriteOnlyCell(sheet, value=value)
         cell.font = bold
-        cell.fill = header_fill
+        if fill:
+            cell.fill = header_fill
         return cell
 
-    sheet.append([header_cell(label) for _key, label in columns])
-    totals = dict.fromkeys(SUMMED, 0)
-    for row in snapshot_rows_visible_to(user, date=date).iterator(chunk_size=2000):
-        values = _values(row)
-        for key in SUMMED:
-            if values[key] is not None:
-                totals[key] += values[key]
-        sheet.append([values[key] for key, _label in columns])
-    total_row = []
-    for key, _label in columns:
-        if key == "date":
-            total_row.append(header_cell(_("Total")))
-        elif key in SUMMED:
-            cell = WriteOnlyCell(sheet, value=totals[key])
-            cell.font = bold
-            total_row.append(cell)
+    sheet.append([styled(str(label)) for _key, label in columns])
+    for values in _rows_with_totals(user, date=date, prefecture=prefecture):
+        if None in values:
+            sheet.append(
+                [
+                    styled(str(_("Total")))
+                    if key == "date"
+                    else (styled(values[key], fill=False) if key in SUMMED else None)
+                    for key, _label in columns
+                ]
+            )
         else:
-            total_row.append(None)
-    sheet.append(total_row)
+            sheet.append([values[key] for key, _label in columns])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -119,23 +128,20 @@ class _Echo:
         return value
 
 
-def daily_report_csv_lines(user, *, date):
+def daily_report_csv_lines(user, *, date, prefecture=None):
     """Yield CSV lines (UTF-8 with BOM so Excel opens Chinese text correctly)."""
     columns = _columns()
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([str(label) for _key, label in columns])
-    totals = dict.fromkeys(SUMMED, 0)
-    for row in snapshot_rows_visible_to(user, date=date).iterator(chunk_size=2000):
-        values = _values(row)
-        for key in SUMMED:
-            if values[key] is not None:
-                totals[key] += values[key]
-        yield writer.writerow(
-            ["" if values[key] is None else values[key] for key, _label in columns]
-        )
-    yield writer.writerow(
-        [
-            _("Total") if key == "date" else (totals[key] if key in SUMMED else "")
-            for key, _label in columns
-        ]
-    )
+    for values in _rows_with_totals(user, date=date, prefecture=prefecture):
+        if None in values:
+            yield writer.writerow(
+                [
+                    _("Total") if key == "date" else (values[key] if key in SUMMED else "")
+                    for key, _label in columns
+                ]
+            )
+        else:
+            yield writer.writerow(
+                ["" if values[key] is None else values[key] for key, _label in columns]
+            )

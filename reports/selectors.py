@@ -11,7 +11,12 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from supplycoord.models import Item, Prefecture
-from supplycoord.selectors import key_items, prefecture_ids_visible_to, prefectures_visible_to
+from supplycoord.selectors import (
+    key_items,
+    prefecture_ids_visible_to,
+    prefectures_visible_to,
+    user_can_view_prefecture,
+)
 
 from .models import (
     ProvinceRollup,
@@ -128,8 +133,13 @@ def trend_series(
 ) -> dict:
     """Daily stock, consumption and demand for `days` days up to `end`, for a chart.
 
-    For the whole province: the rollups (prefecture sums). For a prefecture: its own rows.
+    For the whole province: the rollups (prefecture sums), only for roles that see the whole
+    province. For a prefecture: its own rows, only if the user may see it. Otherwise None.
     """
+    if prefecture is None and not user.sees_whole_province:
+        return None
+    if prefecture is not None and not user_can_view_prefecture(user, prefecture):
+        return None
     days = days or settings.SUPPLYCOORD["TREND_DAYS"]
     start = end - dt.timedelta(days=days - 1)
     dates = [start + dt.timedelta(days=n) for n in range(days)]
@@ -152,6 +162,8 @@ def trend_series(
 
 
 def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list[SnapshotRow]:
+    if not user_can_view_prefecture(user, prefecture):
+        return []
     return list(
         SnapshotRow.objects.filter(prefecture=prefecture, date=date)
         .select_related("item")
@@ -160,8 +172,10 @@ def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list
 
 
 def reporting_history(
-    *, prefecture: Prefecture, end: dt.date, days: int = 30
+    user, *, prefecture: Prefecture, end: dt.date, days: int = 30
 ) -> list[ReportingStatus]:
+    if not user_can_view_prefecture(user, prefecture):
+        return []
     start = end - dt.timedelta(days=days - 1)
     return list(
         ReportingStatus.objects.filter(prefecture=prefecture, date__range=(start, end)).order_by(
@@ -183,5 +197,8 @@ def item_rows_by_cover(user, *, item: Item, date: dt.date) -> list[SnapshotRow]:
     return rows
 
 
-def rollup_for(*, item: Item, date: dt.date) -> ProvinceRollup | None:
+def rollup_for(user, *, item: Item, date: dt.date) -> ProvinceRollup | None:
+    """Province totals of one item: only for roles that see the whole province."""
+    if not user.sees_whole_province:
+        return None
     return ProvinceRollup.objects.filter(item=item, date=date).first()

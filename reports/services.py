@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import DailyFigure
-from supplycoord.lib.dates import local_today
+from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.models import Item
 from supplycoord.selectors import active_prefectures, key_items
 
@@ -97,7 +97,7 @@ class Reported(NamedTuple):
     submitted_at: dt.datetime
 
 
-def status_for(days_of_cover: Fraction | None, item: Item) -> str:
+def status_for(days_of_cover: Decimal | None, item: Item) -> str:
     """red below the item's red threshold, amber below amber, green otherwise, grey if unknown."""
     if days_of_cover is None:
         return Status.GREY
@@ -179,6 +179,7 @@ def compute_snapshot_row(*, date: dt.date, item: Item, reports: dict, transit=(0
             previous.stock + today_report.received - today_report.consumption
         )
 
+    days_of_cover_shown = _decimal(days_of_cover, TWO_PLACES)
     return {
         "stock": stock,
         "stock_is_stale": stock is not None and stock_date != date,
@@ -188,11 +189,12 @@ def compute_snapshot_row(*, date: dt.date, item: Item, reports: dict, transit=(0
         "demand": demand,
         "in_transit": in_transit,
         "arriving_3d": arriving_3d,
-        "days_of_cover": _decimal(days_of_cover, TWO_PLACES),
+        "days_of_cover": days_of_cover_shown,
         "projected_days_of_cover": _decimal(projected, TWO_PLACES),
         "shortfall_3d": shortfall,
         "reconciliation_gap": gap,
-        "status": status_for(days_of_cover, item),
+        # The colour follows the figure people read: 2.996 shows as 3.00 and is amber.
+        "status": status_for(days_of_cover_shown, item),
         "_avg_exact": avg,
     }
 
@@ -431,14 +433,14 @@ def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
         avg_consumption_7d=_decimal(avg, FOUR_PLACES),
         reserve_stock=reserve,
         days_of_cover=_decimal(days, TWO_PLACES),
-        status=status_for(days, item),
+        status=status_for(_decimal(days, TWO_PLACES), item),
         prefectures_red=acc["red"],
         built_at=now,
     )
 
 
-class SnapshotDateInFuture(ValueError):
-    """Figures of a future date do not exist yet: there is nothing to build."""
+class SnapshotDateOutOfRange(ValueError):
+    """A future date has no figures yet; a date before the earliest date has none at all."""
 
 
 def snapshot_build_request(*, user, date: dt.date) -> None:
@@ -451,6 +453,10 @@ def snapshot_build_request(*, user, date: dt.date) -> None:
     if not user.is_office:
         raise PermissionDenied
     if date > local_today():
-        raise SnapshotDateInFuture(_("A snapshot cannot be built for a future date."))
+        raise SnapshotDateOutOfRange(_("A snapshot cannot be built for a future date."))
+    if date < earliest_date():
+        raise SnapshotDateOutOfRange(
+            _("Dates before %(date)s are not accepted.") % {"date": earliest_date().isoformat()}
+        )
     day = date.isoformat()
     transaction.on_commit(lambda: build_task.delay(day))

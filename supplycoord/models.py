@@ -37,11 +37,6 @@ class Province(BilingualNameMixin, models.Model):
         ordering = ["code"]
 
 
-class ActivePrefectureManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(active=True)
-
-
 class Prefecture(BilingualNameMixin, models.Model):
     """A prefecture-level division (市州). The GB/T 2260 code is the natural key."""
 
@@ -68,9 +63,6 @@ class Prefecture(BilingualNameMixin, models.Model):
         validators=[MinValueValidator(Decimal("1"))],
     )
     history = HistoricalRecords()
-
-    objects = models.Manager()
-    active_objects = ActivePrefectureManager()
 
     class Meta:
         verbose_name = _("prefecture")
@@ -154,7 +146,14 @@ class Item(BilingualNameMixin, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(pack_size__gte=1), name="item_pack_size_positive"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(red_days__isnull=True)
+                | models.Q(amber_days__isnull=True)
+                | models.Q(red_days__lt=models.F("amber_days")),
+                name="item_red_below_amber",
+                violation_error_message=_("The red threshold must be below the amber threshold."),
+            ),
         ]
 
     @property
@@ -189,7 +188,10 @@ class ProtectedStaff(models.Model):
     """保障人员数: how many people of a category a prefecture must protect."""
 
     prefecture = models.ForeignKey(
-        Prefecture, on_delete=models.PROTECT, related_name="protected_staff"
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        related_name="protected_staff",
     )
     category = models.ForeignKey(
         StaffCategory, verbose_name=_("staff category"), on_delete=models.PROTECT, related_name="+"
@@ -221,9 +223,8 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
-    role = models.CharField(
-        _("role"), max_length=24, choices=Role.choices, default=Role.OFFICE_STAFF
-    )
+    # No default: a user added without a role sees nothing until an admin chooses one.
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
     prefecture = models.ForeignKey(
         Prefecture,
         verbose_name=_("prefecture"),

@@ -4,8 +4,12 @@ Every page, export and API endpoint scopes its rows through these functions, so 
 of one prefecture never meets another prefecture's data, whatever door they come in by.
 """
 
+import datetime as dt
+
+from django.conf import settings
 from django.db.models import QuerySet
 
+from .lib.dates import earliest_date
 from .models import Item, Prefecture, Role
 
 
@@ -43,6 +47,14 @@ def user_can_report_for_prefecture(user, prefecture: Prefecture) -> bool:
 def user_may_backdate_freely(user) -> bool:
     """Officers may enter dates up to the back-dating window; office staff any past date."""
     return getattr(user, "is_authenticated", False) and user.is_office
+
+
+def earliest_entry_date(user, *, today: dt.date) -> dt.date:
+    """The first date this user may enter daily figures for (the last is today)."""
+    if user_may_backdate_freely(user):
+        return earliest_date()
+    window = dt.timedelta(days=settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"])
+    return max(earliest_date(), today - window)
 
 
 def active_prefectures() -> QuerySet[Prefecture]:

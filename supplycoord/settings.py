@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provincial medical-supply coordination: reference data, daily figures, snapshots.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema names every field of the province's data: signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -218,6 +220,10 @@ SUPPLYCOORD = {
     "AVG_WINDOW_DAYS": 7,
     "OFFICER_BACKDATE_DAYS": envint("SUPPLYCOORD_OFFICER_BACKDATE_DAYS", "7"),
     "TREND_DAYS": 30,
+    # No figure, snapshot or page date before this: guards against typos like 0202-02-10.
+    "EARLIEST_DATE": os.environ.get("SUPPLYCOORD_EARLIEST_DATE", "2000-01-01"),
+    # The most rows one API call or import may carry (a whole province for a month is ~25,000).
+    "MAX_ROWS_PER_SUBMISSION": envint("SUPPLYCOORD_MAX_ROWS_PER_SUBMISSION", "50000"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")

@@ -1,10 +1,15 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 
 @login_required
 def home(request):
-    """Officers land on today's entry form; everyone else on the province overview."""
-    if request.user.is_prefecture_officer:
+    """Each role lands where its daily work is."""
+    user = request.user
+    if user.is_prefecture_officer:
         return redirect("inventory:daily_entry")
-    return redirect("reports:overview")
+    if user.sees_whole_province:
+        return redirect("reports:overview")
+    # Producer reporters (their pages come with the production module) and users an admin has
+    # not yet given a role: say so plainly instead of bouncing them to a 403.
+    return render(request, "home.html")

@@ -36,3 +36,12 @@ def date_range(start: dt.date, end: dt.date):
     while day <= end:
         yield day
         day += dt.timedelta(days=1)
+
+
+def earliest_date() -> dt.date:
+    return dt.date.fromisoformat(settings.SUPPLYCOORD["EARLIEST_DATE"])
+
+
+def is_reportable(date: dt.date) -> bool:
+    """A date figures and snapshots may exist for: not before the earliest date, not future."""
+    return earliest_date() <= date <= local_today()

@@ -360,3 +360,18 @@ def test_it_lists_in_a_constant_number_of_queries(
     with django_assert_max_num_queries(5):
         response = client.get(URL)
     assert response.json()["count"] == 34
+
+
+def test_it_refuses_more_rows_than_the_limit_in_one_call(client_for, officer, n95, settings):
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "MAX_ROWS_PER_SUBMISSION": 2}
+    response = client_for(officer).post(URL, [row(), row(), row()], format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["row"] is None
+    assert DailyFigure.objects.count() == 0
+
+
+def test_it_refuses_a_row_dated_before_the_earliest_date(client_for, office, lanzhou, n95):
+    response = client_for(office).post(URL, [row(date="0001-01-02")], format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "date"
+    assert DailyFigure.objects.count() == 0

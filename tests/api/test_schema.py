@@ -16,6 +16,20 @@ PATHS = [
 ]
 
 
+@pytest.fixture
+def api_client(api_client, leader):
+    """The schema and docs are for signed-in users."""
+    api_client.force_authenticate(leader)
+    return api_client
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_it_keeps_the_schema_and_docs_from_anonymous_visitors(db, url):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get(url).status_code in (401, 403)
+
+
 def test_it_serves_an_openapi_document_with_every_path(api_client, db):
     """`/api/schema/` is an OpenAPI 3 document naming every API path."""
     response = api_client.get("/api/schema/", {"format": "json"})

@@ -261,7 +261,7 @@ def test_it_forbids_others_to_build(
     assert not SnapshotBuild.objects.exists()
 
 
-@pytest.mark.parametrize("date", ["2020-03-11", "tomorrow", "", None])
+@pytest.mark.parametrize("date", ["2020-03-11", "0001-01-02", "tomorrow", "", None])
 def test_it_rejects_a_future_or_bad_date(
     client_for, office, date, django_capture_on_commit_callbacks
 ):

@@ -85,10 +85,12 @@ def test_it_shows_errors_in_chinese_by_default_and_english_when_chosen(client, o
     client.force_login(officer)
     data = _post_data(items, **{"FH001-stock": "-5"})
     chinese = client.post(URL, data).content.decode()
-    assert "Nothing was saved" not in chinese
-    assert "保存" in chinese
+    assert "未保存任何数据" in chinese
+    assert "不能为负数" in chinese  # the field's own error, translated
     client.cookies["django_language"] = "en"
-    assert "Nothing was saved" in client.post(URL, data).content.decode()
+    english = client.post(URL, data).content.decode()
+    assert "Nothing was saved" in english
+    assert "Must be zero or more." in english
 
 
 def test_it_requires_a_reason_to_correct_a_past_date(client, officer, items, lanzhou):
@@ -165,3 +167,18 @@ def test_it_uses_a_constant_number_of_queries(
     client.force_login(officer)
     with django_assert_max_num_queries(12):
         assert client.get(URL).status_code == 200
+
+
+def test_it_opens_todays_form_with_a_message_for_an_unusable_date(client, officer, items):
+    client.force_login(officer)
+    for raw in ("garbage", "0001-01-01", "2099-01-01", "2020-01-01"):
+        response = client.get(URL, {"date": raw})
+        assert response.status_code == 200
+        assert response.context["date"] == TODAY
+        assert list(response.context["messages"])
+
+
+def test_it_requires_office_staff_to_name_the_prefecture_they_save(client, office, items):
+    client.force_login(office)
+    assert client.post(URL, _post_data(items)).status_code == 404
+    assert DailyFigure.objects.count() == 0

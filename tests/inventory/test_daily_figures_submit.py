@@ -199,6 +199,13 @@ def test_it_accepts_numbers_written_as_strings(lanzhou, n95, officer):
 # --- all or nothing --------------------------------------------------------------------
 
 
+def test_it_accepts_full_width_digits_typed_with_a_chinese_ime(lanzhou, n95, officer):
+    """１２ from a Chinese input method is the number 12, not an error."""
+    daily_figures_submit(user=officer, rows=[figure_row(stock="１２", demand="１，２００")])
+    figure = DailyFigure.objects.get()
+    assert (figure.stock, figure.demand) == (12, 1200)
+
+
 def test_it_saves_nothing_when_one_row_is_invalid(lanzhou, n95, gloves, officer):
     """Two good rows and one bad: no row is saved, no history written."""
     third = ItemFactory(code="FH003")
@@ -244,6 +251,11 @@ def test_it_applies_no_correction_when_another_row_is_invalid(lanzhou, n95, offi
         ({"date": "2020-02-30"}, "date"),
         ({"date": "11/02/2020"}, "date"),
         ({"date": "2020-02-11"}, "date"),  # tomorrow
+        ({"stock": "²"}, "stock"),
+        ({"stock": "--5"}, "stock"),
+        ({"stock": "٣"}, "stock"),
+        ({"stock": "1e3"}, "stock"),
+        ({"date": "0001-01-01"}, "date"),
     ],
     ids=[
         "negative",
@@ -259,6 +271,11 @@ def test_it_applies_no_correction_when_another_row_is_invalid(lanzhou, n95, offi
         "impossible-date",
         "not-iso-date",
         "future-date",
+        "superscript-digit",
+        "double-minus",
+        "arabic-indic-digit",
+        "exponent",
+        "before-the-earliest-date",
     ],
 )
 def test_it_rejects_an_invalid_value_on_its_field(lanzhou, n95, office, overrides, field):

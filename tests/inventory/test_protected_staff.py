@@ -40,7 +40,7 @@ def test_it_refuses_officers(officer, lanzhou, fever):
 
 def test_it_lets_the_office_edit_from_the_page(client, office, lanzhou, fever):
     client.force_login(office)
-    response = client.post(URL, {"staff-620100-fever_clinic": "77"})
+    response = client.post(URL, {"staff:620100:fever_clinic": "77"})
     assert response.status_code == 302
     assert ProtectedStaff.objects.get().count == 77
 
@@ -55,8 +55,17 @@ def test_it_shows_an_officer_only_their_prefecture_read_only(
     content = response.content.decode()
     assert response.status_code == 200
     assert "321" in content and "999" not in content
-    assert "staff-620100-fever_clinic" not in content
-    assert client.post(URL, {"staff-620100-fever_clinic": "1"}).status_code == 403
+    assert "staff:620100:fever_clinic" not in content
+    assert client.post(URL, {"staff:620100:fever_clinic": "1"}).status_code == 403
+
+
+def test_it_ignores_malformed_field_names(client, office, lanzhou, fever):
+    client.force_login(office)
+    response = client.post(
+        URL, {"staff-abc": "1", "staff:620100": "2", "staff:620100:fever_clinic": "5"}
+    )
+    assert response.status_code == 302
+    assert ProtectedStaff.objects.get().count == 5
 
 
 def test_it_forbids_producer_reporters(client, reporter):

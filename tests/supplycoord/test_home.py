@@ -1,0 +1,48 @@
+"""Every role lands somewhere useful from /: never a 403 loop."""
+
+import pytest
+from django.urls import reverse
+
+from supplycoord.models import Role
+from tests.factories import UserFactory
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on"),
+    [
+        ("officer", "/inventory/daily/"),
+        ("office", "/reports/"),
+        ("leader", "/reports/"),
+        ("admin_user", "/reports/"),
+    ],
+)
+def test_it_sends_each_role_to_its_daily_work(client, request, role, lands_on):
+    client.force_login(request.getfixturevalue(role))
+    response = client.get(reverse("home"), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == lands_on
+
+
+def test_it_tells_a_producer_reporter_what_is_open(client, reporter):
+    client.force_login(reporter)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert response.templates[0].name == "home.html"
+    assert "home-producer" in response.content.decode()
+
+
+def test_it_shows_nothing_to_a_user_without_a_role(client, db):
+    user = UserFactory(username="newcomer", role="")
+    client.force_login(user)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("reports:overview")).status_code == 403
+    assert client.get(reverse("inventory:daily_entry")).status_code == 403
+
+
+def test_it_gives_new_users_no_role_by_default(db):
+    from supplycoord.models import User
+
+    user = User.objects.create_user("plain", password="x-long-password-1")
+    assert user.role == ""
+    assert not user.sees_whole_province
+    assert user.effective_role != Role.OFFICE_STAFF
