@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import DailyFigure
+from .models import DailyFigure, StockBalance, StockEvent, StockEventLine, Warehouse
 
 
 @admin.register(DailyFigure)
@@ -33,3 +33,62 @@ class DailyFigureAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdminMixin:
+    """The ledger changes only through the stock services (numbering, locks, balances)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name_zh", "name_en", "kind", "prefecture", "manager", "active")
+    list_filter = ("kind", "active", "prefecture")
+    search_fields = ("code", "name_zh", "name_en")
+    list_select_related = ("prefecture",)
+
+
+class StockEventLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StockEventLine
+    fields = ("item", "quantity", "counted")
+    readonly_fields = fields
+    extra = 0
+    # A few hundred lines at most; the item names come with them in one query.
+    ordering = ("item__sort_order", "item__code")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
+
+@admin.register(StockEvent)
+class StockEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "document_number",
+        "warehouse",
+        "kind",
+        "occurred_at",
+        "recorded_by",
+        "recorded_at",
+        "reverses",
+    )
+    list_filter = ("kind", "warehouse")
+    search_fields = ("document_number", "source_document", "counterparty", "note")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("warehouse", "recorded_by", "reverses")
+    inlines = [StockEventLineInline]
+
+
+@admin.register(StockBalance)
+class StockBalanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("warehouse", "item", "quantity", "updated_at")
+    list_filter = ("warehouse",)
+    search_fields = ("item__code", "item__name_zh", "warehouse__code")
+    list_select_related = ("warehouse", "item")

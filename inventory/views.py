@@ -1,21 +1,28 @@
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.permissions import can_enter_daily_figures, can_read_protected_staff, require
+from supplycoord.models import Item
 from supplycoord.selectors import (
     earliest_entry_date,
     prefectures_visible_to,
     user_can_report_for_prefecture,
 )
 
-from . import selectors
-from .models import FIGURE_FIELDS
+from . import exports, forms, imports, selectors, services
+from .models import FIGURE_FIELDS, StockEventKind
 from .services import (
     DailyFiguresInvalid,
     DailyFiguresOutOfScope,
@@ -167,5 +174,518 @@ def protected_staff(request):
             "errors": errors,
             "posted": request.POST if errors else {},
             "editable": request.user.is_office,
+        },
+    )
+
+
+# --- Excel import of daily figures ----------------------------------------------------------
+
+
+def _import_prefecture(request):
+    """The template's prefecture: an officer's own; office staff choose one, or all (None)."""
+    if request.user.is_prefecture_officer:
+        if request.user.prefecture is None:
+            raise PermissionDenied
+        return request.user.prefecture
+    code = request.GET.get("prefecture", "ALL")
+    if code == "ALL":
+        return None
+    return get_object_or_404(prefectures_visible_to(request.user).filter(active=True), code=code)
+
+
+@require(can_enter_daily_figures)
+def daily_import_template(request):
+    """The .xlsx template of a prefecture (or of all, for the office) and a date."""
+    prefecture = _import_prefecture(request)
+    today = local_today()
+    date = parse_iso_date(request.GET.get("date", ""))
+    if date is None or not earliest_entry_date(request.user, today=today) <= date <= today:
+        date = today
+    response = HttpResponse(
+        imports.daily_import_template(prefecture=prefecture, date=date),
+        content_type=imports.XLSX_CONTENT_TYPE,
+    )
+    filename = imports.daily_import_template_filename(prefecture=prefecture, date=date)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@require(can_enter_daily_figures)
+def daily_import(request):
+    """Upload a filled template: every problem listed at once, nothing saved until none is left."""
+    problems, refusal = [], ""
+    reason = request.POST.get("reason", "").strip()
+    if request.method == "POST":
+        try:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise imports.DailyImportRefused(_("Choose the Excel file to upload."))
+            result = imports.daily_import_submit(upload, user=request.user, reason=reason)
+        except imports.DailyImportRefused as exc:
+            refusal = exc.message
+        except imports.DailyImportInvalid as exc:
+            problems = exc.problems
+        else:
+            messages.success(
+                request,
+                _(
+                    "Imported %(rows)d rows: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged; %(skipped)d rows without figures skipped."
+                )
+                % {
+                    "rows": result.rows,
+                    "created": result.submitted.created,
+                    "updated": result.submitted.updated,
+                    "unchanged": result.submitted.unchanged,
+                    "skipped": result.skipped,
+                },
+            )
+            return redirect("inventory:daily_import")
+    today = local_today()
+    return render(
+        request,
+        "inventory/daily_import.html",
+        {
+            "prefectures": None
+            if request.user.is_prefecture_officer
+            else prefectures_visible_to(request.user).filter(active=True).order_by("code"),
+            "today": today,
+            "min_date": earliest_entry_date(request.user, today=today),
+            "max_bytes": settings.SUPPLYCOORD["IMPORT_MAX_BYTES"],
+            "reason": reason,
+            "refusal": refusal,
+            "problems": problems,
+            "needs_reason": any(p.field == "reason" for p in problems),
+        },
+    )
+
+
+# --- The provincial reserve ledger: warehouses, stock cards, events and their vouchers -------
+
+STOCK_CARD_PAGE_SIZE = 100
+
+VOUCHER_TITLES = {
+    StockEventKind.RECEIPT: gettext_lazy("Receipt voucher"),
+    StockEventKind.ISSUE: gettext_lazy("Issue voucher"),
+    StockEventKind.ADJUSTMENT: gettext_lazy("Adjustment voucher"),
+    StockEventKind.COUNT: gettext_lazy("Physical count voucher"),
+    StockEventKind.REVERSAL: gettext_lazy("Reversal voucher"),
+}
+
+EVENT_FORM_TEXT = {
+    StockEventKind.RECEIPT: (
+        gettext_lazy("New receipt"),
+        gettext_lazy("Goods received into this warehouse: where they came from and how many."),
+        gettext_lazy("Save the receipt"),
+    ),
+    StockEventKind.ISSUE: (
+        gettext_lazy("New issue"),
+        gettext_lazy(
+            "Goods issued from this warehouse: to whom and how many. Stock never goes below zero."
+        ),
+        gettext_lazy("Save the issue"),
+    ),
+    StockEventKind.ADJUSTMENT: (
+        gettext_lazy("New adjustment"),
+        gettext_lazy(
+            "Damaged, expired or otherwise lost or found goods: a positive change adds, a negative one removes."
+        ),
+        gettext_lazy("Save the adjustment"),
+    ),
+    StockEventKind.COUNT: (
+        gettext_lazy("New physical count"),
+        gettext_lazy(
+            "Enter what you counted on the shelf; each balance becomes the counted figure and the difference is recorded."
+        ),
+        gettext_lazy("Save the count"),
+    ),
+}
+
+# Where each kind's figure goes in the service, and the service itself.
+LEDGER_SERVICES = {
+    StockEventKind.RECEIPT: (services.stock_receive, "lines"),
+    StockEventKind.ISSUE: (services.stock_issue, "lines"),
+    StockEventKind.ADJUSTMENT: (services.stock_adjust, "lines"),
+    StockEventKind.COUNT: (services.stock_count, "counts"),
+}
+
+# Service error fields -> header form fields (the others are shown above the form).
+HEADER_ERROR_FIELDS = {
+    "source": "source",
+    "issue_kind": "issue_kind",
+    "reason": "reason",
+    "source_document": "source_document",
+    "counterparty": "counterparty",
+    "note": "note",
+    "occurred_at": "occurred_on",
+}
+
+
+def can_read_ledger(user) -> bool:
+    return user.sees_whole_province or user.is_prefecture_officer
+
+
+def _visible_warehouse(user, code):
+    # Another prefecture's warehouse answers 404, as if it did not exist.
+    return get_object_or_404(
+        selectors.warehouses_visible_to(user).select_related("prefecture"), code=code
+    )
+
+
+def _visible_event(user, document_number):
+    event = selectors.stock_event_visible_to(user, document_number)
+    if event is None:
+        raise Http404
+    return event
+
+
+def _reversal_of(event):
+    """The event reversing `event`, or None (the reverse one-to-one raises when absent)."""
+    try:
+        return event.reversed_by
+    except ObjectDoesNotExist:
+        return None
+
+
+def _event_lines(event):
+    lines = list(event.lines.all())
+    for line in lines:
+        line.quantity_in = max(line.quantity, 0)
+        line.quantity_out = max(-line.quantity, 0)
+    return lines
+
+
+@require(can_read_ledger)
+def warehouse_list(request):
+    return render(
+        request,
+        "inventory/warehouse_list.html",
+        {"warehouses": selectors.warehouse_rows_visible_to(request.user)},
+    )
+
+
+@require(can_read_ledger)
+def warehouse_detail(request, code):
+    warehouse = _visible_warehouse(request.user, code)
+    return render(
+        request,
+        "inventory/warehouse_detail.html",
+        {
+            "warehouse": warehouse,
+            "balances": selectors.balances_visible_to(request.user, warehouse=warehouse),
+            "events": selectors.recent_stock_events(warehouse),
+            "can_post": selectors.user_can_post_to_warehouse(request.user, warehouse),
+        },
+    )
+
+
+def _stock_card_for(request, code, item_code):
+    warehouse = _visible_warehouse(request.user, code)
+    item = get_object_or_404(Item, code=item_code)
+    filters = forms.StockCardFilterForm(request.GET)
+    card = selectors.stock_card(request.user, warehouse=warehouse, item=item, **filters.filters())
+    return card, filters
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return query.urlencode()
+
+
+@require(can_read_ledger)
+def stock_card(request, code, item_code):
+    """货位卡: every line of one item in one warehouse with its running balance, 100 a page."""
+    if request.GET.get("format") in ("xlsx", "csv"):
+        return stock_card_export(request, code, item_code, request.GET["format"])
+    card, filters = _stock_card_for(request, code, item_code)
+    lines = card.lines.select_related("event__reverses", "event__reversed_by")
+    page = Paginator(lines, STOCK_CARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for line in rows:
+        line.quantity_out = -line.quantity
+    # Each page opens with the balance before its first line and ends with the one after its
+    # last, so a printed page reads on its own; the first and last pages show the period's.
+    brought_forward = card.opening
+    if page.has_previous() and rows:
+        brought_forward = rows[0].balance_after - rows[0].quantity
+    carried_forward = card.closing
+    if page.has_next() and rows:
+        carried_forward = rows[-1].balance_after
+    query = _query_without_page(request)
+    return render(
+        request,
+        "inventory/stock_card.html",
+        {
+            "warehouse": card.warehouse,
+            "item": card.item,
+            "card": card,
+            "filters": filters,
+            "page_obj": page,
+            "rows": rows,
+            "brought_forward": brought_forward,
+            "carried_forward": carried_forward,
+            "filter_query": f"?{query}" if query else "",
+            "page_query": f"{query}&" if query else "",
+        },
+    )
+
+
+@require(can_read_ledger)
+def stock_card_export(request, code, item_code, fmt):
+    """The stock card as .xlsx or streamed .csv, with the page's filters and balances."""
+    if fmt not in ("xlsx", "csv"):
+        raise Http404
+    card, _filters = _stock_card_for(request, code, item_code)
+    filename = exports.stock_card_filename(card, fmt)
+    if fmt == "xlsx":
+        response = HttpResponse(
+            exports.stock_card_xlsx(card),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(
+            exports.stock_card_csv_lines(card), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def _occurred_at(day, *, today):
+    """Today means now; a past day means its last second, after what was recorded that day
+    (and inside the back-dating window for every day the form offers)."""
+    if day is None or day >= today:
+        return None
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+
+def _item_choices(items):
+    return [
+        (
+            item.code,
+            f"{item.code} {item.name}"
+            + (f" · {item.specification}" if item.specification else "")
+            + f" ({item.get_unit_display()})",
+        )
+        for item in items
+    ]
+
+
+def _show_ledger_errors(exc, *, header, filled, page_errors):
+    """Put each LedgerInvalid error at its field: a line's on that row, the rest at the top."""
+    for error in exc.errors:
+        if error.line is not None and 0 <= error.line < len(filled):
+            field = "item" if error.field == "item" else "quantity"
+            if error.field in ("item", "quantity", "counted"):
+                filled[error.line].add_error(field, error.message)
+            else:
+                page_errors.append(
+                    _("Line %(line)d: %(message)s")
+                    % {"line": error.line + 1, "message": error.message}
+                )
+        elif (
+            error.field in HEADER_ERROR_FIELDS and HEADER_ERROR_FIELDS[error.field] in header.fields
+        ):
+            header.add_error(HEADER_ERROR_FIELDS[error.field], error.message)
+        elif error.message not in page_errors:
+            page_errors.append(error.message)
+
+
+@require(can_read_ledger)
+def stock_event_new(request, code, kind):
+    """A receipt, issue, adjustment or count with several lines, saved together or not at all."""
+    if kind not in forms.HEADER_FORMS:
+        raise Http404
+    warehouse = _visible_warehouse(request.user, code)
+    if not selectors.user_can_post_to_warehouse(request.user, warehouse):
+        raise PermissionDenied
+    today = local_today()
+    earliest = today - dt.timedelta(days=settings.SUPPLYCOORD["LEDGER_BACKDATE_DAYS"])
+    items = {item.code: item for item in selectors.ledger_items()}
+    form_kwargs = {"item_choices": _item_choices(items.values()), "kind": kind}
+    header_form = forms.HEADER_FORMS[kind]
+    shortages, page_errors = [], []
+
+    if request.method == "POST":
+        header = header_form(request.POST, today=today, earliest=earliest)
+        formset = forms.LineFormSet(request.POST, form_kwargs=form_kwargs)
+        # Both validated, so every problem shows at once.
+        if all([header.is_valid(), formset.is_valid()]):
+            filled = formset.filled_forms()
+            lines = [(items[f.cleaned_data["item"]], f.cleaned_data["quantity"]) for f in filled]
+            service, lines_arg = LEDGER_SERVICES[kind]
+            try:
+                event = service(
+                    user=request.user,
+                    warehouse=warehouse,
+                    occurred_at=_occurred_at(header.cleaned_data["occurred_on"], today=today),
+                    **{lines_arg: lines},
+                    **header.service_kwargs(),
+                )
+            except services.InsufficientStock as exc:
+                shortages = exc.shortfalls
+                short = {s.item.pk: s for s in exc.shortfalls}
+                for form in filled:
+                    shortfall = short.get(items[form.cleaned_data["item"]].pk)
+                    if shortfall is not None:
+                        form.add_error(
+                            "quantity",
+                            _("Only %(available)s available.")
+                            % {"available": f"{shortfall.available:,}"},
+                        )
+            except services.LedgerInvalid as exc:
+                _show_ledger_errors(exc, header=header, filled=filled, page_errors=page_errors)
+            except services.LedgerError as exc:
+                page_errors.append(exc.message)
+            else:
+                if getattr(event, "replayed", False):
+                    messages.info(
+                        request,
+                        _("This form was already saved as %(number)s; nothing new was recorded.")
+                        % {"number": event.document_number},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("Saved %(kind)s %(number)s with %(count)d line(s).")
+                        % {
+                            "kind": event.get_kind_display(),
+                            "number": event.document_number,
+                            "count": len(lines),
+                        },
+                    )
+                return redirect("inventory:stock_event_detail", event.document_number)
+        page_errors.extend(formset.non_form_errors())
+    else:
+        header = header_form(today=today, earliest=earliest)
+        formset = forms.LineFormSet(form_kwargs=form_kwargs)
+        formset.extra = _line_rows(request)
+
+    title, intro, submit_label = EVENT_FORM_TEXT[kind]
+    more = min(formset.total_form_count() + forms.LINE_ROWS, forms.MAX_LINE_ROWS)
+    return render(
+        request,
+        "inventory/stock_event_form.html",
+        {
+            "warehouse": warehouse,
+            "kind": kind,
+            "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
+            "quantity_label": forms.QUANTITY_LABELS[kind],
+            "header": header,
+            "formset": formset,
+            "shortages": shortages,
+            "page_errors": page_errors,
+            "has_errors": bool(shortages or page_errors or header.errors or any(formset.errors)),
+            "more_rows_url": f"?rows={more}"
+            if request.method == "GET" and more > formset.total_form_count()
+            else "",
+        },
+    )
+
+
+def _line_rows(request):
+    try:
+        rows = int(request.GET.get("rows", forms.LINE_ROWS))
+    except ValueError:
+        rows = forms.LINE_ROWS
+    return max(forms.LINE_ROWS, min(rows, forms.MAX_LINE_ROWS))
+
+
+@require(can_read_ledger)
+def stock_event_detail(request, document_number):
+    event = _visible_event(request.user, document_number)
+    reversal = _reversal_of(event)
+    return render(
+        request,
+        "inventory/stock_event_detail.html",
+        {
+            "event": event,
+            "lines": _event_lines(event),
+            "reversal": reversal,
+            "can_reverse": event.kind != StockEventKind.REVERSAL
+            and reversal is None
+            and selectors.user_can_post_to_warehouse(request.user, event.warehouse),
+        },
+    )
+
+
+@require(can_read_ledger)
+def stock_event_reverse(request, document_number):
+    """GET: the event and a reason box; POST: the reversing event, linked to this one."""
+    event = _visible_event(request.user, document_number)
+    if not selectors.user_can_post_to_warehouse(request.user, event.warehouse):
+        raise PermissionDenied
+    reversal = _reversal_of(event)
+    if reversal is not None or event.kind == StockEventKind.REVERSAL:
+        messages.warning(
+            request,
+            _("%(number)s was already reversed by %(reversal)s.")
+            % {"number": event.document_number, "reversal": reversal.document_number}
+            if reversal
+            else _("A reversal cannot be reversed; record a new document instead."),
+        )
+        return redirect("inventory:stock_event_detail", event.document_number)
+    page_errors = []
+    form = forms.ReversalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reversal = services.stock_reverse(
+                user=request.user, event=event, reason=form.cleaned_data["reason"]
+            )
+        except services.LedgerInvalid as exc:
+            for error in exc.errors:
+                if error.field == "reason":
+                    form.add_error("reason", error.message)
+                else:
+                    page_errors.append(error.message)
+        except services.LedgerError as exc:
+            page_errors.append(exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(number)s was reversed by %(reversal)s.")
+                % {"number": event.document_number, "reversal": reversal.document_number},
+            )
+            return redirect("inventory:stock_event_detail", reversal.document_number)
+    return render(
+        request,
+        "inventory/stock_event_reverse.html",
+        {"event": event, "lines": _event_lines(event), "form": form, "page_errors": page_errors},
+    )
+
+
+def _signed(number):
+    """+1,200 / −300 / 0: an adjustment's direction is part of the figure."""
+    if number == 0:
+        return "0"
+    return f"{'+' if number > 0 else '−'}{abs(number):,}"
+
+
+@require(can_read_ledger)
+def stock_event_voucher(request, document_number):
+    """The printable voucher (入库单/出库单…), A4, with the signature block of the paper form."""
+    event = _visible_event(request.user, document_number)
+    lines = _event_lines(event)
+    signed = event.kind in (
+        StockEventKind.ADJUSTMENT,
+        StockEventKind.COUNT,
+        StockEventKind.REVERSAL,
+    )
+    for line in lines:
+        # A receipt or issue says its direction in its title; the others show a signed change.
+        line.shown_quantity = _signed(line.quantity) if signed else f"{abs(line.quantity):,}"
+    total = sum(line.quantity if signed else abs(line.quantity) for line in lines)
+    return render(
+        request,
+        "inventory/voucher.html",
+        {
+            "event": event,
+            "lines": lines,
+            "total": _signed(total) if signed else f"{total:,}",
+            "voucher_title": VOUCHER_TITLES[event.kind],
+            "reversal": _reversal_of(event),
+            "province": selectors.office_province(event.warehouse),
         },
     )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import SnapshotBuild
+from .models import ReconciliationCase, ReconciliationNote, SnapshotBuild
 
 
 @admin.register(SnapshotBuild)
@@ -20,4 +20,49 @@ class SnapshotBuildAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReconciliationNoteInline(admin.TabularInline):
+    model = ReconciliationNote
+    fields = ("created_at", "action", "author", "text", "gap_before", "gap_after")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReconciliationCase)
+class ReconciliationCaseAdmin(admin.ModelAdmin):
+    """Read-only: cases change through the snapshot build and the queue page's services."""
+
+    list_display = (
+        "date",
+        "prefecture",
+        "item",
+        "previous_stock",
+        "received",
+        "consumption",
+        "stock",
+        "gap",
+        "status",
+        "opened_at",
+    )
+    list_filter = ("status", "prefecture")
+    list_select_related = ("prefecture", "item")
+    date_hierarchy = "date"
+    inlines = [ReconciliationNoteInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,7 +1,9 @@
 """The daily snapshot of reports.md: derived rows, rebuilt by a Celery job, never edited."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from supplycoord.models import Item, Prefecture
 
@@ -150,3 +152,116 @@ class SnapshotBuild(models.Model):
         if not self.prefectures_active:
             return None
         return self.prefectures_on_time / self.prefectures_active
+
+
+# --- The reconciliation queue ---------------------------------------------------------------
+
+
+# Short words ("open", "accepted") mean other things elsewhere in the UI: a context keeps their
+# translations apart.
+class ReconciliationStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("reconciliation", "open")
+    EXPLAINED = "explained", pgettext_lazy("reconciliation", "explained")
+    ACCEPTED = "accepted", pgettext_lazy("reconciliation", "accepted")
+    CORRECTED = "corrected", pgettext_lazy("reconciliation", "corrected")
+
+
+class ReconciliationAction(models.TextChoices):
+    EXPLAIN = "explain", pgettext_lazy("reconciliation", "explained")
+    ACCEPT = "accept", pgettext_lazy("reconciliation", "accepted")
+    REOPEN = "reopen", pgettext_lazy("reconciliation", "reopened")
+    CHANGED = "changed", pgettext_lazy("reconciliation", "figures changed")
+    CORRECTED = "corrected", pgettext_lazy("reconciliation", "corrected")
+
+
+class ReconciliationCase(models.Model):
+    """A non-zero reconciliation gap of one prefecture, key item and date, under review.
+
+    Opened by the snapshot build; it holds the figures that make the gap as the build saw
+    them, so the office reviews what was reported. When a rebuild finds other figures they
+    are replaced and the note log keeps the change; when the gap is gone the case is closed as
+    corrected. People only add notes (explain, accept, reopen); nobody edits a case by hand.
+    """
+
+    date = models.DateField(_("date"))
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
+    previous_stock = models.BigIntegerField(_("previous day's stock"))
+    received = models.BigIntegerField(_("received"))
+    consumption = models.BigIntegerField(_("consumption"))
+    stock = models.BigIntegerField(_("reported stock"))
+    gap = models.BigIntegerField(_("reconciliation gap"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ReconciliationStatus.choices,
+        default=ReconciliationStatus.OPEN,
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    status_changed_at = models.DateTimeField(_("status changed at"))
+
+    class Meta:
+        verbose_name = _("reconciliation case")
+        verbose_name_plural = _("reconciliation cases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prefecture", "item", "date"], name="reconciliation_case_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["date"]),
+            models.Index(fields=["status", "prefecture"]),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.prefecture_id}/{self.item_id}: {self.gap:+d}"
+
+    @property
+    def expected_stock(self) -> int:
+        """Previous stock + received − consumption: what the stock should have been."""
+        return self.previous_stock + self.received - self.consumption
+
+
+class ReconciliationNote(models.Model):
+    """One entry of a case's log, append-only: who did what, when, and why.
+
+    Notes written by the snapshot build (the figures changed, the gap was corrected) have no
+    author; they keep the gap before and after, and are worded when shown, in the reader's
+    language.
+    """
+
+    case = models.ForeignKey(
+        ReconciliationCase,
+        verbose_name=_("reconciliation case"),
+        on_delete=models.CASCADE,
+        related_name="notes",
+    )
+    action = models.CharField(_("action"), max_length=12, choices=ReconciliationAction.choices)
+    text = models.TextField(_("note"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    gap_before = models.BigIntegerField(_("gap before"), null=True, blank=True)
+    gap_after = models.BigIntegerField(_("gap after"), null=True, blank=True)
+    created_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("reconciliation note")
+        verbose_name_plural = _("reconciliation notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.case_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.author_id is None

@@ -8,7 +8,8 @@ import dataclasses
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from supplycoord.models import Item, Prefecture
 from supplycoord.selectors import (
@@ -20,6 +21,9 @@ from supplycoord.selectors import (
 
 from .models import (
     ProvinceRollup,
+    ReconciliationCase,
+    ReconciliationNote,
+    ReconciliationStatus,
     ReportingState,
     ReportingStatus,
     SnapshotBuild,
@@ -202,3 +206,79 @@ def rollup_for(user, *, item: Item, date: dt.date) -> ProvinceRollup | None:
     if not user.sees_whole_province:
         return None
     return ProvinceRollup.objects.filter(item=item, date=date).first()
+
+
+# --- The reconciliation queue ---------------------------------------------------------------
+
+# ?status= of the queue page: "pending" (the default) is what waits for someone, the
+# prefecture (open) or the office (explained).
+RECONCILIATION_STATUS_FILTERS = {
+    "pending": (ReconciliationStatus.OPEN, ReconciliationStatus.EXPLAINED),
+    **{status: (status,) for status in ReconciliationStatus.values},
+    "all": None,
+}
+RECONCILIATION_PAGE_SIZE = 50
+
+
+def reconciliation_cases_visible_to(
+    user, *, statuses=None, prefecture: Prefecture | None = None
+) -> QuerySet[ReconciliationCase]:
+    """The cases of the prefectures `user` may see, oldest date first."""
+    cases = ReconciliationCase.objects.select_related("prefecture", "item")
+    visible = prefecture_ids_visible_to(user)
+    if visible is not None:
+        cases = cases.filter(prefecture_id__in=visible)
+    if statuses is not None:
+        cases = cases.filter(status__in=statuses)
+    if prefecture is not None:
+        cases = cases.filter(prefecture=prefecture)
+    return cases.order_by("date", "prefecture__code", "item__sort_order", "item__code", "pk")
+
+
+def _with_notes(cases: QuerySet[ReconciliationCase]) -> QuerySet[ReconciliationCase]:
+    """Each case's whole note log in one more query, oldest first, as `case.log`."""
+    notes = ReconciliationNote.objects.select_related("author").order_by("created_at", "pk")
+    return cases.prefetch_related(Prefetch("notes", queryset=notes, to_attr="log"))
+
+
+def reconciliation_queue(
+    user, *, statuses=None, prefecture: Prefecture | None = None, page_number=None
+) -> Page:
+    """One page of the queue with every case's notes: a count, the page and the notes."""
+    cases = _with_notes(
+        reconciliation_cases_visible_to(user, statuses=statuses, prefecture=prefecture)
+    )
+    return Paginator(cases, RECONCILIATION_PAGE_SIZE).get_page(page_number)
+
+
+def reconciliation_case_visible_to(user, pk) -> ReconciliationCase | None:
+    """One case with its notes, if `user` may see its prefecture."""
+    return _with_notes(reconciliation_cases_visible_to(user)).filter(pk=pk).first()
+
+
+def reconciliation_counts_by_prefecture(user, *, prefectures: list[Prefecture]) -> list[dict]:
+    """Open and explained (waiting for the office) cases of each visible prefecture that has
+    any, over every date, in one query: [{"prefecture", "open", "explained"}] in the given order.
+    """
+    visible = prefecture_ids_visible_to(user)
+    ids = [p.pk for p in prefectures if visible is None or p.pk in visible]
+    pending = RECONCILIATION_STATUS_FILTERS["pending"]
+    counts = {
+        row["prefecture_id"]: row
+        for row in ReconciliationCase.objects.filter(prefecture_id__in=ids, status__in=pending)
+        .values("prefecture_id")
+        .annotate(
+            open=Count("pk", filter=Q(status=ReconciliationStatus.OPEN)),
+            explained=Count("pk", filter=Q(status=ReconciliationStatus.EXPLAINED)),
+        )
+        .order_by()
+    }
+    return [
+        {
+            "prefecture": p,
+            "open": counts[p.pk]["open"],
+            "explained": counts[p.pk]["explained"],
+        }
+        for p in prefectures
+        if p.pk in counts
+    ]

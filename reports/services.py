@@ -27,12 +27,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import DailyFigure
+from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.models import Item
-from supplycoord.selectors import active_prefectures, key_items
+from supplycoord.selectors import (
+    active_prefectures,
+    key_items,
+    user_can_report_for_prefecture,
+)
 
 from .models import (
     ProvinceRollup,
+    ReconciliationAction,
+    ReconciliationCase,
+    ReconciliationNote,
+    ReconciliationStatus,
     ReportingState,
     ReportingStatus,
     SnapshotBuild,
@@ -129,10 +138,11 @@ def in_transit_by_key(date: dt.date) -> dict:
 def reserve_stock_by_item(date: dt.date) -> dict:
     """{item_id: provincial reserve stock} at the end of `date`.
 
-    The reserve warehouse ledger comes with the inventory issue; until then there is no
-    reserve stock recorded, and the rollup's reserve column is 0.
+    The reserve ledger's figure (inventory.selectors.reserve_stock_at): Σ of the stock event
+    lines of active provincial reserve and producer-held warehouses that happened by the end
+    of that local day. Items with no reserve are absent (the rollup reads 0).
     """
-    return {}
+    return reserve_stock_at(date)
 
 
 def compute_snapshot_row(*, date: dt.date, item: Item, reports: dict, transit=(0, 0)) -> dict:
@@ -322,6 +332,9 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         unique_fields=["date"],
         update_fields=list(build_values),
     )
+    reconciliation_cases_sync_for_date(
+        date=date, gaps=_gaps_of_build(date=date, rows=snapshot_rows, by_key=by_key), now=now
+    )
     return SnapshotBuild.objects.get(date=date)
 
 
@@ -460,3 +473,279 @@ def snapshot_build_request(*, user, date: dt.date) -> None:
         )
     day = date.isoformat()
     transaction.on_commit(lambda: build_task.delay(day))
+
+
+# --- The reconciliation queue ---------------------------------------------------------------
+#
+# reports.md: a non-zero `reconciliation_gap` goes to a review queue, where it is explained by
+# a note or corrected, never silently edited. The snapshot build keeps the cases in step with
+# the figures (a correction goes through `daily_figures_submit` and its rebuild); people
+# explain, accept or reopen them, and every step is a note in the case's log.
+
+OPEN = ReconciliationStatus.OPEN
+EXPLAINED = ReconciliationStatus.EXPLAINED
+ACCEPTED = ReconciliationStatus.ACCEPTED
+CORRECTED = ReconciliationStatus.CORRECTED
+RECONCILIATION_NOTE_MAX_LENGTH = 2000
+
+
+class GapFigures(NamedTuple):
+    """The figures that make one gap: gap = stock − (previous_stock + received − consumption)."""
+
+    previous_stock: int
+    received: int
+    consumption: int
+    stock: int
+    gap: int
+
+
+class ReconciliationActionRefused(ValueError):
+    """The action does not fit the case as it is now, or the note it needs is missing."""
+
+
+def _gaps_of_build(*, date: dt.date, rows: list, by_key: dict) -> dict:
+    """{(prefecture_id, item_id): GapFigures} of every built row that has a gap, 0 included.
+
+    The previous stock and the day's receipts come from the build's own read of the daily
+    figures, the one the gap was computed from: a case never mixes two versions of the figures.
+    """
+    previous_day = date - dt.timedelta(days=1)
+    gaps = {}
+    for prefecture_id, item_id, values in rows:
+        gap = values["reconciliation_gap"]
+        if gap is None:
+            continue
+        reports = by_key[(prefecture_id, item_id)]
+        gaps[(prefecture_id, item_id)] = GapFigures(
+            previous_stock=reports[previous_day].stock,
+            received=reports[date].received,
+            consumption=values["consumption"],
+            stock=values["stock"],
+            gap=gap,
+        )
+    return gaps
+
+
+def _case_figures(case: ReconciliationCase) -> GapFigures:
+    return GapFigures(*(getattr(case, field) for field in GapFigures._fields))
+
+
+@transaction.atomic(savepoint=False)
+def reconciliation_cases_sync_for_date(
+    *, date: dt.date, gaps: dict, now: dt.datetime | None = None
+) -> None:
+    """Open, update and close the reconciliation cases of `date` to match its gaps.
+
+    `gaps` is what `snapshot_build_for_date` has just computed ({(prefecture_id, item_id):
+    GapFigures}, zero gaps included); the build calls this at its end, in its transaction and
+    under its per-date lock. To sync a date, build it.
+
+    - A non-zero gap without a case opens one.
+    - Other figures replace the case's. If the gap itself changed on an explained or accepted
+      case, the case is reopened: the explanation was about another gap.
+    - A non-zero gap on a corrected case reopens it.
+    - A gap now 0, or no longer computed (no report for the previous day, or the prefecture or
+      item left the report), closes the case as corrected.
+
+    Each change is logged as a note without an author. Set-based: one read of the date's cases
+    (locked, so a person's action and a rebuild serialise), then at most one insert of cases,
+    one update and one insert of notes. Running it twice changes nothing.
+    """
+    now = now or timezone.now()
+    cases = {
+        (case.prefecture_id, case.item_id): case
+        for case in ReconciliationCase.objects.select_for_update().filter(date=date).order_by("pk")
+    }
+    new_cases, changed, notes = [], [], []
+    for (prefecture_id, item_id), figures in gaps.items():
+        if figures.gap == 0:
+            continue
+        case = cases.get((prefecture_id, item_id))
+        if case is None:
+            new_cases.append(
+                ReconciliationCase(
+                    date=date,
+                    prefecture_id=prefecture_id,
+                    item_id=item_id,
+                    status=OPEN,
+                    opened_at=now,
+                    status_changed_at=now,
+                    **figures._asdict(),
+                )
+            )
+            continue
+        before = _case_figures(case)
+        if before == figures and case.status != CORRECTED:
+            continue
+        reopen = case.status == CORRECTED or (
+            case.status in (EXPLAINED, ACCEPTED) and before.gap != figures.gap
+        )
+        for field, value in figures._asdict().items():
+            setattr(case, field, value)
+        if reopen:
+            case.status, case.status_changed_at = OPEN, now
+        notes.append(
+            ReconciliationNote(
+                case=case,
+                action=ReconciliationAction.REOPEN if reopen else ReconciliationAction.CHANGED,
+                gap_before=before.gap,
+                gap_after=figures.gap,
+                created_at=now,
+            )
+        )
+        changed.append(case)
+    for key, case in cases.items():
+        figures = gaps.get(key)
+        if case.status == CORRECTED or (figures is not None and figures.gap != 0):
+            continue
+        # The case keeps the figures of the gap it was about; the note says what closed it.
+        case.status, case.status_changed_at = CORRECTED, now
+        notes.append(
+            ReconciliationNote(
+                case=case,
+                action=ReconciliationAction.CORRECTED,
+                gap_before=case.gap,
+                gap_after=figures.gap if figures is not None else None,
+                created_at=now,
+            )
+        )
+        changed.append(case)
+
+    if new_cases:
+        ReconciliationCase.objects.bulk_create(new_cases, batch_size=2000)
+    if changed:
+        ReconciliationCase.objects.bulk_update(
+            changed, [*GapFigures._fields, "status", "status_changed_at"], batch_size=1000
+        )
+    if notes:
+        ReconciliationNote.objects.bulk_create(notes, batch_size=2000)
+
+
+def reconciliation_actions_allowed(user, case: ReconciliationCase) -> set[str]:
+    """What `user` may do to `case` as it is now: the page shows these buttons, and the
+    services below refuse anything else.
+
+    Explain: the prefecture's officer or the office, while the case is open or explained.
+    Accept: the office, while open or explained. Reopen: the office, once explained or accepted.
+    """
+    allowed = set()
+    if not getattr(user, "is_authenticated", False):
+        return allowed
+    pending = case.status in (OPEN, EXPLAINED)
+    if pending and user_can_report_for_prefecture(user, case.prefecture):
+        allowed.add(ReconciliationAction.EXPLAIN)
+    if user.is_office:
+        if pending:
+            allowed.add(ReconciliationAction.ACCEPT)
+        if case.status in (EXPLAINED, ACCEPTED):
+            allowed.add(ReconciliationAction.REOPEN)
+    return allowed
+
+
+def _locked_case(case: ReconciliationCase) -> ReconciliationCase:
+    # Lock the case row only (not its prefecture and item), so a rebuild of the same date waits.
+    return (
+        ReconciliationCase.objects.select_for_update(of=("self",))
+        .select_related("prefecture", "item")
+        .get(pk=case.pk)
+    )
+
+
+def _clean_note(note) -> str:
+    note = str(note or "").strip()
+    if len(note) > RECONCILIATION_NOTE_MAX_LENGTH:
+        raise ReconciliationActionRefused(
+            _("A note may be at most %(limit)d characters long.")
+            % {"limit": RECONCILIATION_NOTE_MAX_LENGTH}
+        )
+    return note
+
+
+def _reconciliation_record(*, user, case, action, status, note, now) -> ReconciliationCase:
+    """The case's new status and the note saying who moved it there, in one transaction."""
+    now = now or timezone.now()
+    if case.status != status:
+        case.status, case.status_changed_at = status, now
+        case.save(update_fields=["status", "status_changed_at"])
+    ReconciliationNote.objects.create(
+        case=case, action=action, text=note, author=user, created_at=now
+    )
+    return case
+
+
+def _refuse_status(case):
+    raise ReconciliationActionRefused(
+        _("This gap is %(status)s; that action is no longer possible.")
+        % {"status": case.get_status_display()}
+    )
+
+
+@transaction.atomic
+def reconciliation_explain(
+    *, user, case: ReconciliationCase, note: str, now: dt.datetime | None = None
+) -> ReconciliationCase:
+    """The prefecture's officer (or the office) says what explains the gap."""
+    case = _locked_case(case)
+    if not user_can_report_for_prefecture(user, case.prefecture):
+        raise PermissionDenied
+    if ReconciliationAction.EXPLAIN not in reconciliation_actions_allowed(user, case):
+        _refuse_status(case)
+    note = _clean_note(note)
+    if not note:
+        raise ReconciliationActionRefused(_("Write what explains the gap."))
+    return _reconciliation_record(
+        user=user,
+        case=case,
+        action=ReconciliationAction.EXPLAIN,
+        status=EXPLAINED,
+        note=note,
+        now=now,
+    )
+
+
+@transaction.atomic
+def reconciliation_accept(
+    *, user, case: ReconciliationCase, note: str = "", now: dt.datetime | None = None
+) -> ReconciliationCase:
+    """The office accepts the gap as explained. A gap nobody explained needs the office's note."""
+    if not getattr(user, "is_office", False):
+        raise PermissionDenied
+    case = _locked_case(case)
+    if ReconciliationAction.ACCEPT not in reconciliation_actions_allowed(user, case):
+        _refuse_status(case)
+    note = _clean_note(note)
+    if case.status == OPEN and not note:
+        raise ReconciliationActionRefused(
+            _("Nobody has explained this gap yet: write why it is accepted.")
+        )
+    return _reconciliation_record(
+        user=user,
+        case=case,
+        action=ReconciliationAction.ACCEPT,
+        status=ACCEPTED,
+        note=note,
+        now=now,
+    )
+
+
+@transaction.atomic
+def reconciliation_reopen(
+    *, user, case: ReconciliationCase, note: str, now: dt.datetime | None = None
+) -> ReconciliationCase:
+    """The office sends an explained or accepted gap back to the prefecture, saying why."""
+    if not getattr(user, "is_office", False):
+        raise PermissionDenied
+    case = _locked_case(case)
+    if ReconciliationAction.REOPEN not in reconciliation_actions_allowed(user, case):
+        _refuse_status(case)
+    note = _clean_note(note)
+    if not note:
+        raise ReconciliationActionRefused(_("Write why the gap is reopened."))
+    return _reconciliation_record(
+        user=user,
+        case=case,
+        action=ReconciliationAction.REOPEN,
+        status=OPEN,
+        note=note,
+        now=now,
+    )

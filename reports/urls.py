@@ -10,4 +10,6 @@ urlpatterns = [
     path("items/<str:code>/", views.item_detail, name="item"),
     path("export/daily.<str:fmt>", views.daily_export, name="export"),
     path("build/", views.build, name="build"),
+    path("reconciliation/", views.reconciliation, name="reconciliation"),
+    path("reconciliation/<int:pk>/", views.reconciliation_act, name="reconciliation_act"),
 ]

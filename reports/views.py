@@ -2,9 +2,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,9 +13,16 @@ from django.views.decorators.http import require_POST
 from supplycoord.lib.dates import earliest_date, is_reportable, local_today, parse_iso_date
 from supplycoord.lib.permissions import can_read_reports, is_office, require
 from supplycoord.models import Item, Prefecture
-from supplycoord.selectors import key_items, user_can_view_prefecture
+from supplycoord.selectors import (
+    earliest_entry_date,
+    key_items,
+    prefectures_visible_to,
+    user_can_report_for_prefecture,
+    user_can_view_prefecture,
+)
 
-from . import exports, selectors
+from . import exports, selectors, services
+from .models import ReconciliationAction, ReconciliationStatus
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
@@ -82,7 +90,15 @@ def overview(request):
     return render(
         request,
         "reports/overview.html",
-        _page_context(date, data=data, trend_item=item, trend=trend),
+        _page_context(
+            date,
+            data=data,
+            trend_item=item,
+            trend=trend,
+            reconciliation=selectors.reconciliation_counts_by_prefecture(
+                request.user, prefectures=data.prefectures
+            ),
+        ),
     )
 
 
@@ -202,3 +218,130 @@ def build(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("reports:overview") + f"?date={date.isoformat()}"
     return redirect(target)
+
+
+# --- The reconciliation queue ---------------------------------------------------------------
+
+RECONCILIATION_SERVICES = {
+    ReconciliationAction.EXPLAIN: services.reconciliation_explain,
+    ReconciliationAction.ACCEPT: services.reconciliation_accept,
+    ReconciliationAction.REOPEN: services.reconciliation_reopen,
+}
+
+
+def _reconciliation_row(user, case, *, today):
+    """What a queue row shows besides the case: its latest note, its age in days, the actions
+    the user may take, and where to correct the figures (the day and the day before, which
+    both make the gap), within the dates the user may enter."""
+    case.latest_note = case.log[-1] if case.log else None
+    case.age_days = (today - timezone.localdate(case.opened_at)).days
+    case.actions = services.reconciliation_actions_allowed(user, case)
+    case.correct_links = []
+    pending = selectors.RECONCILIATION_STATUS_FILTERS["pending"]
+    if case.status in pending and user_can_report_for_prefecture(user, case.prefecture):
+        first_allowed = earliest_entry_date(user, today=today)
+        for day in (case.date, case.date - dt.timedelta(days=1)):
+            if day >= first_allowed:
+                url = reverse("inventory:daily_entry") + f"?date={day.isoformat()}"
+                if not user.is_prefecture_officer:
+                    url += f"&prefecture={case.prefecture.code}"
+                case.correct_links.append((day, url))
+    return case
+
+
+def _safe_next(request, default):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@require(can_read_reports)
+def reconciliation(request):
+    """The queue of non-zero reconciliation gaps, oldest first; an officer sees their own."""
+    user = request.user
+    status = request.GET.get("status", "pending")
+    if status not in selectors.RECONCILIATION_STATUS_FILTERS:
+        status = "pending"
+    prefecture = None
+    if request.GET.get("prefecture"):
+        prefecture = get_object_or_404(Prefecture, code=request.GET["prefecture"])
+        if not user_can_view_prefecture(user, prefecture):
+            raise Http404
+    page = selectors.reconciliation_queue(
+        user,
+        statuses=selectors.RECONCILIATION_STATUS_FILTERS[status],
+        prefecture=prefecture,
+        page_number=request.GET.get("page"),
+    )
+    today = local_today()
+    for case in page:
+        _reconciliation_row(user, case, today=today)
+    return render(
+        request,
+        "reports/reconciliation.html",
+        {
+            "page": page,
+            "status": status,
+            "status_choices": [
+                ("pending", _("Waiting (open or explained)")),
+                *ReconciliationStatus.choices,
+                ("all", _("All")),
+            ],
+            "prefecture": prefecture,
+            "prefectures": list(prefectures_visible_to(user).order_by("code"))
+            if user.sees_whole_province
+            else [],
+            "next": request.get_full_path(),
+        },
+    )
+
+
+@require_POST
+@require(can_read_reports)
+def reconciliation_act(request, pk):
+    """Explain, accept or reopen one case (POST action=..., note=...).
+
+    htmx gets the case's row back, with the refusal in it if there is one; a plain form post
+    is redirected back to the queue with a message. Another prefecture's case is a 404; an
+    action the user's role may not take is a 403.
+    """
+    user = request.user
+    case = selectors.reconciliation_case_visible_to(user, pk)
+    if case is None:
+        raise Http404
+    service = RECONCILIATION_SERVICES.get(request.POST.get("action", ""))
+    if service is None:
+        return HttpResponseBadRequest(_("Unknown action."))
+    note = request.POST.get("note", "")
+    error = None
+    try:
+        service(user=user, case=case, note=note)
+    except services.ReconciliationActionRefused as exc:
+        error = str(exc)
+    queue_url = reverse("reports:reconciliation")
+    if request.headers.get("HX-Request") == "true":
+        case = selectors.reconciliation_case_visible_to(user, pk)
+        return render(
+            request,
+            "reports/reconciliation_row.html",
+            {
+                "case": _reconciliation_row(user, case, today=local_today()),
+                "error": error,
+                "note": note if error else "",
+                "next": _safe_next(request, queue_url),
+            },
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("Saved: %(prefecture)s, %(item)s, %(date)s.")
+            % {
+                "prefecture": case.prefecture.name,
+                "item": case.item.name,
+                "date": case.date.isoformat(),
+            },
+        )
+    return redirect(_safe_next(request, queue_url))

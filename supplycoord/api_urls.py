@@ -2,7 +2,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from inventory.api import DailyFigureListView
+from inventory.api import (
+    DailyFigureListView,
+    StockBalanceListView,
+    StockEventListView,
+    StockEventReverseView,
+)
 from reports.api import SnapshotBuildView, SnapshotListView
 
 from .api import (
@@ -20,6 +25,13 @@ urlpatterns = [
     path("v1/reference/prefectures/", PrefectureListView.as_view(), name="prefectures"),
     path("v1/reference/items/", ItemListView.as_view(), name="items"),
     path("v1/daily-figures/", DailyFigureListView.as_view(), name="daily-figures"),
+    path("v1/stock-events/", StockEventListView.as_view(), name="stock-events"),
+    path(
+        "v1/stock-events/<str:document_number>/reverse/",
+        StockEventReverseView.as_view(),
+        name="stock-event-reverse",
+    ),
+    path("v1/stock-balances/", StockBalanceListView.as_view(), name="stock-balances"),
     path("v1/snapshots/", SnapshotListView.as_view(), name="snapshots"),
     path("v1/snapshots/build/", SnapshotBuildView.as_view(), name="snapshot-build"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -224,6 +224,11 @@ SUPPLYCOORD = {
     "EARLIEST_DATE": os.environ.get("SUPPLYCOORD_EARLIEST_DATE", "2000-01-01"),
     # The most rows one API call or import may carry (a whole province for a month is ~25,000).
     "MAX_ROWS_PER_SUBMISSION": envint("SUPPLYCOORD_MAX_ROWS_PER_SUBMISSION", "50000"),
+    # The largest Excel file of daily figures accepted for import (2 MB: ~30,000 rows).
+    "IMPORT_MAX_BYTES": envint("SUPPLYCOORD_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)),
+    # How many days back a stock event may be dated (office staff included): the ledger is
+    # the record of what happened, so a late entry is allowed only while memories are fresh.
+    "LEDGER_BACKDATE_DAYS": envint("SUPPLYCOORD_LEDGER_BACKDATE_DAYS", "7"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")

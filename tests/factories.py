@@ -5,7 +5,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from inventory.models import DailyFigure
+from inventory.models import DailyFigure, Warehouse, WarehouseKind
 from supplycoord.models import (
     Item,
     ItemCategory,
@@ -108,3 +108,18 @@ class DailyFigureFactory(factory.django.DjangoModelFactory):
     )
     submitted_at = factory.LazyAttribute(lambda o: o.first_submitted_at)
     on_time = True
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    """A provincial reserve warehouse by default; pass kind and prefecture for the others."""
+
+    class Meta:
+        model = Warehouse
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"W{n + 1:02d}")
+    name_zh = factory.Sequence(lambda n: f"测试仓库{n + 1}")
+    name_en = factory.Sequence(lambda n: f"Test warehouse {n + 1}")
+    kind = WarehouseKind.PROVINCIAL_RESERVE
+    prefecture = None
+    active = True
