@@ -608,8 +608,8 @@ class StockEventListView(generics.ListAPIView):
                             {
                                 "line": None,
                                 "field": "kind",
-                                "message": _("Choose one of: %(kinds)s.")
-                                % {"kinds": ", ".join(POSTABLE_KINDS)},
+                                "message": _("Choose one of: %(values)s.")
+                                % {"values": ", ".join(POSTABLE_KINDS)},
                             }
                         ]
                     },

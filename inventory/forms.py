@@ -16,14 +16,6 @@ from .models import AdjustmentReason, IssueKind, ReceiptSource, StockEventKind
 LINE_ROWS = 10
 MAX_LINE_ROWS = 100
 
-# The kinds a person creates from the warehouse page (a reversal starts from its event).
-POSTABLE_KINDS = (
-    StockEventKind.RECEIPT,
-    StockEventKind.ISSUE,
-    StockEventKind.ADJUSTMENT,
-    StockEventKind.COUNT,
-)
-
 
 class EventHeaderForm(forms.Form):
     """What every event has: the day it happened, a note, and the client UUID of this form."""
@@ -64,7 +56,8 @@ class EventHeaderForm(forms.Form):
 
 
 class ReceiptHeaderForm(EventHeaderForm):
-    source = forms.ChoiceField(label=_("Source"), choices=ReceiptSource.choices)
+    # No default: a wrong source would misstate where the province's stock came from.
+    source = forms.ChoiceField(label=_("Source"), choices=[("", "—"), *ReceiptSource.choices])
     source_document = forms.CharField(
         label=_("Source document"),
         max_length=128,
@@ -108,7 +101,7 @@ class IssueHeaderForm(EventHeaderForm):
 
 
 class AdjustmentHeaderForm(EventHeaderForm):
-    reason = forms.ChoiceField(label=_("Reason"), choices=AdjustmentReason.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *AdjustmentReason.choices])
 
     field_order = ["reason", "occurred_on", "note"]
 

@@ -1,5 +1,6 @@
 """State changes of inventory. Pages, the API and imports all call these."""
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -607,7 +608,7 @@ def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
         raise LedgerInvalid([LineError(None, "reason", _("Give the reason for the reversal."))])
     lines = [
         (line.item, -line.quantity)
-        for line in original.lines.select_related("item").order_by("item_id")
+        for line in original.lines.select_related("item").order_by("id")
     ]
     return _post_stock_event(
         user=user,
@@ -671,7 +672,13 @@ def _post_stock_event(
     }
     for name, (value, choice_class) in (choices or {}).items():
         if value not in choice_class.values:
-            errors.append(LineError(None, name, _("Choose one of the listed values.")))
+            errors.append(
+                LineError(
+                    None,
+                    name,
+                    _("Choose one of: %(values)s.") % {"values": ", ".join(choice_class.values)},
+                )
+            )
         else:
             values[model_field[name]] = str(value)
 
@@ -709,9 +716,9 @@ def _post_stock_event(
         raise LedgerInvalid(sorted(errors, key=lambda e: -1 if e.line is None else e.line))
 
     try:
-        # A savepoint: if another transaction wins the same client UUID, everything this one
-        # did (its document number, the balance rows) rolls back and the winner is returned.
-        with transaction.atomic():
+        # With a client UUID, a savepoint: if another transaction wins the same UUID, all this
+        # one did (its document number, the balance rows) rolls back and the winner is returned.
+        with transaction.atomic() if uuid_value else contextlib.nullcontext():
             event = _write_event(
                 user=user,
                 warehouse=warehouse,

@@ -577,7 +577,8 @@ def reconciliation_cases_sync_for_date(
         before = _case_figures(case)
         if before == figures and case.status != CORRECTED:
             continue
-        reopen = case.status == CORRECTED or (
+        was_corrected = case.status == CORRECTED
+        reopen = was_corrected or (
             case.status in (EXPLAINED, ACCEPTED) and before.gap != figures.gap
         )
         for field, value in figures._asdict().items():
@@ -588,7 +589,8 @@ def reconciliation_cases_sync_for_date(
             ReconciliationNote(
                 case=case,
                 action=ReconciliationAction.REOPEN if reopen else ReconciliationAction.CHANGED,
-                gap_before=before.gap,
+                # A corrected case's own figures are those of the gap it closed, not "before".
+                gap_before=None if was_corrected else before.gap,
                 gap_after=figures.gap,
                 created_at=now,
             )

@@ -455,3 +455,16 @@ def test_it_lists_events_in_a_constant_number_of_queries(client_for, office, sz0
         assert len(client.get(URL).json()["results"]) == 30
 
     assert len(many) == len(few) <= 5
+
+
+def test_it_documents_the_stock_event_contract(client_for, leader):
+    """The schema names the three ledger paths and the answers the POST can give."""
+    document = client_for(leader).get("/api/schema/", {"format": "json"}).json()
+
+    post = document["paths"]["/api/v1/stock-events/"]["post"]
+    assert {"200", "201", "400", "403", "409"} <= set(post["responses"])
+    reverse = document["paths"]["/api/v1/stock-events/{document_number}/reverse/"]["post"]
+    assert {"201", "400", "403", "404", "409"} <= set(reverse["responses"])
+    assert "/api/v1/stock-balances/" in document["paths"]
+    listed = {p["name"] for p in document["paths"]["/api/v1/stock-events/"]["get"]["parameters"]}
+    assert {"warehouse", "item", "kind", "from", "to", "limit", "offset"} <= listed

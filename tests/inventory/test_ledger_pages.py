@@ -723,3 +723,20 @@ def test_the_receipt_form_runs_the_same_queries_for_a_short_and_a_long_catalogue
     with CaptureQueriesContext(connection) as large:
         assert client.get(new_url(reserve, "receipt")).status_code == 200
     assert len(large) == len(small)
+
+
+def test_an_adjustment_voucher_shows_signed_changes(
+    client, in_english, office, reserve, n95, suits
+):
+    receive(reserve, [(n95, 100), (suits, 10)], user=office)
+    adjustment = services.stock_adjust(
+        user=office, warehouse=reserve, lines=[(n95, -7), (suits, 2)], reason="damaged"
+    )
+    client.force_login(office)
+    response = client.get(
+        reverse("inventory:stock_event_voucher", args=[adjustment.document_number])
+    )
+    assert response.context["voucher_title"] == "Adjustment voucher"
+    assert [line.shown_quantity for line in response.context["lines"]] == ["−7", "+2"]
+    assert response.context["total"] == "−5"
+    assert "Damaged" in response.content.decode()

@@ -138,6 +138,8 @@ def test_it_filters_by_kind_without_changing_the_balances(office, sz01, n95, car
 
     assert card_rows(card) == [(14, 100, 100), (16, 50, 150)]
     assert (card.opening, card.closing) == (0, 110)
+    # A paginator counts the filtered lines.
+    assert card.lines.count() == 2
 
 
 def test_it_combines_kind_and_date_filters(office, sz01, n95, card_events):

@@ -186,7 +186,10 @@ def test_it_reopens_a_corrected_case_when_the_gap_comes_back(
 
     case = ReconciliationCase.objects.get(pk=gaps["lanzhou"].pk)
     assert (case.status, case.stock, case.gap) == (ReconciliationStatus.OPEN, 92, 2)
-    assert [n.action for n in case.notes.all()] == ["corrected", "reopen"]
+    assert [(n.action, n.gap_before, n.gap_after) for n in case.notes.all()] == [
+        ("corrected", -5, 0),
+        ("reopen", None, 2),
+    ]
     assert ReconciliationCase.objects.filter(prefecture=lanzhou).count() == 1
 
 
@@ -341,6 +344,20 @@ def test_it_filters_the_queue_by_status_and_prefecture(client, office, officer, 
     assert shown(status="explained") == ["620100"]
     assert shown(status="accepted") == []
     assert shown(prefecture="620500", status="all") == ["620500"]
+
+
+def test_it_shows_a_corrected_case_with_the_note_that_closed_it(
+    client, officer, lanzhou, n95, gaps, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(officer, lanzhou, n95, DAY, stock=90)
+    client.force_login(officer)
+    assert list(client.get(QUEUE).context["page"]) == []
+    response = client.get(QUEUE, {"status": "corrected"})
+    [case] = response.context["page"]
+    assert case.latest_note.action == "corrected"
+    assert not case.actions and not case.correct_links
+    assert 'data-action="corrected"' in response.content.decode()
 
 
 def test_it_shows_the_age_of_a_case_in_days(client, office, gaps, _frozen):
