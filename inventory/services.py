@@ -607,8 +607,7 @@ def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
     if not reason_text:
         raise LedgerInvalid([LineError(None, "reason", _("Give the reason for the reversal."))])
     lines = [
-        (line.item, -line.quantity)
-        for line in original.lines.select_related("item").order_by("id")
+        (line.item, -line.quantity) for line in original.lines.select_related("item").order_by("id")
     ]
     return _post_stock_event(
         user=user,
