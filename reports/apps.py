@@ -7,8 +7,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from inventory.signals import daily_figures_changed
+        from inventory.signals import daily_figures_changed, stock_changed
 
-        from .receivers import rebuild_after_figures_changed
+        from .receivers import rebuild_after_figures_changed, rebuild_after_stock_changed
 
         daily_figures_changed.connect(rebuild_after_figures_changed, dispatch_uid="reports-rebuild")
+        stock_changed.connect(rebuild_after_stock_changed, dispatch_uid="reports-rebuild-stock")

@@ -34,3 +34,27 @@ def rebuild_after_figures_changed(sender, dates, **kwargs):
 
     for day in dates_affected_by(dates):
         snapshot_build_for_date.delay(day.isoformat())
+
+
+def dates_affected_by_stock(changed_dates) -> list[dt.date]:
+    """Built snapshot dates whose reserve column depends on ledger events of `changed_dates`.
+
+    Reserve stock at the end of day d sums every event up to d, so an event of day t changes
+    the rollups of t and of every later date. Only dates already built are rebuilt: the others
+    are computed from the ledger as it stands when they are built.
+    """
+    if not changed_dates:
+        return []
+    first = min(changed_dates)
+    return list(
+        SnapshotBuild.objects.filter(date__gte=first, date__lte=local_today())
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+
+
+def rebuild_after_stock_changed(sender, dates, **kwargs):
+    from .tasks import snapshot_build_for_date
+
+    for day in dates_affected_by_stock(dates):
+        snapshot_build_for_date.delay(day.isoformat())
