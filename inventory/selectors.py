@@ -2,8 +2,11 @@ import dataclasses
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, F, Max, Prefetch, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.expressions import RowRange
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from supplycoord.models import Item, Prefecture, ProtectedStaff, Province, StaffCategory
 from supplycoord.selectors import key_items, prefectures_visible_to
@@ -148,16 +151,31 @@ def _local_day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+class _KnownCountPaginator(Paginator):
+    """A paginator told its count: the window query it pages must not be counted itself."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self):
+        return self._known_count
+
+
 @dataclasses.dataclass
 class StockCard:
     """A stock card (货位卡): every line of one item in one warehouse, with running balance.
 
     `lines` is a lazy queryset ordered by (occurred_at, event), each line annotated with
     `balance_after` (the warehouse's balance of the item right after that line, whatever
-    the filters) and with its `event` joined. Slice or paginate it: a page costs one query.
-    `opening` is the balance at the start of `date_from` (0 without it), `closing` the
-    balance at the end of `date_to` (the current balance without it); both count every kind
-    of event, so filtering by kind hides lines but never changes a balance.
+    the filters) and with its event joined: for exports, which read it once, in order.
+    `page(number, per_page)` is for screens: the running balance is computed over the bare
+    lines (no joins, so a deep page of a 100,000-line card stays fast), then only the page's
+    lines are fetched with their events. `opening` is the balance at the start of
+    `date_from` (0 without it), `closing` the balance at the end of `date_to` (the current
+    balance without it); both count every kind of event, so filtering by kind hides lines but
+    never changes a balance.
     """
 
     warehouse: Warehouse
@@ -168,6 +186,27 @@ class StockCard:
     opening: int
     closing: int
     lines: QuerySet
+    keys: QuerySet  # (line id, balance_after), in card order, no joins
+    shown: QuerySet  # the lines shown (kind filter applied), for counting
+
+    def page(self, number, per_page: int) -> Page:
+        paginator = _KnownCountPaginator(self.keys, per_page, count=self.shown.count())
+        page = paginator.get_page(number)
+        keyrows = list(page.object_list)
+        full = StockEventLine.objects.filter(id__in=[key for key, _balance in keyrows])
+        by_id = {
+            line.id: line
+            for line in full.select_related(
+                "event", "event__recorded_by", "event__reverses", "event__reversed_by"
+            )
+        }
+        rows = []
+        for key, balance in keyrows:
+            line = by_id[key]
+            line.balance_after = balance
+            rows.append(line)
+        page.object_list = rows
+        return page
 
 
 def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=None) -> StockCard:
@@ -196,24 +235,30 @@ def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=Non
     opening = sums.get("opening") or 0
     closing = sums["closing"] or 0
 
-    lines = pair
+    in_range = pair
     if start:
-        lines = lines.filter(occurred_at__gte=start)
+        in_range = in_range.filter(occurred_at__gte=start)
     if end:
-        lines = lines.filter(occurred_at__lt=end)
+        in_range = in_range.filter(occurred_at__lt=end)
     order = [F("occurred_at").asc(), F("event_id").asc()]
-    lines = lines.annotate(balance_after=Window(Sum("quantity"), order_by=order) + Value(opening))
+    lines = in_range.annotate(
+        balance_after=Window(Sum("quantity"), order_by=order) + Value(opening)
+    )
     kinds = tuple(kinds or ())
+    shown = in_range
     if kinds:
-        # A per-row window (partitioned by the line itself) that is 1 for the wanted kinds:
-        # filtering on it happens after the running sum is computed.
+        # A window over the current row only, in the same order as the running sum (so the
+        # database sorts once), that is 1 for the wanted kinds: filtering on it happens after
+        # the running sum is computed.
         lines = lines.annotate(
             kind_shown=Window(
                 Max(Case(When(event__kind__in=kinds, then=Value(1)), default=Value(0))),
-                partition_by=[F("id")],
+                order_by=order,
+                frame=RowRange(start=0, end=0),
             )
         ).filter(kind_shown=1)
-    lines = lines.select_related("event", "event__recorded_by").order_by("occurred_at", "event_id")
+        shown = in_range.filter(event__kind__in=kinds)
+    lines = lines.order_by("occurred_at", "event_id")
     return StockCard(
         warehouse=warehouse,
         item=item,
@@ -222,7 +267,9 @@ def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=Non
         kinds=kinds,
         opening=opening,
         closing=closing,
-        lines=lines,
+        lines=lines.select_related("event", "event__recorded_by"),
+        keys=lines.values_list("id", "balance_after"),
+        shown=shown,
     )
 
 

@@ -3,7 +3,6 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -399,9 +398,8 @@ def stock_card(request, code, item_code):
     if request.GET.get("format") in ("xlsx", "csv"):
         return stock_card_export(request, code, item_code, request.GET["format"])
     card, filters = _stock_card_for(request, code, item_code)
-    lines = card.lines.select_related("event__reverses", "event__reversed_by")
-    page = Paginator(lines, STOCK_CARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    page = card.page(request.GET.get("page"), STOCK_CARD_PAGE_SIZE)
+    rows = page.object_list
     for line in rows:
         line.quantity_out = -line.quantity
     # Each page opens with the balance before its first line and ends with the one after its

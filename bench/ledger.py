@@ -1,0 +1,892 @@
+#!/usr/bin/env python
+"""Benchmark of the provincial reserve ledger at 1 million events.
+
+    .venv/bin/python bench/ledger.py [--warehouses 50 --items 60 --events 1000000 --post 2000 --keep]
+
+1. Generates --events stock events with their lines (1-3 each) across warehouses x items in
+   PostgreSQL, with set-based SQL only (`INSERT ... SELECT generate_series`, in date order,
+   secondary indexes dropped and rebuilt), plus document sequences and balances that agree
+   with them, then VACUUM ANALYZE. One (warehouse, item) pair holds about 5 % of all lines.
+   The generated data is checked: no balance ever below zero, document numbers 1..n without
+   gaps per warehouse and month, sequences and balances equal to what the ledger says.
+2. Times --post events (receipts and issues alternating, 2 lines each) posted one by one
+   through `stock_receive` / `stock_issue`, each call its own transaction, as the pages do;
+   and, if inventory.services has `stock_events_import`, the same number of events in one
+   batch through it.
+3. Times the drift check (`manage.py ledger_verify`, through call_command) on the whole
+   ledger: it must report no drift. Then it changes one balance behind the ledger's back (in
+   a transaction that is rolled back) and checks that the drift is found.
+4. Times the stock card page of the busiest (warehouse, item): the first, a middle and the
+   last page, a date-filtered card (first and middle page) and a kind-filtered one, through
+   the real view (in-process Django test client, an office-staff user), best of 5 and median,
+   with the number of queries.
+
+With DATABASE_URL unset it creates a throwaway database `supplycoord_bench_ledger` on
+127.0.0.1:5432 (user postgres), and drops it at the end unless --keep. With DATABASE_URL set
+it must be PostgreSQL and its ledger must be empty (no warehouses, events or balances); the
+generated data is left in it.
+Exit status: 0; 1 on drift (or a planted drift not found), a failed post or import, a stock
+card answering other than 200, or generated data that breaks a ledger rule; 2 on a usage
+problem.
+"""
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import inspect
+import io
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DB = "supplycoord_bench_ledger"
+PREFIX = "BL"  # codes of everything the benchmark creates
+CARD_RUNS = 5
+CARD_TARGET_MS = 300
+POST_TARGET = 1_000  # events/s
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouses", type=int, default=50)
+    parser.add_argument("--items", type=int, default=60)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=730, help="days of history, ending yesterday")
+    parser.add_argument("--post", type=int, default=2_000, help="events posted by the services")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    if args.warehouses < 2 or args.items < 3 or args.days < 60 or args.post < 2:
+        parser.error("need at least 2 warehouses, 3 items, 60 days and 2 posted events")
+    if args.events < 10 * openings(args):
+        parser.error(f"need at least {10 * openings(args)} events for this many warehouses/items")
+    return args
+
+
+def openings(args):
+    """Events that open the ledger: per warehouse, one receipt per group of 3 items."""
+    return args.warehouses * math.ceil(args.items / 3)
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def prepare_database():
+    """Return (DATABASE_URL, created): a PostgreSQL URL, and whether we created the database."""
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql", "postgis"):
+            usage_error("DATABASE_URL must be a PostgreSQL URL (postgres://...)")
+        return url, False
+    url = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DEFAULT_DB} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DEFAULT_DB}")
+    admin.close()
+    return url, True
+
+
+def drop_database(url):
+    import psycopg2
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def usage_error(message):
+    print(f"bench/ledger.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def timed(label):
+    class Timer:
+        def __enter__(self):
+            self.started = time.perf_counter()
+            return self
+
+        def __exit__(self, *exc):
+            self.seconds = time.perf_counter() - self.started
+            if label:
+                print(f"  {label}: {self.seconds:.2f} s", flush=True)
+
+    return Timer()
+
+
+# --- data ---------------------------------------------------------------------------------
+#
+# Events are numbered n = 1..--events, and n is their id, in date order:
+#
+# - n <= OPENINGS: the opening receipts, on the first day from 07:00, one per warehouse and
+#   group of 3 items (so every pair has a balance from the start). Their quantities are only
+#   known once the other lines are: each is 100 + the deepest the later lines would take the
+#   pair below zero, so no balance is ever negative at any point of the ledger;
+# - n > OPENINGS: the day's receipts (40 %) and issues (60 %), spread evenly over the days,
+#   08:00-18:00 local time, each with 1-3 lines of consecutive items. Every 10th event is
+#   in the busiest warehouse (rank 1) and starts with the busiest item (rank 1): that pair
+#   holds about 5 % of all lines. Receipt lines take in 50-1,000, issue lines 1-400.
+#
+# Everything is a hash of n (hashint8extended with a seed per attribute), so the data is the
+# same on every run. The two fragments below yield (n, w, base, nlines, kind, h, local_at,
+# at): w the warehouse rank, items ranks (base + j) %% items + 1 for j < nlines.
+
+OPENINGS_SQL = """
+SELECT o.n, (o.n - 1) / %(groups)s + 1 AS w, 3 * ((o.n - 1) %% %(groups)s) AS base,
+       least(3, %(items)s - 3 * ((o.n - 1) %% %(groups)s)) AS nlines, 'receipt' AS kind,
+       hashint8extended(o.n, 1) & 2147483647 AS h, t.local_at,
+       t.local_at AT TIME ZONE %(tz)s AS at
+FROM generate_series(1, %(openings)s) AS o(n)
+CROSS JOIN LATERAL (
+    SELECT %(start)s::date + time '07:00' + o.n * interval '1 second' AS local_at
+) AS t
+"""
+
+REGULAR_SQL = """
+SELECT g.n,
+       CASE WHEN x.h %% 10 = 0 THEN 1 ELSE 1 + x.h2 %% %(warehouses)s END AS w,
+       CASE WHEN x.h %% 10 = 0 THEN 0 ELSE x.h3 %% %(items)s END AS base,
+       1 + x.h4 %% 3 AS nlines,
+       CASE WHEN x.h5 %% 100 < 40 THEN 'receipt' ELSE 'issue' END AS kind,
+       x.h, t.local_at, t.local_at AT TIME ZONE %(tz)s AS at
+FROM generate_series(%(openings)s + 1, %(events)s) AS g(n)
+CROSS JOIN LATERAL (
+    SELECT hashint8extended(g.n, 1) & 2147483647 AS h,
+           hashint8extended(g.n, 2) & 2147483647 AS h2,
+           hashint8extended(g.n, 3) & 2147483647 AS h3,
+           hashint8extended(g.n, 4) & 2147483647 AS h4,
+           hashint8extended(g.n, 5) & 2147483647 AS h5,
+           (g.n - %(openings)s - 1)::float8 * %(days)s / (%(events)s - %(openings)s) AS pos
+) AS x
+CROSS JOIN LATERAL (
+    -- day floor(pos), at 08:00 + the rest of pos x 10 hours: n order is date order
+    SELECT date_trunc('second', %(start)s::date + floor(x.pos)::int + time '08:00'
+                      + (x.pos - floor(x.pos)) * interval '10 hours') AS local_at
+) AS t
+"""
+
+RANKS_SQL = """
+wh AS (
+    SELECT id, code, row_number() OVER (ORDER BY code) AS w
+    FROM inventory_warehouse WHERE code LIKE %(prefix)s
+), it AS (
+    SELECT id, row_number() OVER (ORDER BY code) AS i
+    FROM supplycoord_item WHERE code LIKE %(prefix)s
+)
+"""
+
+EVENTS_SQL = f"""
+WITH {RANKS_SQL}
+INSERT INTO inventory_stockevent (
+    id, warehouse_id, kind, document_number, receipt_source, issue_kind, adjustment_reason,
+    source_document, counterparty, occurred_at, recorded_at, recorded_by_id, note,
+    client_uuid, reverses_id)
+SELECT e.n, wh.id, e.kind,
+       -- <warehouse>-<YYYYMM>-<NNNN>, numbered 1, 2, ... per warehouse and local month
+       wh.code || '-' || e.period || '-' || lpad(e.number::text, greatest(4, length(e.number::text)), '0'),
+       CASE WHEN e.kind = 'receipt' THEN
+           (ARRAY['own_production', 'purchase', 'national_allocation', 'donation',
+                  'transfer_in', 'return'])[1 + (e.h / 7) %% 6]
+       ELSE '' END,
+       CASE WHEN e.kind = 'issue' THEN (ARRAY['dispatch', 'transfer_out'])[1 + (e.h / 7) %% 2]
+       ELSE '' END,
+       '',
+       CASE WHEN e.kind = 'receipt' THEN 'PO-' ELSE 'DN-' END || e.n,
+       CASE WHEN e.kind = 'receipt' THEN 'Supplier ' || (1 + (e.h / 11) %% 40)
+            ELSE 'County hospital ' || (1 + (e.h / 11) %% 200) END,
+       e.at, e.at + ((e.h / 13) %% 120) * interval '1 minute', %(user)s, '', NULL, NULL
+FROM (
+    SELECT ev.*, to_char(ev.local_at, 'YYYYMM') AS period,
+           row_number() OVER (PARTITION BY ev.w, to_char(ev.local_at, 'YYYYMM') ORDER BY ev.n)
+               AS number
+    FROM ({OPENINGS_SQL} UNION ALL {REGULAR_SQL}) AS ev
+) AS e
+JOIN wh ON wh.w = e.w
+ORDER BY e.n
+"""
+
+LINES_SQL = f"""
+WITH {RANKS_SQL}, reg AS MATERIALIZED (
+    SELECT ev.n, l.j, ev.w, (ev.base + l.j) %% %(items)s + 1 AS i, ev.at,
+           CASE WHEN ev.kind = 'receipt' THEN 50 + q.q %% 951 ELSE -(1 + q.q %% 400) END
+               AS quantity
+    FROM ({REGULAR_SQL}) AS ev
+    CROSS JOIN LATERAL generate_series(0, ev.nlines - 1) AS l(j)
+    CROSS JOIN LATERAL (SELECT hashint8extended(ev.n * 4 + l.j, 7) & 2147483647 AS q) AS q
+), low AS (
+    -- how far below zero the regular lines alone would take each pair, at their worst
+    SELECT w, i, min(running) AS lowest
+    FROM (SELECT w, i, sum(quantity) OVER (PARTITION BY w, i ORDER BY n) AS running
+          FROM reg) AS r
+    GROUP BY w, i
+), opening AS (
+    SELECT ev.n, l.j, ev.w, ev.base + l.j + 1 AS i, ev.at,
+           100 + greatest(0, -COALESCE(low.lowest, 0)) AS quantity
+    FROM ({OPENINGS_SQL}) AS ev
+    CROSS JOIN LATERAL generate_series(0, ev.nlines - 1) AS l(j)
+    LEFT JOIN low ON low.w = ev.w AND low.i = ev.base + l.j + 1
+)
+INSERT INTO inventory_stockeventline (event_id, item_id, quantity, counted, warehouse_id, occurred_at)
+SELECT x.n, it.id, x.quantity, NULL, wh.id, x.at
+FROM (SELECT * FROM opening UNION ALL SELECT * FROM reg) AS x
+JOIN wh ON wh.w = x.w
+JOIN it ON it.i = x.i
+ORDER BY x.n, x.j
+"""
+
+BALANCES_SQL = """
+INSERT INTO inventory_stockbalance (warehouse_id, item_id, quantity, updated_at)
+SELECT warehouse_id, item_id, sum(quantity), now()
+FROM inventory_stockeventline
+GROUP BY warehouse_id, item_id
+ORDER BY warehouse_id, item_id
+"""
+
+SEQUENCES_SQL = """
+INSERT INTO inventory_documentsequence (warehouse_id, period, last_number)
+SELECT warehouse_id, split_part(document_number, '-', 2),
+       max(split_part(document_number, '-', 3)::int)
+FROM inventory_stockevent
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+# The ledger rules the generated data must keep; each query returns 0 when they hold.
+CHECKS = {
+    "balances that ever go below zero (running sum in stock-card order)": """
+        SELECT count(*) FROM (
+            SELECT sum(quantity) OVER (PARTITION BY warehouse_id, item_id
+                                       ORDER BY occurred_at, event_id) AS running
+            FROM inventory_stockeventline) AS r
+        WHERE running < 0
+    """,
+    "events without 1-3 lines": """
+        SELECT count(*) FROM inventory_stockevent e
+        LEFT JOIN (SELECT event_id, count(*) AS n FROM inventory_stockeventline
+                   GROUP BY event_id) AS l ON l.event_id = e.id
+        WHERE COALESCE(l.n, 0) NOT BETWEEN 1 AND 3
+    """,
+    "lines whose warehouse or time differ from their event's": """
+        SELECT count(*) FROM inventory_stockeventline l
+        JOIN inventory_stockevent e ON e.id = l.event_id
+        WHERE l.warehouse_id <> e.warehouse_id OR l.occurred_at <> e.occurred_at
+           OR (e.kind = 'receipt') <> (l.quantity > 0)
+    """,
+    "(warehouse, month)s whose numbers are not 1..n or disagree with their sequence": """
+        SELECT count(*) FROM (
+            SELECT e.warehouse_id, split_part(e.document_number, '-', 2) AS period,
+                   count(*) AS n, min(split_part(e.document_number, '-', 3)::int) AS lo,
+                   max(split_part(e.document_number, '-', 3)::int) AS hi,
+                   bool_and(split_part(e.document_number, '-', 2)
+                            = to_char(e.occurred_at AT TIME ZONE %(tz)s, 'YYYYMM')) AS in_month
+            FROM inventory_stockevent e GROUP BY 1, 2) AS g
+        FULL JOIN inventory_documentsequence s
+            ON s.warehouse_id = g.warehouse_id AND s.period = g.period
+        WHERE g.n IS NULL OR s.id IS NULL OR g.lo <> 1 OR g.hi <> g.n
+           OR s.last_number <> g.n OR NOT g.in_month
+    """,
+}
+
+
+def generate(args, user):
+    """Reference rows, events, lines, sequences and balances, straight in SQL.
+
+    Returns (events, lines, seconds by step).
+    """
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from inventory.models import StockEvent, StockEventLine
+
+    end = timezone.localdate() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=args.days - 1)
+    like = f"{PREFIX}%"
+    params = {
+        "warehouses": args.warehouses,
+        "items": args.items,
+        "events": args.events,
+        "days": args.days,
+        "groups": math.ceil(args.items / 3),
+        "openings": openings(args),
+        "start": start,
+        "tz": settings.TIME_ZONE,
+        "user": user.pk,
+        "prefix": like,
+    }
+    steps = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO supplycoord_province (code, name_zh, name_en) "
+            "VALUES (%s, '基准省', 'Bench province') RETURNING id",
+            [PREFIX],
+        )
+        (province_id,) = cursor.fetchone()
+        cursor.execute(
+            """
+            INSERT INTO supplycoord_prefecture
+                (province_id, code, is_gb_code, name_zh, name_en, active, priority_weight)
+            SELECT %s, %s || lpad(g::text, 5, '0'), false, '基准市' || g, 'Bench city ' || g,
+                   true, 1
+            FROM generate_series(1, %s) AS g
+            """,
+            [province_id, PREFIX, args.warehouses],
+        )
+        # Rank 1 (the busiest) and 2 are provincial reserves, every 10th+5 is held by a
+        # producer, every 10th+9 a hospital's; the others are prefecture warehouses.
+        cursor.execute(
+            """
+            INSERT INTO inventory_warehouse
+                (code, name_zh, name_en, kind, prefecture_id, address, manager, phone, active)
+            SELECT %(prefix_code)s || lpad(g::text, 3, '0'), '基准库' || g,
+                   'Bench warehouse ' || g,
+                   CASE WHEN g <= 2 THEN 'provincial_reserve'
+                        WHEN g %% 10 = 5 THEN 'producer_held'
+                        WHEN g %% 10 = 9 THEN 'hospital_other'
+                        ELSE 'prefecture' END,
+                   CASE WHEN g > 2 THEN p.id END, '', '', '', true
+            FROM generate_series(1, %(warehouses)s) AS g
+            JOIN supplycoord_prefecture p ON p.code = %(prefix_code)s || lpad(g::text, 5, '0')
+            ORDER BY g
+            """,
+            {"prefix_code": PREFIX, "warehouses": args.warehouses},
+        )
+        cursor.execute(
+            """
+            INSERT INTO supplycoord_item
+                (code, name_zh, name_en, category, unit, specification, pack_size, is_key,
+                 active, sort_order)
+            SELECT %s || '-' || lpad(g::text, 4, '0'), '基准物资' || g, 'Bench item ' || g,
+                   'protective', 'piece', '', 1, true, true, g
+            FROM generate_series(1, %s) AS g
+            """,
+            [PREFIX, args.items],
+        )
+        # Sorts and index builds in memory (this session only).
+        cursor.execute("SET work_mem = '256MB'")
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        events_table = StockEvent._meta.db_table
+        lines_table = StockEventLine._meta.db_table
+        with timed(None) as load:
+            with without_indexes(cursor, events_table), without_indexes(cursor, lines_table):
+                with timed("events (one INSERT ... SELECT)") as t:
+                    cursor.execute(EVENTS_SQL, params)
+                    events = cursor.rowcount
+                steps["events"] = t.seconds
+                with timed("lines (one INSERT ... SELECT)") as t:
+                    cursor.execute(LINES_SQL, params)
+                    lines = cursor.rowcount
+                steps["lines"] = t.seconds
+                rebuild = time.perf_counter()
+            steps["indexes"] = time.perf_counter() - rebuild
+        print(f"  secondary indexes and unique constraints rebuilt: {steps['indexes']:.2f} s")
+        steps["load"] = load.seconds
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM "
+            + events_table
+            + "))",
+            [events_table],
+        )
+        with timed("balances and document sequences (two INSERT ... SELECT)") as t:
+            cursor.execute(BALANCES_SQL)
+            cursor.execute(SEQUENCES_SQL)
+        steps["derived"] = t.seconds
+        cursor.execute("RESET work_mem")
+        cursor.execute("RESET maintenance_work_mem")
+        # VACUUM too, not only ANALYZE: it sets the visibility map, as autovacuum would have
+        # long since done on a real ledger, so index-only scans are possible.
+        with timed("VACUUM ANALYZE") as t:
+            for table in (
+                events_table,
+                lines_table,
+                "inventory_stockbalance",
+                "inventory_documentsequence",
+            ):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+            cursor.execute("ANALYZE")
+        steps["analyze"] = t.seconds
+    return events, lines, steps
+
+
+@contextlib.contextmanager
+def without_indexes(cursor, table):
+    """Load an empty table faster: drop its secondary indexes and unique constraints, skip
+    the foreign-key triggers (superuser only; the generated rows are valid by construction),
+    then put every index and constraint back exactly as its definition was.
+    (As in bench/snapshot.py.)"""
+    from django.db import transaction
+
+    cursor.execute("SELECT count(*) FROM (SELECT 1 FROM " + table + " LIMIT 1) AS t")
+    if cursor.fetchone()[0]:
+        yield  # not empty: load it as it is
+        return
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'u'",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    superuser = cursor.fetchone()[0]
+    with transaction.atomic():
+        for name, _definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        cursor.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        if superuser:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        yield
+        if superuser:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        for name, definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for _name, definition in indexes:
+            cursor.execute(definition)
+
+
+def check_generated():
+    """Run CHECKS; print and return the number of rules broken."""
+    from django.conf import settings
+    from django.db import connection
+
+    broken = 0
+    with connection.cursor() as cursor:
+        for label, sql in CHECKS.items():
+            cursor.execute(sql, {"tz": settings.TIME_ZONE})
+            (count,) = cursor.fetchone()
+            print(f"  {label}: {count}" + ("" if count == 0 else "   <-- BROKEN"), flush=True)
+            broken += bool(count)
+    return broken
+
+
+def busiest_pair():
+    """(warehouse, item, lines of the pair, all lines, first day, last day) of the busiest pair."""
+    from django.db import connection
+
+    from inventory.models import Warehouse
+    from supplycoord.models import Item
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT warehouse_id, item_id, count(*), sum(count(*)) OVER () "
+            "FROM inventory_stockeventline GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1"
+        )
+        warehouse_id, item_id, count, total = cursor.fetchone()
+    return Warehouse.objects.get(pk=warehouse_id), Item.objects.get(pk=item_id), count, int(total)
+
+
+# --- posting through the services ---------------------------------------------------------
+
+
+def post_plan(args, warehouses, items):
+    """--post events: receipts and issues alternating, 2 lines each, over every warehouse."""
+    plan = []
+    for n in range(args.post):
+        warehouse = warehouses[(n * 7) % len(warehouses)]
+        first = (n * 11) % len(items)
+        second = (first + 1 + n % (len(items) - 1)) % len(items)
+        if n % 2 == 0:
+            kind, quantities = "receipt", (10 + n % 90, 20 + n % 80)
+        else:  # every balance is at least 100, and no pair is issued more than that here
+            kind, quantities = "issue", (1 + n % 10, 1 + n % 7)
+        lines = [(items[first], quantities[0]), (items[second], quantities[1])]
+        plan.append((kind, warehouse, lines, n))
+    return plan
+
+
+def bench_post(args, user):
+    from django.db import connection
+
+    from inventory import services
+    from inventory.models import StockEvent, Warehouse
+    from supplycoord.models import Item
+
+    warehouses = list(Warehouse.objects.filter(code__startswith=PREFIX).order_by("code"))
+    items = list(Item.objects.filter(code__startswith=PREFIX).order_by("code"))
+    before = StockEvent.objects.count()
+    failures, latencies = 0, []
+    print(
+        f"\nPosting {args.post} events one by one (stock_receive / stock_issue alternating, "
+        "2 lines, each call its own transaction)",
+        flush=True,
+    )
+    with timed(None) as total:
+        for kind, warehouse, lines, n in post_plan(args, warehouses, items):
+            started = time.perf_counter()
+            try:
+                if kind == "receipt":
+                    services.stock_receive(
+                        user=user,
+                        warehouse=warehouse,
+                        lines=lines,
+                        source="purchase",
+                        source_document=f"BENCH-PO-{n}",
+                        counterparty="Bench supplier",
+                    )
+                else:
+                    services.stock_issue(
+                        user=user,
+                        warehouse=warehouse,
+                        lines=lines,
+                        issue_kind="dispatch",
+                        source_document=f"BENCH-DN-{n}",
+                        counterparty="Bench hospital",
+                    )
+            except services.LedgerError as exc:
+                failures += 1
+                if failures <= 5:
+                    print(f"  event {n} refused: {exc.message}")
+            latencies.append(time.perf_counter() - started)
+    posted = StockEvent.objects.count() - before
+    rate = args.post / total.seconds
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    print(
+        f"  {posted} events in {total.seconds:.2f} s: {rate:,.0f} events/s; per event "
+        f"median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+        f"{'' if not failures else f'; {failures} refused'}",
+        flush=True,
+    )
+    result = {"single": (posted, total.seconds, rate, statistics.median(latencies), p95)}
+    if posted != args.post:
+        failures += 1
+
+    batch = getattr(services, "stock_events_import", None)
+    if batch is None:
+        print("  (inventory.services has no stock_events_import: the batch path is not timed)")
+        return result, failures
+    events = [
+        {
+            "warehouse": warehouse.code,
+            "kind": kind,
+            **({"source": "purchase"} if kind == "receipt" else {"issue_kind": "dispatch"}),
+            "source_document": f"BENCH-BATCH-{n}",
+            "counterparty": "Bench batch",
+            "lines": [{"item": item.code, "quantity": quantity} for item, quantity in lines],
+        }
+        for kind, warehouse, lines, n in post_plan(args, warehouses, items)
+    ]
+    print(f"\nImporting {len(events)} events in one batch (stock_events_import)", flush=True)
+    before = StockEvent.objects.count()
+    # The batch takes the events as the API's POST body has them; passed by keyword when
+    # the service names its parameter `events`, else positionally after the user.
+    if "events" in inspect.signature(batch).parameters:
+        call = functools.partial(batch, user=user, events=events)
+    else:
+        call = functools.partial(batch, events, user=user)
+    try:
+        with timed(None) as t:
+            answer = call()
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not crash
+        connection.close()
+        print(f"  stock_events_import failed: {type(exc).__name__}: {exc}")
+        return result, failures + 1
+    imported = StockEvent.objects.count() - before
+    rate = len(events) / t.seconds
+    returned = f"{len(answer)} events returned" if isinstance(answer, list) else str(answer)[:200]
+    print(
+        f"  {imported} events in {t.seconds:.2f} s: {rate:,.0f} events/s  -> {returned}",
+        flush=True,
+    )
+    result["batch"] = (imported, t.seconds, rate)
+    if imported != len(events):
+        failures += 1
+    return result, failures
+
+
+# --- the drift check ----------------------------------------------------------------------
+
+
+def bench_drift():
+    """ledger_verify on everything (must find nothing); then a planted drift (must be found)."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.db import connection, transaction
+
+    from inventory.management.commands.ledger_verify import ledger_drift
+
+    print("\nDrift check: manage.py ledger_verify (call_command), on the whole ledger", flush=True)
+    out = io.StringIO()
+    runs, drift = [], False
+    for _ in range(3):
+        with timed(None) as t:
+            try:
+                call_command("ledger_verify", stdout=out, stderr=out)
+            except (CommandError, SystemExit):
+                drift = True
+        runs.append(t.seconds)
+    message = out.getvalue().strip().splitlines()
+    print(f"  {message[-1] if message else '(no output)'}")
+    print(
+        f"  first {runs[0]:.2f} s, best of {len(runs)} {min(runs):.2f} s  "
+        f"(runs: {', '.join(f'{s:.2f}' for s in runs)})",
+        flush=True,
+    )
+    if drift:
+        print("  DRIFT: some balances differ from the ledger")
+        for line in message[:12]:
+            print(f"    {line}")
+
+    # Someone changes one balance behind the ledger's back: the check must name it.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE inventory_stockbalance SET quantity = quantity + 7 "
+                "WHERE id = (SELECT min(id) FROM inventory_stockbalance) "
+                "RETURNING warehouse_id, item_id"
+            )
+            planted = cursor.fetchone()
+        with timed(None) as t:
+            found = ledger_drift()
+        transaction.set_rollback(True)
+    caught = [row[:2] for row in found] == [planted] and found[0][2] - found[0][3] == 7
+    print(
+        f"  planted drift of +7 on one balance (rolled back): "
+        f"{'found' if caught else 'NOT FOUND'}, {len(found)} row(s), {t.seconds:.2f} s",
+        flush=True,
+    )
+    return {"runs": runs, "drift": drift, "planted_found": caught}
+
+
+# --- the stock card -----------------------------------------------------------------------
+
+
+def bench_stock_card(user, warehouse, item, pair_lines, days_back):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from inventory.views import STOCK_CARD_PAGE_SIZE
+
+    client = Client()
+    client.force_login(user)
+    url = reverse("inventory:stock_card", args=[warehouse.code, item.code])
+    pages = math.ceil(pair_lines / STOCK_CARD_PAGE_SIZE)
+    # One month in the middle of the history, as someone looking into a period would.
+    month_from = timezone.localdate() - dt.timedelta(days=days_back // 2)
+    month_to = month_from + dt.timedelta(days=29)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM inventory_stockeventline WHERE warehouse_id = %s "
+            "AND item_id = %s AND occurred_at >= %s AND occurred_at < %s",
+            [
+                warehouse.pk,
+                item.pk,
+                _local_start(month_from),
+                _local_start(month_to + dt.timedelta(days=1)),
+            ],
+        )
+        (month_lines,) = cursor.fetchone()
+    month_pages = max(1, math.ceil(month_lines / STOCK_CARD_PAGE_SIZE))
+    dates = f"from={month_from.isoformat()}&to={month_to.isoformat()}"
+    cases = [
+        ("all, first page", "", pair_lines),
+        (f"all, middle page {pages // 2 + 1}", f"?page={pages // 2 + 1}", pair_lines),
+        (f"all, last page {pages}", f"?page={pages}", pair_lines),
+        ("30 days, first page", f"?{dates}", month_lines),
+        (
+            f"30 days, middle page {month_pages // 2 + 1}",
+            f"?{dates}&page={month_pages // 2 + 1}",
+            month_lines,
+        ),
+        ("issues only, first page", "?kind=issue", None),
+    ]
+    print(
+        f"\nStock card of {warehouse.code} / {item.code}: {pair_lines:,} lines "
+        f"({pages:,} pages of {STOCK_CARD_PAGE_SIZE}); 30 days {month_from}..{month_to}: "
+        f"{month_lines:,} lines. Best and median of {CARD_RUNS}, after one warm-up request.",
+        flush=True,
+    )
+    results, failures = [], 0
+    for label, query, _lines in cases:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url + query)  # warm-up, and the queries it takes
+        # Read now: the next request empties the connection's query log.
+        captured = list(queries.captured_queries)
+        ok = response.status_code == 200 and b'id="stock-card"' in response.content
+        runs = []
+        for _ in range(CARD_RUNS):
+            with timed(None) as t:
+                response = client.get(url + query)
+            runs.append(t.seconds)
+            ok = ok and response.status_code == 200
+        best, median = min(runs) * 1000, statistics.median(runs) * 1000
+        slowest = sorted(captured, key=lambda q: -float(q["time"]))[:2]
+        slowest_ms = ", ".join(f"{float(q['time']) * 1000:.0f} ms" for q in slowest)
+        results.append(
+            {
+                "label": label,
+                "query": query,
+                "best": best,
+                "median": median,
+                "queries": len(captured),
+                "slowest": slowest,
+                "ok": ok,
+            }
+        )
+        print(
+            f"  {label:28}: best {best:7.1f} ms, median {median:7.1f} ms, "
+            f"{len(captured):2d} queries  "
+            f"(slowest: {slowest_ms})" + ("" if ok else f"  <-- HTTP {response.status_code}"),
+            flush=True,
+        )
+        failures += not ok
+    return results, failures, (month_from, month_to, month_lines)
+
+
+def _local_start(day):
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def main():
+    args = parse_args()
+    url, created = prepare_database()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supplycoord.settings")
+    # Nothing may reach a real broker: any after-commit work runs in-process.
+    os.environ.pop("REDIS_URL", None)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "True"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from inventory.models import StockBalance, StockEvent, Warehouse
+    from supplycoord.models import Item, Prefecture, Province, Role, User
+
+    safe = str(connection.settings_dict["NAME"])
+    print(f"Database: {safe} on {connection.settings_dict['HOST'] or 'localhost'}")
+    status, generated = 0, False
+    try:
+        with timed("migrate"):
+            call_command("migrate", verbosity=0, interactive=False)
+        if not created and (
+            Warehouse.objects.exists()
+            or StockEvent.objects.exists()
+            or StockBalance.objects.exists()
+            or Item.objects.filter(code__startswith=PREFIX).exists()
+            or Prefecture.objects.filter(code__startswith=PREFIX).exists()
+            or Province.objects.filter(code=PREFIX).exists()
+        ):
+            usage_error(
+                "the database of DATABASE_URL already holds a ledger (or codes starting with "
+                f"{PREFIX}); point it at an empty database, or unset DATABASE_URL for a "
+                "throwaway one"
+            )
+        user = User.objects.create_user(
+            username=f"{PREFIX.lower()}_office", password="bench-pass-word", role=Role.OFFICE_STAFF
+        )
+        print(
+            f"\nGenerating {args.events:,} events over {args.warehouses} warehouses x "
+            f"{args.items} items, {args.days} days ending yesterday",
+            flush=True,
+        )
+        with timed(None) as gen:
+            generated = True
+            events, lines, steps = generate(args, user)
+        print(
+            f"  {events:,} events, {lines:,} lines in {gen.seconds:.1f} s, "
+            "indexes and VACUUM ANALYZE included",
+            flush=True,
+        )
+        print("Checking the generated ledger", flush=True)
+        with timed(None) as chk:
+            broken = check_generated()
+        print(f"  checks: {chk.seconds:.1f} s", flush=True)
+        warehouse, item, pair_lines, total_lines = busiest_pair()
+        print(
+            f"  busiest pair {warehouse.code} / {item.code}: {pair_lines:,} lines "
+            f"({100 * pair_lines / total_lines:.1f} % of {total_lines:,})",
+            flush=True,
+        )
+
+        post, post_failures = bench_post(args, user)
+        drift = bench_drift()
+        card, card_failures, month = bench_stock_card(
+            user, warehouse, item, pair_lines + count_posted(warehouse, item), args.days
+        )
+
+        print("\nSummary")
+        print(
+            f"  data generation        : {gen.seconds:.1f} s for {events:,} events and "
+            f"{lines:,} lines (events {steps['events']:.1f} s, lines {steps['lines']:.1f} s, "
+            f"indexes {steps['indexes']:.1f} s, VACUUM ANALYZE {steps['analyze']:.1f} s)"
+        )
+        print(f"  generated data checks  : {'all hold' if not broken else f'{broken} BROKEN'}")
+        posted, seconds, rate, median, p95 = post["single"]
+        print(
+            f"  post, one by one       : {rate:,.0f} events/s ({posted} in {seconds:.2f} s; "
+            f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms)  (target >= {POST_TARGET:,})"
+        )
+        if "batch" in post:
+            imported, seconds, rate = post["batch"]
+            print(
+                f"  stock_events_import    : {rate:,.0f} events/s ({imported} in {seconds:.2f} s)"
+            )
+        print(
+            f"  drift check (ledger_verify), best : {min(drift['runs']):.2f} s  "
+            f"-> {'DRIFT' if drift['drift'] else 'no drift'}; planted drift "
+            f"{'found' if drift['planted_found'] else 'NOT FOUND'}"
+        )
+        for row in card:
+            flag = "" if row["best"] < CARD_TARGET_MS else "   over target"
+            print(
+                f"  stock card {row['label']:28}: best {row['best']:6.1f} ms, median "
+                f"{row['median']:6.1f} ms, {row['queries']} queries{flag}"
+            )
+        print(f"  (stock card target < {CARD_TARGET_MS} ms)")
+        if broken or post_failures or drift["drift"] or not drift["planted_found"] or card_failures:
+            status = 1
+    finally:
+        connection.close()
+        if created and not args.keep:
+            drop_database(url)
+            print(f"\nDropped the database {safe}.")
+        elif created:
+            print(f"\nKept the database: DATABASE_URL={url}")
+        elif generated:
+            print(f"\nThe generated data is left in {safe} (DATABASE_URL).")
+    return status
+
+
+def count_posted(warehouse, item):
+    """Lines the posting step added to the pair (they are on its card too)."""
+    from inventory.models import StockEventLine
+
+    return StockEventLine.objects.filter(
+        warehouse=warehouse, item=item, event__source_document__startswith="BENCH-"
+    ).count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
