@@ -16,6 +16,9 @@ The rows are written directly with `bulk_create_with_history` rather than throug
 `daily_figures_submit`: the dates are historic (the service refuses old dates for officers,
 and would queue one snapshot rebuild per date). Existing keys are never touched, so running
 it again changes nothing.
+
+The second part of the module writes the reserve ledger of the same sixty days (warehouses
+and stock events), through `stock_events_import`; see `demo_ledger_events`.
 """
 
 import dataclasses
@@ -23,16 +26,19 @@ import datetime as dt
 import hashlib
 import math
 import random
+import uuid
 
 from django.db import transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from supplycoord.demo import medical_concentration, population_10k
 from supplycoord.lib.dates import cutoff_for
-from supplycoord.models import ItemCategory, Role, User
+from supplycoord.models import Item, ItemCategory, Prefecture, Role, User
 from supplycoord.selectors import active_prefectures, key_items
 
-from .models import FIGURE_FIELDS, DailyFigure
+from .models import FIGURE_FIELDS, DailyFigure, Warehouse, WarehouseKind
+from .services import stock_events_import
 
 DEMO_START = dt.date(2020, 1, 25)
 DEMO_DAYS = 60
@@ -377,3 +383,449 @@ def daily_figures_checksum(*, start: dt.date = DEMO_START, days: int = DEMO_DAYS
         line = f"{date}|{prefecture}|{item}|{values}|{submitted_at.timestamp()}|{on_time}\n"
         digest.update(line.encode())
     return digest.hexdigest()
+
+
+# --- The reserve ledger: five warehouses and sixty days of stock events ----------------------
+#
+# The provincial reserve (two warehouses in and near Lanzhou) and the reserve a mask maker
+# holds for the province (代储, the policy of February 2020: "生产企业代省级储备库储备") take in
+# national allocations, purchases, donations and the maker's own output, and dispatch to the
+# prefectures; Lanzhou's and Tianshui's own warehouses receive those dispatches and hand them
+# on to their hospitals. Scarce early on, everything that comes in goes out within days; from
+# March the reserve builds up. Also one damaged-goods adjustment, one physical count with a
+# small difference, and one receipt booked into the wrong warehouse and reversed.
+#
+# Every event is posted through `stock_events_import` with a client UUID made from the seed
+# and what the event is, so a second run posts nothing. The generator keeps its own running
+# balances, so it never dispatches stock it does not have.
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoWarehouse:
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    prefecture_code: str
+    address: str
+    manager: str
+
+
+DEMO_WAREHOUSES = (
+    DemoWarehouse(
+        "SZ01",
+        "省级医疗物资储备一库",
+        "Provincial medical reserve warehouse No. 1",
+        WarehouseKind.PROVINCIAL_RESERVE,
+        "620100",
+        "兰州市七里河区西津西路物资储备中心",
+        "马建国",
+    ),
+    DemoWarehouse(
+        "SZ02",
+        "省级医疗物资储备二库",
+        "Provincial medical reserve warehouse No. 2",
+        WarehouseKind.PROVINCIAL_RESERVE,
+        "LZXQ",
+        "兰州新区综合保税区物流园",
+        "李文娟",
+    ),
+    DemoWarehouse(
+        "DC01",
+        "广河新善友医疗器械有限公司代储库",
+        "Guanghe Xinshanyou Medical Devices (held reserve)",
+        WarehouseKind.PRODUCER_HELD,
+        "622900",
+        "临夏州广河县工业园区",
+        "马永福",
+    ),
+    DemoWarehouse(
+        "LZ01",
+        "兰州市应急物资储备库",
+        "Lanzhou emergency supplies warehouse",
+        WarehouseKind.PREFECTURE,
+        "620100",
+        "兰州市城关区雁滩路",
+        "张立新",
+    ),
+    DemoWarehouse(
+        "TS01",
+        "天水市应急物资储备库",
+        "Tianshui emergency supplies warehouse",
+        WarehouseKind.PREFECTURE,
+        "620500",
+        "天水市秦州区藉河南路",
+        "王海燕",
+    ),
+)
+WAREHOUSE_NAMES = {w.code: w.name_zh for w in DEMO_WAREHOUSES}
+RESERVE_WAREHOUSES = ("SZ01", "SZ02")
+HELD_RESERVE = "DC01"
+PREFECTURE_WAREHOUSES = {"LZ01": "620100", "TS01": "620500"}
+
+# Units per consignment into the reserve, (low, high), by channel. Masks come by the
+# hundred thousand, suits and goggles by the thousand, disinfectant by the bottle.
+RESERVE_INFLOWS = {
+    "FH001": {"national": (20_000, 60_000), "purchase": (5_000, 20_000), "donation": (500, 5_000)},
+    "FH002": {
+        "national": (100_000, 300_000),
+        "purchase": (40_000, 120_000),
+        "donation": (5_000, 30_000),
+    },
+    "FH003": {"purchase": (50_000, 150_000), "donation": (10_000, 50_000)},
+    "FH004": {"national": (5_000, 20_000), "purchase": (1_000, 5_000), "donation": (200, 1_500)},
+    "FH005": {"national": (4_000, 12_000), "purchase": (2_000, 6_000), "donation": (300, 2_000)},
+    "FH006": {"national": (2_000, 8_000), "purchase": (500, 3_000), "donation": (100, 1_000)},
+    "XD001": {"purchase": (2_000, 8_000), "donation": (500, 3_000)},
+    "XD002": {"purchase": (3_000, 10_000), "donation": (500, 4_000)},
+    "XD005": {"purchase": (20_000, 100_000)},
+}
+# The held reserve's own output per day: (item, first day index, (low, high)). Disposable
+# masks from 4 February (the province's first line, 30,000 a day), N95 from late February.
+OWN_PRODUCTION = (("FH003", 10, (18_000, 30_000)), ("FH001", 30, (2_000, 6_000)))
+NATIONAL_DAYS = (4, 9, 15, 21, 28, 36, 45, 53)
+SUPPLIERS = ("国药控股甘肃有限公司", "甘肃省医药投资集团有限公司", "九州通医药集团甘肃有限公司")
+DONORS = ("甘肃省红十字会", "甘肃省慈善总会", "兰州市工商业联合会", "海外甘肃同乡会")
+NATIONAL_SENDER = "国务院联防联控机制医疗物资保障组"
+PROVINCIAL_RECIPIENTS = ("省级定点医疗机构", "甘肃支援湖北医疗队")
+HOSPITALS = {
+    "LZ01": ("兰州市第一人民医院", "兰州市第二人民医院", "兰州市肺科医院"),
+    "TS01": ("天水市第一人民医院", "天水市中医医院", "天水市第四人民医院"),
+}
+# The mistake: a purchase of N95 booked into SZ02 on day 12, reversed the next morning
+# and booked again into SZ01, where it arrived.
+MISTAKE_DAY = 12
+COUNT_DAY = 45  # 10 March: the month's physical count in SZ01
+DAMAGE_DAY = 21  # 15 February: part of a national consignment arrives wet
+
+
+def _demo_event_uuid(seed: int, key: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"supplycoord-demo-ledger:{seed}:{key}"))
+
+
+def _at(start: dt.date, day: int, hour: int, minute: int = 0) -> dt.datetime:
+    moment = dt.datetime.combine(start + dt.timedelta(days=day), dt.time(hour, minute))
+    return timezone.make_aware(moment)
+
+
+class _LedgerWriter:
+    """Collects the demo's events in time order and keeps their running balances."""
+
+    def __init__(self, *, seed: int, pack_sizes: dict[str, int]):
+        self.seed, self.pack = seed, pack_sizes
+        self.events: list[dict] = []
+        self.stock: dict[tuple[str, str], int] = {}
+        self.held: dict[tuple[str, str], int] = {}  # booked but not to be dispatched
+
+    def available(self, warehouse: str, item: str) -> int:
+        key = (warehouse, item)
+        return self.stock.get(key, 0) - self.held.get(key, 0)
+
+    def post(self, key: str, kind: str, warehouse: str, when, lines: dict, **fields) -> dict:
+        if kind != "count":
+            lines = {item: n for item, n in lines.items() if n}
+        if not lines and kind != "reversal":
+            return {}
+        event = {
+            "warehouse": warehouse,
+            "kind": kind,
+            "occurred_at": when,
+            "client_uuid": _demo_event_uuid(self.seed, key),
+            **fields,
+        }
+        if kind == "count":
+            event["lines"] = [{"item": i, "counted": n} for i, n in lines.items()]
+            for item, counted in lines.items():
+                self.stock[(warehouse, item)] = counted
+        elif kind != "reversal":
+            event["lines"] = [{"item": i, "quantity": n} for i, n in lines.items()]
+            sign = -1 if kind == "issue" else 1
+            for item, n in lines.items():
+                self.stock[(warehouse, item)] = self.stock.get((warehouse, item), 0) + sign * n
+                assert self.stock[(warehouse, item)] >= 0, (key, item)
+        self.events.append(event)
+        return event
+
+    def packs(self, item: str, units: float) -> int:
+        """Whole packs (cartons of pack_size × 10 for masks and gloves), never more."""
+        pack = self.pack.get(item, 1)
+        pack = pack * 10 if pack >= 20 else pack
+        return int(units // pack) * pack
+
+
+def demo_ledger_events(
+    *,
+    item_codes: set[str],
+    pack_sizes: dict[str, int],
+    prefecture_names: dict[str, str],
+    start: dt.date = DEMO_START,
+    days: int = DEMO_DAYS,
+    seed: int = DEMO_SEED,
+) -> list[dict]:
+    """The demo's stock events as `stock_events_import` takes them; no database.
+
+    `item_codes`: the catalogue's active items (others are left out); `prefecture_names`:
+    {code: Chinese name} of the prefectures dispatches may go to.
+    """
+    rng = random.Random(f"{seed}:ledger")
+    writer = _LedgerWriter(seed=seed, pack_sizes=pack_sizes)
+    inflows = {code: ranges for code, ranges in RESERVE_INFLOWS.items() if code in item_codes}
+    production = [p for p in OWN_PRODUCTION if p[0] in item_codes]
+    others = sorted(code for code in prefecture_names if code not in PREFECTURE_WAREHOUSES.values())
+
+    def consignment(channel, chance=1.0):
+        return {
+            item: writer.packs(item, rng.uniform(*ranges[channel]))
+            for item, ranges in inflows.items()
+            if channel in ranges and rng.random() < chance
+        }
+
+    for t in range(days):
+        if t == MISTAKE_DAY + 1 and ("SZ02", "FH001") in writer.held:
+            # The wrongly booked receipt is reversed and booked where the goods are.
+            writer.post(
+                f"{MISTAKE_DAY}:mistake:reversal",
+                "reversal",
+                "SZ02",
+                _at(start, t, 9, 0),
+                {},
+                reverses=_demo_event_uuid(seed, f"{MISTAKE_DAY}:mistake"),
+                note="误记入二库，实际入一库；冲销后重新入账",
+            )
+            writer.stock[("SZ02", "FH001")] -= writer.held.pop(("SZ02", "FH001"))
+            writer.post(
+                f"{MISTAKE_DAY}:mistake:rebooked",
+                "receipt",
+                "SZ01",
+                _at(start, t, 9, 15),
+                {"FH001": 8_000},
+                source="purchase",
+                counterparty=SUPPLIERS[0],
+                source_document="CG-2020-012B",
+                note="原误记入二库，已冲销",
+            )
+        # Morning: the prefecture warehouses hand yesterday's dispatches on to hospitals.
+        for warehouse, hospitals in HOSPITALS.items():
+            out = {
+                item: writer.packs(item, writer.available(warehouse, item) * rng.uniform(0.5, 0.9))
+                for item in sorted(item_codes)
+                if writer.available(warehouse, item)
+            }
+            writer.post(
+                f"{t}:{warehouse}:hospitals",
+                "issue",
+                warehouse,
+                _at(start, t, 9, 30),
+                out,
+                issue_kind="dispatch",
+                counterparty=rng.choice(hospitals),
+                source_document=f"{warehouse}-FF-{t:03d}",
+            )
+        if t in NATIONAL_DAYS:
+            lines = consignment("national", chance=0.85)
+            if "FH001" in inflows:
+                lines.setdefault("FH001", writer.packs("FH001", rng.uniform(20_000, 60_000)))
+            writer.post(
+                f"{t}:national",
+                "receipt",
+                "SZ01",
+                _at(start, t, 10, 0),
+                lines,
+                source="national_allocation",
+                counterparty=NATIONAL_SENDER,
+                source_document=f"国联防物资调〔2020〕{NATIONAL_DAYS.index(t) + 1}号",
+            )
+        if t % 3 == 2:
+            warehouse = RESERVE_WAREHOUSES[(t // 3) % 2]
+            writer.post(
+                f"{t}:purchase",
+                "receipt",
+                warehouse,
+                _at(start, t, 11, 0),
+                consignment("purchase", chance=0.5),
+                source="purchase",
+                counterparty=rng.choice(SUPPLIERS),
+                source_document=f"CG-2020-{t:03d}",
+            )
+        if t == MISTAKE_DAY and "FH001" in inflows:
+            writer.post(
+                f"{MISTAKE_DAY}:mistake",
+                "receipt",
+                "SZ02",
+                _at(start, t, 11, 30),
+                {"FH001": 8_000},
+                source="purchase",
+                counterparty=SUPPLIERS[0],
+                source_document="CG-2020-012B",
+            )
+            # Not SZ02's to dispatch: it leaves with the reversal tomorrow.
+            writer.held[("SZ02", "FH001")] = 8_000
+        if t % 2 == 1:
+            chosen = [i for i in sorted(inflows) if "donation" in inflows[i]]
+            picked = rng.sample(chosen, k=min(len(chosen), rng.randint(1, 3)))
+            writer.post(
+                f"{t}:donation",
+                "receipt",
+                "SZ02",
+                _at(start, t, 12, 0),
+                {i: writer.packs(i, rng.uniform(*inflows[i]["donation"])) for i in sorted(picked)},
+                source="donation",
+                counterparty=rng.choice(DONORS),
+                source_document=f"JZ-2020-{t:03d}",
+            )
+        if t == DAMAGE_DAY:
+            # Part of the morning's national consignment arrived wet (about 2% of what the
+            # warehouse holds of the item): written off.
+            damaged = next(
+                (i for i in ("FH002", "FH001") if writer.available("SZ01", i) >= 5_000), None
+            )
+            if damaged:
+                writer.post(
+                    f"{t}:damaged",
+                    "adjustment",
+                    "SZ01",
+                    _at(start, t, 13, 0),
+                    {damaged: -writer.packs(damaged, writer.available("SZ01", damaged) * 0.02)},
+                    reason="damaged",
+                    note="到货时部分外箱被雨雪浸湿，开箱查验后报损",
+                )
+        _demo_dispatches(writer, rng, t=t, start=start, others=others, names=prefecture_names)
+        for item, first_day, (low, high) in production:
+            if t >= first_day:
+                writer.post(
+                    f"{t}:production:{item}",
+                    "receipt",
+                    HELD_RESERVE,
+                    _at(start, t, 18, 0),
+                    {item: writer.packs(item, rng.uniform(low, high))},
+                    source="own_production",
+                    counterparty="广河新善友医疗器械有限公司",
+                    source_document=f"SC-{item}-{t:03d}",
+                )
+        if t == COUNT_DAY:
+            counted = {}
+            for item, difference in (("FH001", -20), ("FH002", 0), ("XD002", -3)):
+                on_hand = writer.stock.get(("SZ01", item), 0)
+                if item in item_codes and on_hand + difference >= 0:
+                    counted[item] = on_hand + difference
+            writer.post(
+                f"{t}:count",
+                "count",
+                "SZ01",
+                _at(start, t, 19, 0),
+                counted,
+                note="3月上旬库存盘点：N95少20只（破损未登记），酒精少3瓶",
+            )
+    return writer.events
+
+
+def _demo_dispatches(writer, rng, *, t, start, others, names) -> None:
+    """Afternoon dispatches from the reserve: early on nearly all that came in, from March
+    a smaller share, so the reserve builds up. Lanzhou and Tianshui receive theirs into their
+    own warehouses the same evening; the other destinations have no warehouse here."""
+    share = (0.35, 0.6) if t < 35 else (0.08, 0.2)
+    sources = [*RESERVE_WAREHOUSES] + ([HELD_RESERVE] if t >= 12 and t % 3 == 0 else [])
+    if t % 2 and t < 35:
+        sources = [HELD_RESERVE] if HELD_RESERVE in sources else []
+    for n, source in enumerate(sources):
+        items = sorted({item for (warehouse, item) in writer.stock if warehouse == source})
+        portion = {
+            item: writer.available(source, item) * rng.uniform(*share)
+            for item in items
+            if writer.available(source, item) > 0
+        }
+        if not portion:
+            continue
+        destinations = ["LZ01", "TS01", *rng.sample(others, k=min(len(others), 2))]
+        weights = [rng.uniform(1.5, 2.5), rng.uniform(0.8, 1.2)] + [
+            rng.uniform(0.3, 0.8) for _ in destinations[2:]
+        ]
+        if source != HELD_RESERVE and rng.random() < 0.3:
+            destinations.append(rng.choice(PROVINCIAL_RECIPIENTS))
+            weights.append(rng.uniform(0.3, 0.6))
+        total = sum(weights)
+        for k, destination in enumerate(destinations):
+            lines = {
+                item: writer.packs(item, units * weights[k] / total)
+                for item, units in portion.items()
+            }
+            lines = {item: q for item, q in lines.items() if q}
+            if not lines:
+                continue
+            note = f"DB-2020{(start + dt.timedelta(days=t)).strftime('%m%d')}-{n}{k}"
+            writer.post(
+                f"{t}:{source}:dispatch:{destination}",
+                "issue",
+                source,
+                _at(start, t, 15, 10 * k),
+                lines,
+                issue_kind="dispatch",
+                counterparty=WAREHOUSE_NAMES.get(destination)
+                or names.get(destination, destination),
+                source_document=note,
+            )
+            if destination in PREFECTURE_WAREHOUSES:
+                writer.post(
+                    f"{t}:{source}:arrival:{destination}",
+                    "receipt",
+                    destination,
+                    _at(start, t, 20, 10 * k),
+                    lines,
+                    source="transfer_in",
+                    counterparty=WAREHOUSE_NAMES[source],
+                    source_document=note,
+                )
+
+
+def demo_warehouses_create(*, user=None) -> dict:
+    """The demo's five warehouses, those missing; existing ones are left as they are."""
+    existing = set(
+        Warehouse.objects.filter(code__in=[w.code for w in DEMO_WAREHOUSES]).values_list(
+            "code", flat=True
+        )
+    )
+    prefectures = {p.code: p for p in Prefecture.objects.all()}
+    created = []
+    for demo in DEMO_WAREHOUSES:
+        if demo.code in existing:
+            continue
+        warehouse = Warehouse(
+            code=demo.code,
+            name_zh=demo.name_zh,
+            name_en=demo.name_en,
+            kind=demo.kind,
+            prefecture=prefectures.get(demo.prefecture_code),
+            address=demo.address,
+            manager=demo.manager,
+        )
+        warehouse._history_user = user
+        warehouse.save()
+        created.append(demo.code)
+    return {"created": len(created), "existing": len(existing)}
+
+
+@transaction.atomic
+def demo_ledger_create(*, user=None, start=DEMO_START, days=DEMO_DAYS, seed=DEMO_SEED) -> dict:
+    """The demo warehouses and their ledger, posted through `stock_events_import`.
+
+    Idempotent: every event carries a client UUID, so a second run posts nothing.
+    """
+    user = user or _default_fallback_user()
+    warehouses = demo_warehouses_create(user=user)
+    items = dict(Item.objects.filter(active=True).values_list("code", "pack_size"))
+    events = demo_ledger_events(
+        item_codes=set(items),
+        pack_sizes=items,
+        prefecture_names=dict(active_prefectures().values_list("code", "name_zh")),
+        start=start,
+        days=days,
+        seed=seed,
+    )
+    posted = stock_events_import(user=user, events=events)
+    replayed = sum(1 for event in posted if event.replayed)
+    return {
+        "warehouses_created": warehouses["created"],
+        "warehouses_existing": warehouses["existing"],
+        "events_posted": len(posted) - replayed,
+        "events_existing": replayed,
+    }

@@ -15,7 +15,12 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from inventory.models import DocumentSequence, StockBalance, StockEvent, StockEventLine
-from inventory.services import InsufficientStock, stock_issue, stock_receive
+from inventory.services import (
+    InsufficientStock,
+    stock_events_import,
+    stock_issue,
+    stock_receive,
+)
 from supplycoord.models import Role
 from tests.factories import ItemFactory, UserFactory, WarehouseFactory
 
@@ -179,3 +184,89 @@ def test_it_numbers_each_month_apart_when_receipts_for_two_months_arrive_at_once
     assert sorted(
         StockBalance.objects.filter(warehouse=warehouse).values_list("quantity", flat=True)
     ) == [60, 60, 60]
+
+
+def test_it_keeps_numbers_and_stock_right_when_imports_meet_single_issues(setup):
+    """150 in stock; at once, 15 clerks issue 10 each and 5 imports each receive 20 and
+    issue 5. Whatever the order, only "not enough stock" may be refused, the month's numbers
+    run 0001 to the last without a gap, and the balance is the ledger's sum, never below 0."""
+    _skip_unless_postgres()
+    office, warehouse, item = setup
+    stock_receive(user=office, warehouse=warehouse, lines=[(item, 150)], source="purchase")
+    counter = iter(range(20))
+    lock = threading.Lock()
+    batch = [
+        {
+            "warehouse": "SZ01",
+            "kind": "receipt",
+            "source": "donation",
+            "lines": [{"item": "FH001", "quantity": 20}],
+        },
+        {
+            "warehouse": "SZ01",
+            "kind": "issue",
+            "issue_kind": "dispatch",
+            "lines": [{"item": "FH001", "quantity": 5}],
+        },
+    ]
+
+    def post():
+        with lock:
+            n = next(counter)
+        if n % 4 == 0:
+            return stock_events_import(user=office, events=batch)
+        return stock_issue(
+            user=office, warehouse=warehouse, lines=[(item, 10)], issue_kind="dispatch"
+        )
+
+    results, errors = _run_together(post, n=20)
+
+    assert all(isinstance(exc, InsufficientStock) for exc in errors), errors
+    assert sum(isinstance(result, list) for result in results) == 5
+    numbers = sorted(StockEvent.objects.values_list("document_number", flat=True))
+    period = numbers[0][5:11]
+    assert numbers == [f"SZ01-{period}-{n:04d}" for n in range(1, len(numbers) + 1)]
+    assert len(numbers) == 1 + 10 + (15 - len(errors))
+    balance = StockBalance.objects.get(warehouse=warehouse, item=item).quantity
+    assert balance == _ledger_sum(warehouse, item) == 150 + 5 * 15 - 10 * (15 - len(errors))
+    assert balance >= 0
+
+
+def test_it_posts_a_batch_once_when_three_copies_of_the_import_arrive_at_once(setup):
+    """The same import with client UUIDs sent three times at once: two events, numbered
+    0001 and 0002; the other two calls get them back as replays."""
+    _skip_unless_postgres()
+    office, warehouse, item = setup
+    batch = [
+        {
+            "warehouse": "SZ01",
+            "kind": "receipt",
+            "source": "purchase",
+            "occurred_at": dt.datetime(2020, 2, 1, 9, 0, tzinfo=TZ),
+            "client_uuid": str(uuid.uuid4()),
+            "lines": [{"item": "FH001", "quantity": 40}],
+        },
+        {
+            "warehouse": "SZ01",
+            "kind": "issue",
+            "issue_kind": "dispatch",
+            "occurred_at": dt.datetime(2020, 2, 2, 9, 0, tzinfo=TZ),
+            "client_uuid": str(uuid.uuid4()),
+            "lines": [{"item": "FH001", "quantity": 15}],
+        },
+    ]
+
+    results, errors = _run_together(lambda: stock_events_import(user=office, events=batch), n=3)
+
+    assert errors == []
+    assert sorted(tuple(event.replayed for event in result) for result in results) == [
+        (False, False),
+        (True, True),
+        (True, True),
+    ]
+    assert sorted(StockEvent.objects.values_list("document_number", flat=True)) == [
+        "SZ01-202002-0001",
+        "SZ01-202002-0002",
+    ]
+    assert DocumentSequence.objects.get(warehouse=warehouse).last_number == 2
+    assert StockBalance.objects.get(warehouse=warehouse, item=item).quantity == 25

@@ -23,6 +23,7 @@ from inventory.models import (
     StockEventLine,
     WarehouseKind,
 )
+from inventory.selectors import stock_card
 from inventory.services import (
     InsufficientStock,
     LedgerError,
@@ -239,6 +240,24 @@ def test_it_refuses_an_unknown_warehouse_code(office, n95):
     assert errors_of(exc_info) == {(None, "warehouse")}
 
 
+def test_it_reports_an_unknown_warehouse_code_and_unknown_items_together(office, n95):
+    """Codes only, as from the API: the warehouse and the items are looked up together, and
+    a known item is not reported because the warehouse was not found."""
+    with pytest.raises(LedgerInvalid) as exc_info:
+        receive(office, "NOPE", [("FH001", 1), ("NOPE", 1)])
+
+    assert errors_of(exc_info) == {(None, "warehouse"), (1, "item")}
+
+
+def test_it_refuses_an_inactive_warehouse_named_by_code(office, n95):
+    WarehouseFactory(code="SZ09", active=False)
+
+    with pytest.raises(LedgerInvalid) as exc_info:
+        receive(office, "SZ09", [("FH001", 1)])
+
+    assert errors_of(exc_info) == {(None, "warehouse")}
+
+
 # --- document numbers ------------------------------------------------------------------
 
 
@@ -318,6 +337,86 @@ def test_it_reads_an_iso_time_without_offset_as_local_time(office, sz01, n95):
     assert event.occurred_at == dt.datetime(2020, 2, 19, 8, 0, tzinfo=TZ)
 
 
+def day(n, hour=9):
+    """The nth day of a back-dated ledger: day 1 is 14 February, six days before NOW."""
+    return dt.datetime(2020, 2, 13 + n, hour, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def received_then_issued(office, sz01, n95):
+    """N95: 100 received on day 1, 80 issued on day 3; the balance is 20."""
+    receive(office, sz01, [(n95, 100)], occurred_at=day(1))
+    issue(office, sz01, [(n95, 80)], occurred_at=day(3))
+
+
+def test_it_refuses_a_back_dated_issue_that_would_leave_a_later_balance_negative(
+    office, sz01, n95, received_then_issued
+):
+    """30 issued on day 2 leaves 70 then, but −10 after day 3's issue: refused.
+
+    The lowest balance from day 2 on is min(100 on day 2, 20 after day 3) = 20.
+    """
+    with pytest.raises(InsufficientStock) as exc_info:
+        issue(office, sz01, [(n95, 30)], occurred_at=day(2))
+
+    assert [(s.requested, s.available) for s in exc_info.value.shortfalls] == [(30, 20)]
+    assert balance(sz01, n95) == 20
+    assert StockEvent.objects.count() == 2
+
+
+def test_it_accepts_a_back_dated_issue_within_the_lowest_later_balance(
+    office, sz01, n95, received_then_issued
+):
+    """20 issued on day 2: 100 → 80 on day 2 → 0 after day 3; the balance is 0."""
+    issue(office, sz01, [(n95, 20)], occurred_at=day(2))
+
+    assert balance(sz01, n95) == 0
+    running = [line.balance_after for line in stock_card(office, warehouse=sz01, item=n95).lines]
+    assert running == [100, 80, 0]
+
+
+def test_it_refuses_a_back_dated_issue_before_a_later_receipt(office, sz01, n95):
+    """10 on day 1, 100 more on day 4: 110 now, but only 10 on day 2 to issue 30 from."""
+    receive(office, sz01, [(n95, 10)], occurred_at=day(1))
+    receive(office, sz01, [(n95, 100)], occurred_at=day(4))
+
+    with pytest.raises(InsufficientStock) as exc_info:
+        issue(office, sz01, [(n95, 30)], occurred_at=day(2))
+
+    assert [(s.requested, s.available) for s in exc_info.value.shortfalls] == [(30, 10)]
+    assert balance(sz01, n95) == 110
+
+
+def test_it_refuses_a_back_dated_adjustment_and_count_that_would_go_negative_later(
+    office, sz01, n95, received_then_issued
+):
+    """Damaged −21 on day 2, or counted 79 (−21) on day 2: both leave −1 after day 3."""
+    with pytest.raises(InsufficientStock) as adjusted:
+        stock_adjust(
+            user=office, warehouse=sz01, lines=[(n95, -21)], reason="damaged", occurred_at=day(2)
+        )
+    with pytest.raises(InsufficientStock) as counted:
+        stock_count(user=office, warehouse=sz01, counts=[(n95, 79)], occurred_at=day(2))
+
+    for exc_info in (adjusted, counted):
+        assert [(s.requested, s.available) for s in exc_info.value.shortfalls] == [(21, 20)]
+    # −20 on day 2 is the most either may take.
+    stock_adjust(
+        user=office, warehouse=sz01, lines=[(n95, -20)], reason="damaged", occurred_at=day(2)
+    )
+    assert balance(sz01, n95) == 0
+
+
+def test_it_places_a_back_dated_issue_after_events_of_the_same_moment(office, sz01, n95):
+    """Receipt of 10 and issue of 10 both at day 2 09:00: the issue comes after the receipt
+    on the stock card (recorded later), so it may take the 10."""
+    receive(office, sz01, [(n95, 10)], occurred_at=day(2))
+
+    issue(office, sz01, [(n95, 10)], occurred_at=day(2))
+
+    assert balance(sz01, n95) == 0
+
+
 # --- adjustments -----------------------------------------------------------------------
 
 
@@ -376,6 +475,16 @@ def test_it_sets_the_balance_to_the_count_and_records_the_difference(office, sz0
     assert lines == {"FH001": (96, -4), "FH002": (50, 0)}
     assert event.kind == StockEventKind.COUNT
     assert (balance(sz01, n95), balance(sz01, masks)) == (96, 50)
+
+
+def test_it_records_a_count_that_finds_every_balance_as_expected(office, sz01, n95, masks):
+    """Counted 100 and 50 of 100 and 50: two lines of 0, no balance moves."""
+    receive(office, sz01, [(n95, 100), (masks, 50)])
+
+    event = stock_count(user=office, warehouse=sz01, counts=[(n95, 100), (masks, 50)])
+
+    assert sorted(event.lines.values_list("quantity", "counted")) == [(0, 50), (0, 100)]
+    assert (balance(sz01, n95), balance(sz01, masks)) == (100, 50)
 
 
 def test_it_counts_an_item_never_received(office, sz01, n95):

@@ -14,9 +14,27 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
-from inventory.demo import DEMO_DAYS, DEMO_START, daily_figures_checksum
-from inventory.models import DailyFigure
-from reports.models import ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
+from inventory.demo import DEMO_DAYS, DEMO_START, daily_figures_checksum, demo_ledger_events
+from inventory.management.commands.ledger_verify import ledger_drift
+from inventory.models import (
+    RESERVE_KINDS,
+    AdjustmentReason,
+    DailyFigure,
+    StockBalance,
+    StockEvent,
+    StockEventKind,
+    StockEventLine,
+    Warehouse,
+    WarehouseKind,
+)
+from inventory.selectors import reserve_stock_at
+from reports.models import (
+    ProvinceRollup,
+    ReportingState,
+    ReportingStatus,
+    SnapshotBuild,
+    SnapshotRow,
+)
 from supplycoord.demo import DEMO_USERS
 from supplycoord.lib.dates import cutoff_for
 from supplycoord.models import (
@@ -43,7 +61,18 @@ def load_demo() -> str:
 def counts() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (Prefecture, Item, StaffCategory, ProtectedStaff, User, DailyFigure)
+        for model in (
+            Prefecture,
+            Item,
+            StaffCategory,
+            ProtectedStaff,
+            User,
+            DailyFigure,
+            Warehouse,
+            StockEvent,
+            StockEventLine,
+            StockBalance,
+        )
     } | {"figure history": DailyFigure.history.count()}
 
 
@@ -171,6 +200,7 @@ def test_it_changes_nothing_when_run_twice(demo):
 
     assert counts() == before
     assert "0 created" in out
+    assert "0 stock events posted" in out
 
 
 @pytest.mark.slow  # a second full load: about 3 s
@@ -201,3 +231,87 @@ def test_it_builds_snapshots_for_one_date(demo):
     assert states.count(ReportingState.LATE) == 1
     assert states.count(ReportingState.MISSING) == 1
     assert f"{expected} rows" in out.getvalue()
+
+
+# --- the reserve ledger -----------------------------------------------------------------
+
+
+def test_it_sets_up_the_reserve_and_two_prefecture_warehouses(demo):
+    """Two provincial reserve warehouses, a producer's held reserve, Lanzhou's and Tianshui's."""
+    kinds = dict(Warehouse.objects.values_list("code", "kind"))
+    assert kinds == {
+        "SZ01": WarehouseKind.PROVINCIAL_RESERVE,
+        "SZ02": WarehouseKind.PROVINCIAL_RESERVE,
+        "DC01": WarehouseKind.PRODUCER_HELD,
+        "LZ01": WarehouseKind.PREFECTURE,
+        "TS01": WarehouseKind.PREFECTURE,
+    }
+    sz01 = Warehouse.objects.get(code="SZ01")
+    assert (sz01.name_zh, sz01.prefecture.code) == ("省级医疗物资储备一库", "620100")
+    assert Warehouse.objects.get(code="TS01").prefecture.code == "620500"
+
+
+def test_it_posts_sixty_days_of_every_kind_of_event(demo):
+    """Receipts from all four outside sources, dispatches, one damaged-goods adjustment, one
+    count with a small difference, one reversal of a receipt, all within the demo's days."""
+    events = StockEvent.objects.all()
+    first, last = (
+        events.order_by("occurred_at").first().occurred_at,
+        events.order_by("occurred_at").last().occurred_at,
+    )
+    assert first.date() >= DEMO_START and last.date() <= LAST_DAY
+    assert set(
+        events.filter(kind=StockEventKind.RECEIPT).values_list("receipt_source", flat=True)
+    ) >= {"national_allocation", "purchase", "donation", "own_production", "transfer_in"}
+    assert events.filter(kind=StockEventKind.ISSUE, warehouse__code="SZ01").count() > 20
+    adjustment = events.get(kind=StockEventKind.ADJUSTMENT)
+    assert adjustment.adjustment_reason == AdjustmentReason.DAMAGED
+    count = events.get(kind=StockEventKind.COUNT)
+    differences = sorted(count.lines.values_list("quantity", flat=True))
+    assert differences[0] < 0 and all(abs(d) <= 50 for d in differences)
+    reversal = events.get(kind=StockEventKind.REVERSAL)
+    assert reversal.reverses.kind == StockEventKind.RECEIPT
+    assert sorted(reversal.lines.values_list("quantity", flat=True)) == sorted(
+        -q for q in reversal.reverses.lines.values_list("quantity", flat=True)
+    )
+
+
+def test_it_holds_a_believable_n95_reserve_equal_to_its_ledger(demo):
+    """The reserve's N95 balance is Σ of its lines, in the tens of thousands or more."""
+    reserve = Warehouse.objects.filter(kind__in=RESERVE_KINDS)
+    balance = sum(
+        StockBalance.objects.filter(warehouse__in=reserve, item__code="FH001").values_list(
+            "quantity", flat=True
+        )
+    )
+    lines = sum(
+        StockEventLine.objects.filter(warehouse__in=reserve, item__code="FH001").values_list(
+            "quantity", flat=True
+        )
+    )
+    assert balance == lines
+    assert 10_000 <= balance <= 1_000_000
+    assert ledger_drift() == []
+
+
+def test_it_builds_a_rollup_with_the_reserve_on_the_last_day(demo):
+    """build_snapshots puts the ledger's reserve beside prefecture stock in the rollup."""
+    call_command("build_snapshots", "--date", LAST_DAY.isoformat(), stdout=io.StringIO())
+
+    rollup = ProvinceRollup.objects.get(date=LAST_DAY, item__code="FH001")
+    assert rollup.reserve_stock > 0
+    assert rollup.reserve_stock == reserve_stock_at(LAST_DAY)[rollup.item_id]
+
+
+def test_it_generates_the_same_ledger_every_time():
+    """Deterministic: the same seed gives the same events, client UUIDs included."""
+    arguments = {
+        "item_codes": {"FH001", "FH002", "XD002"},
+        "pack_sizes": {"FH001": 20, "FH002": 50, "XD002": 20},
+        "prefecture_names": {"620100": "兰州市", "620500": "天水市", "620400": "白银市"},
+    }
+
+    first = demo_ledger_events(**arguments)
+
+    assert first == demo_ledger_events(**arguments)
+    assert len({event["client_uuid"] for event in first}) == len(first)

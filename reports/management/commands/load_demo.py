@@ -1,4 +1,5 @@
-"""Load the demo province: reference data, users, protected staff and 60 days of figures.
+"""Load the demo province: reference data, users, protected staff, 60 days of figures, and
+the reserve ledger (five warehouses and their stock events over the same days).
 
 Idempotent: a second run finds everything in place and creates nothing.
 """
@@ -8,7 +9,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create
+from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create, demo_ledger_create
 from supplycoord.demo import demo_protected_staff_create, demo_users_create
 from supplycoord.models import User
 from supplycoord.services import reference_load_shipped
@@ -17,7 +18,8 @@ from supplycoord.services import reference_load_shipped
 class Command(BaseCommand):
     help = (
         "Load the demo province (Gansu): shipped reference CSVs, one user per role, protected "
-        f"staff, and {DEMO_DAYS} days of daily figures from {DEMO_START}. Safe to run again."
+        f"staff, {DEMO_DAYS} days of daily figures from {DEMO_START}, and the reserve "
+        "ledger of those days. Safe to run again."
     )
 
     def handle(self, *args, **options):
@@ -29,6 +31,7 @@ class Command(BaseCommand):
             staff = demo_protected_staff_create(user=admin)
             office = User.objects.filter(username="office").first()
             figures = demo_daily_figures_create(fallback_user=office)
+            ledger = demo_ledger_create(user=office)
         elapsed = time.monotonic() - started
 
         out = self.stdout
@@ -50,5 +53,10 @@ class Command(BaseCommand):
             f"there ({DEMO_START} + {DEMO_DAYS} days; {figures['late']} late and "
             f"{figures['missing']} missing prefecture-days, {figures['inconsistent']} "
             "inconsistent reports)"
+        )
+        out.write(
+            f"  reserve ledger    {ledger['warehouses_created']} warehouses created, "
+            f"{ledger['events_posted']} stock events posted, {ledger['events_existing']} "
+            "already there"
         )
         out.write(f"  took {elapsed:.1f} s")
