@@ -246,7 +246,15 @@ class StockEventLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "item"], name="stock_event_line_item_once")
         ]
-        indexes = [models.Index(fields=["warehouse", "item", "occurred_at", "event"])]
+        indexes = [
+            # The stock card and balance sums read this index only (quantity is carried in
+            # it on PostgreSQL): a 100,000-line card sums without touching the table.
+            models.Index(
+                fields=["warehouse", "item", "occurred_at", "event"],
+                include=["quantity"],
+                name="stock_line_card",
+            )
+        ]
 
     def __str__(self):
         return f"{self.event_id} {self.item_id} {self.quantity:+d}"

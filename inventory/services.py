@@ -35,7 +35,7 @@ from .models import (
     Warehouse,
 )
 from .selectors import user_can_post_to_warehouse
-from .signals import daily_figures_changed
+from .signals import daily_figures_changed, stock_changed
 
 # PostgreSQL bigint; anything above is a typo, not a stock figure.
 MAX_FIGURE = 10**15
@@ -691,11 +691,15 @@ def stock_events_import(*, user, events: list[dict]) -> list[StockEvent]:
     if not getattr(user, "is_authenticated", False) or not user.is_office:
         raise PermissionDenied(_("Only office staff may import stock events."))
     try:
-        return _stock_events_import_once(user=user, events=events)
+        posted = _stock_events_import_once(user=user, events=events)
     except IntegrityError:
         # A concurrent call stored one of these client UUIDs first: once more, they are
         # replays now. Anything else fails again and is raised.
-        return _stock_events_import_once(user=user, events=events)
+        posted = _stock_events_import_once(user=user, events=events)
+    _announce_stock_changed(
+        {timezone.localdate(event.occurred_at) for event in posted if not event.replayed}
+    )
+    return posted
 
 
 @dataclasses.dataclass
@@ -1284,7 +1288,14 @@ def _post_stock_event(
             raise
         return _replayed(winner, user=user, warehouse=warehouse, kind=kind)
     event.replayed = False
+    _announce_stock_changed({timezone.localdate(when)})
     return event
+
+
+def _announce_stock_changed(dates: set) -> None:
+    """After commit, tell listeners (the snapshot rollups' reserve column) which days moved."""
+    if dates:
+        transaction.on_commit(lambda: stock_changed.send(sender=StockEvent, dates=set(dates)))
 
 
 def _event_fields(choices, *, source_document, counterparty, note, errors) -> tuple[dict, dict]:

@@ -66,3 +66,36 @@ def test_it_leaves_a_prefecture_warehouse_out_of_the_reserve(office, n95, lanzho
     stock_receive(user=office, warehouse=city, lines=[(n95, 500)], source="purchase")
 
     assert reserve_stock_by_item(D) == {}
+
+
+def test_it_rebuilds_a_built_snapshot_when_reserve_stock_moves(
+    office, lanzhou, n95, django_capture_on_commit_callbacks
+):
+    """A receipt into the provincial reserve today changes today's already built rollup."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from inventory.models import ReceiptSource
+    from inventory.services import stock_receive
+    from reports.models import ProvinceRollup
+    from reports.services import snapshot_build_for_date
+    from tests.factories import DailyFigureFactory, WarehouseFactory
+
+    today = timezone.localdate()
+    DailyFigureFactory(prefecture=lanzhou, item=n95, date=today, stock=100, consumption=10)
+    snapshot_build_for_date(date=today)
+    assert ProvinceRollup.objects.get(date=today, item=n95).reserve_stock == 0
+    reserve = WarehouseFactory(code="SZ09")
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_receive(
+            user=office,
+            warehouse=reserve,
+            lines=[(n95, 500)],
+            source=ReceiptSource.PURCHASE,
+            occurred_at=timezone.now() - dt.timedelta(minutes=1),
+        )
+    rollup = ProvinceRollup.objects.get(date=today, item=n95)
+    assert rollup.reserve_stock == 500
+    # (100 + 500) / 10 = 60 days
+    assert rollup.days_of_cover == 60
