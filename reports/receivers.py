@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.conf import settings
+from django.db import connection
 
 from supplycoord.lib.dates import local_today
 
@@ -45,12 +46,17 @@ def dates_affected_by_stock(changed_dates) -> list[dt.date]:
     """
     if not changed_dates:
         return []
-    first = min(changed_dates)
-    return list(
-        SnapshotBuild.objects.filter(date__gte=first, date__lte=local_today())
-        .order_by("date")
-        .values_list("date", flat=True)
-    )
+    # Runs after every posted stock event: one plain indexed read, no ORM compilation, keeps
+    # single-event posting fast (bench/ledger.py).
+    table = connection.ops.quote_name(SnapshotBuild._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT date FROM {table} WHERE date >= %s AND date <= %s ORDER BY date",
+            [min(changed_dates), local_today()],
+        )
+        rows = cursor.fetchall()
+    # SQLite hands dates back as ISO strings.
+    return [dt.date.fromisoformat(d) if isinstance(d, str) else d for (d,) in rows]
 
 
 def rebuild_after_stock_changed(sender, dates, **kwargs):
