@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination, MaySubmitDailyFigures
+from supplycoord.lib.dates import validate_filter_date
 from supplycoord.selectors import prefecture_ids_visible_to
 
 from .models import (
@@ -421,8 +422,12 @@ class StockEventFilter(filters.FilterSet):
         return queryset.filter(occurred_at__lt=_local_day_start(value + dt.timedelta(days=1)))
 
 
-StockEventFilter.base_filters["from"] = filters.DateFilter(method="filter_from")
-StockEventFilter.base_filters["to"] = filters.DateFilter(method="filter_to")
+StockEventFilter.base_filters["from"] = filters.DateFilter(
+    method="filter_from", validators=[validate_filter_date]
+)
+StockEventFilter.base_filters["to"] = filters.DateFilter(
+    method="filter_to", validators=[validate_filter_date]
+)
 
 
 class StockBalanceFilter(filters.FilterSet):

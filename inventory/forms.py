@@ -10,6 +10,8 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from supplycoord.lib.dates import validate_filter_date
+
 from .models import AdjustmentReason, IssueKind, ReceiptSource, StockEventKind
 
 # Blank line rows on a new event form; "more rows" adds this many again, up to the maximum.
@@ -213,11 +215,13 @@ class StockCardFilterForm(forms.Form):
             "from": forms.DateField(
                 label=_("From"),
                 required=False,
+                validators=[validate_filter_date],
                 widget=forms.DateInput(attrs=date_widget, format="%Y-%m-%d"),
             ),
             "to": forms.DateField(
                 label=_("To"),
                 required=False,
+                validators=[validate_filter_date],
                 widget=forms.DateInput(attrs=date_widget, format="%Y-%m-%d"),
             ),
             "kind": self.fields["kind"],

@@ -1,7 +1,9 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 def local_today() -> dt.date:
@@ -45,3 +47,17 @@ def earliest_date() -> dt.date:
 def is_reportable(date: dt.date) -> bool:
     """A date figures and snapshots may exist for: not before the earliest date, not future."""
     return earliest_date() <= date <= local_today()
+
+
+# Far enough for any real filter, far from the edge of Python's calendar (9999-12-31).
+LATEST_FILTER_DATE = dt.date(2999, 12, 31)
+
+
+def validate_filter_date(value: dt.date) -> None:
+    """A date filter (?from=, ?to=) must lie in [earliest date, 2999-12-31]: no overflow."""
+    if not earliest_date() <= value <= LATEST_FILTER_DATE:
+        raise ValidationError(
+            _("Enter a date between %(first)s and %(last)s."),
+            params={"first": earliest_date().isoformat(), "last": LATEST_FILTER_DATE.isoformat()},
+            code="out_of_range",
+        )

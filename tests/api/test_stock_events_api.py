@@ -468,3 +468,9 @@ def test_it_documents_the_stock_event_contract(client_for, leader):
     assert "/api/v1/stock-balances/" in document["paths"]
     listed = {p["name"] for p in document["paths"]["/api/v1/stock-events/"]["get"]["parameters"]}
     assert {"warehouse", "item", "kind", "from", "to", "limit", "offset"} <= listed
+
+
+@pytest.mark.parametrize("query", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_it_answers_400_for_a_date_filter_at_the_edge_of_the_calendar(client_for, office, query):
+    response = client_for(office).get("/api/v1/stock-events/", query)
+    assert response.status_code == 400

@@ -740,3 +740,23 @@ def test_an_adjustment_voucher_shows_signed_changes(
     assert [line.shown_quantity for line in response.context["lines"]] == ["−7", "+2"]
     assert response.context["total"] == "−5"
     assert "Damaged" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
+        {"from": "garbage", "kind": "nope", "to": "9999-12-31"},
+    ],
+)
+def test_it_drops_an_unusable_date_filter_instead_of_failing(client, office, query):
+    """Dates at the edge of the calendar are refused as filters, never a 500."""
+    from tests.factories import ItemFactory, WarehouseFactory
+
+    WarehouseFactory(code="SZ77")
+    ItemFactory(code="FH077")
+    client.force_login(office)
+    base = "/inventory/warehouses/SZ77/items/FH077/"
+    assert client.get(base, query).status_code == 200
+    assert client.get(base + "export/csv/", query).status_code == 200
