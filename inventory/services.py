@@ -15,6 +15,7 @@ from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from supplycoord.lib.dates import cutoff_for, earliest_date, parse_iso_date
@@ -411,7 +412,14 @@ class LedgerInvalid(LedgerError):
     """The event as submitted is invalid: `errors` lists every problem found (LineError)."""
 
     def __init__(self, errors: list[LineError]):
-        super().__init__(_("The stock event has %(count)d error(s).") % {"count": len(errors)})
+        super().__init__(
+            ngettext(
+                "The stock event has %(count)d error.",
+                "The stock event has %(count)d errors.",
+                len(errors),
+            )
+            % {"count": len(errors)}
+        )
         self.errors = errors
 
 
@@ -649,7 +657,12 @@ class StockImportInvalid(LedgerError):
 
     def __init__(self, errors: list[EventLineError]):
         super().__init__(
-            _("The import has %(count)d error(s); nothing was saved.") % {"count": len(errors)}
+            ngettext(
+                "The import has %(count)d error; nothing was saved.",
+                "The import has %(count)d errors; nothing was saved.",
+                len(errors),
+            )
+            % {"count": len(errors)}
         )
         self.errors = errors
 

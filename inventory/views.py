@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.permissions import can_enter_daily_figures, can_read_protected_staff, require
@@ -545,7 +545,11 @@ def stock_event_new(request, code, kind):
                 else:
                     messages.success(
                         request,
-                        _("Saved %(kind)s %(number)s with %(count)d line(s).")
+                        ngettext(
+                            "Saved %(kind)s %(number)s with %(count)d line.",
+                            "Saved %(kind)s %(number)s with %(count)d lines.",
+                            len(lines),
+                        )
                         % {
                             "kind": event.get_kind_display(),
                             "number": event.document_number,
