@@ -1,3 +1,414 @@
-# Dispatch batches, sources, receipts and the allocation proposal arrive with the
-# allocation issue (#4). The app is registered now so its migrations start from the project's
-# first release.
+"""Dispatch batches (调拨批次), their destinations and lines, donations and receipts.
+
+Batches change only through allocation/services.py: every transition bumps `version`
+(optimistic concurrency) and writes a BatchTransition row. Receipts and transitions are
+append-only.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from inventory.models import StockEvent, Warehouse
+from supplycoord.models import County, Item, Prefecture
+
+
+class DestinationKind(models.TextChoices):
+    PREFECTURE = "prefecture", _("Prefecture")
+    COUNTY = "county", _("County")
+    PROVINCIAL_INSTITUTION = "provincial_institution", _("Provincial medical institution")
+    AID_TEAM = "aid_team", _("Aid team")
+    OTHER_PROVINCE = "other_province", _("Other province or city")
+
+
+# Destinations whose deliveries count in a prefecture's in-transit figure (reports.md).
+PREFECTURE_KINDS = (DestinationKind.PREFECTURE, DestinationKind.COUNTY)
+
+
+class Destination(models.Model):
+    kind = models.CharField(_("kind"), max_length=24, choices=DestinationKind.choices)
+    name_zh = models.CharField(_("Chinese name"), max_length=128)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+    prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="destinations",
+        help_text=_("Required for a prefecture or a county destination."),
+    )
+    county = models.ForeignKey(
+        County,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="destinations",
+    )
+    contact = models.CharField(_("contact"), max_length=64, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    confirming_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("officer who confirms receipt"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("destination")
+        verbose_name_plural = _("destinations")
+        ordering = ["kind", "name_zh"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["prefecture", "county"])
+                | models.Q(prefecture__isnull=False),
+                name="destination_prefecture_kinds_have_prefecture",
+                violation_error_message=_("A prefecture or county destination needs a prefecture."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        # In-transit figures are keyed by prefecture: a county destination must name the
+        # prefecture it belongs to.
+        if self.kind == DestinationKind.COUNTY:
+            if self.county_id is None:
+                raise ValidationError({"county": _("Choose the county.")})
+            if self.prefecture_id != self.county.prefecture_id:
+                raise ValidationError(
+                    {"prefecture": _("Choose the prefecture the county belongs to.")}
+                )
+        elif self.county_id is not None:
+            raise ValidationError({"county": _("Only a county destination names a county.")})
+
+    @property
+    def name(self):
+        if (get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name_zh
+
+
+class DonorKind(models.TextChoices):
+    ORGANISATION = "organisation", _("Organisation")
+    PERSON = "person", _("Person")
+
+
+class DonationRestriction(models.TextChoices):
+    NONE = "none", _("No restriction")
+    FRONT_LINE_STAFF = "front_line_staff", _("For front-line medical staff")
+    NAMED_PREFECTURE = "named_prefecture", _("For a named prefecture")
+    NAMED_DESTINATION = "named_destination", _("For a named hospital or destination")
+
+
+class Donation(models.Model):
+    """多方捐: goods given to the province, received into a warehouse with one receipt event."""
+
+    donor_name = models.CharField(_("donor"), max_length=200)
+    donor_kind = models.CharField(_("donor kind"), max_length=16, choices=DonorKind.choices)
+    foreign = models.BooleanField(_("from abroad"), default=False)
+    received_on = models.DateField(_("received on"))
+    declared_value = models.DecimalField(
+        _("declared value (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    restriction = models.CharField(
+        _("restriction"),
+        max_length=20,
+        choices=DonationRestriction.choices,
+        default=DonationRestriction.NONE,
+    )
+    restricted_prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("restricted to prefecture"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    restricted_destination = models.ForeignKey(
+        Destination,
+        verbose_name=_("restricted to destination"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    public = models.BooleanField(
+        _("shown on the public page"),
+        default=False,
+        help_text=_("The donor agreed to be listed publicly."),
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("received into"), on_delete=models.PROTECT, related_name="+"
+    )
+    receipt_event = models.OneToOneField(
+        StockEvent,
+        verbose_name=_("receipt"),
+        on_delete=models.PROTECT,
+        related_name="donation",
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+        ordering = ["-received_on", "-id"]
+
+    def __str__(self):
+        return f"{self.donor_name} {self.received_on}"
+
+
+class DonationLine(models.Model):
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="lines")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("donation line")
+        verbose_name_plural = _("donation lines")
+        constraints = [
+            models.UniqueConstraint(fields=["donation", "item"], name="donation_line_item_once"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="donation_line_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.donation_id} {self.item_id} {self.quantity}"
+
+
+class BatchYearSequence(models.Model):
+    """The last batch number used in a year; locked to hand out the next (no gaps)."""
+
+    year = models.PositiveIntegerField(unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class BatchStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+    DISPATCHED = "dispatched", _("Dispatched")
+    PARTLY_RECEIVED = "partly_received", _("Partly received")
+    RECEIVED = "received", _("Received")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Statuses of a batch that left the warehouse: they count in allocation totals.
+SHIPPED_STATUSES = (
+    BatchStatus.DISPATCHED,
+    BatchStatus.PARTLY_RECEIVED,
+    BatchStatus.RECEIVED,
+    BatchStatus.CLOSED,
+)
+
+
+class BatchPriority(models.TextChoices):
+    HARD_HIT_AREA = "hard_hit_area", _("Hard-hit area")
+    KEY_UNIT = "key_unit", _("Key unit")
+    FRONT_LINE_STAFF = "front_line_staff", _("Front-line medical staff")
+    OTHER = "other", _("Other")
+
+
+class Channel(models.TextChoices):
+    OWN_PRODUCTION = "own_production", _("Own production")
+    PURCHASE = "purchase", _("Purchase")
+    NATIONAL_ALLOCATION = "national_allocation", _("National allocation")
+    DONATION = "donation", _("Donation")
+    RESERVE = "reserve", _("Reserve")
+
+
+class DispatchBatch(models.Model):
+    number = models.CharField(_("batch number"), max_length=16, unique=True)
+    year = models.PositiveIntegerField(_("year"))
+    source_warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("source warehouse"), on_delete=models.PROTECT, related_name="+"
+    )
+    destination = models.ForeignKey(
+        Destination,
+        verbose_name=_("destination"),
+        on_delete=models.PROTECT,
+        related_name="batches",
+    )
+    priority = models.CharField(
+        _("priority"), max_length=20, choices=BatchPriority.choices, default=BatchPriority.OTHER
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    planned_dispatch_date = models.DateField(_("planned dispatch date"), null=True, blank=True)
+    expected_arrival = models.DateField(_("expected arrival"), null=True, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=128, blank=True)
+    vehicle = models.CharField(_("vehicle"), max_length=64, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=BatchStatus.choices, default=BatchStatus.DRAFT
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("dispatched by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("receipt completed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(_("receipt completed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    issue_event = models.OneToOneField(
+        StockEvent,
+        verbose_name=_("issue document"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatch_batch",
+    )
+
+    class Meta:
+        verbose_name = _("dispatch batch")
+        verbose_name_plural = _("dispatch batches")
+        ordering = ["-year", "-number"]
+        indexes = [models.Index(fields=["status", "dispatched_at"])]
+
+    def __str__(self):
+        return self.number
+
+
+class DispatchBatchLine(models.Model):
+    batch = models.ForeignKey(DispatchBatch, on_delete=models.PROTECT, related_name="lines")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity"))
+    channel = models.CharField(_("channel"), max_length=24, choices=Channel.choices)
+    donation = models.ForeignKey(
+        Donation,
+        verbose_name=_("donation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batch_lines",
+    )
+    # Σ of the line's BatchReceipt rows, kept with them in the same transaction.
+    received_quantity = models.PositiveBigIntegerField(_("received quantity"), default=0)
+    discrepancy_note = models.TextField(_("discrepancy note"), blank=True)
+
+    class Meta:
+        verbose_name = _("dispatch batch line")
+        verbose_name_plural = _("dispatch batch lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="batch_line_qty"),
+            models.CheckConstraint(
+                condition=(models.Q(channel="donation") & models.Q(donation__isnull=False))
+                | (~models.Q(channel="donation") & models.Q(donation__isnull=True)),
+                name="batch_line_donation_iff_channel",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.batch_id} {self.item_id} {self.quantity}"
+
+    @property
+    def discrepancy(self) -> int:
+        """Received − shipped: negative when less arrived than was sent."""
+        return self.received_quantity - self.quantity
+
+
+class BatchReceipt(models.Model):
+    """One confirmation of goods arriving on a line. Append-only."""
+
+    batch = models.ForeignKey(DispatchBatch, on_delete=models.PROTECT, related_name="receipts")
+    line = models.ForeignKey(DispatchBatchLine, on_delete=models.PROTECT, related_name="receipts")
+    quantity = models.PositiveBigIntegerField(_("quantity received"))
+    received_at = models.DateTimeField(_("received at"))
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("batch receipt")
+        verbose_name_plural = _("batch receipts")
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["line", "received_at"])]
+
+    def __str__(self):
+        return f"{self.batch_id}/{self.line_id}: {self.quantity}"
+
+
+class BatchTransition(models.Model):
+    """The audit trail of a batch: who moved it from which state to which, when. Append-only."""
+
+    batch = models.ForeignKey(DispatchBatch, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(
+        _("from status"), max_length=16, choices=BatchStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=16, choices=BatchStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acting user"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("happened at"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("batch transition")
+        verbose_name_plural = _("batch transitions")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.batch_id}: {self.from_status} → {self.to_status}"

@@ -64,3 +64,12 @@ def rebuild_after_stock_changed(sender, dates, **kwargs):
 
     for day in dates_affected_by_stock(dates):
         snapshot_build_for_date.delay(day.isoformat())
+
+
+def rebuild_after_batch_moved(sender, dates, **kwargs):
+    """A batch dispatched, received or closed on day t changes in-transit from t on: the same
+    built dates as a ledger event of t."""
+    from .tasks import snapshot_build_for_date
+
+    for day in dates_affected_by_stock(dates):
+        snapshot_build_for_date.delay(day.isoformat())

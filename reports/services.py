@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from allocation.selectors import in_transit_by_key as allocation_in_transit_by_key
 from inventory.models import DailyFigure
 from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
@@ -128,11 +129,11 @@ def _decimal(value: Fraction | None, places: Decimal) -> Decimal | None:
 def in_transit_by_key(date: dt.date) -> dict:
     """{(prefecture_id, item_id): (in_transit, in_transit_arriving_by_d+3)} as of the end of `date`.
 
-    Provincial dispatch batches do not exist yet (the allocation issue adds them); until then
-    nothing is in transit, and `arriving_3d` is the reported `expected_arrivals_3d` alone, as
-    reports.md says.
+    From the dispatch batches (allocation.selectors.in_transit_by_key): shipped − received of
+    batches to the prefecture and its counties; `arriving_3d` adds the second figure to the
+    reported `expected_arrivals_3d`.
     """
-    return {}
+    return allocation_in_transit_by_key(date)
 
 
 def reserve_stock_by_item(date: dt.date) -> dict:

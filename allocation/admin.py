@@ -1,0 +1,89 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from inventory.admin import ReadOnlyAdminMixin
+
+from .models import (
+    BatchReceipt,
+    BatchTransition,
+    Destination,
+    DispatchBatch,
+    DispatchBatchLine,
+    Donation,
+    DonationLine,
+)
+
+
+@admin.register(Destination)
+class DestinationAdmin(SimpleHistoryAdmin):
+    list_display = ("name_zh", "name_en", "kind", "prefecture", "contact", "phone", "active")
+    list_filter = ("kind", "active", "prefecture")
+    search_fields = ("name_zh", "name_en", "contact")
+    list_select_related = ("prefecture",)
+    raw_id_fields = ("confirming_officer", "county")
+
+
+class DonationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = DonationLine
+    fields = ("item", "quantity")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Donation)
+class DonationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a donation is recorded with its receipt event (allocation.services)."""
+
+    list_display = ("donor_name", "donor_kind", "foreign", "received_on", "restriction", "public")
+    list_filter = ("donor_kind", "foreign", "restriction", "public")
+    search_fields = ("donor_name",)
+    inlines = [DonationLineInline]
+
+
+class DispatchBatchLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = DispatchBatchLine
+    fields = ("item", "quantity", "channel", "donation", "received_quantity", "discrepancy_note")
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item", "donation")
+
+
+class BatchTransitionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = BatchTransition
+    fields = ("at", "from_status", "to_status", "by", "note")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(DispatchBatch)
+class DispatchBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: batches move only through the services (versions, stock, audit)."""
+
+    list_display = (
+        "number",
+        "status",
+        "source_warehouse",
+        "destination",
+        "planned_dispatch_date",
+        "dispatched_at",
+        "expected_arrival",
+    )
+    list_filter = ("status", "destination__kind", "year")
+    search_fields = ("number", "destination__name_zh", "carrier", "vehicle")
+    list_select_related = ("source_warehouse", "destination")
+    inlines = [DispatchBatchLineInline, BatchTransitionInline]
+
+
+@admin.register(BatchReceipt)
+class BatchReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("batch", "line", "quantity", "received_at", "received_by")
+    list_select_related = ("batch", "line", "received_by")
+
+
+@admin.register(BatchTransition)
+class BatchTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("batch", "from_status", "to_status", "by", "at")
+    list_filter = ("to_status",)
+    list_select_related = ("batch", "by")

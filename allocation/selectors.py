@@ -1,0 +1,146 @@
+"""Reads of allocation: which batches a user sees, in-transit figures, allocation totals."""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import (
+    PREFECTURE_KINDS,
+    SHIPPED_STATUSES,
+    BatchReceipt,
+    DispatchBatch,
+    DispatchBatchLine,
+)
+
+
+def _local_day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def batches_visible_to(user) -> QuerySet[DispatchBatch]:
+    """Office, leadership, admin: every batch. A prefecture officer: batches to destinations
+    of their prefecture, or that name them as the confirming officer. Anyone else: none."""
+    batches = DispatchBatch.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return batches.none()
+    if user.sees_whole_province:
+        return batches
+    if user.is_prefecture_officer and user.prefecture_id:
+        return batches.filter(
+            Q(destination__prefecture_id=user.prefecture_id)
+            | Q(destination__confirming_officer_id=user.pk)
+        )
+    return batches.none()
+
+
+def in_transit_by_key(date: dt.date) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(prefecture_id, item_id): (in_transit, part expected by date+3)} at the end of `date`.
+
+    reports.md: Σ over lines of batches to prefecture and county destinations, shipped −
+    received, as of the end of local `date`: a batch dispatched on `date` counts, a part
+    received on `date` no longer does. A batch stops being in transit when its receipt was
+    completed or it was closed (what never arrived is then a discrepancy, not in transit);
+    a line received above what was shipped counts 0, not less. The part whose batch's
+    expected arrival is on or before `date + 3` is the second figure (a batch without an
+    expected arrival is in transit but not expected within 3 days).
+    One query: the lines in transit then, each with its receipts up to then.
+    """
+    end = _local_day_start(date + dt.timedelta(days=1))
+    by_three = date + dt.timedelta(days=3)
+    received_by_end = (
+        BatchReceipt.objects.filter(line=OuterRef("pk"), received_at__lt=end)
+        .order_by()
+        .values("line")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    lines = (
+        DispatchBatchLine.objects.filter(
+            batch__status__in=SHIPPED_STATUSES,
+            batch__dispatched_at__lt=end,
+            batch__destination__kind__in=PREFECTURE_KINDS,
+        )
+        .filter(Q(batch__received_at__isnull=True) | Q(batch__received_at__gte=end))
+        .filter(Q(batch__closed_at__isnull=True) | Q(batch__closed_at__gte=end))
+        .annotate(received_then=Coalesce(Subquery(received_by_end, output_field=IntegerField()), 0))
+        .values_list(
+            "batch__destination__prefecture_id",
+            "item_id",
+            "quantity",
+            "received_then",
+            "batch__expected_arrival",
+        )
+        .order_by()
+    )
+    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for prefecture_id, item_id, quantity, received_then, expected_arrival in lines:
+        remaining = max(0, quantity - received_then)
+        if not remaining:
+            continue
+        entry = totals[(prefecture_id, item_id)]
+        entry[0] += remaining
+        if expected_arrival is not None and expected_arrival <= by_three:
+            entry[1] += remaining
+    return {key: (value[0], value[1]) for key, value in totals.items()}
+
+
+def allocation_totals(date_from: dt.date, date_to: dt.date) -> dict:
+    """reports.md "Allocation totals": Σ line quantities of batches dispatched (dispatched,
+    partly received, received, closed) on local dates in [date_from, date_to].
+
+    {"total", "batches", "by_destination_kind": [{destination_kind, quantity}],
+    "by_destination": [{destination_id, destination_kind, name_zh, name_en, quantity}],
+    "by_item": [{item_id, item_code, quantity}], "by_channel": [{channel, quantity}]}.
+    Five grouped queries.
+    """
+    lines = DispatchBatchLine.objects.filter(
+        batch__status__in=SHIPPED_STATUSES,
+        batch__dispatched_at__gte=_local_day_start(date_from),
+        batch__dispatched_at__lt=_local_day_start(date_to + dt.timedelta(days=1)),
+    ).order_by()
+
+    def grouped(*fields, order):
+        return list(lines.values(*fields).annotate(quantity=Sum("quantity")).order_by(*order))
+
+    summary = lines.aggregate(total=Sum("quantity"))
+    batches = DispatchBatch.objects.filter(
+        status__in=SHIPPED_STATUSES,
+        dispatched_at__gte=_local_day_start(date_from),
+        dispatched_at__lt=_local_day_start(date_to + dt.timedelta(days=1)),
+    ).count()
+    by_kind = grouped("batch__destination__kind", order=["batch__destination__kind"])
+    by_destination = grouped(
+        "batch__destination_id",
+        "batch__destination__kind",
+        "batch__destination__name_zh",
+        "batch__destination__name_en",
+        order=["batch__destination__kind", "batch__destination__name_zh"],
+    )
+    by_item = grouped("item_id", "item__code", order=["item__sort_order", "item__code"])
+    by_channel = grouped("channel", order=["channel"])
+    return {
+        "total": summary["total"] or 0,
+        "batches": batches,
+        "by_destination_kind": [
+            {"destination_kind": r["batch__destination__kind"], "quantity": r["quantity"]}
+            for r in by_kind
+        ],
+        "by_destination": [
+            {
+                "destination_id": r["batch__destination_id"],
+                "destination_kind": r["batch__destination__kind"],
+                "name_zh": r["batch__destination__name_zh"],
+                "name_en": r["batch__destination__name_en"],
+                "quantity": r["quantity"],
+            }
+            for r in by_destination
+        ],
+        "by_item": [
+            {"item_id": r["item_id"], "item_code": r["item__code"], "quantity": r["quantity"]}
+            for r in by_item
+        ],
+        "by_channel": [{"channel": r["channel"], "quantity": r["quantity"]} for r in by_channel],
+    }

@@ -1,0 +1,824 @@
+"""State changes of allocation: donations, dispatch batches and their receipts.
+
+Every batch service runs in one transaction, checks the caller's role, compares the
+caller's `expected_version` with the batch's (optimistic concurrency: two people acting on
+the same page, the second gets BatchConflict), moves the batch with
+`filter(pk, version=expected).update(version=F("version") + 1, ...)` and writes a
+BatchTransition row with the acting user.
+
+Lock order, the same everywhere so two transactions never wait on each other in a circle:
+the batch row → donation rows (by pk) → the year's batch-number sequence → whatever the
+inventory services lock (document sequences, balances in (warehouse, item) order).
+
+Restricted donations (the rule, documented once):
+- named prefecture: only to prefecture or county destinations of that prefecture;
+- named destination: only to that destination;
+- front-line staff: only to destinations that treat patients or employ the staff who do:
+  prefectures, counties, provincial medical institutions and aid teams — never to another
+  province (the donor gave to this province's front line).
+A line drawing on a donation also ships from the warehouse the donation was received into,
+carries one of its items, and cannot exceed what is left of it: donated − Σ quantities of
+the lines of non-cancelled batches (drafts included: a draft holds its share).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.models import IssueKind, ReceiptSource, Warehouse
+from inventory.services import InsufficientStock, LedgerError, stock_issue, stock_receive
+from supplycoord.models import Item
+
+from .models import (
+    BatchPriority,
+    BatchReceipt,
+    BatchStatus,
+    BatchTransition,
+    BatchYearSequence,
+    Channel,
+    Destination,
+    DestinationKind,
+    DispatchBatch,
+    DispatchBatchLine,
+    Donation,
+    DonationLine,
+    DonationRestriction,
+    DonorKind,
+)
+from .signals import batch_moved
+
+FRONT_LINE_KINDS = (
+    DestinationKind.PREFECTURE,
+    DestinationKind.COUNTY,
+    DestinationKind.PROVINCIAL_INSTITUTION,
+    DestinationKind.AID_TEAM,
+)
+TEXT_LIMITS = {"reason": 500, "carrier": 128, "vehicle": 64}
+
+
+class AllocationError(Exception):
+    """A change the allocation services refuse. Pages and the API show `message`."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AllocationInvalid(AllocationError):
+    """The input is invalid: `errors` lists every problem as (line index or None, message)."""
+
+    def __init__(self, errors: list[tuple[int | None, str]]):
+        super().__init__("; ".join(str(m) for _i, m in errors))
+        self.errors = errors
+
+
+class BatchConflict(AllocationError):
+    """Someone changed the batch since the caller read it."""
+
+    def __init__(self):
+        super().__init__(
+            _("Someone else changed this batch in the meantime. Reload it and try again.")
+        )
+
+
+class BatchWrongState(AllocationError):
+    pass
+
+
+class BatchStockShort(AllocationError):
+    """Dispatch refused: the source warehouse lacks stock. `shortfalls`: inventory Shortfalls."""
+
+    def __init__(self, shortfalls):
+        details = "; ".join(
+            _("%(item)s: %(requested)d requested, %(available)d available")
+            % {"item": s.item.code, "requested": s.requested, "available": s.available}
+            for s in shortfalls
+        )
+        super().__init__(
+            _("The batch cannot be dispatched: not enough stock. %(details)s.")
+            % {"details": details}
+        )
+        self.shortfalls = shortfalls
+
+
+class DonationRestricted(AllocationError):
+    pass
+
+
+class DonationOverdrawn(AllocationError):
+    pass
+
+
+# --- Donations ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def donation_receive(
+    *,
+    user,
+    warehouse: Warehouse,
+    donor_name: str,
+    donor_kind: str,
+    lines,
+    received_on: dt.date | None = None,
+    foreign: bool = False,
+    declared_value=None,
+    restriction: str = DonationRestriction.NONE,
+    restricted_prefecture=None,
+    restricted_destination=None,
+    public: bool = False,
+    note: str = "",
+    occurred_at: dt.datetime | None = None,
+) -> Donation:
+    """Record a donation and receive its goods into `warehouse` (one receipt event, source
+    donation) in the same transaction. `lines`: [(Item, quantity > 0), ...], each item once.
+
+    Raises PermissionDenied (office only), AllocationInvalid, LedgerError (from the receipt).
+    """
+    if not user.is_office:
+        raise PermissionDenied(_("Only the office records donations."))
+    errors = []
+    donor_name = (donor_name or "").strip()
+    if not donor_name:
+        errors.append((None, _("Name the donor.")))
+    if donor_kind not in DonorKind.values:
+        errors.append((None, _("Choose the kind of donor.")))
+    if restriction not in DonationRestriction.values:
+        errors.append((None, _("Choose a restriction.")))
+    if restriction == DonationRestriction.NAMED_PREFECTURE and restricted_prefecture is None:
+        errors.append((None, _("Name the prefecture the donation is for.")))
+    if restriction == DonationRestriction.NAMED_DESTINATION and restricted_destination is None:
+        errors.append((None, _("Name the destination the donation is for.")))
+    if errors:
+        raise AllocationInvalid(errors)
+    if restriction != DonationRestriction.NAMED_PREFECTURE:
+        restricted_prefecture = None
+    if restriction != DonationRestriction.NAMED_DESTINATION:
+        restricted_destination = None
+
+    event = stock_receive(
+        user=user,
+        warehouse=warehouse,
+        lines=lines,
+        source=ReceiptSource.DONATION,
+        source_document=_("Donation"),
+        counterparty=donor_name[:128],
+        occurred_at=occurred_at,
+        note=note,
+    )
+    now = timezone.now()
+    donation = Donation.objects.create(
+        donor_name=donor_name,
+        donor_kind=donor_kind,
+        foreign=foreign,
+        received_on=received_on or timezone.localdate(event.occurred_at),
+        declared_value=declared_value,
+        restriction=restriction,
+        restricted_prefecture=restricted_prefecture,
+        restricted_destination=restricted_destination,
+        public=public,
+        warehouse=warehouse,
+        receipt_event=event,
+        note=note,
+        created_by=user,
+        created_at=now,
+    )
+    DonationLine.objects.bulk_create(
+        [
+            DonationLine(donation=donation, item_id=line.item_id, quantity=line.quantity)
+            for line in event.lines.order_by("id")
+        ]
+    )
+    return donation
+
+
+def donation_remaining(donation: Donation, *, exclude_batch=None) -> dict[int, int]:
+    """{item_id: donated − allocated in non-cancelled batches} of one donation."""
+    donated = dict(donation.lines.values_list("item_id", "quantity"))
+    allocated = DispatchBatchLine.objects.filter(donation=donation).exclude(
+        batch__status=BatchStatus.CANCELLED
+    )
+    if exclude_batch is not None:
+        allocated = allocated.exclude(batch=exclude_batch)
+    used = dict(
+        allocated.values("item_id").annotate(total=Sum("quantity")).values_list("item_id", "total")
+    )
+    return {item_id: qty - (used.get(item_id) or 0) for item_id, qty in donated.items()}
+
+
+def donation_allows(donation: Donation, destination: Destination) -> bool:
+    """May goods of `donation` go to `destination`? (The rule in this module's docstring.)"""
+    if donation.restriction == DonationRestriction.NAMED_PREFECTURE:
+        return (
+            destination.kind in (DestinationKind.PREFECTURE, DestinationKind.COUNTY)
+            and destination.prefecture_id == donation.restricted_prefecture_id
+        )
+    if donation.restriction == DonationRestriction.NAMED_DESTINATION:
+        return destination.pk == donation.restricted_destination_id
+    if donation.restriction == DonationRestriction.FRONT_LINE_STAFF:
+        return destination.kind in FRONT_LINE_KINDS
+    return True
+
+
+# --- Dispatch batches --------------------------------------------------------------------
+
+
+def _parse_batch_lines(lines) -> list[dict]:
+    """[{item, quantity, channel, donation}] with every problem raised at once."""
+    errors: list[tuple[int | None, str]] = []
+    if not isinstance(lines, list | tuple) or not lines:
+        raise AllocationInvalid([(None, _("Add at least one line."))])
+    parsed = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, Mapping):
+            errors.append((index, _("Each line must give an item, a quantity and a channel.")))
+            continue
+        item = line.get("item")
+        if isinstance(item, str):
+            item = Item.objects.filter(code=item.strip()).first()
+        if not isinstance(item, Item) or not item.active:
+            errors.append((index, _("Choose an item of the catalogue.")))
+        quantity = line.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            errors.append((index, _("Enter a quantity above zero.")))
+        channel = line.get("channel")
+        if channel not in Channel.values:
+            errors.append((index, _("Choose a channel.")))
+        donation = line.get("donation")
+        if isinstance(donation, int):
+            donation = Donation.objects.filter(pk=donation).first()
+        if channel == Channel.DONATION and not isinstance(donation, Donation):
+            errors.append((index, _("Choose the donation this line draws on.")))
+        if channel != Channel.DONATION and donation is not None:
+            errors.append((index, _("Only a line of the donation channel names a donation.")))
+        parsed.append(
+            {"item": item, "quantity": quantity, "channel": channel, "donation": donation}
+        )
+    if errors:
+        raise AllocationInvalid(errors)
+    return parsed
+
+
+def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=None) -> None:
+    """Restriction and remaining quantity of every donation drawn on; donations locked."""
+    donation_ids = sorted({line["donation"].pk for line in lines if line["donation"] is not None})
+    if not donation_ids:
+        return
+    # Locked (in pk order): two batches drawing on one donation at once serialise here.
+    donations = {
+        d.pk: d
+        for d in Donation.objects.select_for_update().filter(pk__in=donation_ids).order_by("pk")
+    }
+    wanted: dict[tuple[int, int], int] = defaultdict(int)
+    for index, line in enumerate(lines):
+        donation = donations[line["donation"].pk] if line["donation"] is not None else None
+        if donation is None:
+            continue
+        if not donation_allows(donation, destination):
+            raise DonationRestricted(
+                _(
+                    "Line %(line)d: the donation of %(donor)s is restricted (%(restriction)s) "
+                    "and cannot go to %(destination)s."
+                )
+                % {
+                    "line": index + 1,
+                    "donor": donation.donor_name,
+                    "restriction": donation.get_restriction_display(),
+                    "destination": destination.name,
+                }
+            )
+        if donation.warehouse_id != source_warehouse.pk:
+            raise AllocationInvalid(
+                [
+                    (
+                        index,
+                        _("The donated goods are in another warehouse: dispatch them from there."),
+                    )
+                ]
+            )
+        wanted[(donation.pk, line["item"].pk)] += line["quantity"]
+    for donation_id in donation_ids:
+        donation = donations[donation_id]
+        remaining = donation_remaining(donation, exclude_batch=batch)
+        for (wanted_donation, item_id), quantity in sorted(wanted.items()):
+            if wanted_donation != donation_id:
+                continue
+            left = remaining.get(item_id)
+            if left is None:
+                raise DonationOverdrawn(
+                    _("The donation of %(donor)s holds no such item.")
+                    % {"donor": donation.donor_name}
+                )
+            if quantity > left:
+                raise DonationOverdrawn(
+                    _(
+                        "The donation of %(donor)s has %(left)d left of this item; "
+                        "%(wanted)d requested."
+                    )
+                    % {"donor": donation.donor_name, "left": left, "wanted": quantity}
+                )
+
+
+def _batch_fields(errors, **fields) -> dict:
+    values = {}
+    for name, value in fields.items():
+        if name in TEXT_LIMITS or name == "note":
+            value = (value or "").strip()
+            limit = TEXT_LIMITS.get(name)
+            if limit and len(value) > limit:
+                errors.append((None, _("At most %(limit)d characters, please.") % {"limit": limit}))
+        values[name] = value
+    if values.get("priority") not in BatchPriority.values:
+        errors.append((None, _("Choose a priority.")))
+    planned, expected = values.get("planned_dispatch_date"), values.get("expected_arrival")
+    if planned and expected and expected < planned:
+        errors.append((None, _("The expected arrival cannot be before the planned dispatch.")))
+    return values
+
+
+def _next_batch_number(year: int) -> str:
+    """The next number of `year`: one upsert bumps and locks the year's row until commit, so a
+    rolled-back batch gives its number back (no gaps). PostgreSQL, SQLite ≥ 3.35 (RETURNING)."""
+    table = connection.ops.quote_name(BatchYearSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "
+            f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
+            "RETURNING last_number",
+            [year],
+        )
+        (number,) = cursor.fetchone()
+    return f"{year}-{number:03d}"
+
+
+def _require_office(user, message=None):
+    if not getattr(user, "is_authenticated", False) or not user.is_office:
+        raise PermissionDenied(message or _("Only the office may do this."))
+
+
+def _check_places(source_warehouse, destination, errors):
+    if not isinstance(source_warehouse, Warehouse) or not source_warehouse.active:
+        errors.append((None, _("Choose an active source warehouse.")))
+    if not isinstance(destination, Destination) or not destination.active:
+        errors.append((None, _("Choose an active destination.")))
+
+
+def _write_lines(batch, lines):
+    DispatchBatchLine.objects.bulk_create(
+        [
+            DispatchBatchLine(
+                batch=batch,
+                item=line["item"],
+                quantity=line["quantity"],
+                channel=line["channel"],
+                donation=line["donation"],
+            )
+            for line in lines
+        ]
+    )
+
+
+def _audit(batch, *, user, from_status, to_status, now, note=""):
+    BatchTransition.objects.create(
+        batch=batch, from_status=from_status, to_status=to_status, by=user, at=now, note=note
+    )
+
+
+@transaction.atomic
+def batch_create(
+    *,
+    user,
+    source_warehouse: Warehouse,
+    destination: Destination,
+    lines,
+    priority: str = BatchPriority.OTHER,
+    reason: str = "",
+    planned_dispatch_date: dt.date | None = None,
+    expected_arrival: dt.date | None = None,
+    carrier: str = "",
+    vehicle: str = "",
+    note: str = "",
+) -> DispatchBatch:
+    """A draft batch with the next number of the year (`2020-058`).
+
+    `lines`: [{"item": Item or code, "quantity": int > 0, "channel": Channel,
+    "donation": Donation or id (channel donation only)}]; an item may appear on several
+    lines (different channels or donations). Raises PermissionDenied (office only),
+    AllocationInvalid, DonationRestricted, DonationOverdrawn.
+    """
+    _require_office(user, _("Only the office creates dispatch batches."))
+    errors: list = []
+    _check_places(source_warehouse, destination, errors)
+    values = _batch_fields(
+        errors,
+        priority=priority,
+        reason=reason,
+        planned_dispatch_date=planned_dispatch_date,
+        expected_arrival=expected_arrival,
+        carrier=carrier,
+        vehicle=vehicle,
+        note=note,
+    )
+    if errors:
+        raise AllocationInvalid(errors)
+    parsed = _parse_batch_lines(lines)
+    _check_donations(parsed, destination=destination, source_warehouse=source_warehouse)
+    now = timezone.now()
+    year = timezone.localdate(now).year
+    batch = DispatchBatch.objects.create(
+        number=_next_batch_number(year),
+        year=year,
+        source_warehouse=source_warehouse,
+        destination=destination,
+        created_by=user,
+        created_at=now,
+        **values,
+    )
+    _write_lines(batch, parsed)
+    _audit(batch, user=user, from_status="", to_status=BatchStatus.DRAFT, now=now)
+    return batch
+
+
+def _locked(batch, expected_version) -> DispatchBatch:
+    """The batch re-read under a row lock; BatchConflict if it moved since the caller read it."""
+    current = (
+        DispatchBatch.objects.select_for_update()
+        .select_related("destination", "source_warehouse")
+        .get(pk=batch.pk)
+    )
+    if current.version != expected_version:
+        raise BatchConflict()
+    return current
+
+
+def _require_status(batch, allowed, message):
+    if batch.status not in allowed:
+        raise BatchWrongState(message % {"status": batch.get_status_display()})
+
+
+def _move(batch, *, expected_version, **changes) -> DispatchBatch:
+    updated = DispatchBatch.objects.filter(pk=batch.pk, version=expected_version).update(
+        version=F("version") + 1, **changes
+    )
+    if updated == 0:
+        raise BatchConflict()
+    batch.refresh_from_db()
+    return batch
+
+
+@transaction.atomic
+def batch_update_draft(
+    *, user, batch: DispatchBatch, expected_version: int, lines=None, **fields
+) -> DispatchBatch:
+    """Change a draft: any of source_warehouse, destination, priority, reason,
+    planned_dispatch_date, expected_arrival, carrier, vehicle, note; `lines` (as
+    batch_create) replaces every line. Raises PermissionDenied, BatchConflict,
+    BatchWrongState, AllocationInvalid, DonationRestricted, DonationOverdrawn.
+    """
+    _require_office(user, _("Only the office edits dispatch batches."))
+    allowed = {
+        "source_warehouse",
+        "destination",
+        "priority",
+        "reason",
+        "planned_dispatch_date",
+        "expected_arrival",
+        "carrier",
+        "vehicle",
+        "note",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"batch_update_draft() got unexpected fields: {sorted(unknown)}")
+    current = _locked(batch, expected_version)
+    _require_status(
+        current, (BatchStatus.DRAFT,), _("Only a draft can be edited; this batch is %(status)s.")
+    )
+    merged = {name: getattr(current, name) for name in allowed}
+    merged.update(fields)
+    errors: list = []
+    source_warehouse, destination = merged.pop("source_warehouse"), merged.pop("destination")
+    _check_places(source_warehouse, destination, errors)
+    values = _batch_fields(errors, **merged)
+    if errors:
+        raise AllocationInvalid(errors)
+    if lines is not None:
+        parsed = _parse_batch_lines(lines)
+    else:
+        parsed = [
+            {"item": x.item, "quantity": x.quantity, "channel": x.channel, "donation": x.donation}
+            for x in current.lines.select_related("item", "donation")
+        ]
+    # Destination or warehouse may have changed: the donations are checked again either way.
+    _check_donations(
+        parsed, destination=destination, source_warehouse=source_warehouse, batch=current
+    )
+    now = timezone.now()
+    current = _move(
+        current,
+        expected_version=expected_version,
+        source_warehouse=source_warehouse,
+        destination=destination,
+        **values,
+    )
+    if lines is not None:
+        # A draft's lines are not a ledger: replacing them is the edit.
+        current.lines.all().delete()
+        _write_lines(current, parsed)
+    _audit(
+        current,
+        user=user,
+        from_status=BatchStatus.DRAFT,
+        to_status=BatchStatus.DRAFT,
+        now=now,
+        note=_("Draft edited."),
+    )
+    return current
+
+
+@transaction.atomic
+def batch_approve(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
+    """draft → approved. Leadership or an admin. Raises PermissionDenied, BatchConflict,
+    BatchWrongState."""
+    if not getattr(user, "is_authenticated", False) or not (
+        user.is_leadership or user.is_admin_role
+    ):
+        raise PermissionDenied(_("Only leadership approves dispatch batches."))
+    current = _locked(batch, expected_version)
+    _require_status(
+        current, (BatchStatus.DRAFT,), _("Only a draft can be approved; this batch is %(status)s.")
+    )
+    now = timezone.now()
+    current = _move(
+        current,
+        expected_version=expected_version,
+        status=BatchStatus.APPROVED,
+        approved_by=user,
+        approved_at=now,
+    )
+    _audit(
+        current,
+        user=user,
+        from_status=BatchStatus.DRAFT,
+        to_status=BatchStatus.APPROVED,
+        now=now,
+        note=note,
+    )
+    return current
+
+
+@transaction.atomic
+def batch_dispatch(
+    *,
+    user,
+    batch: DispatchBatch,
+    expected_version: int,
+    dispatched_at: dt.datetime | None = None,
+    note: str = "",
+) -> DispatchBatch:
+    """approved → dispatched: ONE issue event at the source warehouse with every line (lines
+    of one item summed), source document the batch number, counterparty the destination.
+
+    `dispatched_at`: when the goods left (default now; back-dated as far as the ledger
+    allows). Raises PermissionDenied (office only), BatchConflict, BatchWrongState,
+    BatchStockShort (every short item; nothing changes), AllocationInvalid (the ledger
+    refused the date or the warehouse).
+    """
+    _require_office(user, _("Only the office dispatches batches."))
+    current = _locked(batch, expected_version)
+    _require_status(
+        current,
+        (BatchStatus.APPROVED,),
+        _("Only an approved batch can be dispatched; this batch is %(status)s."),
+    )
+    per_item: dict[int, int] = defaultdict(int)
+    items = {}
+    for line in current.lines.select_related("item"):
+        per_item[line.item_id] += line.quantity
+        items[line.item_id] = line.item
+    try:
+        event = stock_issue(
+            user=user,
+            warehouse=current.source_warehouse,
+            lines=[(items[item_id], quantity) for item_id, quantity in sorted(per_item.items())],
+            issue_kind=IssueKind.DISPATCH,
+            source_document=current.number,
+            counterparty=current.destination.name_zh[:128],
+            occurred_at=dispatched_at,
+            note=note,
+        )
+    except InsufficientStock as exc:
+        raise BatchStockShort(exc.shortfalls) from exc
+    except LedgerError as exc:
+        raise AllocationInvalid([(None, exc.message)]) from exc
+    now = timezone.now()
+    current = _move(
+        current,
+        expected_version=expected_version,
+        status=BatchStatus.DISPATCHED,
+        dispatched_by=user,
+        dispatched_at=event.occurred_at,
+        issue_event=event,
+    )
+    _audit(
+        current,
+        user=user,
+        from_status=BatchStatus.APPROVED,
+        to_status=BatchStatus.DISPATCHED,
+        now=now,
+        note=note,
+    )
+    _announce(event.occurred_at)
+    return current
+
+
+def user_can_receive_batch(user, batch: DispatchBatch) -> bool:
+    """The office, the destination's confirming officer, or an officer of its prefecture."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_office:
+        return True
+    if not user.is_prefecture_officer:
+        return False
+    destination = batch.destination
+    return destination.confirming_officer_id == user.pk or bool(
+        destination.prefecture_id and destination.prefecture_id == user.prefecture_id
+    )
+
+
+@transaction.atomic
+def batch_receive(
+    *,
+    user,
+    batch: DispatchBatch,
+    expected_version: int,
+    received: dict,
+    note: str = "",
+    received_at: dt.datetime | None = None,
+    complete: bool = False,
+) -> DispatchBatch:
+    """Record goods arriving: `received` {line id: quantity ≥ 0 received now}.
+
+    Partial receipts add up. A line may end up with more or less than was shipped: the
+    difference stays on the line as its discrepancy, with `note` (required when a line ends
+    above what was shipped, or when `complete` closes the receipt with lines short). Status
+    becomes `received` when every line has received ≥ shipped, or when `complete`;
+    otherwise `partly_received`. Raises PermissionDenied, BatchConflict, BatchWrongState,
+    AllocationInvalid.
+    """
+    if not user_can_receive_batch(user, batch):
+        raise PermissionDenied(_("You may not confirm receipt of this batch."))
+    current = _locked(batch, expected_version)
+    if not user_can_receive_batch(user, current):
+        raise PermissionDenied(_("You may not confirm receipt of this batch."))
+    _require_status(
+        current,
+        (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED),
+        _("Only a dispatched batch can be received; this batch is %(status)s."),
+    )
+    now = timezone.now()
+    note = (note or "").strip()
+    errors: list = []
+    when = received_at or now
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when > now:
+        errors.append((None, _("A receipt cannot happen in the future.")))
+    elif when < current.dispatched_at:
+        errors.append((None, _("A receipt cannot happen before the batch was dispatched.")))
+    lines = {line.pk: line for line in current.lines.select_for_update().order_by("pk")}
+    quantities = {}
+    for raw_id, raw_quantity in (received or {}).items():
+        try:
+            line_id = int(raw_id)
+        except (TypeError, ValueError):
+            line_id = None
+        if line_id not in lines:
+            errors.append((None, _("A line of another batch was given.")))
+            continue
+        if isinstance(raw_quantity, bool) or not isinstance(raw_quantity, int) or raw_quantity < 0:
+            errors.append((None, _("Enter whole quantities of zero or more.")))
+            continue
+        if raw_quantity:
+            quantities[line_id] = raw_quantity
+    if not quantities and not complete and not errors:
+        errors.append((None, _("Enter the quantity received on at least one line.")))
+    totals = {pk: line.received_quantity + quantities.get(pk, 0) for pk, line in lines.items()}
+    # Lines this receipt takes above what was shipped (earlier ones were explained then).
+    discrepant = [pk for pk in quantities if totals[pk] > lines[pk].quantity]
+    if complete:
+        discrepant += [pk for pk, line in lines.items() if totals[pk] < line.quantity]
+    if discrepant and not note:
+        errors.append(
+            (None, _("Explain in a note why the received quantities differ from those shipped."))
+        )
+    if errors:
+        raise AllocationInvalid(errors)
+
+    BatchReceipt.objects.bulk_create(
+        [
+            BatchReceipt(
+                batch=current,
+                line=lines[pk],
+                quantity=quantity,
+                received_at=when,
+                received_by=user,
+                recorded_at=now,
+                note=note,
+            )
+            for pk, quantity in sorted(quantities.items())
+        ]
+    )
+    for pk, line in lines.items():
+        changes = {}
+        if pk in quantities:
+            changes["received_quantity"] = F("received_quantity") + quantities[pk]
+        if pk in discrepant:
+            changes["discrepancy_note"] = (
+                f"{line.discrepancy_note}\n{note}".strip() if line.discrepancy_note else note
+            )
+        if changes:
+            DispatchBatchLine.objects.filter(pk=pk).update(**changes)
+    done = complete or all(totals[pk] >= line.quantity for pk, line in lines.items())
+    to_status = BatchStatus.RECEIVED if done else BatchStatus.PARTLY_RECEIVED
+    changes = {"status": to_status}
+    if done:
+        changes.update(received_by=user, received_at=when)
+    from_status = current.status
+    current = _move(current, expected_version=expected_version, **changes)
+    _audit(current, user=user, from_status=from_status, to_status=to_status, now=now, note=note)
+    _announce(when)
+    return current
+
+
+@transaction.atomic
+def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str) -> DispatchBatch:
+    """received / partly received → closed, with a note (what was settled). Office only.
+    What was not received by then stops counting as in transit."""
+    _require_office(user, _("Only the office closes batches."))
+    current = _locked(batch, expected_version)
+    _require_status(
+        current,
+        (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED),
+        _("Only a received or partly received batch can be closed; this batch is %(status)s."),
+    )
+    note = (note or "").strip()
+    if not note:
+        raise AllocationInvalid([(None, _("Give a note when closing a batch."))])
+    now = timezone.now()
+    from_status = current.status
+    current = _move(
+        current,
+        expected_version=expected_version,
+        status=BatchStatus.CLOSED,
+        closed_by=user,
+        closed_at=now,
+    )
+    _audit(
+        current,
+        user=user,
+        from_status=from_status,
+        to_status=BatchStatus.CLOSED,
+        now=now,
+        note=note,
+    )
+    if from_status == BatchStatus.PARTLY_RECEIVED:
+        _announce(now)
+    return current
+
+
+@transaction.atomic
+def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
+    """draft / approved → cancelled (never after dispatch). Office only. Its donation lines
+    no longer hold their share of the donations."""
+    _require_office(user, _("Only the office cancels batches."))
+    current = _locked(batch, expected_version)
+    _require_status(
+        current,
+        (BatchStatus.DRAFT, BatchStatus.APPROVED),
+        _("Only a batch not yet dispatched can be cancelled; this batch is %(status)s."),
+    )
+    now = timezone.now()
+    from_status = current.status
+    current = _move(current, expected_version=expected_version, status=BatchStatus.CANCELLED)
+    _audit(
+        current,
+        user=user,
+        from_status=from_status,
+        to_status=BatchStatus.CANCELLED,
+        now=now,
+        note=(note or "").strip(),
+    )
+    return current
+
+
+def _announce(when: dt.datetime) -> None:
+    """After commit, tell listeners (the snapshots' in-transit) which day the batch moved."""
+    day = timezone.localdate(when)
+    transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates={day}))
