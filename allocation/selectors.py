@@ -87,20 +87,24 @@ def in_transit_by_key(date: dt.date) -> dict[tuple[int, int], tuple[int, int]]:
     return {key: (value[0], value[1]) for key, value in totals.items()}
 
 
-def allocation_totals(date_from: dt.date, date_to: dt.date) -> dict:
+def allocation_totals(date_from: dt.date, date_to: dt.date, *, lines=None) -> dict:
     """reports.md "Allocation totals": Σ line quantities of batches dispatched (dispatched,
     partly received, received, closed) on local dates in [date_from, date_to].
 
     {"total", "batches", "by_destination_kind": [{destination_kind, quantity}],
     "by_destination": [{destination_id, destination_kind, name_zh, name_en, quantity}],
     "by_item": [{item_id, item_code, quantity}], "by_channel": [{channel, quantity}]}.
-    Five grouped queries.
+    Five grouped queries. `lines`: a queryset of batch lines to keep to (a caller's scope
+    and filters, e.g. the ledger export's); default every line.
     """
+    scope = lines
     lines = DispatchBatchLine.objects.filter(
         batch__status__in=SHIPPED_STATUSES,
         batch__dispatched_at__gte=_local_day_start(date_from),
         batch__dispatched_at__lt=_local_day_start(date_to + dt.timedelta(days=1)),
     ).order_by()
+    if scope is not None:
+        lines = lines.filter(pk__in=scope.order_by().values("pk"))
 
     def grouped(*fields, order):
         return list(lines.values(*fields).annotate(quantity=Sum("quantity")).order_by(*order))
@@ -110,7 +114,10 @@ def allocation_totals(date_from: dt.date, date_to: dt.date) -> dict:
         status__in=SHIPPED_STATUSES,
         dispatched_at__gte=_local_day_start(date_from),
         dispatched_at__lt=_local_day_start(date_to + dt.timedelta(days=1)),
-    ).count()
+    )
+    if scope is not None:
+        batches = batches.filter(pk__in=lines.values("batch_id"))
+    batches = batches.count()
     by_kind = grouped("batch__destination__kind", order=["batch__destination__kind"])
     by_destination = grouped(
         "batch__destination_id",

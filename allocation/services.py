@@ -822,3 +822,343 @@ def _announce(when: dt.datetime) -> None:
     """After commit, tell listeners (the snapshots' in-transit) which day the batch moved."""
     day = timezone.localdate(when)
     transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates={day}))
+
+
+# --- History: the office's paper ledger, migrated ----------------------------------------
+#
+# The services above act "now": batch_dispatch posts its issue through `stock_issue`, which
+# refuses dates older than SUPPLYCOORD["LEDGER_BACKDATE_DAYS"]. The office's existing paper
+# ledger (调拨台账) of earlier months is migrated instead through the two services below,
+# which mirror `inventory.services.stock_events_import`: office or admin only, every stock
+# event through `stock_events_import` (no back-dating limit, stock never negative at any
+# point of a stock card, client UUIDs for idempotency), everything else as recorded.
+
+HISTORY_NOTE = "从纸质台账迁移"  # migrated from the paper ledger
+
+
+def _history_uuid(kind: str, key: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"supplycoord-allocation-history:{kind}:{key}"))
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+@transaction.atomic
+def donations_import_history(*, user, donations: list[dict]) -> list[Donation]:
+    """Record past donations with their receipt events, as the paper ledger has them.
+
+    Each dict: `warehouse` (code), `donor_name`, `donor_kind`, `received_at` (datetime),
+    `lines` [{"item": code, "quantity": n}], optional `client_uuid` (of the receipt event;
+    default derived from donor and date), `foreign`, `declared_value`, `restriction`,
+    `restricted_prefecture`, `restricted_destination`, `public`, `note`, `source_document`.
+    Idempotent: a donation whose receipt event is already stored is returned, not recorded
+    again. Raises PermissionDenied, AllocationInvalid, inventory's StockImportInvalid.
+    """
+    from inventory.services import stock_events_import
+
+    _require_office(user, _("Only the office records donations."))
+    errors: list = []
+    events = []
+    for index, raw in enumerate(donations):
+        restriction = raw.get("restriction", DonationRestriction.NONE)
+        if not (raw.get("donor_name") or "").strip():
+            errors.append((index, _("Name the donor.")))
+        if raw.get("donor_kind") not in DonorKind.values:
+            errors.append((index, _("Choose the kind of donor.")))
+        if restriction not in DonationRestriction.values:
+            errors.append((index, _("Choose a restriction.")))
+        if restriction == DonationRestriction.NAMED_PREFECTURE and not raw.get(
+            "restricted_prefecture"
+        ):
+            errors.append((index, _("Name the prefecture the donation is for.")))
+        if restriction == DonationRestriction.NAMED_DESTINATION and not raw.get(
+            "restricted_destination"
+        ):
+            errors.append((index, _("Name the destination the donation is for.")))
+        received_at = raw.get("received_at")
+        if not isinstance(received_at, dt.datetime):
+            errors.append((index, _("Give the date and time the donation was received.")))
+            continue
+        events.append(
+            {
+                "warehouse": raw.get("warehouse"),
+                "kind": "receipt",
+                "source": ReceiptSource.DONATION,
+                "occurred_at": _aware(received_at),
+                "lines": raw.get("lines"),
+                "counterparty": (raw.get("donor_name") or "")[:128],
+                "source_document": raw.get("source_document", ""),
+                "note": raw.get("note", ""),
+                "client_uuid": raw.get("client_uuid")
+                or _history_uuid("donation", f"{raw.get('donor_name')}:{received_at.isoformat()}"),
+            }
+        )
+    if errors:
+        raise AllocationInvalid(errors)
+    posted = stock_events_import(user=user, events=events)
+    existing = {
+        d.receipt_event_id: d
+        for d in Donation.objects.filter(receipt_event__in=[e.pk for e in posted])
+    }
+    now = timezone.now()
+    result = []
+    for raw, event in zip(donations, posted, strict=True):
+        donation = existing.get(event.pk)
+        if donation is None:
+            restriction = raw.get("restriction", DonationRestriction.NONE)
+            donation = Donation.objects.create(
+                donor_name=raw["donor_name"].strip(),
+                donor_kind=raw["donor_kind"],
+                foreign=bool(raw.get("foreign")),
+                received_on=timezone.localdate(event.occurred_at),
+                declared_value=raw.get("declared_value"),
+                restriction=restriction,
+                restricted_prefecture=raw.get("restricted_prefecture")
+                if restriction == DonationRestriction.NAMED_PREFECTURE
+                else None,
+                restricted_destination=raw.get("restricted_destination")
+                if restriction == DonationRestriction.NAMED_DESTINATION
+                else None,
+                public=bool(raw.get("public")),
+                warehouse=event.warehouse,
+                receipt_event=event,
+                note=raw.get("note", ""),
+                created_by=user,
+                created_at=now,
+            )
+            DonationLine.objects.bulk_create(
+                [
+                    DonationLine(donation=donation, item_id=line.item_id, quantity=line.quantity)
+                    for line in event.lines.order_by("id")
+                ]
+            )
+            donation.replayed = False
+        else:
+            donation.replayed = True
+        result.append(donation)
+    return result
+
+
+@transaction.atomic
+def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
+    """Migrate past dispatch batches from the office's paper ledger, as recorded.
+
+    Each dict: `number` ("2020-001": its year and number are kept, and the year's sequence
+    moves past it), `source_warehouse` (Warehouse or code), `destination`, `lines` (as
+    batch_create; donations are checked: restriction, warehouse, what is left), `priority`,
+    `reason`, `planned_dispatch_date`, `expected_arrival`, `carrier`, `vehicle`, `note`,
+    `created_at`, `approved_by` and `approved_at`, `dispatched_at` (required: only batches
+    that left are migrated), `receipts` [{"at", "by", "quantities": [per line, in order],
+    "note"}], `complete` (receipt completed even if lines are short: the difference stays as
+    a discrepancy), `closed_at` and `close_note`, optional `issue_client_uuid`.
+
+    The issue events of every batch are posted in one `stock_events_import` call (stock
+    never negative at any point; a shortage refuses the whole import). A batch whose number
+    is already stored is returned as it is (`replayed` True): a second run adds nothing.
+    Raises PermissionDenied, AllocationInvalid, DonationRestricted, DonationOverdrawn, and
+    inventory's StockImportInvalid (with the shortfall) when a source warehouse lacked stock.
+    """
+    import re
+
+    from inventory.services import stock_events_import
+
+    _require_office(user, _("Only the office imports dispatch batches."))
+    numbers = [raw.get("number") for raw in batches]
+    stored = {b.number: b for b in DispatchBatch.objects.filter(number__in=numbers)}
+    warehouses = {w.code: w for w in Warehouse.objects.all()}
+    created: list[tuple[DispatchBatch, dict, list]] = []
+    results: list[DispatchBatch | None] = [None] * len(batches)
+    top: dict[int, int] = {}
+    now = timezone.now()
+    for index, raw in enumerate(batches):
+        number = raw.get("number") or ""
+        match = re.fullmatch(r"(\d{4})-(\d{3,})", number)
+        if match is None:
+            raise AllocationInvalid([(index, _("A batch number looks like 2020-058."))])
+        year, sequence = int(match.group(1)), int(match.group(2))
+        top[year] = max(top.get(year, 0), sequence)
+        if number in stored:
+            stored[number].replayed = True
+            results[index] = stored[number]
+            continue
+        source = raw.get("source_warehouse")
+        if isinstance(source, str):
+            source = warehouses.get(source)
+        destination = raw.get("destination")
+        errors: list = []
+        _check_places(source, destination, errors)
+        values = _batch_fields(
+            errors,
+            priority=raw.get("priority", BatchPriority.OTHER),
+            reason=raw.get("reason", ""),
+            planned_dispatch_date=raw.get("planned_dispatch_date"),
+            expected_arrival=raw.get("expected_arrival"),
+            carrier=raw.get("carrier", ""),
+            vehicle=raw.get("vehicle", ""),
+            note=raw.get("note", ""),
+        )
+        dispatched_at = raw.get("dispatched_at")
+        if not isinstance(dispatched_at, dt.datetime):
+            errors.append((index, _("Give the date and time the batch was dispatched.")))
+        elif _aware(dispatched_at) > now:
+            errors.append((index, _("A migrated batch cannot be dispatched in the future.")))
+        if errors:
+            raise AllocationInvalid(errors)
+        dispatched_at = _aware(dispatched_at)
+        parsed = _parse_batch_lines(raw.get("lines"))
+        _check_donations(parsed, destination=destination, source_warehouse=source)
+        created_at = _aware(raw.get("created_at") or dispatched_at)
+        approved_at = _aware(raw.get("approved_at") or dispatched_at)
+        approved_by = raw.get("approved_by") or user
+        batch = DispatchBatch.objects.create(
+            number=number,
+            year=year,
+            source_warehouse=source,
+            destination=destination,
+            created_by=user,
+            created_at=created_at,
+            approved_by=approved_by,
+            approved_at=approved_at,
+            **values,
+        )
+        _write_lines(batch, parsed)
+        note = HISTORY_NOTE
+        _audit(
+            batch, user=user, from_status="", to_status=BatchStatus.DRAFT, now=created_at, note=note
+        )
+        _audit(
+            batch,
+            user=approved_by,
+            from_status=BatchStatus.DRAFT,
+            to_status=BatchStatus.APPROVED,
+            now=approved_at,
+            note=note,
+        )
+        created.append((batch, raw, parsed))
+        results[index] = batch
+
+    # The year's sequence moves past the migrated numbers (never back).
+    for year, last in top.items():
+        sequence, _new = BatchYearSequence.objects.select_for_update().get_or_create(year=year)
+        if sequence.last_number < last:
+            sequence.last_number = last
+            sequence.save(update_fields=["last_number"])
+    if not created:
+        return results
+
+    events = []
+    for batch, raw, parsed in created:
+        per_item: dict[str, int] = defaultdict(int)
+        for line in parsed:
+            per_item[line["item"].code] += line["quantity"]
+        events.append(
+            {
+                "warehouse": batch.source_warehouse.code,
+                "kind": "issue",
+                "issue_kind": IssueKind.DISPATCH,
+                "occurred_at": _aware(raw["dispatched_at"]),
+                "lines": [{"item": code, "quantity": q} for code, q in sorted(per_item.items())],
+                "source_document": batch.number,
+                "counterparty": batch.destination.name_zh[:128],
+                "note": HISTORY_NOTE,
+                "client_uuid": raw.get("issue_client_uuid")
+                or _history_uuid("batch-issue", batch.number),
+            }
+        )
+    posted = stock_events_import(user=user, events=events)
+
+    dates = set()
+    for (batch, raw, _parsed), event in zip(created, posted, strict=True):
+        DispatchBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.DISPATCHED,
+            dispatched_by=user,
+            dispatched_at=event.occurred_at,
+            issue_event=event,
+        )
+        _audit(
+            batch,
+            user=user,
+            from_status=BatchStatus.APPROVED,
+            to_status=BatchStatus.DISPATCHED,
+            now=event.occurred_at,
+            note=HISTORY_NOTE,
+        )
+        dates.add(timezone.localdate(event.occurred_at))
+        status = BatchStatus.DISPATCHED
+        lines = list(batch.lines.order_by("pk"))
+        totals = [0] * len(lines)
+        receipts = []
+        last_at = None
+        last_by = None
+        for receipt in raw.get("receipts") or ():
+            at = _aware(receipt["at"])
+            if at < event.occurred_at or at > now:
+                raise AllocationInvalid(
+                    [(None, _("A receipt cannot happen before the batch was dispatched."))]
+                )
+            by = receipt.get("by") or user
+            quantities = receipt["quantities"]
+            if len(quantities) != len(lines):
+                raise AllocationInvalid([(None, _("A line of another batch was given."))])
+            for k, quantity in enumerate(quantities):
+                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                    raise AllocationInvalid([(None, _("Enter whole quantities of zero or more."))])
+                if quantity:
+                    totals[k] += quantity
+                    receipts.append(
+                        BatchReceipt(
+                            batch=batch,
+                            line=lines[k],
+                            quantity=quantity,
+                            received_at=at,
+                            received_by=by,
+                            recorded_at=now,
+                            note=receipt.get("note", ""),
+                        )
+                    )
+            done = raw.get("complete") and receipt is raw["receipts"][-1]
+            done = done or all(t >= line.quantity for t, line in zip(totals, lines, strict=True))
+            to_status = BatchStatus.RECEIVED if done else BatchStatus.PARTLY_RECEIVED
+            _audit(
+                batch,
+                user=by,
+                from_status=status,
+                to_status=to_status,
+                now=at,
+                note=receipt.get("note", ""),
+            )
+            status, last_at, last_by = to_status, at, by
+            dates.add(timezone.localdate(at))
+        BatchReceipt.objects.bulk_create(receipts)
+        for k, line in enumerate(lines):
+            changes = {}
+            if totals[k]:
+                changes["received_quantity"] = totals[k]
+            if totals[k] != line.quantity and raw.get("receipts"):
+                changes["discrepancy_note"] = raw["receipts"][-1].get("note", "")
+            if changes:
+                DispatchBatchLine.objects.filter(pk=line.pk).update(**changes)
+        changes = {"status": status}
+        if status == BatchStatus.RECEIVED:
+            changes.update(received_by=last_by, received_at=last_at)
+        closed_at = raw.get("closed_at")
+        if closed_at and status in (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED):
+            closed_at = _aware(closed_at)
+            _audit(
+                batch,
+                user=user,
+                from_status=status,
+                to_status=BatchStatus.CLOSED,
+                now=closed_at,
+                note=raw.get("close_note") or HISTORY_NOTE,
+            )
+            changes.update(status=BatchStatus.CLOSED, closed_by=user, closed_at=closed_at)
+        DispatchBatch.objects.filter(pk=batch.pk).update(**changes)
+        batch.refresh_from_db()
+        batch.replayed = False
+    if dates:
+        transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates=set(dates)))
+    return results

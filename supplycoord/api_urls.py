@@ -2,6 +2,15 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from allocation.api import (
+    BatchApproveView,
+    BatchCancelView,
+    BatchCloseView,
+    BatchDetailView,
+    BatchDispatchView,
+    BatchListView,
+    BatchReceiveView,
+)
 from inventory.api import (
     DailyFigureListView,
     StockBalanceListView,
@@ -34,6 +43,13 @@ urlpatterns = [
     path("v1/stock-balances/", StockBalanceListView.as_view(), name="stock-balances"),
     path("v1/snapshots/", SnapshotListView.as_view(), name="snapshots"),
     path("v1/snapshots/build/", SnapshotBuildView.as_view(), name="snapshot-build"),
+    path("v1/batches/", BatchListView.as_view(), name="batches"),
+    path("v1/batches/<str:number>/", BatchDetailView.as_view(), name="batch-detail"),
+    path("v1/batches/<str:number>/approve/", BatchApproveView.as_view(), name="batch-approve"),
+    path("v1/batches/<str:number>/dispatch/", BatchDispatchView.as_view(), name="batch-dispatch"),
+    path("v1/batches/<str:number>/receive/", BatchReceiveView.as_view(), name="batch-receive"),
+    path("v1/batches/<str:number>/close/", BatchCloseView.as_view(), name="batch-close"),
+    path("v1/batches/<str:number>/cancel/", BatchCancelView.as_view(), name="batch-cancel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", OfflineSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.snapshot_build_today",
         "schedule": crontab(hour=23, minute=30),
     },
+    # Background exports are kept SUPPLYCOORD["EXPORT_KEEP_HOURS"]; remove older files hourly.
+    "exports-cleanup": {
+        "task": "allocation.tasks.exports_cleanup",
+        "schedule": crontab(minute=5),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -229,6 +234,10 @@ SUPPLYCOORD = {
     # How many days back a stock event may be dated (office staff included): the ledger is
     # the record of what happened, so a late entry is allowed only while memories are fresh.
     "LEDGER_BACKDATE_DAYS": envint("SUPPLYCOORD_LEDGER_BACKDATE_DAYS", "7"),
+    # An allocation ledger .xlsx of more lines than this is written by a background job.
+    "LEDGER_EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_LEDGER_EXPORT_ASYNC_ROWS", "50000"),
+    # How long the files of background exports are kept before the hourly clean-up.
+    "EXPORT_KEEP_HOURS": envint("SUPPLYCOORD_EXPORT_KEEP_HOURS", "24"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
+    path("allocation/", include("allocation.urls")),
     path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("supplycoord.api_urls")),

@@ -1,5 +1,6 @@
 """Load the demo province: reference data, users, protected staff, 60 days of figures, and
-the reserve ledger (five warehouses and their stock events over the same days).
+the reserve ledger (five warehouses and their stock events over the same days), and the
+allocation ledger (destinations, donations, the 58 dispatch batches to 10 March 2020).
 
 Idempotent: a second run finds everything in place and creates nothing.
 """
@@ -9,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from allocation.demo import demo_allocation_create
 from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create, demo_ledger_create
 from supplycoord.demo import demo_protected_staff_create, demo_users_create
 from supplycoord.models import User
@@ -32,6 +34,9 @@ class Command(BaseCommand):
             office = User.objects.filter(username="office").first()
             figures = demo_daily_figures_create(fallback_user=office)
             ledger = demo_ledger_create(user=office)
+            allocation = demo_allocation_create(
+                user=office, leader=User.objects.filter(username="leader").first()
+            )
         elapsed = time.monotonic() - started
 
         out = self.stdout
@@ -58,5 +63,12 @@ class Command(BaseCommand):
             f"  reserve ledger    {ledger['warehouses_created']} warehouses created, "
             f"{ledger['events_posted']} stock events posted, {ledger['events_existing']} "
             "already there"
+        )
+        out.write(
+            f"  allocation        {allocation['destinations_created']} destinations created, "
+            f"{allocation['donations_created']} donations recorded, "
+            f"{allocation['receipts_posted']} reserve receipts posted, "
+            f"{allocation['batches_created']} batches created "
+            f"({allocation['batches_existing']} already there)"
         )
         out.write(f"  took {elapsed:.1f} s")

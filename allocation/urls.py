@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "allocation"
+urlpatterns = [
+    path("batches/", views.batch_list, name="batch_list"),
+    path("batches/new/", views.batch_form, name="batch_new"),
+    path("batches/available/", views.available_stock, name="available_stock"),
+    path("batches/<str:number>/", views.batch_detail, name="batch_detail"),
+    path("batches/<str:number>/edit/", views.batch_form, name="batch_edit"),
+    path("batches/<str:number>/receive/", views.batch_receive, name="batch_receive"),
+    path("batches/<str:number>/note/", views.batch_note, name="batch_note"),
+    path("batches/<str:number>/<str:action>/", views.batch_action, name="batch_action"),
+    path("export/ledger.csv", views.ledger_export_csv, name="ledger_csv"),
+    path("export/ledger.xlsx", views.ledger_export_xlsx, name="ledger_xlsx"),
+    path("export/ledger/<str:job_id>/", views.ledger_export_job, name="ledger_job"),
+    path(
+        "export/ledger/<str:job_id>/download/",
+        views.ledger_export_download,
+        name="ledger_job_download",
+    ),
+]

@@ -1,0 +1,527 @@
+"""Pages of dispatch batches: list, detail with its timeline and actions, the draft form, the
+receipt form and the printable dispatch note (调拨单). Every change goes through
+allocation/services.py; these views only read forms and show the services' errors."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from inventory.models import StockBalance
+from inventory.selectors import ledger_items, office_province, warehouses_visible_to
+from supplycoord.lib.permissions import is_office, require
+
+from . import forms, services
+from .filters import BatchFilter
+from .models import BatchStatus, Donation
+from .selectors import batches_visible_to
+
+BATCH_PAGE_SIZE = 50
+
+
+def can_see_batches(user) -> bool:
+    return user.sees_whole_province or user.is_prefecture_officer
+
+
+def _visible_batch(user, number, *, related=()):
+    # Another prefecture's batch answers 404, as if it did not exist.
+    return get_object_or_404(
+        batches_visible_to(user).select_related(
+            "source_warehouse", "destination", "created_by", *related
+        ),
+        number=number,
+    )
+
+
+def _item_choices():
+    return [
+        (
+            item.code,
+            f"{item.code} {item.name}"
+            + (f" · {item.specification}" if item.specification else "")
+            + f" ({item.get_unit_display()})",
+        )
+        for item in ledger_items()
+    ]
+
+
+# --- List ------------------------------------------------------------------------------------
+
+
+@require(can_see_batches)
+def batch_list(request):
+    filters = forms.BatchFilterForm(request.GET or None, item_choices=_item_choices())
+    # An invalid filter is left out rather than guessed (BatchFilter drops it), and shown.
+    filters.is_valid()
+    batches = (
+        BatchFilter(request.GET, queryset=batches_visible_to(request.user))
+        .qs.select_related("source_warehouse", "destination")
+        .annotate(line_count=Count("lines"), total=Sum("lines__quantity"))
+        .order_by("-year", "-number")
+    )
+    page = Paginator(batches, BATCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query = query.urlencode()
+    return render(
+        request,
+        "allocation/batch_list.html",
+        {
+            "filters": filters,
+            "page_obj": page,
+            "batches": page.object_list,
+            "page_query": f"{query}&" if query else "",
+            "can_create": request.user.is_office,
+        },
+    )
+
+
+# --- Detail and its actions --------------------------------------------------------------
+
+
+ACTIONS = {
+    # name: (service, button label, who may see the button, states it applies to)
+    "approve": (
+        services.batch_approve,
+        gettext_lazy("Approve"),
+        lambda user, batch: user.is_leadership or user.is_admin_role,
+        (BatchStatus.DRAFT,),
+    ),
+    "dispatch": (
+        services.batch_dispatch,
+        pgettext_lazy("batch action", "Dispatch"),
+        lambda user, batch: user.is_office,
+        (BatchStatus.APPROVED,),
+    ),
+    "cancel": (
+        services.batch_cancel,
+        gettext_lazy("Cancel batch"),
+        lambda user, batch: user.is_office,
+        (BatchStatus.DRAFT, BatchStatus.APPROVED),
+    ),
+    "close": (
+        services.batch_close,
+        gettext_lazy("Close"),
+        lambda user, batch: user.is_office,
+        (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED),
+    ),
+}
+
+
+def _timeline(batch):
+    """Transitions and receipts in the order they happened."""
+    entries = [
+        {
+            "at": t.at,
+            "by": t.by,
+            "from_status": t.get_from_status_display() if t.from_status else "",
+            "to_status": t.get_to_status_display(),
+            "note": t.note,
+            "receipt": None,
+        }
+        for t in batch.transitions.select_related("by")
+    ]
+    entries += [
+        {"at": r.received_at, "by": r.received_by, "note": r.note, "receipt": r}
+        for r in batch.receipts.select_related("received_by", "line__item")
+    ]
+    return sorted(entries, key=lambda e: (e["at"], e["receipt"] is not None))
+
+
+def _detail_context(request, batch, **extra):
+    user = request.user
+    actions = [
+        {"name": name, "label": label}
+        for name, (_service, label, allowed, states) in ACTIONS.items()
+        if batch.status in states and allowed(user, batch)
+    ]
+    return {
+        "batch": batch,
+        "lines": list(batch.lines.select_related("item", "donation")),
+        "timeline": _timeline(batch),
+        "actions": actions,
+        "can_edit": user.is_office and batch.status == BatchStatus.DRAFT,
+        "can_receive": batch.status in (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED)
+        and services.user_can_receive_batch(user, batch),
+        "shortages": [],
+        "action_error": "",
+        "conflict": False,
+        **extra,
+    }
+
+
+@require(can_see_batches)
+def batch_detail(request, number):
+    batch = _visible_batch(request.user, number)
+    return render(request, "allocation/batch_detail.html", _detail_context(request, batch))
+
+
+@require_POST
+@require(can_see_batches)
+def batch_action(request, number, action):
+    """One transition: a small POST form with the version the person saw."""
+    if action not in ACTIONS:
+        raise Http404
+    batch = _visible_batch(request.user, number)
+    service, _label, _allowed, _states = ACTIONS[action]
+    form = forms.BatchActionForm(request.POST)
+    if not form.is_valid():
+        return redirect("allocation:batch_detail", batch.number)
+    try:
+        moved = service(
+            user=request.user,
+            batch=batch,
+            expected_version=form.cleaned_data["expected_version"],
+            note=form.cleaned_data["note"],
+        )
+    except services.BatchConflict:
+        batch.refresh_from_db()
+        context = _detail_context(
+            request,
+            batch,
+            conflict=True,
+            action_error=_("Someone else changed this batch; reload the page and try again."),
+        )
+        return render(request, "allocation/batch_detail.html", context, status=409)
+    except services.BatchStockShort as exc:
+        context = _detail_context(
+            request, batch, shortages=exc.shortfalls, action_error=exc.message
+        )
+        return render(request, "allocation/batch_detail.html", context, status=409)
+    except services.AllocationError as exc:
+        context = _detail_context(request, batch, action_error=exc.message)
+        return render(request, "allocation/batch_detail.html", context, status=400)
+    messages.success(
+        request,
+        _("%(action)s: batch %(number)s is now %(status)s.")
+        % {
+            "action": ACTIONS[action][1],
+            "number": batch.number,
+            "status": moved.get_status_display(),
+        },
+    )
+    return redirect("allocation:batch_detail", batch.number)
+
+
+# --- The draft form ----------------------------------------------------------------------
+
+
+def _donation_choices():
+    return [
+        (str(d.pk), f"{d.donor_name} · {d.received_on:%Y-%m-%d} · {d.warehouse.code}")
+        for d in Donation.objects.select_related("warehouse").order_by("-received_on", "-id")
+    ]
+
+
+def _balances(user, warehouse) -> dict[str, int]:
+    """{item code: quantity} at `warehouse`, or {} when none is chosen or it is not visible."""
+    if warehouse is None or not warehouses_visible_to(user).filter(pk=warehouse.pk).exists():
+        return {}
+    return dict(
+        StockBalance.objects.filter(warehouse=warehouse).values_list("item__code", "quantity")
+    )
+
+
+def _show_service_error(exc, *, filled, page_errors):
+    if isinstance(exc, services.AllocationInvalid):
+        for index, message in exc.errors:
+            if index is not None and 0 <= index < len(filled):
+                filled[index].add_error(None, message)
+            elif message not in page_errors:
+                page_errors.append(message)
+    else:
+        page_errors.append(exc.message)
+
+
+@require(is_office)
+def batch_form(request, number=None):
+    """A new draft, or the edit of one: header fields and several lines, saved together."""
+    batch = None
+    if number is not None:
+        batch = _visible_batch(request.user, number)
+        if batch.status != BatchStatus.DRAFT:
+            messages.warning(request, _("Only a draft can be edited."))
+            return redirect("allocation:batch_detail", batch.number)
+    form_kwargs = {"item_choices": _item_choices(), "donation_choices": _donation_choices()}
+    page_errors, conflict = [], False
+
+    if request.method == "POST":
+        header = forms.BatchHeaderForm(request.POST)
+        formset = forms.BatchLineFormSet(request.POST, prefix="lines", form_kwargs=form_kwargs)
+        if all([header.is_valid(), formset.is_valid()]):
+            filled = formset.filled_forms()
+            lines = [f.service_line() for f in filled]
+            try:
+                if batch is None:
+                    saved = services.batch_create(
+                        user=request.user, lines=lines, **header.service_kwargs()
+                    )
+                else:
+                    saved = services.batch_update_draft(
+                        user=request.user,
+                        batch=batch,
+                        expected_version=header.cleaned_data["expected_version"] or 0,
+                        lines=lines,
+                        **header.service_kwargs(),
+                    )
+            except services.BatchConflict:
+                conflict = True
+                page_errors.append(
+                    _("Someone else changed this batch; reload the page and try again.")
+                )
+            except services.AllocationError as exc:
+                _show_service_error(exc, filled=filled, page_errors=page_errors)
+            else:
+                messages.success(
+                    request,
+                    _("Saved draft batch %(number)s.") % {"number": saved.number},
+                )
+                return redirect("allocation:batch_detail", saved.number)
+        page_errors.extend(formset.non_form_errors())
+        warehouse = header.cleaned_data.get("source_warehouse") if header.is_bound else None
+    else:
+        if batch is None:
+            header = forms.BatchHeaderForm()
+            formset = forms.BatchLineFormSet(prefix="lines", form_kwargs=form_kwargs)
+        else:
+            header = forms.BatchHeaderForm(
+                initial={
+                    **{name: getattr(batch, name) for name in forms.BatchHeaderForm.SERVICE_FIELDS},
+                    "source_warehouse": batch.source_warehouse.code,
+                    "expected_version": batch.version,
+                }
+            )
+            initial = [
+                {
+                    "item": line.item.code,
+                    "quantity": line.quantity,
+                    "channel": line.channel,
+                    "donation": str(line.donation_id) if line.donation_id else "",
+                }
+                for line in batch.lines.select_related("item")
+            ]
+            formset = forms.BatchLineFormSet(
+                prefix="lines", form_kwargs=form_kwargs, initial=initial
+            )
+            formset.extra = 2
+        warehouse = batch.source_warehouse if batch else None
+
+    balances = _balances(request.user, warehouse)
+    for form in formset:
+        code = form["item"].value()
+        form.available = balances.get(code, 0) if (warehouse and code) else None
+    return render(
+        request,
+        "allocation/batch_form.html",
+        {
+            "batch": batch,
+            "header": header,
+            "formset": formset,
+            "page_errors": page_errors,
+            "conflict": conflict,
+            "has_errors": bool(page_errors or header.errors or any(formset.errors)),
+        },
+        status=409 if conflict else 200,
+    )
+
+
+@require_GET
+@require(is_office)
+def available_stock(request):
+    """htmx partial: the balance of one item at one warehouse. Reads `warehouse` and `item`,
+    or the form's own field names (`source_warehouse`, `lines-N-item`) sent by hx-include."""
+    warehouse_code = request.GET.get("warehouse") or request.GET.get("source_warehouse", "")
+    item_code = request.GET.get("item", "")
+    if not item_code:
+        item_code = next(
+            (v for k, v in request.GET.items() if k.startswith("lines-") and k.endswith("-item")),
+            "",
+        )
+    available = None
+    if warehouse_code and item_code:
+        warehouse = warehouses_visible_to(request.user).filter(code=warehouse_code).first()
+        if warehouse is not None:
+            available = (
+                StockBalance.objects.filter(warehouse=warehouse, item__code=item_code)
+                .values_list("quantity", flat=True)
+                .first()
+            ) or 0
+    return render(request, "allocation/_available.html", {"available": available})
+
+
+# --- Receipt -----------------------------------------------------------------------------
+
+
+@require(can_see_batches)
+def batch_receive(request, number):
+    """签收: the destination's officer (or the office) enters what arrived per line."""
+    batch = _visible_batch(request.user, number)
+    if not services.user_can_receive_batch(request.user, batch):
+        raise PermissionDenied
+    if batch.status not in (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED):
+        messages.warning(request, _("Only a dispatched batch can be received."))
+        return redirect("allocation:batch_detail", batch.number)
+    lines = list(batch.lines.select_related("item"))
+    page_errors, conflict = [], False
+    if request.method == "POST":
+        form = forms.BatchReceiptForm(request.POST, lines=lines)
+        if form.is_valid():
+            try:
+                services.batch_receive(
+                    user=request.user,
+                    batch=batch,
+                    expected_version=form.cleaned_data["expected_version"],
+                    received=form.received(),
+                    note=form.cleaned_data["note"],
+                    complete=form.cleaned_data["complete"],
+                )
+            except services.BatchConflict:
+                conflict = True
+                page_errors.append(
+                    _("Someone else changed this batch; reload the page and try again.")
+                )
+            except services.AllocationInvalid as exc:
+                page_errors.extend(message for _index, message in exc.errors)
+            except services.AllocationError as exc:
+                page_errors.append(exc.message)
+            else:
+                messages.success(
+                    request, _("Receipt of batch %(number)s recorded.") % {"number": batch.number}
+                )
+                return redirect("allocation:batch_detail", batch.number)
+    else:
+        form = forms.BatchReceiptForm(lines=lines, initial={"expected_version": batch.version})
+    return render(
+        request,
+        "allocation/batch_receive.html",
+        {
+            "batch": batch,
+            "form": form,
+            "page_errors": page_errors,
+            "conflict": conflict,
+            "has_errors": bool(page_errors or form.errors),
+        },
+        status=409 if conflict else 200,
+    )
+
+
+# --- Dispatch note -------------------------------------------------------------------------
+
+
+@require(can_see_batches)
+def batch_note(request, number):
+    """调拨单: the printable A4 dispatch note with the signature block of the paper form."""
+    batch = _visible_batch(request.user, number, related=("source_warehouse__prefecture",))
+    lines = list(batch.lines.select_related("item", "donation"))
+    return render(
+        request,
+        "allocation/batch_note.html",
+        {
+            "batch": batch,
+            "lines": lines,
+            "total": sum(line.quantity for line in lines),
+            "province": office_province(batch.source_warehouse),
+        },
+    )
+
+
+# --- Ledger exports (调拨台账) ---------------------------------------------------------------
+# Kept self-contained (imports here) so the pages above and the exports can change apart.
+
+from django.conf import settings  # noqa: E402
+from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse  # noqa: E402
+from django.utils.http import content_disposition_header  # noqa: E402
+
+from . import exports  # noqa: E402
+
+
+def _ledger_query(request):
+    query = exports.LedgerQuery(request.user, request.GET)
+    if not query.valid:
+        messages_ = "; ".join(
+            f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in query.errors.items()
+        )
+        return None, HttpResponseBadRequest(messages_, content_type="text/plain; charset=utf-8")
+    return query, None
+
+
+@require_GET
+@require(can_see_batches)
+def ledger_export_csv(request):
+    """The allocation ledger as streamed CSV, with the list's filters; officers: their batches."""
+    query, error = _ledger_query(request)
+    if error:
+        return error
+    response = StreamingHttpResponse(
+        exports.ledger_csv_lines(query), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, exports.ledger_filename(query, "csv")
+    )
+    return response
+
+
+@require_GET
+@require(can_see_batches)
+def ledger_export_xlsx(request):
+    """The allocation ledger as .xlsx (written in constant memory), with the 汇总 sheet."""
+    query, error = _ledger_query(request)
+    if error:
+        return error
+    total = query.lines.count()
+    if total > exports.async_threshold():
+        job_id = exports.job_start(
+            request.user, request.GET, total, exports.ledger_filename(query, "xlsx")
+        )
+        return redirect("allocation:ledger_job", job_id=job_id)
+    return FileResponse(
+        exports.ledger_xlsx(query),
+        as_attachment=True,
+        filename=exports.ledger_filename(query, "xlsx"),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _own_job(request, job_id):
+    job = exports.job_get(job_id)
+    if job is None or job["user_id"] != request.user.pk:
+        raise Http404
+    return job
+
+
+@require_GET
+@require(can_see_batches)
+def ledger_export_job(request, job_id):
+    """A large ledger export being written: its progress, then the download link."""
+    job = _own_job(request, job_id)
+    percent = int(100 * job["done"] / job["total"]) if job["total"] else 100
+    return render(
+        request,
+        "allocation/ledger_export_job.html",
+        {
+            "job": job,
+            "job_id": job_id,
+            "percent": percent,
+            "keep_hours": settings.SUPPLYCOORD.get("EXPORT_KEEP_HOURS", 24),
+        },
+    )
+
+
+@require_GET
+@require(can_see_batches)
+def ledger_export_download(request, job_id):
+    job = _own_job(request, job_id)
+    path = exports.job_path(job_id)
+    if job["status"] != "done" or not path.is_file():
+        raise Http404
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=job["filename"],
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
