@@ -76,6 +76,7 @@ def batch_list(request):
             "page_obj": page,
             "batches": page.object_list,
             "page_query": f"{query}&" if query else "",
+            "export_query": f"?{query}" if query else "",
             "can_create": request.user.is_office,
         },
     )
