@@ -361,6 +361,11 @@ class DispatchBatchLine(models.Model):
         """Received − shipped: negative when less arrived than was sent."""
         return self.received_quantity - self.quantity
 
+    @property
+    def outstanding(self) -> int:
+        """Shipped but not (yet) confirmed received: in transit until the receipt is complete."""
+        return max(0, self.quantity - self.received_quantity)
+
 
 class BatchReceipt(models.Model):
     """One confirmation of goods arriving on a line. Append-only."""

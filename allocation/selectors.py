@@ -3,7 +3,19 @@
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -11,6 +23,7 @@ from .models import (
     PREFECTURE_KINDS,
     SHIPPED_STATUSES,
     BatchReceipt,
+    BatchStatus,
     DispatchBatch,
     DispatchBatchLine,
 )
@@ -151,3 +164,150 @@ def allocation_totals(date_from: dt.date, date_to: dt.date, *, lines=None) -> di
         ],
         "by_channel": [{"channel": r["channel"], "quantity": r["quantity"]} for r in by_channel],
     }
+
+
+def overdue_batches(user, *, date: dt.date) -> list[DispatchBatch]:
+    """Batches the user sees that are on the road past their expected arrival on `date`.
+
+    Dispatched or partly received (not received, closed or cancelled) with an expected
+    arrival before `date`; oldest expected arrival first. Each carries `days_overdue`
+    (date − expected arrival) and `in_transit` (Σ over its lines of shipped − received, a
+    line received above what was shipped counting 0). One query, destination joined.
+    """
+    remaining = Case(
+        When(
+            lines__quantity__gt=F("lines__received_quantity"),
+            then=F("lines__quantity") - F("lines__received_quantity"),
+        ),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    batches = (
+        batches_visible_to(user)
+        .filter(
+            status__in=(BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED),
+            expected_arrival__lt=date,
+        )
+        .select_related("destination")
+        .annotate(in_transit=Coalesce(Sum(remaining), Value(0), output_field=BigIntegerField()))
+        .order_by("expected_arrival", "number")
+    )
+    result = list(batches)
+    for batch in result:
+        batch.days_overdue = (date - batch.expected_arrival).days
+    return result
+
+
+# --- Donation traceability ------------------------------------------------------------------
+
+
+def _donation_lines_of(donation_ids) -> tuple[dict, dict]:
+    """({donation_id: [DonationLine with item]}, {donation_id: [DispatchBatchLine]}).
+    Two queries for any number of donations; batch lines come with their batch, destination
+    and receipts (one more query)."""
+    from django.db.models import Prefetch
+
+    from .models import BatchStatus, DonationLine
+
+    donated = defaultdict(list)
+    for line in (
+        DonationLine.objects.filter(donation_id__in=donation_ids)
+        .select_related("item")
+        .order_by("item__sort_order", "item__code")
+    ):
+        donated[line.donation_id].append(line)
+    carried = defaultdict(list)
+    batch_lines = (
+        DispatchBatchLine.objects.filter(donation_id__in=donation_ids)
+        .exclude(batch__status=BatchStatus.CANCELLED)
+        .select_related("batch", "batch__destination")
+        .prefetch_related(
+            Prefetch("receipts", queryset=BatchReceipt.objects.order_by("received_at"))
+        )
+        .order_by("batch__year", "batch__number", "pk")
+    )
+    for line in batch_lines:
+        carried[line.donation_id].append(line)
+    return donated, carried
+
+
+def _trace_rows(donated_lines, batch_lines) -> list[dict]:
+    """One row per donated item: received, allocated (every non-cancelled batch), shipped
+    (batches that left), reserved (drafts and approved not yet shipped), received at the
+    destinations, remaining in the warehouse (received − shipped), and the batches."""
+    by_item = defaultdict(list)
+    for line in batch_lines:
+        by_item[line.item_id].append(line)
+    rows = []
+    for donated in donated_lines:
+        batches = []
+        shipped = reserved = arrived = 0
+        for line in by_item.get(donated.item_id, []):
+            batch = line.batch
+            left = batch.status in SHIPPED_STATUSES
+            receipts = list(line.receipts.all())
+            received_quantity = sum(r.quantity for r in receipts)
+            if left:
+                shipped += line.quantity
+                arrived += received_quantity
+            else:
+                reserved += line.quantity
+            batches.append(
+                {
+                    "batch": batch,
+                    "number": batch.number,
+                    "destination": batch.destination,
+                    "status": batch.status,
+                    "status_display": batch.get_status_display(),
+                    "dispatched_at": batch.dispatched_at if left else None,
+                    "quantity": line.quantity,
+                    "shipped": line.quantity if left else 0,
+                    "reserved": 0 if left else line.quantity,
+                    "received": received_quantity,
+                    "received_at": receipts[-1].received_at if receipts else None,
+                }
+            )
+        rows.append(
+            {
+                "item": donated.item,
+                "received": donated.quantity,
+                "allocated": shipped + reserved,
+                "shipped": shipped,
+                "reserved": reserved,
+                "arrived": arrived,
+                "remaining": donated.quantity - shipped,
+                "batches": batches,
+            }
+        )
+    return rows
+
+
+def donation_trace(donation) -> dict:
+    """The trace of one donation: {"donation", "lines": [row per item], totals}.
+
+    Per line: received, allocated (non-cancelled batches), shipped (batches that left the
+    warehouse), reserved (drafts and approved batches not yet dispatched), arrived (received
+    at the destinations) and remaining in the warehouse = received − shipped; and each batch:
+    number, destination, dispatched at, shipped, received, last received at.
+    Three queries, whatever the number of lines and batches.
+    """
+    donated, carried = _donation_lines_of([donation.pk])
+    rows = _trace_rows(donated.get(donation.pk, []), carried.get(donation.pk, []))
+    return {"donation": donation, "lines": rows, **_trace_totals(rows)}
+
+
+def _trace_totals(rows) -> dict:
+    keys = ("received", "allocated", "shipped", "reserved", "arrived", "remaining")
+    return {key: sum(row[key] for row in rows) for key in keys}
+
+
+def donation_traces(donations) -> list[dict]:
+    """donation_trace for each of `donations` (a list or queryset), in its order. Three
+    queries for the lines of all of them, plus the donations' own query."""
+    donations = list(donations)
+    donated, carried = _donation_lines_of([d.pk for d in donations])
+    traces = []
+    for donation in donations:
+        rows = _trace_rows(donated.get(donation.pk, []), carried.get(donation.pk, []))
+        traces.append({"donation": donation, "lines": rows, **_trace_totals(rows)})
+    return traces

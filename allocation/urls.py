@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import donation_views, views
 
 app_name = "allocation"
 urlpatterns = [
@@ -20,4 +20,17 @@ urlpatterns = [
         views.ledger_export_download,
         name="ledger_job_download",
     ),
+]
+
+urlpatterns += [
+    path("donations/", donation_views.donation_list, name="donation_list"),
+    path("donations/ledger.xlsx", donation_views.donation_list_xlsx, name="donation_xlsx"),
+    path("donations/new/", donation_views.donation_new, name="donation_new"),
+    path("donations/<int:pk>/", donation_views.donation_detail, name="donation_detail"),
+    path(
+        "donations/<int:pk>/certificate/",
+        donation_views.donation_certificate,
+        name="donation_certificate",
+    ),
+    path("public/donations/", donation_views.public_donations, name="public_donations"),
 ]

@@ -10,6 +10,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocation.selectors import overdue_batches
 from supplycoord.lib.dates import earliest_date, is_reportable, local_today, parse_iso_date
 from supplycoord.lib.permissions import can_read_reports, is_office, require
 from supplycoord.models import Item, Prefecture
@@ -98,6 +99,7 @@ def overview(request):
             reconciliation=selectors.reconciliation_counts_by_prefecture(
                 request.user, prefectures=data.prefectures
             ),
+            overdue=overdue_batches(request.user, date=local_today()),
         ),
     )
 
