@@ -417,3 +417,28 @@ class BatchTransition(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}: {self.from_status} → {self.to_status}"
+
+
+class BatchAttachment(models.Model):
+    """A paper filed with a batch (the approval document, a signed receipt…). Kept, never
+    replaced: a wrong file is superseded by uploading the right one with a description."""
+
+    batch = models.ForeignKey(DispatchBatch, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("file"), upload_to="batch-attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("batch attachment")
+        verbose_name_plural = _("batch attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return f"{self.batch_id}: {self.original_name}"

@@ -25,6 +25,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F, Sum
@@ -36,6 +37,7 @@ from inventory.services import InsufficientStock, LedgerError, stock_issue, stoc
 from supplycoord.models import Item
 
 from .models import (
+    BatchAttachment,
     BatchPriority,
     BatchReceipt,
     BatchStatus,
@@ -1162,3 +1164,34 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
     if dates:
         transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates=set(dates)))
     return results
+
+
+ATTACHMENT_EXTENSIONS = (".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".docx", ".xlsx")
+
+
+@transaction.atomic
+def batch_attach(*, user, batch, file, description=""):
+    """File a document with a batch (e.g. the leadership's approval). Office staff only.
+
+    The file must be a PDF/OFD, an image or an Office document, no larger than
+    SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]. Raises AllocationInvalid with field "file".
+    """
+
+    if not user.is_office:
+        raise PermissionDenied
+    name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1]
+    limit = settings.SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]
+    if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
+        raise AllocationInvalid([(None, _("Attach a PDF, OFD, JPEG, PNG, Word or Excel file."))])
+    if file.size > limit:
+        raise AllocationInvalid(
+            [(None, _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})]
+        )
+    return BatchAttachment.objects.create(
+        batch=batch,
+        file=file,
+        original_name=name[:255],
+        description=description.strip()[:200],
+        uploaded_by=user,
+        uploaded_at=timezone.now(),
+    )

@@ -11,6 +11,16 @@ urlpatterns = [
     path("batches/<str:number>/edit/", views.batch_form, name="batch_edit"),
     path("batches/<str:number>/receive/", views.batch_receive, name="batch_receive"),
     path("batches/<str:number>/note/", views.batch_note, name="batch_note"),
+    path(
+        "batches/<str:number>/attachments/",
+        views.batch_attachment_upload,
+        name="batch_attachment_upload",
+    ),
+    path(
+        "batches/<str:number>/attachments/<int:pk>/",
+        views.batch_attachment_download,
+        name="batch_attachment_download",
+    ),
     path("batches/<str:number>/<str:action>/", views.batch_action, name="batch_action"),
     path("export/ledger.csv", views.ledger_export_csv, name="ledger_csv"),
     path("export/ledger.xlsx", views.ledger_export_xlsx, name="ledger_xlsx"),

@@ -2,12 +2,14 @@
 receipt form and the printable dispatch note (调拨单). Every change goes through
 allocation/services.py; these views only read forms and show the services' errors."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +18,7 @@ from inventory.models import StockBalance
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from supplycoord.lib.permissions import is_office, require
 
-from . import forms, services
+from . import exports, forms, services
 from .filters import BatchFilter
 from .models import BatchStatus, Donation
 from .selectors import batches_visible_to
@@ -144,6 +146,8 @@ def _detail_context(request, batch, **extra):
     return {
         "batch": batch,
         "lines": list(batch.lines.select_related("item", "donation")),
+        "attachments": list(batch.attachments.select_related("uploaded_by")),
+        "can_attach": user.is_office,
         "timeline": _timeline(batch),
         "actions": actions,
         "can_edit": user.is_office and batch.status == BatchStatus.DRAFT,
@@ -432,13 +436,6 @@ def batch_note(request, number):
 
 
 # --- Ledger exports (调拨台账) ---------------------------------------------------------------
-# Kept self-contained (imports here) so the pages above and the exports can change apart.
-
-from django.conf import settings  # noqa: E402
-from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse  # noqa: E402
-from django.utils.http import content_disposition_header  # noqa: E402
-
-from . import exports  # noqa: E402
 
 
 def _ledger_query(request):
@@ -525,4 +522,37 @@ def ledger_export_download(request, job_id):
         as_attachment=True,
         filename=job["filename"],
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@require_POST
+@require(is_office)
+def batch_attachment_upload(request, number):
+    """File a paper with a batch (office); the batch page lists it."""
+    batch = _visible_batch(request.user, number)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file to attach."))
+    else:
+        try:
+            services.batch_attach(
+                user=request.user,
+                batch=batch,
+                file=upload,
+                description=request.POST.get("description", ""),
+            )
+        except services.AllocationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Attached %(name)s.") % {"name": upload.name})
+    return redirect("allocation:batch_detail", batch.number)
+
+
+@require(can_see_batches)
+def batch_attachment_download(request, number, pk):
+    """A batch's paper, to those who may see the batch (files are never served publicly)."""
+    batch = _visible_batch(request.user, number)
+    attachment = get_object_or_404(batch.attachments, pk=pk)
+    return FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name
     )

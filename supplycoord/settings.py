@@ -228,6 +228,8 @@ SUPPLYCOORD = {
     # No figure, snapshot or page date before this: guards against typos like 0202-02-10.
     "EARLIEST_DATE": os.environ.get("SUPPLYCOORD_EARLIEST_DATE", "2000-01-01"),
     # The most rows one API call or import may carry (a whole province for a month is ~25,000).
+    # Papers filed with a dispatch batch (approval documents, signed receipts).
+    "ATTACHMENT_MAX_BYTES": envint("SUPPLYCOORD_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)),
     "MAX_ROWS_PER_SUBMISSION": envint("SUPPLYCOORD_MAX_ROWS_PER_SUBMISSION", "50000"),
     # The largest Excel file of daily figures accepted for import (2 MB: ~30,000 rows).
     "IMPORT_MAX_BYTES": envint("SUPPLYCOORD_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)),

@@ -9,10 +9,12 @@ PASSWORD = "pass-word-123"
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery_and_fast_hashing(settings):
+def _eager_celery_and_fast_hashing(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AXES_ENABLED = False
+    # Uploaded attachments and export files of a test go to its own temporary folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
     # Under .ci/run REDIS_URL is set; tests must not share a Redis cache with each other.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.STORAGES = {
