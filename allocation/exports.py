@@ -20,7 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone, translation
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
@@ -219,7 +220,16 @@ def _csv_value(value):
 
 
 def ledger_csv_lines(query: LedgerQuery):
-    """Yield CSV lines: the header (with BOM), one line per batch line, then the totals."""
+    """Yield CSV lines: the header (with BOM), one line per batch line, then the totals.
+
+    On PostgreSQL the rows are formatted and written by the database itself (`COPY … TO
+    STDOUT WITH CSV`, into a spooled temporary file streamed out in blocks): a million lines
+    in seconds, in constant memory. Elsewhere (SQLite) Python writes them row by row. Both
+    produce the same columns and values (bench/ledger_export.py measures the first).
+    """
+    if connection.vendor == "postgresql":
+        yield from _ledger_csv_copy(query)
+        return
     columns = _columns()
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([str(label) for _key, label, _width in columns])
@@ -229,6 +239,135 @@ def ledger_csv_lines(query: LedgerQuery):
             sums[key] += values[key]
         yield writer.writerow([_csv_value(values[key]) for key, _label, _width in columns])
     yield writer.writerow(_totals_row(columns, sums))
+
+
+# The ledger's SELECT, with every display value computed by PostgreSQL. %(…)s parameters are
+# labels in the UI language and the office's time zone; the FROM is the scoped, filtered lines.
+_COPY_SELECT = """
+SELECT b_number,
+       to_char(b_dispatched_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
+       to_char(b_expected_arrival, 'YYYY-MM-DD'),
+       to_char(b_received_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
+       b_source,
+       {kind},
+       {destination},
+       i_code,
+       {item},
+       NULLIF(i_spec, ''),
+       {unit},
+       l_quantity,
+       {channel},
+       CASE WHEN l_donation IS NOT NULL THEN '#' || l_donation || ' ' || d_donor END,
+       {status},
+       l_received,
+       l_received - l_quantity,
+       COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || coalesce(u_last, '')), ''), u_name)
+FROM ({lines}) AS ledger
+ORDER BY b_dispatched_at, b_number, l_id
+"""
+
+
+def _sql_case(column, choices, params, prefix):
+    """CASE column WHEN 'value' THEN %(label)s …: the labels travel as parameters."""
+    parts = []
+    for index, (value, label) in enumerate(choices):
+        params[f"{prefix}_v{index}"] = value
+        params[f"{prefix}_l{index}"] = str(label)
+        parts.append(f"WHEN %({prefix}_v{index})s THEN %({prefix}_l{index})s")
+    return f"CASE {column} {' '.join(parts)} ELSE {column} END"
+
+
+def _ledger_copy_sql(query: LedgerQuery) -> str:
+    lines = (
+        query.lines.order_by()
+        .annotate(
+            b_number=F("batch__number"),
+            b_dispatched_at=F("batch__dispatched_at"),
+            b_expected_arrival=F("batch__expected_arrival"),
+            b_received_at=F("batch__received_at"),
+            b_source=F("batch__source_warehouse__code"),
+            b_kind=F("batch__destination__kind"),
+            b_dest_zh=F("batch__destination__name_zh"),
+            b_dest_en=F("batch__destination__name_en"),
+            i_code=F("item__code"),
+            i_zh=F("item__name_zh"),
+            i_en=F("item__name_en"),
+            i_spec=F("item__specification"),
+            i_unit=F("item__unit"),
+            l_quantity=F("quantity"),
+            l_channel=F("channel"),
+            l_donation=F("donation_id"),
+            d_donor=F("donation__donor_name"),
+            b_status=F("batch__status"),
+            l_received=F("received_quantity"),
+            u_name=F("batch__dispatched_by__username"),
+            u_first=F("batch__dispatched_by__first_name"),
+            u_last=F("batch__dispatched_by__last_name"),
+            l_id=F("id"),
+        )
+        .values(
+            "b_number",
+            "b_dispatched_at",
+            "b_expected_arrival",
+            "b_received_at",
+            "b_source",
+            "b_kind",
+            "b_dest_zh",
+            "b_dest_en",
+            "i_code",
+            "i_zh",
+            "i_en",
+            "i_spec",
+            "i_unit",
+            "l_quantity",
+            "l_channel",
+            "l_donation",
+            "d_donor",
+            "b_status",
+            "l_received",
+            "u_name",
+            "u_first",
+            "u_last",
+            "l_id",
+        )
+    )
+    inner_sql, inner_params = lines.query.sql_with_params()
+    with connection.cursor() as cursor:
+        inner = cursor.mogrify(inner_sql, inner_params).decode()
+    params = {"tz": settings.TIME_ZONE}
+    english = _english()
+    sql = _COPY_SELECT.format(
+        kind=_sql_case("b_kind", DestinationKind.choices, params, "k"),
+        destination="COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
+        item="COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
+        unit=_sql_case("i_unit", Unit.choices, params, "u"),
+        channel=_sql_case("l_channel", Channel.choices, params, "c"),
+        status=_sql_case("b_status", BatchStatus.choices, params, "s"),
+        lines=inner.replace("%", "%%"),
+    )
+    with connection.cursor() as cursor:
+        return cursor.mogrify(sql, params).decode()
+
+
+def _ledger_csv_copy(query: LedgerQuery):
+    columns = _columns()
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([str(label) for _key, label, _width in columns])
+    copy_sql = _ledger_copy_sql(query)
+    sums = query.lines.aggregate(quantity=Sum("quantity"), received=Sum("received_quantity"))
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH CSV", spool)
+        spool.seek(0)
+        while block := spool.read(256 * 1024):
+            yield block
+    quantity, received = sums["quantity"] or 0, sums["received"] or 0
+    totals = {
+        "quantity": quantity,
+        "received_quantity": received,
+        "discrepancy": received - quantity,
+    }
+    yield writer.writerow(_totals_row(columns, totals))
 
 
 def _totals_row(columns, sums):
