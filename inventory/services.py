@@ -81,29 +81,11 @@ class SubmitResult:
 
 def _parse_whole_number(value):
     """A whole, non-negative number: 12, "12" and 12.0 pass; 1.5, -1, "", True fail."""
-    if isinstance(value, bool) or value is None:
-        return None, _("This field is required.") if value is None else _("Enter a whole number.")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not value.is_integer():
-            return None, _("Enter a whole number.")
-        number = int(value)
-    elif isinstance(value, str):
-        # Full-width digits and commas (１，２００, typed with a Chinese IME) become ASCII;
-        # anything else that is not plain ASCII digits ("²", "٣", "--5", "1e3") is refused.
-        text = value.translate(FULL_WIDTH).strip().replace(",", "")
-        if text == "":
-            return None, _("This field is required.")
-        if not WHOLE_NUMBER.fullmatch(text):
-            return None, _("Enter a whole number.")
-        number = int(text)
-    else:
-        return None, _("Enter a whole number.")
+    number, message = _parse_signed_whole_number(value)
+    if message:
+        return None, message
     if number < 0:
         return None, _("Must be zero or more.")
-    if number >= MAX_FIGURE:
-        return None, _("This number is too large.")
     return number, None
 
 
@@ -1819,6 +1801,8 @@ def _parse_signed_whole_number(value):
             return None, _("Enter a whole number.")
         number = int(value)
     elif isinstance(value, str):
+        # Full-width digits and commas (１，２００, typed with a Chinese IME) become ASCII;
+        # anything else that is not plain ASCII digits ("²", "٣", "--5", "1e3") is refused.
         text = value.translate(FULL_WIDTH).strip().replace(",", "")
         if text == "":
             return None, _("This field is required.")
