@@ -26,7 +26,9 @@ class BatchFilter(filters.FilterSet):
     destination_kind = filters.ChoiceFilter(
         field_name="destination__kind", choices=DestinationKind.choices
     )
-    destination = filters.NumberFilter(field_name="destination_id")
+    destination = filters.NumberFilter(
+        field_name="destination_id", min_value=1, max_value=2**63 - 1
+    )
     item = filters.CharFilter(method="filter_item")
     channel = filters.ChoiceFilter(choices=Channel.choices, method="filter_channel")
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import Warehouse
 from supplycoord.lib.dates import validate_filter_date
 
+from . import services
 from .models import BatchPriority, BatchStatus, Channel, Destination, DestinationKind
 
 # Blank line rows on a new batch form.
@@ -111,7 +112,9 @@ class BatchLineForm(forms.Form):
     is skipped, not an error."""
 
     item = forms.ChoiceField(label=_("Item"), required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=1)
+    quantity = forms.IntegerField(
+        label=_("Quantity"), required=False, min_value=1, max_value=services.MAX_QUANTITY
+    )
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", "—"), *Channel.choices]
     )
@@ -209,6 +212,7 @@ class BatchReceiptForm(forms.Form):
                 label=line.item.name,
                 required=False,
                 min_value=0,
+                max_value=services.MAX_QUANTITY,
                 widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}),
             )
 

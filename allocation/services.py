@@ -62,6 +62,8 @@ FRONT_LINE_KINDS = (
     DestinationKind.AID_TEAM,
 )
 TEXT_LIMITS = {"reason": 500, "carrier": 128, "vehicle": 64}
+# A quantity above this is a typing error, and would not fit the database's bigint anyway.
+MAX_QUANTITY = 10**15
 
 
 class AllocationError(Exception):
@@ -249,6 +251,8 @@ def _parse_batch_lines(lines) -> list[dict]:
         quantity = line.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             errors.append((index, _("Enter a quantity above zero.")))
+        elif quantity > MAX_QUANTITY:
+            errors.append((index, _("This number is too large.")))
         channel = line.get("channel")
         if channel not in Channel.values:
             errors.append((index, _("Choose a channel.")))
@@ -331,6 +335,9 @@ def _batch_fields(errors, **fields) -> dict:
     values = {}
     for name, value in fields.items():
         if name in TEXT_LIMITS or name == "note":
+            if value is not None and not isinstance(value, str):
+                errors.append((None, _("Enter text.")))
+                value = ""
             value = (value or "").strip()
             limit = TEXT_LIMITS.get(name)
             if limit and len(value) > limit:
@@ -706,6 +713,9 @@ def batch_receive(
             continue
         if isinstance(raw_quantity, bool) or not isinstance(raw_quantity, int) or raw_quantity < 0:
             errors.append((None, _("Enter whole quantities of zero or more.")))
+            continue
+        if raw_quantity > MAX_QUANTITY:
+            errors.append((None, _("This number is too large.")))
             continue
         if raw_quantity:
             quantities[line_id] = raw_quantity
