@@ -26,17 +26,17 @@ view answers other than 200; 2 on a usage problem.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _common import drop_database, prepare_database, timed, usage_error, without_indexes  # noqa: E402
 
 DEFAULT_DB = "supplycoord_bench_export"
 PREFIX = "BE"  # codes of everything the benchmark creates
@@ -64,41 +64,6 @@ def parse_args(argv=None):
 # --- the database -------------------------------------------------------------------------
 
 
-def prepare_database():
-    """Return (DATABASE_URL, created): a PostgreSQL URL, and whether we created the database."""
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if url:
-        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql", "postgis"):
-            usage_error("DATABASE_URL must be a PostgreSQL URL (postgres://...)")
-        return url, False
-    url = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DEFAULT_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DEFAULT_DB}")
-    admin.close()
-    return url, True
-
-
-def drop_database(url):
-    import psycopg2
-
-    name = urlsplit(url).path.lstrip("/")
-    admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
-
-
-def usage_error(message):
-    print(f"bench/ledger_export.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def setup_django(url):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supplycoord.settings")
@@ -109,20 +74,6 @@ def setup_django(url):
     import django
 
     django.setup()
-
-
-def timed(label):
-    class Timer:
-        def __enter__(self):
-            self.started = time.perf_counter()
-            return self
-
-        def __exit__(self, *exc):
-            self.seconds = time.perf_counter() - self.started
-            if label:
-                print(f"  {label}: {self.seconds:.2f} s", flush=True)
-
-    return Timer()
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -322,49 +273,6 @@ def generate(args, user):
     return batches, lines, steps
 
 
-@contextlib.contextmanager
-def without_indexes(cursor, table):
-    """Load an empty table faster: drop its secondary indexes and unique constraints, skip
-    the foreign-key triggers (superuser only; the generated rows are valid by construction),
-    then put every index and constraint back exactly as its definition was.
-    (As in bench/snapshot.py and bench/ledger.py.)"""
-    from django.db import transaction
-
-    cursor.execute("SELECT count(*) FROM (SELECT 1 FROM " + table + " LIMIT 1) AS t")
-    if cursor.fetchone()[0]:
-        yield  # not empty: load it as it is
-        return
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype = 'u'",
-        [table],
-    )
-    constraints = cursor.fetchall()
-    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-    superuser = cursor.fetchone()[0]
-    with transaction.atomic():
-        for name, _definition in constraints:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        cursor.execute(
-            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary",
-            [table],
-        )
-        indexes = cursor.fetchall()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        if superuser:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        yield
-        if superuser:
-            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
-        for name, definition in constraints:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in indexes:
-            cursor.execute(definition)
-
-
 # --- the measurements ---------------------------------------------------------------------
 
 
@@ -500,7 +408,7 @@ def main():
         xlsx_child(int(os.environ["BENCH_EXPORT_USER"]))
         return 0
     args = parse_args()
-    url, created = prepare_database()
+    url, created = prepare_database(DEFAULT_DB)
     setup_django(url)
     from django.core.management import call_command
     from django.db import connection
