@@ -1,2 +1,210 @@
-# Producers, lines, licences, commissioners and daily output arrive with the production
-# issue (#5). The app is registered now so its migrations start from the project's first release.
+"""Producers, their production lines, licences and raw materials."""
+
+import math
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
+
+from inventory.models import Warehouse, WarehouseKind
+from supplycoord.models import County, Item, ItemCategory, Prefecture
+
+from .credit_code import validate_credit_code
+
+
+def validate_item_categories(value):
+    if not isinstance(value, list) or any(v not in ItemCategory.values for v in value):
+        raise ValidationError(
+            _("Choose product categories from: %(choices)s."),
+            code="invalid_categories",
+            params={"choices": ", ".join(ItemCategory.values)},
+        )
+
+
+class ProducerStatus(models.TextChoices):
+    PRODUCING = "producing", _("Producing")
+    CONVERTING = "converting", _("Converting to new products")
+    BUILDING_LINES = "building_lines", _("Building lines")
+    RESUMED = "resumed", _("Resumed after the holiday")
+    STOPPED = "stopped", _("Stopped")
+
+
+class Producer(models.Model):
+    """An enterprise making supplies in the province, with the commissioners assigned to it."""
+
+    name = models.CharField(pgettext_lazy("producer", "name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.PROTECT, related_name="producers"
+    )
+    county = models.ForeignKey(
+        County,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="producers",
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    contact = models.CharField(_("contact person"), max_length=64, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Item categories, not items: a producer's lines say which items it actually makes.
+    product_categories = models.JSONField(
+        _("product categories"),
+        default=list,
+        blank=True,
+        validators=[validate_item_categories],
+        help_text=_('A list of item categories, e.g. ["protective", "disinfection"].'),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ProducerStatus.choices, default=ProducerStatus.PRODUCING
+    )
+    resumption_date = models.DateField(_("resumption date"), null=True, blank=True)
+    national_whitelist_since = models.DateField(
+        _("on the national key enterprise list since"), null=True, blank=True
+    )
+    provincial_whitelist_since = models.DateField(
+        _("on the provincial key enterprise list since"), null=True, blank=True
+    )
+    reporters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporters and commissioners"),
+        blank=True,
+        related_name="producers",
+        limit_choices_to={"role": "producer_reporter"},
+    )
+    held_reserve_warehouse = models.OneToOneField(
+        Warehouse,
+        verbose_name=_("held-reserve warehouse"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="producer",
+        limit_choices_to={"kind": WarehouseKind.PRODUCER_HELD},
+        help_text=_("Where the reserve this producer holds for the province is booked."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords(m2m_fields=[reporters])
+
+    class Meta:
+        verbose_name = _("producer")
+        verbose_name_plural = _("producers")
+        ordering = ["prefecture__code", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class LineStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    BUILDING = "building", _("Building")
+    COMMISSIONED = "commissioned", _("Commissioned")
+    STOPPED = "stopped", _("Stopped")
+
+
+class ProductionLine(models.Model):
+    producer = models.ForeignKey(
+        Producer, verbose_name=_("producer"), on_delete=models.CASCADE, related_name="lines"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="production_lines"
+    )
+    daily_capacity = models.PositiveBigIntegerField(_("daily capacity"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=LineStatus.choices, default=LineStatus.PLANNED
+    )
+    planned_commissioning = models.DateField(_("planned commissioning date"), null=True, blank=True)
+    actual_commissioning = models.DateField(_("actual commissioning date"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("production line")
+        verbose_name_plural = _("production lines")
+        ordering = ["producer_id", "item__sort_order", "pk"]
+
+    def __str__(self):
+        return f"{self.producer} · {self.item}"
+
+
+class LicenceKind(models.TextChoices):
+    MEDICAL_DEVICE_REGISTRATION = "medical_device_registration", _("Medical device registration")
+    PRODUCTION_LICENCE = "production_licence", _("Production licence")
+    TEMPORARY_HYGIENE_PERMIT = "temporary_hygiene_permit", _("Temporary hygiene permit")
+    EMERGENCY_APPROVAL = "emergency_approval", _("Emergency approval")
+    OTHER = "other", _("Other")
+
+
+class Licence(models.Model):
+    producer = models.ForeignKey(
+        Producer, verbose_name=_("producer"), on_delete=models.CASCADE, related_name="licences"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=LicenceKind.choices)
+    number = models.CharField(_("number"), max_length=64)
+    issuer = models.CharField(_("issuer"), max_length=128, blank=True)
+    issued = models.DateField(_("issued"))
+    expires = models.DateField(_("expires"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
+        ordering = ["producer_id", "expires", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires__isnull=True)
+                | models.Q(expires__gte=models.F("issued")),
+                name="licence_expires_after_issued",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
+
+
+class RawMaterialKind(models.TextChoices):
+    NON_WOVEN = "non_woven", _("Non-woven fabric")
+    MELT_BLOWN = "melt_blown", _("Melt-blown fabric")
+    NOSE_WIRE = "nose_wire", _("Nose-wire aluminium strip")
+    EAR_LOOP = "ear_loop", _("Ear loops")
+    PACKAGING = "packaging", _("Packaging")
+    OTHER = "other", _("Other")
+
+
+class RawMaterial(models.Model):
+    producer = models.ForeignKey(
+        Producer, verbose_name=_("producer"), on_delete=models.CASCADE, related_name="raw_materials"
+    )
+    material = models.CharField(_("material"), max_length=16, choices=RawMaterialKind.choices)
+    name = models.CharField(pgettext_lazy("raw material", "name"), max_length=128, blank=True)
+    stock = models.DecimalField(
+        _("stock"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    daily_use = models.DecimalField(
+        _("daily use"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    unit = models.CharField(_("unit"), max_length=16)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("raw material")
+        verbose_name_plural = _("raw materials")
+        ordering = ["producer_id", "material", "name"]
+
+    def __str__(self):
+        return self.name or self.get_material_display()
+
+    @property
+    def days_left(self) -> int | None:
+        """Whole days the stock lasts at the daily use; None when nothing is used."""
+        if not self.daily_use:
+            return None
+        return math.floor(self.stock / self.daily_use)

@@ -240,6 +240,8 @@ SUPPLYCOORD = {
     "LEDGER_EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_LEDGER_EXPORT_ASYNC_ROWS", "50000"),
     # How long the files of background exports are kept before the hourly clean-up.
     "EXPORT_KEEP_HOURS": envint("SUPPLYCOORD_EXPORT_KEEP_HOURS", "24"),
+    # A producer's licence is flagged this many days before it expires, time enough to renew.
+    "LICENCE_WARNING_DAYS": envint("SUPPLYCOORD_LICENCE_WARNING_DAYS", "14"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
