@@ -428,8 +428,16 @@ class _TransitionView(APIView):
 
     parser_classes = [JSONParser]
 
-    def act(self, request, batch, body, expected_version):  # pragma: no cover - abstract
-        raise NotImplementedError
+    # The transition service; a view whose body carries more than a note overrides `act`.
+    service = None
+
+    def act(self, request, batch, body, expected_version):
+        return self.service(
+            user=request.user,
+            batch=batch,
+            expected_version=expected_version,
+            note=str(body.get("note") or ""),
+        )
 
     def post(self, request, number):
         batch = get_object_or_404(batches_visible_to(request.user), number=number)
@@ -450,17 +458,11 @@ class _TransitionView(APIView):
 
 @extend_schema(tags=["dispatch batches"])
 class BatchApproveView(_TransitionView):
+    service = staticmethod(batch_approve)
+
     @_transition_request("approve", description="draft → approved. Leadership (or an admin).")
     def post(self, request, number):
         return super().post(request, number)
-
-    def act(self, request, batch, body, expected_version):
-        return batch_approve(
-            user=request.user,
-            batch=batch,
-            expected_version=expected_version,
-            note=str(body.get("note") or ""),
-        )
 
 
 @extend_schema(tags=["dispatch batches"])
@@ -485,7 +487,7 @@ class BatchDispatchView(_TransitionView):
             user=request.user,
             batch=batch,
             expected_version=expected_version,
-            dispatched_at=body.get("dispatched_at") or None,
+            dispatched_at=_parse_moment(body.get("dispatched_at")),
             note=str(body.get("note") or ""),
         )
 
@@ -544,33 +546,21 @@ class BatchReceiveView(_TransitionView):
 
 @extend_schema(tags=["dispatch batches"])
 class BatchCloseView(_TransitionView):
+    service = staticmethod(batch_close)
+
     @_transition_request(
         "close", description="received / partly received → closed, with a note. Office only."
     )
     def post(self, request, number):
         return super().post(request, number)
 
-    def act(self, request, batch, body, expected_version):
-        return batch_close(
-            user=request.user,
-            batch=batch,
-            expected_version=expected_version,
-            note=str(body.get("note") or ""),
-        )
-
 
 @extend_schema(tags=["dispatch batches"])
 class BatchCancelView(_TransitionView):
+    service = staticmethod(batch_cancel)
+
     @_transition_request(
         "cancel", description="draft / approved → cancelled (never after dispatch). Office only."
     )
     def post(self, request, number):
         return super().post(request, number)
-
-    def act(self, request, batch, body, expected_version):
-        return batch_cancel(
-            user=request.user,
-            batch=batch,
-            expected_version=expected_version,
-            note=str(body.get("note") or ""),
-        )
