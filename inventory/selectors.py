@@ -8,7 +8,7 @@ from django.db.models.expressions import RowRange
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from supplycoord.models import Item, Prefecture, ProtectedStaff, Province, StaffCategory
+from supplycoord.models import Item, Prefecture, ProtectedStaff, Province, Role, StaffCategory
 from supplycoord.selectors import key_items, prefectures_visible_to
 
 from .models import (
@@ -17,6 +17,7 @@ from .models import (
     DailyFigure,
     StockBalance,
     StockEvent,
+    StockEventKind,
     StockEventLine,
     Warehouse,
     WarehouseKind,
@@ -107,17 +108,32 @@ def user_can_view_warehouse(user, warehouse: Warehouse) -> bool:
     )
 
 
-def user_can_post_to_warehouse(user, warehouse: Warehouse) -> bool:
-    """Who may post stock events to a warehouse.
+def user_can_post_to_warehouse(
+    user, warehouse: Warehouse, *, kind: str | None = None, reverses_kind: str | None = None
+) -> bool:
+    """Who may post stock events (of `kind`, when given) to a warehouse.
 
     Office staff and admins: any warehouse (the services still refuse an inactive one, with a
     message). A prefecture officer: the active prefecture warehouses of their own prefecture;
-    the provincial reserve is the office's. Leadership reads but does not post.
+    the provincial reserve is the office's. A producer's reporter or commissioner: receipts
+    (output delivered into the held reserve) and reversals of receipts (a corrected report),
+    in the held-reserve warehouse of a producer they report for. Leadership reads but does
+    not post.
     """
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_office:
         return True
+    if user.effective_role == Role.PRODUCER_REPORTER:
+        return bool(
+            (
+                kind == StockEventKind.RECEIPT
+                or (kind == StockEventKind.REVERSAL and reverses_kind == StockEventKind.RECEIPT)
+            )
+            and warehouse.kind == WarehouseKind.PRODUCER_HELD
+            # The reverse of Producer.held_reserve_warehouse (the production app builds on this).
+            and Warehouse.objects.filter(pk=warehouse.pk, producer__reporters=user).exists()
+        )
     return bool(
         user.is_prefecture_officer
         and user.prefecture_id

@@ -461,6 +461,7 @@ def stock_receive(
     occurred_at=None,
     note="",
     client_uuid=None,
+    history=False,
 ) -> StockEvent:
     """Record a receipt (入库) into `warehouse` and raise its balances.
 
@@ -468,6 +469,8 @@ def stock_receive(
     item once. `source`: a ReceiptSource. `occurred_at`: when the goods arrived (default now;
     back-dating up to SUPPLYCOORD["LEDGER_BACKDATE_DAYS"], never in the future).
     `client_uuid`: a retried call with the same UUID returns the first event unchanged.
+    `history`: office staff booking history (a production report they may enter for any past
+    day): any past date, as the ledger import allows.
 
     Raises PermissionDenied (user may not post to the warehouse), LedgerInvalid (every
     problem, by line and field). Returns the event; `event.replayed` is True for a retry.
@@ -483,6 +486,7 @@ def stock_receive(
         occurred_at=occurred_at,
         note=note,
         client_uuid=client_uuid,
+        history=history,
     )
 
 
@@ -590,7 +594,9 @@ def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
     # then finds the first.
     original = StockEvent.objects.select_for_update().get(pk=event.pk)
     warehouse = Warehouse.objects.get(pk=original.warehouse_id)
-    if not user_can_post_to_warehouse(user, warehouse):
+    if not user_can_post_to_warehouse(
+        user, warehouse, kind=StockEventKind.REVERSAL, reverses_kind=original.kind
+    ):
         raise PermissionDenied(_("You may not post stock events to this warehouse."))
     if original.kind == StockEventKind.REVERSAL:
         raise ReversalRefused(
@@ -1212,6 +1218,7 @@ def _post_stock_event(
     note="",
     client_uuid=None,
     reverses=None,
+    history=False,
 ) -> StockEvent:
     """Validate, number and write one event and move its balances. Callers hold a transaction.
 
@@ -1226,7 +1233,7 @@ def _post_stock_event(
     if not isinstance(warehouse, Warehouse):
         errors.append(LineError(None, "warehouse", _("Unknown warehouse code.")))
         warehouse = None
-    elif not user_can_post_to_warehouse(user, warehouse):
+    elif not user_can_post_to_warehouse(user, warehouse, kind=kind):
         raise PermissionDenied(_("You may not post stock events to this warehouse."))
 
     uuid_value = None
@@ -1249,9 +1256,10 @@ def _post_stock_event(
         note=note,
         errors=errors,
     )
-    when, message = _occurred_at(
-        occurred_at, now=now, backdate_days=settings.SUPPLYCOORD["LEDGER_BACKDATE_DAYS"]
-    )
+    backdate_days = settings.SUPPLYCOORD["LEDGER_BACKDATE_DAYS"]
+    if history and user.is_office:
+        backdate_days = None
+    when, message = _occurred_at(occurred_at, now=now, backdate_days=backdate_days)
     if message:
         errors.append(LineError(None, "occurred_at", message))
 
@@ -1814,3 +1822,7 @@ def _parse_signed_whole_number(value):
     if abs(number) >= MAX_FIGURE:
         return None, _("This number is too large.")
     return number, None
+
+
+# For other apps' whole-number fields (production reports): the same parsing as daily figures.
+parse_whole_number = _parse_whole_number

@@ -1,5 +1,6 @@
 """Producers, their production lines, licences and raw materials."""
 
+import datetime as dt
 import math
 
 from django.conf import settings
@@ -208,3 +209,176 @@ class RawMaterial(models.Model):
         if not self.daily_use:
             return None
         return math.floor(self.stock / self.daily_use)
+
+
+# --- Daily production reports -------------------------------------------------------------
+
+# Whole-number figures of a report, in the order of the form, the Excel template and the API.
+REPORT_FIELDS = (
+    "output",
+    "to_reserve",
+    "to_prefectures",
+    "to_market",
+    "factory_stock",
+    "held_for_province",
+)
+
+
+class ProductionReport(models.Model):
+    """生产日报: one producer's output of one item on one day, and where it went.
+
+    One row per (producer, item, date). A later submission for the same key is a correction:
+    it replaces the figures and django-simple-history keeps the old ones with who, when and
+    why. `to_reserve` (delivered into the province's held reserve at the factory) is booked as
+    a receipt in the producer's held-reserve warehouse; `reserve_receipt` is that ledger event,
+    and a correction of `to_reserve` reverses it and books the new quantity.
+    """
+
+    producer = models.ForeignKey(
+        Producer, verbose_name=_("producer"), on_delete=models.PROTECT, related_name="reports"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="production_reports"
+    )
+    date = models.DateField(_("date"))
+    output = models.PositiveBigIntegerField(_("output"))
+    to_reserve = models.PositiveBigIntegerField(
+        _("delivered into the province's held reserve"), default=0
+    )
+    to_prefectures = models.PositiveBigIntegerField(_("shipped to prefectures"), default=0)
+    to_market = models.PositiveBigIntegerField(_("sold on the market"), default=0)
+    factory_stock = models.PositiveBigIntegerField(_("stock at the factory"))
+    held_for_province = models.PositiveBigIntegerField(
+        _("of which held for the province (代储)"), default=0
+    )
+    raw_material_days = models.PositiveIntegerField(
+        _("raw materials on hand (days of production)"), null=True, blank=True
+    )
+    reserve_receipt = models.ForeignKey(
+        "inventory.StockEvent",
+        verbose_name=_("held-reserve receipt"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    first_submitted_at = models.DateTimeField(_("first submitted at"))
+    submitted_at = models.DateTimeField(_("last submitted at"))
+    correction_reason = models.CharField(_("reason for correction"), max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("production report")
+        verbose_name_plural = _("production reports")
+        ordering = ["date", "producer_id", "item__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["producer", "item", "date"], name="production_report_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(held_for_province__lte=models.F("factory_stock")),
+                name="production_report_held_within_stock",
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "item"])]
+
+    def __str__(self):
+        return f"{self.producer} {self.item.code} {self.date}"
+
+    def figures(self) -> dict:
+        return {f: getattr(self, f) for f in (*REPORT_FIELDS, "raw_material_days")}
+
+    @property
+    def shipped(self) -> int:
+        return self.to_reserve + self.to_prefectures + self.to_market
+
+
+# --- Problems the commissioners clear ----------------------------------------------------
+
+
+class ProblemCategory(models.TextChoices):
+    RAW_MATERIALS = "raw_materials", _("Raw materials")
+    LABOUR = "labour", _("Labour")
+    LOGISTICS = "logistics", _("Logistics")
+    LICENCE = "licence", pgettext_lazy("problem category", "Licence")
+    FUNDING = "funding", _("Funding")
+    EQUIPMENT = "equipment", _("Equipment")
+    UTILITIES = "utilities", _("Power and utilities")
+    OTHER = "other", _("Other")
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("problem", "Open")
+    IN_PROGRESS = "in_progress", pgettext_lazy("problem", "In progress")
+    RESOLVED = "resolved", pgettext_lazy("problem", "Resolved")
+
+
+class Problem(models.Model):
+    """A difficulty of a producer (raw materials, labour, …) and how it was cleared.
+
+    open → in progress (someone owns it) → resolved (with the resolution). A resolved problem
+    stays, with its whole history; a problem that comes back is reported again.
+    """
+
+    producer = models.ForeignKey(
+        Producer, verbose_name=_("producer"), on_delete=models.PROTECT, related_name="problems"
+    )
+    category = models.CharField(_("category"), max_length=16, choices=ProblemCategory.choices)
+    description = models.TextField(_("description"), max_length=2000)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(_("reported at"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_problems",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
+    )
+    resolution = models.TextField(_("resolution"), max_length=2000, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = pgettext_lazy("producer's difficulty", "problem")
+        verbose_name_plural = pgettext_lazy("producer's difficulty", "problems")
+        ordering = ["reported_at", "pk"]
+        indexes = [models.Index(fields=["status", "category"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="resolved") | models.Q(resolved_at__isnull=False),
+                name="problem_resolved_has_time",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.producer} · {self.get_category_display()}"
+
+    def age_days(self, today: dt.date) -> int:
+        """Whole days from the report to its resolution, or to `today` while it is open."""
+        from django.utils import timezone
+
+        end = timezone.localdate(self.resolved_at) if self.resolved_at else today
+        return max(0, (end - timezone.localdate(self.reported_at)).days)

@@ -1,5 +1,6 @@
 """Reads of the production app: who sees which producer, capacity, licences to renew."""
 
+import dataclasses
 import datetime as dt
 
 from django.conf import settings
@@ -7,7 +8,15 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from supplycoord.models import Item, Role
 
-from .models import Licence, LineStatus, Producer
+from .models import (
+    Licence,
+    LineStatus,
+    Problem,
+    ProblemStatus,
+    Producer,
+    ProductionLine,
+    ProductionReport,
+)
 
 
 def producers_visible_to(user) -> QuerySet[Producer]:
@@ -70,3 +79,148 @@ def licences_flagged(*, today: dt.date, within_days: int | None = None) -> Query
         .select_related("producer")
         .order_by("expires", "pk")
     )
+
+
+def reports_visible_to(user) -> QuerySet[ProductionReport]:
+    """Production reports of the producers `user` sees."""
+    return ProductionReport.objects.filter(producer__in=producers_visible_to(user)).select_related(
+        "producer", "item"
+    )
+
+
+def problems_visible_to(user) -> QuerySet[Problem]:
+    """Problems of the producers `user` sees, with who reported, owns and resolved them."""
+    return Problem.objects.filter(producer__in=producers_visible_to(user)).select_related(
+        "producer", "reported_by", "owner", "resolved_by"
+    )
+
+
+def open_problems(problems: QuerySet[Problem]) -> QuerySet[Problem]:
+    """Not yet resolved, the oldest first (the longest waiting is the most urgent)."""
+    return problems.exclude(status=ProblemStatus.RESOLVED).order_by("reported_at", "pk")
+
+
+def commissioned_capacity_on(lines, day: dt.date) -> int:
+    """Daily capacity of `lines` commissioned on `day`.
+
+    A line counts when its status is commissioned and its actual commissioning date (if
+    recorded) is on or before `day`. Lines stopped since are not counted on any day: the
+    register keeps a line's current status, not its past ones.
+    """
+    return sum(
+        line.daily_capacity
+        for line in lines
+        if line.status == LineStatus.COMMISSIONED
+        and (line.actual_commissioning is None or line.actual_commissioning <= day)
+    )
+
+
+@dataclasses.dataclass
+class Utilisation:
+    producer: Producer
+    item: Item
+    date: dt.date
+    output: int
+    capacity: int  # commissioned daily capacity of the producer's lines of the item that day
+
+    @property
+    def ratio(self) -> float | None:
+        """output ÷ commissioned capacity; None without commissioned capacity."""
+        return self.output / self.capacity if self.capacity else None
+
+
+def utilisation(
+    *, producers: QuerySet[Producer], date_from: dt.date, date_to: dt.date
+) -> list[Utilisation]:
+    """Utilisation of each reported (producer, item, day) in the range, in two queries.
+
+    Output is reported per producer and item, not per line: a line's utilisation is its
+    producer's for that item.
+    """
+    lines_by_key: dict[tuple[int, int], list[ProductionLine]] = {}
+    for line in ProductionLine.objects.filter(producer__in=producers):
+        lines_by_key.setdefault((line.producer_id, line.item_id), []).append(line)
+    reports = (
+        ProductionReport.objects.filter(
+            producer__in=producers, date__gte=date_from, date__lte=date_to
+        )
+        .select_related("producer", "item")
+        .order_by("producer_id", "item_id", "date")
+    )
+    return [
+        Utilisation(
+            producer=r.producer,
+            item=r.item,
+            date=r.date,
+            output=r.output,
+            capacity=commissioned_capacity_on(
+                lines_by_key.get((r.producer_id, r.item_id), []), r.date
+            ),
+        )
+        for r in reports
+    ]
+
+
+@dataclasses.dataclass
+class UtilisationFlag:
+    producer: Producer
+    item: Item
+    days: list[Utilisation]  # the run of low days, oldest first, ending on the flag's date
+
+    @property
+    def latest(self) -> Utilisation:
+        return self.days[-1]
+
+
+def utilisation_flags(*, producers: QuerySet[Producer], today: dt.date) -> list[UtilisationFlag]:
+    """(producer, item) pairs whose utilisation was under UTILISATION_FLAG_BELOW (0.6) on each
+    of the UTILISATION_FLAG_DAYS (3) days ending `today`.
+
+    A day without a report, or without commissioned capacity, breaks the run: missing reports
+    are chased as missing, not flagged as low.
+    """
+    threshold = settings.SUPPLYCOORD["UTILISATION_FLAG_BELOW"]
+    run = settings.SUPPLYCOORD["UTILISATION_FLAG_DAYS"]
+    start = today - dt.timedelta(days=run - 1)
+    by_key: dict[tuple[int, int], dict[dt.date, Utilisation]] = {}
+    for row in utilisation(producers=producers, date_from=start, date_to=today):
+        by_key.setdefault((row.producer.pk, row.item.pk), {})[row.date] = row
+    flags = []
+    for days in by_key.values():
+        wanted = [days.get(start + dt.timedelta(days=n)) for n in range(run)]
+        if all(d is not None and d.ratio is not None and d.ratio < threshold for d in wanted):
+            flags.append(
+                UtilisationFlag(producer=wanted[0].producer, item=wanted[0].item, days=wanted)
+            )
+    flags.sort(key=lambda f: (f.latest.ratio, f.producer.name))
+    return flags
+
+
+@dataclasses.dataclass
+class CommissionerDesk:
+    producers: list[Producer]
+    # (producer, item, report or None) for each line item of each producer, missing first.
+    today_reports: list[tuple[Producer, Item, ProductionReport | None]]
+    open_problems: list[Problem]
+
+    @property
+    def missing_count(self) -> int:
+        return sum(1 for _, _, report in self.today_reports if report is None)
+
+
+def commissioner_desk(user, *, today: dt.date) -> CommissionerDesk:
+    """What a commissioner sees first: their producers, today's reports (missing ones first)
+    and the open problems. Four queries whatever the number of producers."""
+    producers = list(producers_visible_to(user).filter(active=True).prefetch_related("lines__item"))
+    reports = {
+        (r.producer_id, r.item_id): r
+        for r in ProductionReport.objects.filter(producer__in=producers, date=today)
+    }
+    rows = []
+    for producer in producers:
+        items = {line.item.pk: line.item for line in producer.lines.all()}
+        for item in sorted(items.values(), key=lambda i: (i.sort_order, i.code)):
+            rows.append((producer, item, reports.get((producer.pk, item.pk))))
+    rows.sort(key=lambda r: r[2] is not None)  # stable: missing first, register order kept
+    problems = list(open_problems(problems_visible_to(user).filter(producer__in=producers)))
+    return CommissionerDesk(producers=producers, today_reports=rows, open_problems=problems)

@@ -2,13 +2,36 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supplycoord.models import Role
+from inventory.models import ReceiptSource
+from inventory.services import (
+    LedgerError,
+    RowError,
+    SubmitResult,
+    parse_whole_number,
+    stock_receive,
+    stock_reverse,
+)
+from supplycoord.lib.dates import earliest_date, parse_iso_date
+from supplycoord.models import Item, Role
+from supplycoord.selectors import earliest_entry_date
 
-from .models import Licence, LineStatus, Producer, ProductionLine
+from .models import (
+    REPORT_FIELDS,
+    Licence,
+    LineStatus,
+    Problem,
+    ProblemCategory,
+    ProblemStatus,
+    Producer,
+    ProductionLine,
+    ProductionReport,
+)
 from .selectors import user_can_change_producer
 
 # Fields office staff may set on a producer; reporters are assigned with `reporters=`.
@@ -116,3 +139,415 @@ def licence_add(
     )
     _save_with_history(licence, user=user, reason="licence_add")
     return licence
+
+
+# --- Daily production reports -------------------------------------------------------------
+
+# Figures a row must carry; the others default to 0 (raw_material_days to "not reported").
+REQUIRED_REPORT_FIELDS = ("output", "factory_stock")
+# When a report's delivery into the held reserve is booked on its date (local time).
+RESERVE_RECEIPT_TIME = dt.time(18, 0)
+
+
+class ProductionReportsInvalid(Exception):
+    """Every problem of a submission of production reports (RowError: row, field, message)."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+class ProductionReportsOutOfScope(Exception):
+    """The caller tried to report for a producer that is not theirs."""
+
+    def __init__(self, rows: list[int]):
+        super().__init__(f"rows outside the caller's scope: {rows}")
+        self.rows = rows
+
+
+def production_reports_submit(
+    *, user, rows: list[dict], reason: str = "", now: dt.datetime | None = None
+) -> SubmitResult:
+    """Save producers' daily production reports, all rows or none.
+
+    Each row: producer (unified social credit code or Producer), item (code or Item), date,
+    `output` and `factory_stock` (required), `to_reserve`, `to_prefectures`, `to_market`,
+    `held_for_province` (default 0), `raw_material_days` (optional), optionally its own
+    `reason`. The item must be one the producer has a production line for; what is held for
+    the province cannot exceed the factory stock.
+
+    A row for an existing key is a correction; correcting a past date needs a reason.
+    `to_reserve` > 0 books a receipt (own production) into the producer's held-reserve
+    warehouse dated the report's day, so reserve stock and the snapshots include it; a
+    correction of it reverses that receipt and books the new quantity. A ledger refusal (e.g.
+    the reserve was dispatched since) is reported on the row's `to_reserve` and nothing is
+    saved.
+
+    Raises ProductionReportsOutOfScope if any row is for a producer the user does not report
+    for, ProductionReportsInvalid with every problem found.
+    """
+    now = now or timezone.now()
+    limit = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
+    if len(rows) > limit:
+        raise ProductionReportsInvalid(
+            [
+                RowError(
+                    None,
+                    "non_field_errors",
+                    _("At most %(limit)d rows may be sent at once; split the submission.")
+                    % {"limit": limit},
+                )
+            ]
+        )
+    try:
+        return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
+    except IntegrityError:
+        # Two first submissions of one key at once: the loser runs again as a correction.
+        return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
+
+
+def _report_date_error(date, *, today, first_allowed):
+    if date is None:
+        return _("Enter a valid date (YYYY-MM-DD).")
+    if date > today:
+        return _("Figures cannot be entered for a future date.")
+    if date < earliest_date():
+        return _("Dates before %(date)s are not accepted.") % {"date": earliest_date().isoformat()}
+    if date < first_allowed:
+        return _("Dates older than %(days)d days can only be entered by office staff.") % {
+            "days": settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]
+        }
+    return None
+
+
+def _report_figures(row, index, errors) -> dict:
+    figures = {}
+    for field in REPORT_FIELDS:
+        value = row.get(field)
+        if field not in REQUIRED_REPORT_FIELDS and value in (None, ""):
+            value = 0
+        number, message = parse_whole_number(value)
+        if message:
+            errors.append(RowError(index, field, message))
+        figures[field] = number
+    value = row.get("raw_material_days")
+    figures["raw_material_days"] = None
+    if value not in (None, ""):
+        number, message = parse_whole_number(value)
+        if message:
+            errors.append(RowError(index, "raw_material_days", message))
+        elif number > 10_000:
+            errors.append(RowError(index, "raw_material_days", _("This number is too large.")))
+        else:
+            figures["raw_material_days"] = number
+    held, stock = figures.get("held_for_province"), figures.get("factory_stock")
+    if held is not None and stock is not None and held > stock:
+        errors.append(
+            RowError(
+                index,
+                "held_for_province",
+                _("What is held for the province cannot exceed the stock at the factory."),
+            )
+        )
+    return figures
+
+
+@transaction.atomic
+def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
+    today = timezone.localdate(now)
+    first_allowed = earliest_entry_date(user, today=today)
+    producers = _producers_by_code(rows)
+    items = _items_by_code(rows)
+    line_items = _line_items({p.pk for p in producers.values()} | _instance_ids(rows))
+
+    errors: list[RowError] = []
+    out_of_scope: list[int] = []
+    parsed = []
+    seen: dict[tuple, int] = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors.append(RowError(index, "non_field_errors", _("Each row must be an object.")))
+            continue
+        row_errors: list[RowError] = []
+        producer = _resolve(row.get("producer"), Producer, producers)
+        if producer is None:
+            row_errors.append(
+                RowError(index, "producer", _("Unknown producer (unified social credit code)."))
+            )
+        elif not producer.active:
+            row_errors.append(RowError(index, "producer", _("This producer is not active.")))
+        elif not user_can_change_producer(user, producer):
+            out_of_scope.append(index)
+        item = _resolve(row.get("item"), Item, items)
+        if item is None:
+            row_errors.append(RowError(index, "item", _("Unknown item code.")))
+        elif producer is not None and item.pk not in line_items.get(producer.pk, set()):
+            row_errors.append(
+                RowError(index, "item", _("This producer has no production line for this item."))
+            )
+        date = parse_iso_date(row.get("date"))
+        message = _report_date_error(date, today=today, first_allowed=first_allowed)
+        if message:
+            row_errors.append(RowError(index, "date", message))
+        figures = _report_figures(row, index, row_errors)
+        if (
+            producer is not None
+            and figures.get("to_reserve")
+            and producer.held_reserve_warehouse_id is None
+        ):
+            row_errors.append(
+                RowError(
+                    index,
+                    "to_reserve",
+                    _(
+                        "This producer holds no reserve for the province yet: the office must "
+                        "first set its held-reserve warehouse."
+                    ),
+                )
+            )
+        if producer and item and date:
+            key = (producer.pk, item.pk, date)
+            if key in seen:
+                row_errors.append(
+                    RowError(
+                        index,
+                        "item",
+                        _("Duplicate row: the same producer, item and date as row %(row)d.")
+                        % {"row": seen[key]},
+                    )
+                )
+            else:
+                seen[key] = index
+        errors.extend(row_errors)
+        if not row_errors and index not in out_of_scope:
+            row_reason = str(row.get("reason") or reason or "").strip()
+            parsed.append((index, producer, item, date, figures, row_reason))
+
+    if out_of_scope:
+        raise ProductionReportsOutOfScope(out_of_scope)
+
+    existing = _existing_reports(parsed)
+    result = SubmitResult()
+    to_save = []
+    for index, producer, item, date, figures, row_reason in parsed:
+        current = existing.get((producer.pk, item.pk, date))
+        if current is None:
+            report = ProductionReport(
+                producer=producer,
+                item=item,
+                date=date,
+                submitted_by=user,
+                first_submitted_at=now,
+                submitted_at=now,
+                **figures,
+            )
+            to_save.append((index, report, None))
+            continue
+        if current.figures() == figures:
+            result.unchanged += 1
+            continue
+        if date < today and not row_reason:
+            errors.append(
+                RowError(index, "reason", _("A correction of a past date needs a reason."))
+            )
+            continue
+        previous_to_reserve = current.to_reserve
+        for field, value in figures.items():
+            setattr(current, field, value)
+        current.submitted_by = user
+        current.submitted_at = now
+        current.correction_reason = row_reason[:500]
+        current._change_reason = row_reason[:100]
+        to_save.append((index, current, previous_to_reserve))
+
+    if errors:
+        raise ProductionReportsInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+
+    for index, report, previous_to_reserve in to_save:
+        if previous_to_reserve is None or report.to_reserve != previous_to_reserve:
+            try:
+                _book_reserve_receipt(report, user=user, now=now, reason=report.correction_reason)
+            except LedgerError as error:
+                errors.append(RowError(index, "to_reserve", error.message))
+                continue
+        report._history_user = user
+        report.save()
+        if previous_to_reserve is None:
+            result.created += 1
+        else:
+            result.updated += 1
+        result.dates_changed.add(report.date)
+    if errors:
+        # Receipts already booked for earlier rows roll back with the transaction.
+        raise ProductionReportsInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+    return result
+
+
+def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -> None:
+    """Make the ledger hold `report.to_reserve` for the report: reverse, then receive."""
+    if report.reserve_receipt_id is not None:
+        stock_reverse(
+            user=user,
+            event=report.reserve_receipt,
+            reason=reason or _("Production report corrected"),
+        )
+        report.reserve_receipt = None
+    if not report.to_reserve:
+        return
+    producer = report.producer
+    moment = timezone.make_aware(dt.datetime.combine(report.date, RESERVE_RECEIPT_TIME))
+    report.reserve_receipt = stock_receive(
+        user=user,
+        warehouse=producer.held_reserve_warehouse,
+        lines=[(report.item, report.to_reserve)],
+        source=ReceiptSource.OWN_PRODUCTION,
+        source_document=f"PR {producer.credit_code} {report.date.isoformat()}",
+        counterparty=producer.name[:128],
+        occurred_at=min(moment, now),
+        note=_("Delivered into the held reserve (production report of %(date)s)")
+        % {"date": report.date.isoformat()},
+        history=True,
+    )
+
+
+def _producers_by_code(rows) -> dict[str, Producer]:
+    codes = {
+        row["producer"].strip().upper()
+        for row in rows
+        if isinstance(row, dict) and isinstance(row.get("producer"), str)
+    }
+    if not codes:
+        return {}
+    producers = Producer.objects.filter(credit_code__in=codes).select_related(
+        "held_reserve_warehouse"
+    )
+    return {p.credit_code: p for p in producers}
+
+
+def _items_by_code(rows) -> dict[str, Item]:
+    codes = {
+        row["item"].strip()
+        for row in rows
+        if isinstance(row, dict) and isinstance(row.get("item"), str)
+    }
+    return {i.code: i for i in Item.objects.filter(code__in=codes)} if codes else {}
+
+
+def _instance_ids(rows) -> set[int]:
+    return {
+        row["producer"].pk
+        for row in rows
+        if isinstance(row, dict) and isinstance(row.get("producer"), Producer)
+    }
+
+
+def _resolve(value, model, by_code):
+    if isinstance(value, model):
+        return value
+    if isinstance(value, str):
+        key = value.strip()
+        return by_code.get(key.upper() if model is Producer else key)
+    return None
+
+
+def _line_items(producer_ids) -> dict[int, set[int]]:
+    """The items each producer has a production line for (any status)."""
+    found: dict[int, set[int]] = {}
+    pairs = ProductionLine.objects.filter(producer_id__in=producer_ids).values_list(
+        "producer_id", "item_id"
+    )
+    for producer_id, item_id in pairs:
+        found.setdefault(producer_id, set()).add(item_id)
+    return found
+
+
+def _existing_reports(parsed) -> dict[tuple, ProductionReport]:
+    if not parsed:
+        return {}
+    wanted = {(p.pk, i.pk, d) for _, p, i, d, _, _ in parsed}
+    queryset = (
+        ProductionReport.objects.select_for_update()
+        .filter(
+            producer_id__in={k[0] for k in wanted},
+            item_id__in={k[1] for k in wanted},
+            date__in={k[2] for k in wanted},
+        )
+        .select_related("reserve_receipt")
+        .order_by("pk")
+    )
+    return {
+        (r.producer_id, r.item_id, r.date): r
+        for r in queryset
+        if (r.producer_id, r.item_id, r.date) in wanted
+    }
+
+
+# --- Problems -----------------------------------------------------------------------------
+
+
+def _require_problem_rights(user, producer):
+    if not user_can_change_producer(user, producer):
+        raise PermissionDenied(_("You may not handle this producer's problems."))
+
+
+@transaction.atomic
+def problem_report(
+    *, user, producer: Producer, category: str, description: str, now=None
+) -> Problem:
+    """Record a producer's problem. Office staff, or a reporter/commissioner of the producer."""
+    _require_problem_rights(user, producer)
+    description = (description or "").strip()
+    errors = {}
+    if category not in ProblemCategory.values:
+        errors["category"] = _("Choose a category from the list.")
+    if not description:
+        errors["description"] = _("Describe the problem.")
+    if errors:
+        raise ValidationError(errors)
+    problem = Problem(
+        producer=producer,
+        category=category,
+        description=description,
+        reported_by=user,
+        reported_at=now or timezone.now(),
+    )
+    _save_with_history(problem, user=user, reason="problem_report")
+    return problem
+
+
+@transaction.atomic
+def problem_take(*, user, problem: Problem, owner=None) -> Problem:
+    """An open problem is now being worked on by `owner` (default: the user)."""
+    problem = Problem.objects.select_for_update().select_related("producer").get(pk=problem.pk)
+    _require_problem_rights(user, problem.producer)
+    if problem.status != ProblemStatus.OPEN:
+        raise ValidationError(
+            {
+                "status": _("Only an open problem can be taken in hand; this one is %(status)s.")
+                % {"status": problem.get_status_display()}
+            }
+        )
+    problem.owner = owner or user
+    problem.status = ProblemStatus.IN_PROGRESS
+    _save_with_history(problem, user=user, reason="problem_take")
+    return problem
+
+
+@transaction.atomic
+def problem_resolve(*, user, problem: Problem, resolution: str, now=None) -> Problem:
+    """Close a problem (open or in progress) with how it was resolved."""
+    problem = Problem.objects.select_for_update().select_related("producer").get(pk=problem.pk)
+    _require_problem_rights(user, problem.producer)
+    if problem.status == ProblemStatus.RESOLVED:
+        raise ValidationError({"status": _("This problem is already resolved.")})
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ValidationError({"resolution": _("Say how the problem was resolved.")})
+    problem.status = ProblemStatus.RESOLVED
+    problem.resolution = resolution
+    problem.resolved_by = user
+    problem.resolved_at = now or timezone.now()
+    if problem.owner_id is None:
+        problem.owner = user
+    _save_with_history(problem, user=user, reason="problem_resolve")
+    return problem

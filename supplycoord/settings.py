@@ -242,6 +242,10 @@ SUPPLYCOORD = {
     "EXPORT_KEEP_HOURS": envint("SUPPLYCOORD_EXPORT_KEEP_HOURS", "24"),
     # A producer's licence is flagged this many days before it expires, time enough to renew.
     "LICENCE_WARNING_DAYS": envint("SUPPLYCOORD_LICENCE_WARNING_DAYS", "14"),
+    # A producer's utilisation (output ÷ commissioned capacity) is flagged when it stays under
+    # this share for UTILISATION_FLAG_DAYS reported days running.
+    "UTILISATION_FLAG_BELOW": float(os.environ.get("SUPPLYCOORD_UTILISATION_FLAG_BELOW", "0.6")),
+    "UTILISATION_FLAG_DAYS": envint("SUPPLYCOORD_UTILISATION_FLAG_DAYS", "3"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
