@@ -267,5 +267,10 @@ class User(AbstractUser):
         return self.effective_role == Role.PREFECTURE_OFFICER
 
     @property
+    def is_producer_reporter(self) -> bool:
+        """A producer's reporter or resident commissioner (驻企特派员)."""
+        return self.effective_role == Role.PRODUCER_REPORTER
+
+    @property
     def sees_whole_province(self) -> bool:
         return self.effective_role in (Role.OFFICE_STAFF, Role.LEADERSHIP, Role.ADMIN)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("allocation/", include("allocation.urls")),
     path("reports/", include("reports.urls")),
+    path("production/", include("production.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("supplycoord.api_urls")),
 ]

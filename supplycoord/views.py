@@ -10,6 +10,7 @@ def home(request):
         return redirect("inventory:daily_entry")
     if user.sees_whole_province:
         return redirect("reports:overview")
-    # Producer reporters (their pages come with the production module) and users an admin has
-    # not yet given a role: say so plainly instead of bouncing them to a 403.
+    if user.is_producer_reporter:
+        return redirect("production:commissioner")
+    # Users an admin has not yet given a role: say so plainly instead of bouncing to a 403.
     return render(request, "home.html")

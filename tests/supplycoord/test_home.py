@@ -14,6 +14,7 @@ from tests.factories import UserFactory
         ("office", "/reports/"),
         ("leader", "/reports/"),
         ("admin_user", "/reports/"),
+        ("reporter", "/production/commissioner/"),
     ],
 )
 def test_it_sends_each_role_to_its_daily_work(client, request, role, lands_on):
@@ -21,14 +22,6 @@ def test_it_sends_each_role_to_its_daily_work(client, request, role, lands_on):
     response = client.get(reverse("home"), follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == lands_on
-
-
-def test_it_tells_a_producer_reporter_what_is_open(client, reporter):
-    client.force_login(reporter)
-    response = client.get(reverse("home"))
-    assert response.status_code == 200
-    assert response.templates[0].name == "home.html"
-    assert "home-producer" in response.content.decode()
 
 
 def test_it_shows_nothing_to_a_user_without_a_role(client, db):
