@@ -1233,7 +1233,9 @@ def _post_stock_event(
     if not isinstance(warehouse, Warehouse):
         errors.append(LineError(None, "warehouse", _("Unknown warehouse code.")))
         warehouse = None
-    elif not user_can_post_to_warehouse(user, warehouse, kind=kind):
+    elif not user_can_post_to_warehouse(
+        user, warehouse, kind=kind, reverses_kind=reverses.kind if reverses else None
+    ):
         raise PermissionDenied(_("You may not post stock events to this warehouse."))
 
     uuid_value = None
