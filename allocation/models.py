@@ -8,7 +8,7 @@ append-only.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -310,6 +310,15 @@ class DispatchBatch(models.Model):
         blank=True,
         related_name="dispatch_batch",
     )
+    # The allocation proposal this draft was created from, if any.
+    proposal = models.ForeignKey(
+        "Proposal",
+        verbose_name=_("allocation proposal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+    )
 
     class Meta:
         verbose_name = _("dispatch batch")
@@ -442,3 +451,155 @@ class BatchAttachment(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}: {self.original_name}"
+
+
+# --- The allocation proposal (reports.md, "Allocation proposal") ---------------------------
+
+
+class ReserveFloor(models.Model):
+    """What the office keeps in the reserve of an item whatever a proposal hands out."""
+
+    item = models.OneToOneField(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="reserve_floor"
+    )
+    quantity = models.PositiveBigIntegerField(_("reserve floor"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    set_at = models.DateTimeField(_("set at"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("reserve floor")
+        verbose_name_plural = _("reserve floors")
+
+    def __str__(self):
+        return f"{self.item} ≥ {self.quantity}"
+
+
+class ProposalStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("proposal", "Draft")
+    ACCEPTED = "accepted", pgettext_lazy("proposal", "Accepted")
+    DISCARDED = "discarded", pgettext_lazy("proposal", "Discarded")
+
+
+class Proposal(models.Model):
+    """调拨建议: a water-filling split of reserve stock over prefectures, kept with its inputs.
+
+    Every input the arithmetic used (each prefecture's stock, arriving, rate, weight; what was
+    available) is stored on its rows, so one can see later what the office knew when it
+    decided. Accepting it creates draft dispatch batches, linked from its lines.
+    """
+
+    name = models.CharField(_("name"), max_length=128)
+    date = models.DateField(_("snapshot date"))
+    warehouses = models.ManyToManyField(
+        Warehouse, verbose_name=_("reserve warehouses"), related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT
+    )
+    note = models.TextField(_("note"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"))
+    updated_at = models.DateTimeField(_("updated at"))
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("allocation proposal")
+        verbose_name_plural = _("allocation proposals")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class ProposalItem(models.Model):
+    """One item of a proposal: what was available, what was kept, the level reached."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    on_hand = models.BigIntegerField(_("on hand in the reserve warehouses"))
+    committed = models.BigIntegerField(_("already in batches not yet dispatched"))
+    reserve_floor = models.BigIntegerField(_("reserve floor"))
+    quantity = models.BigIntegerField(_("quantity to hand out"))
+    pack_size = models.PositiveIntegerField(_("pack size"))
+    level = models.DecimalField(
+        _("level (weighted days of cover)"), max_digits=12, decimal_places=2, null=True
+    )
+
+    class Meta:
+        verbose_name = _("proposal item")
+        verbose_name_plural = _("proposal items")
+        ordering = ["item__sort_order", "item__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "item"], name="proposal_item_once")
+        ]
+
+    def __str__(self):
+        return f"{self.proposal} · {self.item}"
+
+    @property
+    def available(self) -> int:
+        """What may be handed out at most: on hand − committed − floor, never negative."""
+        return max(0, self.on_hand - self.committed - self.reserve_floor)
+
+
+class ProposalLine(models.Model):
+    """A prefecture's row: the inputs as they were, the computed share and the edited one."""
+
+    proposal_item = models.ForeignKey(ProposalItem, on_delete=models.CASCADE, related_name="lines")
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.PROTECT, related_name="+"
+    )
+    stock = models.BigIntegerField(_("stock"), null=True)
+    arriving_3d = models.BigIntegerField(_("arriving within 3 days"))
+    rate = models.DecimalField(_("daily rate"), max_digits=16, decimal_places=2, null=True)
+    rate_source = models.CharField(_("rate from"), max_length=16, blank=True)
+    weight = models.DecimalField(_("priority weight"), max_digits=6, decimal_places=2, default=1)
+    weight_reason = models.CharField(_("reason for the weight"), max_length=200, blank=True)
+    proposed = models.BigIntegerField(_("proposed"))
+    quantity = models.BigIntegerField(_("quantity"))
+    no_share = models.CharField(_("why nothing"), max_length=20, blank=True)
+    # Every edit of `quantity` is kept, with who and when.
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("proposal line")
+        verbose_name_plural = _("proposal lines")
+        ordering = ["prefecture__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal_item", "prefecture"], name="proposal_line_once"
+            ),
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="proposal_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.proposal_item} · {self.prefecture}"
+
+    def days(self, quantity: int = 0):
+        """Days of cover of stock + `quantity` at the rate; None without stock or rate."""
+        if self.stock is None or not self.rate:
+            return None
+        return (self.stock + quantity) / self.rate

@@ -1,0 +1,471 @@
+"""Allocation proposals: build (water-filling), edit, accept into draft dispatch batches.
+
+The inputs per prefecture (stock, arriving_3d, rate) come from the daily snapshot, which the
+reports app builds; it reads them and hands them to `proposal_create` (allocation never
+reads reports: dependencies point one way).
+"""
+
+import dataclasses
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
+from supplycoord.models import Item, Prefecture
+
+from .models import (
+    BatchPriority,
+    BatchStatus,
+    Channel,
+    Destination,
+    DestinationKind,
+    DispatchBatchLine,
+    Proposal,
+    ProposalItem,
+    ProposalLine,
+    ProposalStatus,
+    ReserveFloor,
+)
+from .services import AllocationError, AllocationInvalid, batch_create
+from .waterfill import Claimant, water_fill
+
+MAX_WEIGHT = Decimal(10)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrefectureInput:
+    """One prefecture's snapshot figures for one item on the proposal's date."""
+
+    prefecture: Prefecture
+    stock: int | None  # None: no stock reported (or stale beyond the window)
+    arriving_3d: int
+    avg_consumption_7d: Decimal | None
+    demand: int | None
+
+    @property
+    def rate(self) -> tuple[Decimal | None, str]:
+        """reports.md: avg_consumption_7d, else demand; with where it came from."""
+        if self.avg_consumption_7d:
+            return self.avg_consumption_7d, "avg_consumption_7d"
+        if self.demand:
+            return Decimal(self.demand), "demand"
+        return None, ""
+
+
+class ProposalInvalid(AllocationInvalid):
+    """A proposal the office cannot save as asked; `errors` as [(row or None, message)]."""
+
+
+class ProposalConflict(AllocationError):
+    """Someone changed the proposal since the caller read it."""
+
+    def __init__(self):
+        super().__init__(
+            _("Someone else changed this proposal in the meantime. Reload it and try again.")
+        )
+
+
+def _require_office(user):
+    if not user.is_authenticated or not user.is_office:
+        raise PermissionDenied(_("Only the office makes allocation proposals."))
+
+
+def reserve_position(item: Item, warehouses) -> tuple[int, int]:
+    """(on hand, committed) of `item` over `warehouses`: balances, and lines of batches from
+    them that are drafted or approved but not yet dispatched (their stock is spoken for)."""
+    on_hand = (
+        StockBalance.objects.filter(warehouse__in=warehouses, item=item).aggregate(
+            total=Sum("quantity")
+        )["total"]
+        or 0
+    )
+    committed = (
+        DispatchBatchLine.objects.filter(
+            batch__source_warehouse__in=warehouses,
+            batch__status__in=[BatchStatus.DRAFT, BatchStatus.APPROVED],
+            item=item,
+        ).aggregate(total=Sum("quantity"))["total"]
+        or 0
+    )
+    return on_hand, committed
+
+
+@transaction.atomic
+def reserve_floor_set(*, user, item: Item, quantity: int) -> ReserveFloor:
+    """The quantity of `item` a proposal never hands out of the reserve. Office only."""
+    _require_office(user)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise ProposalInvalid(
+            [(None, _("The reserve floor must be a whole number, zero or more."))]
+        )
+    floor, _created = ReserveFloor.objects.update_or_create(
+        item=item, defaults={"quantity": quantity, "set_by": user, "set_at": timezone.now()}
+    )
+    return floor
+
+
+def _to_fraction(value: Decimal | None) -> Fraction | None:
+    return None if value is None else Fraction(value)
+
+
+def _level(value: Fraction | None) -> Decimal | None:
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+
+
+@transaction.atomic
+def proposal_create(
+    *,
+    user,
+    name: str,
+    date: dt.date,
+    warehouses: list[Warehouse],
+    inputs: dict[Item, list[PrefectureInput]],
+    quantities: dict[int, int | None] | None = None,
+    weights: dict[str, tuple[Decimal, str]] | None = None,
+    note: str = "",
+) -> Proposal:
+    """Compute and keep a proposal for each item of `inputs` over its prefectures.
+
+    `quantities`: item id → units to hand out (None or absent: all that is available, i.e.
+    on hand − committed − the item's reserve floor). `weights`: prefecture code → (weight ≥ 1,
+    reason); a weight other than 1 needs a reason. A prefecture without reported stock gets
+    nothing (its need is unknown) and says so, as one without a rate does.
+    """
+    _require_office(user)
+    quantities = quantities or {}
+    weights = weights or {}
+    errors: list[tuple[int | None, str]] = []
+    name = (name or "").strip()
+    if not name:
+        errors.append((None, _("Give the proposal a name.")))
+    if not warehouses:
+        errors.append((None, _("Choose at least one reserve warehouse.")))
+    for warehouse in warehouses:
+        if warehouse.kind not in RESERVE_KINDS or not warehouse.active:
+            errors.append(
+                (
+                    None,
+                    _("%(warehouse)s is not an active reserve warehouse.")
+                    % {"warehouse": warehouse},
+                )
+            )
+    if not inputs:
+        errors.append((None, _("Choose at least one item.")))
+    for code, (weight, reason) in weights.items():
+        if not isinstance(weight, Decimal) or weight < 1 or weight > MAX_WEIGHT:
+            errors.append(
+                (
+                    None,
+                    _("The weight of %(code)s must be between 1 and %(max)s.")
+                    % {"code": code, "max": MAX_WEIGHT},
+                )
+            )
+        elif weight != 1 and not (reason or "").strip():
+            errors.append((None, _("Say why %(code)s is weighted.") % {"code": code}))
+    if errors:
+        raise ProposalInvalid(errors)
+
+    now = timezone.now()
+    proposal = Proposal.objects.create(
+        name=name[:128],
+        date=date,
+        note=note,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    proposal.warehouses.set(warehouses)
+    floors = dict(
+        ReserveFloor.objects.filter(item__in=list(inputs)).values_list("item_id", "quantity")
+    )
+    for item, rows in inputs.items():
+        on_hand, committed = reserve_position(item, warehouses)
+        floor = floors.get(item.pk, 0)
+        available = max(0, on_hand - committed - floor)
+        wanted = quantities.get(item.pk)
+        if wanted is None:
+            wanted = available
+        elif wanted < 0 or wanted > available:
+            errors.append(
+                (
+                    None,
+                    _(
+                        "%(item)s: %(wanted)d asked, but only %(available)d can be handed out "
+                        "(on hand %(on_hand)d, in batches not yet dispatched %(committed)d, "
+                        "reserve floor %(floor)d)."
+                    )
+                    % {
+                        "item": item,
+                        "wanted": wanted,
+                        "available": available,
+                        "on_hand": on_hand,
+                        "committed": committed,
+                        "floor": floor,
+                    },
+                )
+            )
+            continue
+        pack = max(1, item.pack_size or 1)
+        claimants, lines = [], []
+        for row in rows:
+            code = row.prefecture.code
+            weight, reason = weights.get(code, (Decimal(1), ""))
+            rate, rate_source = row.rate
+            line = ProposalLine(
+                prefecture=row.prefecture,
+                stock=row.stock,
+                arriving_3d=row.arriving_3d,
+                rate=rate,
+                rate_source=rate_source,
+                weight=weight,
+                weight_reason=(reason or "").strip()[:200],
+                proposed=0,
+                quantity=0,
+            )
+            lines.append(line)
+            if row.stock is None:
+                line.no_share = "no_stock"
+                continue
+            claimants.append(
+                Claimant(code, row.stock, row.arriving_3d, _to_fraction(rate), Fraction(weight))
+            )
+        split = water_fill(claimants, wanted, pack)
+        proposal_item = ProposalItem.objects.create(
+            proposal=proposal,
+            item=item,
+            on_hand=on_hand,
+            committed=committed,
+            reserve_floor=floor,
+            quantity=wanted,
+            pack_size=pack,
+            level=_level(split.level),
+        )
+        for line in lines:
+            line.proposal_item = proposal_item
+            share = split.shares.get(line.prefecture.code)
+            if share is not None:
+                line.proposed = line.quantity = share.quantity
+                line.no_share = share.no_share or ""
+        bulk_create_with_history(lines, ProposalLine, default_user=user, default_date=now)
+    if errors:
+        raise ProposalInvalid(errors)
+    return proposal
+
+
+def _locked(proposal: Proposal, expected_version: int) -> Proposal:
+    current = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    if current.version != expected_version:
+        raise ProposalConflict()
+    if current.status != ProposalStatus.DRAFT:
+        raise ProposalInvalid([(None, _("Only a draft proposal can be changed."))])
+    return current
+
+
+def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object]):
+    """Parse edited quantities (line id → text or number) against the proposal's items.
+
+    Returns (parsed {line id: int}, errors [(line id or None, message)]). A missing line keeps
+    its quantity; the total of an item may not exceed what it may hand out.
+    """
+    from inventory.services import parse_whole_number
+
+    lines = {
+        line.pk: line
+        for line in ProposalLine.objects.filter(proposal_item__proposal=proposal).select_related(
+            "proposal_item__item", "prefecture"
+        )
+    }
+    parsed, errors = {}, []
+    for key, raw in quantities.items():
+        line = lines.get(int(key)) if str(key).isdigit() else None
+        if line is None:
+            errors.append((None, _("Unknown proposal line.")))
+            continue
+        number, message = parse_whole_number(raw)
+        if message:
+            errors.append((line.pk, f"{line.prefecture.name}: {message}"))
+            continue
+        parsed[line.pk] = number
+    totals: dict[int, int] = {}
+    items: dict[int, ProposalItem] = {}
+    for line in lines.values():
+        totals[line.proposal_item_id] = totals.get(line.proposal_item_id, 0) + parsed.get(
+            line.pk, line.quantity
+        )
+        items[line.proposal_item_id] = line.proposal_item
+    for item_id, total in totals.items():
+        item = items[item_id]
+        if total > item.available:
+            errors.append(
+                (
+                    None,
+                    _(
+                        "%(item)s: the quantities add up to %(total)d, more than the "
+                        "%(available)d that may be handed out."
+                    )
+                    % {"item": item.item, "total": total, "available": item.available},
+                )
+            )
+    return parsed, errors
+
+
+@transaction.atomic
+def proposal_update(
+    *,
+    user,
+    proposal: Proposal,
+    expected_version: int,
+    quantities: dict[int, object] | None = None,
+    name: str | None = None,
+    note: str | None = None,
+) -> Proposal:
+    """Save edited quantities (line id → units) and the name/note of a draft proposal."""
+    _require_office(user)
+    proposal = _locked(proposal, expected_version)
+    parsed, errors = proposal_check_quantities(proposal, quantities or {})
+    if name is not None and not name.strip():
+        errors.append((None, _("Give the proposal a name.")))
+    if errors:
+        raise ProposalInvalid(errors)
+    for line in ProposalLine.objects.filter(pk__in=list(parsed)).order_by("pk"):
+        if line.quantity != parsed[line.pk]:
+            line.quantity = parsed[line.pk]
+            line._history_user = user
+            line.save(update_fields=["quantity"])
+    if name is not None:
+        proposal.name = name.strip()[:128]
+    if note is not None:
+        proposal.note = note
+    proposal.version += 1
+    proposal.updated_at = timezone.now()
+    proposal._history_user = user
+    proposal.save()
+    return proposal
+
+
+def _prefecture_destinations(prefectures) -> dict[int, Destination]:
+    found = {}
+    for destination in Destination.objects.filter(
+        kind=DestinationKind.PREFECTURE, prefecture__in=prefectures, active=True
+    ).order_by("pk"):
+        found.setdefault(destination.prefecture_id, destination)
+    return found
+
+
+@transaction.atomic
+def proposal_accept(*, user, proposal: Proposal, expected_version: int):
+    """Turn a draft proposal into draft dispatch batches, one per prefecture (and source).
+
+    Each prefecture's quantities are drawn from the proposal's warehouses in code order, from
+    what each holds beyond the batches already drafted or approved from it; a prefecture
+    served from two warehouses gets one batch from each. The batches link back to the
+    proposal and go through the usual approval workflow.
+    """
+    _require_office(user)
+    proposal = _locked(proposal, expected_version)
+    lines = list(
+        ProposalLine.objects.filter(proposal_item__proposal=proposal, quantity__gt=0)
+        .select_related("prefecture", "proposal_item__item")
+        .order_by("prefecture__code", "proposal_item__item__sort_order")
+    )
+    if not lines:
+        raise ProposalInvalid([(None, _("Nothing to dispatch: every quantity is zero."))])
+    warehouses = list(proposal.warehouses.order_by("code"))
+    destinations = _prefecture_destinations({line.prefecture for line in lines})
+    missing = sorted(
+        {line.prefecture.name for line in lines}
+        - {d.prefecture.name for d in destinations.values()}
+    )
+    if missing:
+        raise ProposalInvalid(
+            [
+                (
+                    None,
+                    _("%(prefecture)s has no active prefecture destination; add it first.")
+                    % {"prefecture": name},
+                )
+                for name in missing
+            ]
+        )
+
+    free: dict[tuple[int, int], int] = {}
+    for line in lines:
+        item = line.proposal_item.item
+        for warehouse in warehouses:
+            if (warehouse.pk, item.pk) not in free:
+                on_hand, committed = reserve_position(item, [warehouse])
+                free[(warehouse.pk, item.pk)] = max(0, on_hand - committed)
+
+    plan: dict[tuple[int, int], list[dict]] = {}
+    errors = []
+    for line in lines:
+        item = line.proposal_item.item
+        need = line.quantity
+        for warehouse in warehouses:
+            take = min(need, free[(warehouse.pk, item.pk)])
+            if take:
+                free[(warehouse.pk, item.pk)] -= take
+                need -= take
+                plan.setdefault((line.prefecture_id, warehouse.pk), []).append(
+                    {"item": item, "quantity": take, "channel": Channel.RESERVE}
+                )
+            if not need:
+                break
+        if need:
+            errors.append(
+                (
+                    None,
+                    _("%(prefecture)s, %(item)s: %(short)d more than the warehouses now hold.")
+                    % {"prefecture": line.prefecture.name, "item": item, "short": need},
+                )
+            )
+    if errors:
+        raise ProposalInvalid(errors)
+
+    by_pk = {w.pk: w for w in warehouses}
+    batches = []
+    for (prefecture_id, warehouse_id), batch_lines in plan.items():
+        batch = batch_create(
+            user=user,
+            source_warehouse=by_pk[warehouse_id],
+            destination=destinations[prefecture_id],
+            lines=batch_lines,
+            priority=BatchPriority.OTHER,
+            reason=(_("Allocation proposal: %(name)s") % {"name": proposal.name})[:500],
+        )
+        batch.proposal = proposal
+        batch.save(update_fields=["proposal"])
+        batches.append(batch)
+    now = timezone.now()
+    proposal.status = ProposalStatus.ACCEPTED
+    proposal.accepted_by = user
+    proposal.accepted_at = now
+    proposal.updated_at = now
+    proposal.version += 1
+    proposal._history_user = user
+    proposal.save()
+    return batches
+
+
+@transaction.atomic
+def proposal_discard(*, user, proposal: Proposal, expected_version: int) -> Proposal:
+    """Set a draft aside; it stays, with its inputs, for the record."""
+    _require_office(user)
+    proposal = _locked(proposal, expected_version)
+    proposal.status = ProposalStatus.DISCARDED
+    proposal.version += 1
+    proposal.updated_at = timezone.now()
+    proposal._history_user = user
+    proposal.save()
+    return proposal
