@@ -469,3 +469,91 @@ def proposal_discard(*, user, proposal: Proposal, expected_version: int) -> Prop
     proposal._history_user = user
     proposal.save()
     return proposal
+
+
+# --- Reads for the proposal pages ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ProposalRow:
+    line: ProposalLine
+    quantity: int  # as saved, or as being typed
+    error: str = ""
+
+    @property
+    def days_before(self):
+        return self.line.days(0)
+
+    @property
+    def days_after(self):
+        return self.line.days(self.quantity)
+
+    @property
+    def projected_after(self):
+        """(stock + arriving_3d + quantity) ÷ rate: for those who receive, weight × level."""
+        line = self.line
+        if line.stock is None or not line.rate:
+            return None
+        return (line.stock + line.arriving_3d + self.quantity) / line.rate
+
+    @property
+    def edited(self) -> bool:
+        return self.quantity != self.line.proposed
+
+
+@dataclasses.dataclass
+class ProposalItemView:
+    item: ProposalItem
+    rows: list[ProposalRow]
+
+    @property
+    def handed_out(self) -> int:
+        return sum(row.quantity for row in self.rows)
+
+    @property
+    def proposed_total(self) -> int:
+        return sum(row.line.proposed for row in self.rows)
+
+    @property
+    def kept(self) -> int:
+        """What stays in the reserve warehouses beyond batches already planned."""
+        return self.item.on_hand - self.item.committed - self.handed_out
+
+    @property
+    def over(self) -> bool:
+        return self.handed_out > self.item.available
+
+    def chart(self) -> dict:
+        def number(value):
+            return None if value is None else round(float(value), 2)
+
+        return {
+            "prefectures": [row.line.prefecture.name for row in self.rows],
+            "before": [number(row.days_before) for row in self.rows],
+            "after": [number(row.days_after) for row in self.rows],
+        }
+
+
+def proposal_view(proposal: Proposal, *, typed: dict[int, object] | None = None):
+    """Each item of `proposal` with its rows; `typed` (line id → text) overlays edits being
+    typed (the page's live preview), each with its own error. Two queries."""
+    from inventory.services import parse_whole_number
+
+    typed = typed or {}
+    items = list(proposal.items.select_related("item"))
+    lines = (
+        ProposalLine.objects.filter(proposal_item__proposal=proposal)
+        .select_related("prefecture")
+        .order_by("prefecture__code")
+    )
+    rows: dict[int, list[ProposalRow]] = {item.pk: [] for item in items}
+    for line in lines:
+        row = ProposalRow(line=line, quantity=line.quantity)
+        if line.pk in typed:
+            number, message = parse_whole_number(typed[line.pk])
+            if message:
+                row.error = message
+            else:
+                row.quantity = number
+        rows[line.proposal_item_id].append(row)
+    return [ProposalItemView(item=item, rows=rows[item.pk]) for item in items]

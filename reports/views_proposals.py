@@ -1,0 +1,266 @@
+"""Allocation proposal pages: build from the snapshot, edit with a live preview, accept.
+
+The arithmetic and the writes are allocation's (allocation/proposals.py); these views read the
+snapshot's inputs (reports/proposal_inputs.py) and hand them over.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation.models import Proposal, ProposalStatus, ReserveFloor
+from allocation.proposals import (
+    ProposalConflict,
+    ProposalInvalid,
+    proposal_accept,
+    proposal_create,
+    proposal_discard,
+    proposal_update,
+    proposal_view,
+    reserve_floor_set,
+    reserve_position,
+)
+from allocation.services import AllocationError
+from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
+from supplycoord.lib.dates import local_today, parse_iso_date
+from supplycoord.lib.permissions import is_office, require, sees_whole_province
+from supplycoord.models import Prefecture
+from supplycoord.selectors import key_items
+
+from . import selectors
+from .proposal_inputs import proposal_inputs
+
+# Why a prefecture gets nothing, in plain words.
+NO_SHARE_TEXT = {
+    "no_rate": lambda: _("No rate: neither an average consumption nor a demand was reported."),
+    "no_stock": lambda: _("No stock reported: its need is unknown."),
+    "above_level": lambda: _("Already at or above the level reached by the others."),
+    "rounded_away": lambda: _("Its share was less than one pack."),
+    "nothing_available": lambda: _("Nothing to hand out."),
+}
+
+
+def _reserve_warehouses():
+    return Warehouse.objects.filter(kind__in=RESERVE_KINDS, active=True).order_by("code")
+
+
+@require(sees_whole_province)
+def proposal_list(request):
+    """Proposals, newest first; office staff also set the reserve floors here."""
+    proposals = Proposal.objects.select_related("created_by", "accepted_by").prefetch_related(
+        "items__item"
+    )[:200]
+    floors = {f.item_id: f for f in ReserveFloor.objects.select_related("set_by")}
+    items = [(item, floors.get(item.pk)) for item in key_items()]
+    return render(
+        request,
+        "reports/proposal_list.html",
+        {"proposals": proposals, "floor_items": items},
+    )
+
+
+@require(is_office)
+@require_POST
+def reserve_floors(request):
+    errors = []
+    for item in key_items():
+        raw = request.POST.get(f"floor-{item.code}", "").strip()
+        if raw == "":
+            continue
+        try:
+            quantity = int(raw.replace(",", ""))
+            reserve_floor_set(user=request.user, item=item, quantity=quantity)
+        except (ValueError, ProposalInvalid):
+            errors.append(item.name)
+    if errors:
+        messages.error(
+            request,
+            _("Not saved for %(items)s: enter a whole number, zero or more.")
+            % {"items": ", ".join(errors)},
+        )
+    else:
+        messages.success(request, _("Reserve floors saved."))
+    return redirect("reports:proposal_list")
+
+
+def _decimal(raw: str) -> Decimal | None:
+    try:
+        return Decimal(raw.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+
+
+@require(is_office)
+def proposal_new(request):
+    """Pick items, date, warehouses, quantities and weights; compute and keep the proposal."""
+    items = list(key_items())
+    warehouses = list(_reserve_warehouses())
+    prefectures = list(Prefecture.objects.filter(active=True).order_by("code"))
+    default_date = selectors.latest_built_date(on_or_before=local_today())
+    errors = []
+    form = request.POST if request.method == "POST" else None
+    chosen_items = [items[0]] if items else []
+    chosen_warehouses = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
+    if form is not None:
+        date = parse_iso_date(form.get("date", ""))
+        if date is None:
+            errors.append(_("Enter a valid date (YYYY-MM-DD)."))
+        chosen_items = [i for i in items if form.get(f"item-{i.code}")]
+        chosen_warehouses = [w for w in warehouses if form.get(f"warehouse-{w.code}")]
+        quantities = {}
+        for item in chosen_items:
+            raw = form.get(f"quantity-{item.code}", "").strip().replace(",", "")
+            if raw:
+                if not raw.isdigit():
+                    errors.append(
+                        _("%(item)s: the quantity must be a whole number.") % {"item": item.name}
+                    )
+                else:
+                    quantities[item.pk] = int(raw)
+        weights = {}
+        for prefecture in prefectures:
+            raw = form.get(f"weight-{prefecture.code}", "").strip()
+            if raw in ("", "1"):
+                continue
+            weight = _decimal(raw)
+            if weight is None:
+                errors.append(
+                    _("%(prefecture)s: the weight must be a number.")
+                    % {"prefecture": prefecture.name}
+                )
+                continue
+            weights[prefecture.code] = (weight, form.get(f"reason-{prefecture.code}", ""))
+        if not errors:
+            try:
+                proposal = proposal_create(
+                    user=request.user,
+                    name=form.get("name", ""),
+                    date=date,
+                    warehouses=chosen_warehouses,
+                    inputs=proposal_inputs(date=date, items=chosen_items),
+                    quantities=quantities,
+                    weights=weights,
+                    note=form.get("note", ""),
+                )
+            except ProposalInvalid as exc:
+                errors.extend(message for _row, message in exc.errors)
+            else:
+                messages.success(request, _("Proposal computed and kept as a draft."))
+                return redirect("reports:proposal_detail", pk=proposal.pk)
+    positions = []
+    provincial = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
+    for item in items:
+        on_hand, committed = reserve_position(item, provincial or warehouses)
+        positions.append({"item": item, "on_hand": on_hand, "committed": committed})
+    return render(
+        request,
+        "reports/proposal_new.html",
+        {
+            "items": items,
+            "positions": positions,
+            "warehouses": warehouses,
+            "prefectures": prefectures,
+            "default_date": default_date,
+            "form": form,
+            "errors": errors,
+            "chosen_items": {i.code for i in chosen_items},
+            "chosen_warehouses": {w.code for w in chosen_warehouses},
+            "default_name": _("Proposal of %(date)s") % {"date": local_today().isoformat()},
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _typed_quantities(post) -> dict[int, str]:
+    typed = {}
+    for key, value in post.items():
+        if key.startswith("q-") and key[2:].isdigit():
+            typed[int(key[2:])] = value
+    return typed
+
+
+def _detail_context(request, proposal, typed=None, errors=()):
+    views = proposal_view(proposal, typed=typed)
+    return {
+        "proposal": proposal,
+        "views": views,
+        "editable": request.user.is_office and proposal.status == ProposalStatus.DRAFT,
+        "errors": list(errors),
+        "no_share_text": {key: text() for key, text in NO_SHARE_TEXT.items()},
+        "charts": [view.chart() for view in views],
+        "batches": proposal.batches.select_related("destination", "source_warehouse").order_by(
+            "number"
+        ),
+    }
+
+
+@require(sees_whole_province)
+def proposal_detail(request, pk):
+    """The proposal with its inputs; office staff edit a draft, save, accept or discard it."""
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("created_by", "accepted_by"), pk=pk
+    )
+    if request.method == "POST":
+        if not request.user.is_office:
+            return render(request, "403.html", status=403)
+        action = request.POST.get("action", "save")
+        typed = _typed_quantities(request.POST)
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = -1
+        try:
+            if action == "accept":
+                if typed:
+                    proposal = proposal_update(
+                        user=request.user,
+                        proposal=proposal,
+                        expected_version=version,
+                        quantities=typed,
+                    )
+                    version = proposal.version
+                batches = proposal_accept(
+                    user=request.user, proposal=proposal, expected_version=version
+                )
+                messages.success(
+                    request,
+                    _("Accepted: %(count)d draft dispatch batches created for approval.")
+                    % {"count": len(batches)},
+                )
+            elif action == "discard":
+                proposal_discard(user=request.user, proposal=proposal, expected_version=version)
+                messages.success(request, _("Proposal set aside; it stays on record."))
+            else:
+                proposal_update(
+                    user=request.user,
+                    proposal=proposal,
+                    expected_version=version,
+                    quantities=typed,
+                    name=request.POST.get("name"),
+                    note=request.POST.get("note"),
+                )
+                messages.success(request, _("Draft saved."))
+        except ProposalConflict as exc:
+            messages.error(request, exc.message)
+        except ProposalInvalid as exc:
+            proposal.refresh_from_db()
+            context = _detail_context(
+                request, proposal, typed=typed, errors=[m for _r, m in exc.errors]
+            )
+            return render(request, "reports/proposal_detail.html", context, status=400)
+        except AllocationError as exc:
+            messages.error(request, exc.message)
+        return redirect("reports:proposal_detail", pk=proposal.pk)
+    return render(request, "reports/proposal_detail.html", _detail_context(request, proposal))
+
+
+@require(is_office)
+@require_POST
+def proposal_preview(request, pk):
+    """htmx: the tables with the quantities as typed: totals and days of cover after."""
+    proposal = get_object_or_404(Proposal, pk=pk)
+    context = _detail_context(request, proposal, typed=_typed_quantities(request.POST))
+    return render(request, "reports/_proposal_tables.html", context)
