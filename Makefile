@@ -52,6 +52,7 @@ messages: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/snapshot.py
+	$(PY) bench/proposal.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -575,7 +575,7 @@ class ProposalLine(models.Model):
     stock = models.BigIntegerField(_("stock"), null=True)
     arriving_3d = models.BigIntegerField(_("arriving within 3 days"))
     rate = models.DecimalField(_("daily rate"), max_digits=16, decimal_places=2, null=True)
-    rate_source = models.CharField(_("rate from"), max_length=16, blank=True)
+    rate_source = models.CharField(_("rate from"), max_length=24, blank=True)
     weight = models.DecimalField(_("priority weight"), max_digits=6, decimal_places=2, default=1)
     weight_reason = models.CharField(_("reason for the weight"), max_length=200, blank=True)
     proposed = models.BigIntegerField(_("proposed"))

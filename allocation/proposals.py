@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
 from supplycoord.models import Item, Prefecture
@@ -257,7 +256,9 @@ def proposal_create(
             if share is not None:
                 line.proposed = line.quantity = share.quantity
                 line.no_share = share.no_share or ""
-        bulk_create_with_history(lines, ProposalLine, default_user=user, default_date=now)
+        # No history rows at creation: `proposed` keeps what the arithmetic said, and every
+        # later edit of `quantity` is saved with its history row (who, when, the new value).
+        ProposalLine.objects.bulk_create(lines)
     if errors:
         raise ProposalInvalid(errors)
     return proposal
