@@ -224,3 +224,13 @@ def commissioner_desk(user, *, today: dt.date) -> CommissionerDesk:
     rows.sort(key=lambda r: r[2] is not None)  # stable: missing first, register order kept
     problems = list(open_problems(problems_visible_to(user).filter(producer__in=producers)))
     return CommissionerDesk(producers=producers, today_reports=rows, open_problems=problems)
+
+
+def latest_report_date(*, on_or_before: dt.date) -> dt.date | None:
+    """The last day anyone reported production, up to `on_or_before`."""
+    return (
+        ProductionReport.objects.filter(date__lte=on_or_before)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )

@@ -282,3 +282,12 @@ def reconciliation_counts_by_prefecture(user, *, prefectures: list[Prefecture]) 
         for p in prefectures
         if p.pk in counts
     ]
+
+
+def province_consumption_by_day(*, item, date_from: dt.date, date_to: dt.date) -> dict:
+    """{date: Σ reported consumption over prefectures} of the built snapshots in the range."""
+    return dict(
+        ProvinceRollup.objects.filter(
+            item=item, date__gte=date_from, date__lte=date_to
+        ).values_list("date", "consumption")
+    )

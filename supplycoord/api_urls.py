@@ -17,6 +17,13 @@ from inventory.api import (
     StockEventListView,
     StockEventReverseView,
 )
+from production.api import (
+    ProblemListView,
+    ProblemResolveView,
+    ProblemTakeView,
+    ProducerListView,
+    ProductionReportListView,
+)
 from reports.api import SnapshotBuildView, SnapshotListView
 
 from .api import (
@@ -50,6 +57,19 @@ urlpatterns = [
     path("v1/batches/<str:number>/receive/", BatchReceiveView.as_view(), name="batch-receive"),
     path("v1/batches/<str:number>/close/", BatchCloseView.as_view(), name="batch-close"),
     path("v1/batches/<str:number>/cancel/", BatchCancelView.as_view(), name="batch-cancel"),
+    path("v1/producers/", ProducerListView.as_view(), name="producers"),
+    path("v1/production-reports/", ProductionReportListView.as_view(), name="production-reports"),
+    path("v1/production-problems/", ProblemListView.as_view(), name="production-problems"),
+    path(
+        "v1/production-problems/<int:pk>/take/",
+        ProblemTakeView.as_view(),
+        name="production-problem-take",
+    ),
+    path(
+        "v1/production-problems/<int:pk>/resolve/",
+        ProblemResolveView.as_view(),
+        name="production-problem-resolve",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", OfflineSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from allocation.demo import demo_allocation_create
 from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create, demo_ledger_create
+from production.demo import demo_production_create
 from supplycoord.demo import demo_protected_staff_create, demo_users_create
 from supplycoord.models import User
 from supplycoord.services import reference_load_shipped
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     help = (
         "Load the demo province (Gansu): shipped reference CSVs, one user per role, protected "
         f"staff, {DEMO_DAYS} days of daily figures from {DEMO_START}, and the reserve "
-        "ledger of those days. Safe to run again."
+        "ledger of those days, dispatch batches, and the producers with 30 days of production "
+        "reports. Safe to run again."
     )
 
     def handle(self, *args, **options):
@@ -36,6 +38,9 @@ class Command(BaseCommand):
             ledger = demo_ledger_create(user=office)
             allocation = demo_allocation_create(
                 user=office, leader=User.objects.filter(username="leader").first()
+            )
+            production = demo_production_create(
+                user=office, reporter=User.objects.filter(username="producer_reporter").first()
             )
         elapsed = time.monotonic() - started
 
@@ -70,5 +75,22 @@ class Command(BaseCommand):
             f"{allocation['receipts_posted']} reserve receipts posted, "
             f"{allocation['batches_created']} batches created "
             f"({allocation['batches_existing']} already there)"
+        )
+        out.write(
+            f"  production        {production['mask_producers']} mask producers, "
+            f"{production['mask_lines']} lines, {production['mask_capacity']:,} masks a day when "
+            f"all built ({production['n95_capacity']:,} N95; {production['mask_commissioned']:,} "
+            f"commissioned); {production['suit_producers']} suit producers, "
+            f"{production['suit_capacity']:,} a day; {production['disinfectant_producers']} "
+            "disinfectant producers"
+        )
+        out.write(
+            f"                    {production['producers_created']} producers created "
+            f"({production['producers_existing']} already there), "
+            f"{production['licences_created']} licences, "
+            f"{production['raw_materials_created']} raw materials, "
+            f"{production['reports_created']} production reports "
+            f"({production['reports_existing']} already there), "
+            f"{production['problems_created']} problems"
         )
         out.write(f"  took {elapsed:.1f} s")
