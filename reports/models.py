@@ -1,5 +1,7 @@
 """The daily snapshot of reports.md: derived rows, rebuilt by a Celery job, never edited."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -265,3 +267,194 @@ class ReconciliationNote(models.Model):
     @property
     def is_automatic(self) -> bool:
         return self.author_id is None
+
+
+# --- Spot checks (比对抽查) -------------------------------------------------------------------
+
+
+class SpotCheckStatus(models.TextChoices):
+    NONE = "none", pgettext_lazy("spot check", "no follow-up yet")
+    CONTACTED = "contacted", pgettext_lazy("spot check", "contacted")
+    EXPLAINED = "explained", pgettext_lazy("spot check", "explained")
+    CORRECTED = "corrected", pgettext_lazy("spot check", "corrected")
+    NOTICE_ISSUED = "notice_issued", pgettext_lazy("spot check", "notice issued")
+
+
+class SpotCheckFlag(models.Model):
+    """One prefecture whose consumption per protected person of a key item over [d-6, d]
+    stands out from the other prefectures' (reports.md "Spot checks": robust z-score).
+
+    Computed by `reports.spotchecks.spot_checks_compute_for_date`; a rerun of the date
+    rewrites the figures. A flag the rerun no longer finds is deleted, unless people have
+    written follow-ups on it: then it is kept with `cleared_at` set, so nothing they wrote is lost.
+    """
+
+    date = models.DateField(_("date"))
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
+    figure = models.DecimalField(
+        _("consumption per protected person, 7 days"), max_digits=24, decimal_places=6
+    )
+    median = models.DecimalField(_("median"), max_digits=24, decimal_places=6)
+    mad = models.DecimalField(_("median absolute deviation"), max_digits=24, decimal_places=6)
+    score = models.DecimalField(_("robust z-score"), max_digits=14, decimal_places=2)
+    prefectures_compared = models.PositiveIntegerField(_("prefectures compared"))
+    status = models.CharField(
+        _("follow-up"),
+        max_length=16,
+        choices=SpotCheckStatus.choices,
+        default=SpotCheckStatus.NONE,
+    )
+    status_changed_at = models.DateTimeField(_("follow-up changed at"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+    cleared_at = models.DateTimeField(
+        _("no longer flagged since"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a rerun with changed figures no longer flags this prefecture."),
+    )
+
+    class Meta:
+        verbose_name = _("spot-check flag")
+        verbose_name_plural = _("spot-check flags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "prefecture", "item"], name="spot_check_flag_key"
+            )
+        ]
+        indexes = [models.Index(fields=["date", "item"])]
+
+    def __str__(self):
+        return f"{self.date} {self.prefecture_id}/{self.item_id}: {self.score}"
+
+    # Per-person figures of equipment are tiny (0.0012 ventilators a person): show them with
+    # three significant digits rather than a fixed number of decimals that would read 0.000.
+    @property
+    def figure_shown(self) -> str:
+        return significant(self.figure)
+
+    @property
+    def median_shown(self) -> str:
+        return significant(self.median)
+
+
+def significant(value, digits: int = 3) -> str:
+    """`value` with `digits` significant digits and at least 2 decimals: 1.107 → 1.11,
+    0.001234 → 0.00123, 11.029 → 11.03; a dash for None."""
+    if value is None:
+        return "—"
+    value = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    if value == 0:
+        return "0"
+    places = max(2, digits - 1 - value.adjusted())
+    return f"{value:,.{places}f}"
+
+
+class SpotCheckFollowUp(models.Model):
+    """One follow-up on a flag, append-only: who did what, when, and a note."""
+
+    flag = models.ForeignKey(
+        SpotCheckFlag,
+        verbose_name=_("spot-check flag"),
+        # A flag with follow-ups is never deleted by a rerun; PROTECT makes sure of it.
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+    )
+    action = models.CharField(
+        _("action"),
+        max_length=16,
+        choices=[c for c in SpotCheckStatus.choices if c[0] != SpotCheckStatus.NONE],
+    )
+    note = models.TextField(_("note"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("spot-check follow-up")
+        verbose_name_plural = _("spot-check follow-ups")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.flag_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Shortage alerts ------------------------------------------------------------------------
+
+
+class AlertKind(models.TextChoices):
+    ITEM_RED = "item_red", _("Item in red")
+    PROJECTED_RED_3D = "projected_red_3d", _("Red within 3 days")
+    BATCH_OVERDUE = "batch_overdue", _("Batch overdue")
+    REPORT_MISSING = "report_missing", _("Report missing")
+
+
+class Alert(models.Model):
+    """A condition found by a snapshot build, from the build that first found it (opened) to
+    the later build that no longer finds it (closed). Never deleted: the list is the history.
+
+    `key` names the condition (kind and what it is about); at most one alert per key is open.
+    """
+
+    kind = models.CharField(_("kind"), max_length=24, choices=AlertKind.choices)
+    key = models.CharField(_("key"), max_length=100)
+    prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    item = models.ForeignKey(
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    batch = models.ForeignKey(
+        "allocation.DispatchBatch",
+        verbose_name=_("dispatch batch"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    opened_on = models.DateField(_("opened by the build of"))
+    opened_at = models.DateTimeField(_("opened at"))
+    last_seen_on = models.DateField(_("last found by the build of"))
+    closed_on = models.DateField(_("closed by the build of"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(closed_at__isnull=True),
+                name="alert_one_open_per_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["closed_at", "kind"]),
+            models.Index(fields=["prefecture", "closed_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.key} {'open' if self.closed_at is None else 'closed'}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -336,7 +336,18 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
     reconciliation_cases_sync_for_date(
         date=date, gaps=_gaps_of_build(date=date, rows=snapshot_rows, by_key=by_key), now=now
     )
+    _queue_decisions_refresh(date)
     return SnapshotBuild.objects.get(date=date)
+
+
+def _queue_decisions_refresh(date: dt.date) -> None:
+    """Spot checks and shortage alerts of `date` (reports/spotchecks.py, reports/alerts.py),
+    as their own job once the build commits: they read what the build wrote, the build's
+    transaction stays short, and a failure there never costs a snapshot. Both are idempotent."""
+    from .tasks import decisions_refresh_for_date  # tasks imports this module
+
+    day = date.isoformat()
+    transaction.on_commit(lambda: decisions_refresh_for_date.delay(day))
 
 
 def _upsert_snapshot_rows(*, date: dt.date, now: dt.datetime, rows: list) -> None:

@@ -7,7 +7,7 @@ from django.db import OperationalError
 
 from supplycoord.lib.dates import local_today
 
-from . import services
+from . import alerts, services, spotchecks
 
 
 @shared_task(
@@ -26,3 +26,17 @@ def snapshot_build_for_date(self, date: str) -> dict:
 def snapshot_build_today() -> dict:
     """The daily scheduled build, run by beat after the reporting cut-off."""
     return snapshot_build_for_date.run(local_today().isoformat())
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    name="reports.tasks.decisions_refresh_for_date",
+)
+def decisions_refresh_for_date(self, date: str) -> dict:
+    """After a snapshot build: the date's spot-check flags, then the shortage alerts."""
+    day = dt.date.fromisoformat(date)
+    flags = spotchecks.spot_checks_compute_for_date(date=day)
+    return {"date": date, "flags": len(flags), **alerts.alerts_refresh(date=day)}

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import views, views_proposals
+from . import views_decisions as decisions
+from .views_demand import demand_estimate, norms
 
 app_name = "reports"
 urlpatterns = [
@@ -12,4 +14,24 @@ urlpatterns = [
     path("build/", views.build, name="build"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
     path("reconciliation/<int:pk>/", views.reconciliation_act, name="reconciliation_act"),
+    path("demand/", demand_estimate, name="demand"),
+    path("norms/", norms, name="norms"),
+    path("proposals/", views_proposals.proposal_list, name="proposal_list"),
+    path("proposals/new/", views_proposals.proposal_new, name="proposal_new"),
+    path("proposals/floors/", views_proposals.reserve_floors, name="reserve_floors"),
+    path("proposals/<int:pk>/", views_proposals.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/preview/", views_proposals.proposal_preview, name="proposal_preview"),
+]
+
+# Decision support: spot checks and shortage alerts (reports/decisions.py).
+urlpatterns += [
+    path("spot-checks/", decisions.spot_checks, name="spot_checks"),
+    path("spot-checks/notice.xlsx", decisions.spot_check_notice, name="spot_check_notice"),
+    path(
+        "spot-checks/<int:pk>/follow-up/",
+        decisions.spot_check_follow_up,
+        name="spot_check_follow_up",
+    ),
+    path("alerts/", decisions.alerts, name="alerts"),
+    path("alerts/panel/", decisions.alerts_panel, name="alerts_panel"),
 ]

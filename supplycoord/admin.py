@@ -3,7 +3,16 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import County, Item, Prefecture, ProtectedStaff, Province, StaffCategory, User
+from .models import (
+    County,
+    Item,
+    Norm,
+    Prefecture,
+    ProtectedStaff,
+    Province,
+    StaffCategory,
+    User,
+)
 
 admin.site.site_header = _("SupplyCoord administration")
 admin.site.site_title = _("SupplyCoord")
@@ -58,6 +67,36 @@ class ProtectedStaffAdmin(SimpleHistoryAdmin):
     list_display = ("prefecture", "category", "count", "updated_at")
     list_filter = ("category", "prefecture")
     list_select_related = ("prefecture", "category")
+
+
+@admin.register(Norm)
+class NormAdmin(SimpleHistoryAdmin):
+    """Read-only here: a norm is changed through the norms page (`norm_set`), which validates
+    it and adds a version rather than rewriting the figures of past days."""
+
+    list_display = (
+        "staff_category",
+        "item",
+        "units_per_person_per_day",
+        "per_shift",
+        "shifts_per_day",
+        "effective_from",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("staff_category", "effective_from")
+    search_fields = ("item__code", "item__name_zh", "item__name_en", "note")
+    list_select_related = ("staff_category", "item", "created_by")
+    date_hierarchy = "effective_from"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)

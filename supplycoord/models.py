@@ -274,3 +274,103 @@ class User(AbstractUser):
     @property
     def sees_whole_province(self) -> bool:
         return self.effective_role in (Role.OFFICE_STAFF, Role.LEADERSHIP, Role.ADMIN)
+
+
+class Norm(models.Model):
+    """A demand norm: units of an item one person of a staff category uses per day.
+
+    Norms are versioned by `effective_from`: the norm in force on day d for a (category, item)
+    is the version with the latest `effective_from` ≤ d, so changing a norm never rewrites the
+    estimates of earlier days. A version may be written as per shift × shifts per day (the way
+    hospitals state them, e.g. isolation-ward staff: 1 N95 per shift × 3 shifts); then
+    `units_per_person_per_day` is their product. Written through `supplycoord.norms.norm_set`.
+    """
+
+    staff_category = models.ForeignKey(
+        StaffCategory,
+        verbose_name=_("staff category"),
+        on_delete=models.PROTECT,
+        related_name="norms",
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="norms"
+    )
+    units_per_person_per_day = models.DecimalField(
+        _("units per person per day"),
+        max_digits=12,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    per_shift = models.DecimalField(
+        _("units per person per shift"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    shifts_per_day = models.DecimalField(
+        _("shifts per day"),
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    effective_from = models.DateField(_("effective from"))
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("demand norm")
+        verbose_name_plural = _("demand norms")
+        ordering = ["staff_category__sort_order", "item__sort_order", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff_category", "item", "effective_from"], name="norm_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units_per_person_per_day__gte=0),
+                name="norm_units_not_negative",
+            ),
+            # Either both parts of "per shift × shifts per day" or neither.
+            models.CheckConstraint(
+                condition=models.Q(per_shift__isnull=True, shifts_per_day__isnull=True)
+                | models.Q(per_shift__gte=0, shifts_per_day__gt=0),
+                name="norm_shift_parts_together",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.staff_category} · {self.item}: {self.units_display} "
+            f"({self.effective_from:%Y-%m-%d})"
+        )
+
+    # Figures as people write them: 3, 1.5, 0.25 (not 3.0000, and never 1E+1).
+    @property
+    def units_display(self) -> str:
+        return _plain_decimal(self.units_per_person_per_day)
+
+    @property
+    def per_shift_display(self) -> str:
+        return _plain_decimal(self.per_shift)
+
+    @property
+    def shifts_display(self) -> str:
+        return _plain_decimal(self.shifts_per_day)
+
+
+def _plain_decimal(value) -> str:
+    if value is None:
+        return ""
+    return format(Decimal(value).normalize(), "f")

@@ -246,6 +246,16 @@ SUPPLYCOORD = {
     # this share for UTILISATION_FLAG_DAYS reported days running.
     "UTILISATION_FLAG_BELOW": float(os.environ.get("SUPPLYCOORD_UTILISATION_FLAG_BELOW", "0.6")),
     "UTILISATION_FLAG_DAYS": envint("SUPPLYCOORD_UTILISATION_FLAG_DAYS", "3"),
+    # Demand estimate from norms (reports.md): reported demand above HIGH × the estimate or
+    # below LOW × the estimate is flagged for a look; exactly at a bound is not flagged.
+    "DEMAND_RATIO_HIGH": os.environ.get("SUPPLYCOORD_DEMAND_RATIO_HIGH", "1.5"),
+    "DEMAND_RATIO_LOW": os.environ.get("SUPPLYCOORD_DEMAND_RATIO_LOW", "0.5"),
+    # Spot checks (reports.md): |robust z-score| above this flags a prefecture; an item is
+    # compared only when at least SPOT_CHECK_MIN_PREFECTURES prefectures have a figure.
+    "SPOT_CHECK_THRESHOLD": "3.5",
+    "SPOT_CHECK_MIN_PREFECTURES": 5,
+    # E-mail office staff (Django's mail backend) when a snapshot build opens new alerts.
+    "ALERT_EMAIL": envbool("SUPPLYCOORD_ALERT_EMAIL", "False"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")

@@ -15,6 +15,7 @@ from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create, dem
 from production.demo import demo_production_create
 from supplycoord.demo import demo_protected_staff_create, demo_users_create
 from supplycoord.models import User
+from supplycoord.norms_demo import demo_norms_create
 from supplycoord.services import reference_load_shipped
 
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             admin = User.objects.filter(username="admin").first()
             staff = demo_protected_staff_create(user=admin)
             office = User.objects.filter(username="office").first()
+            norms = demo_norms_create(office)
             figures = demo_daily_figures_create(fallback_user=office)
             ledger = demo_ledger_create(user=office)
             allocation = demo_allocation_create(
@@ -57,6 +59,10 @@ class Command(BaseCommand):
         )
         out.write(
             f"  protected staff   {staff['created']} created, {staff['existing']} already there"
+        )
+        out.write(
+            f"  demand norms      {norms['created']} created, {norms['existing']} already there "
+            "(demo assumptions, not facts)"
         )
         out.write(
             f"  daily figures     {figures['created']} created, {figures['existing']} already "

@@ -1,0 +1,275 @@
+"""Shortage alerts: conditions found by a snapshot build, opened when first found and closed
+when a later build no longer finds them.
+
+Kinds (each read from the built snapshot of date d, or from the batches as of d):
+
+- item_red: a prefecture's snapshot row of a key item has status red (days of cover below the
+  item's red threshold, default 3).
+- projected_red_3d: an early warning for a row not red yet. After 3 more days of consumption at
+  the 7-day average, with what arrives within 3 days counted in, the cover would be below the
+  red threshold:  projected_days_of_cover − 3 < red threshold, where projected_days_of_cover =
+  (stock + arriving_3d) / avg_consumption_7d. A row that turns red moves to item_red (this
+  alert closes); a row without a consumption rate has no projection and no alert.
+- batch_overdue: a dispatched or partly received batch whose expected arrival is before d
+  (allocation.selectors.overdue_batches). Its prefecture is the destination's, if any.
+- report_missing: the prefecture's reporting status for d is missing (not every key item
+  reported). One alert per prefecture while its reports stay missing, build after build.
+
+Alerts follow the latest built date: a rebuild of an earlier date (after a past correction)
+leaves them alone, so the list always says how things stand now. The key of an alert names
+its condition (kind and what it is about); at most one alert per key is open, and running a
+refresh twice changes nothing.
+"""
+
+import datetime as dt
+import types
+import zlib
+from collections import Counter
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.paginator import Page, Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from allocation.selectors import overdue_batches
+from supplycoord.models import Role, User
+from supplycoord.selectors import key_items, prefecture_ids_visible_to
+
+from .models import Alert, AlertKind, ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
+from .models import Status as SnapshotStatus
+
+PROJECTION_DAYS = 3
+
+# overdue_batches scopes batches to a reader; the alert job reads for the whole province.
+_PROVINCE_READER = types.SimpleNamespace(is_authenticated=True, sees_whole_province=True)
+
+
+def projected_red_within_3_days(row: SnapshotRow, red_threshold) -> bool:
+    """projected_days_of_cover − 3 < red threshold, for a row not red already (module doc)."""
+    if row.status == SnapshotStatus.RED or row.projected_days_of_cover is None:
+        return False
+    return row.projected_days_of_cover - PROJECTION_DAYS < red_threshold
+
+
+def alert_conditions_for_date(date: dt.date) -> dict[str, dict]:
+    """{key: the Alert fields} of every condition that holds on `date`. Three queries: the
+    red or nearly red snapshot rows (items joined), the missing reports, the overdue batches."""
+    items = {item.pk: item for item in key_items()}
+    highest_red = max((item.red_threshold for item in items.values()), default=0)
+    conditions = {}
+    rows = SnapshotRow.objects.filter(date=date, item_id__in=list(items)).filter(
+        Q(status=SnapshotStatus.RED) | Q(projected_days_of_cover__lt=highest_red + PROJECTION_DAYS)
+    )
+    for row in rows.order_by("pk"):
+        item = items[row.item_id]
+        detail = {
+            "stock": row.stock,
+            "days_of_cover": _str(row.days_of_cover),
+            "projected_days_of_cover": _str(row.projected_days_of_cover),
+            "avg_consumption_7d": _str(row.avg_consumption_7d),
+            "arriving_3d": row.arriving_3d,
+            "red_days": _str(item.red_threshold),
+        }
+        if row.status == SnapshotStatus.RED:
+            kind = AlertKind.ITEM_RED
+        elif projected_red_within_3_days(row, item.red_threshold):
+            kind = AlertKind.PROJECTED_RED_3D
+        else:
+            continue
+        conditions[f"{kind}:{row.prefecture_id}:{row.item_id}"] = {
+            "kind": kind,
+            "prefecture_id": row.prefecture_id,
+            "item_id": row.item_id,
+            "detail": detail,
+        }
+    missing = ReportingStatus.objects.filter(date=date, state=ReportingState.MISSING)
+    for status in missing.order_by("pk"):
+        conditions[f"{AlertKind.REPORT_MISSING}:{status.prefecture_id}"] = {
+            "kind": AlertKind.REPORT_MISSING,
+            "prefecture_id": status.prefecture_id,
+            "detail": {
+                "date": date.isoformat(),
+                "items_reported": status.items_reported,
+                "items_expected": status.items_expected,
+            },
+        }
+    for batch in overdue_batches(_PROVINCE_READER, date=date):
+        conditions[f"{AlertKind.BATCH_OVERDUE}:{batch.pk}"] = {
+            "kind": AlertKind.BATCH_OVERDUE,
+            "prefecture_id": batch.destination.prefecture_id,
+            "batch_id": batch.pk,
+            "detail": {
+                "number": batch.number,
+                "destination": batch.destination.name,
+                "expected_arrival": batch.expected_arrival.isoformat(),
+                "days_overdue": batch.days_overdue,
+                "in_transit": batch.in_transit,
+            },
+        }
+    return conditions
+
+
+def _str(value):
+    return None if value is None else str(value)
+
+
+def _lock_alerts():
+    # Two refreshes at once would both open the same alert; serialise them on PostgreSQL.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(b"reports:alerts")])
+
+
+@transaction.atomic
+def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
+    """Open and close alerts to match the conditions of `date`'s built snapshot.
+
+    Does nothing when a later date has been built (alerts follow the latest built date).
+    A condition without an open alert opens one; an open alert whose condition still holds
+    has its `last_seen_on` and detail brought up to date; one whose condition no longer holds
+    is closed (`closed_on`, `closed_at`). Nothing is deleted. Constant queries.
+    Returns {"opened": n, "closed": n, "skipped": bool}.
+    """
+    _lock_alerts()
+    if SnapshotBuild.objects.filter(date__gt=date).exists():
+        return {"opened": 0, "closed": 0, "skipped": True}
+    now = now or timezone.now()
+    conditions = alert_conditions_for_date(date)
+    open_alerts = {
+        alert.key: alert
+        for alert in Alert.objects.select_for_update().filter(closed_at__isnull=True).order_by("pk")
+    }
+    new, changed = [], []
+    for key, fields in conditions.items():
+        alert = open_alerts.get(key)
+        if alert is None:
+            new.append(Alert(key=key, opened_on=date, opened_at=now, last_seen_on=date, **fields))
+        elif alert.last_seen_on != date or alert.detail != fields["detail"]:
+            alert.last_seen_on, alert.detail = max(alert.last_seen_on, date), fields["detail"]
+            changed.append(alert)
+    closed = 0
+    for key, alert in open_alerts.items():
+        if key not in conditions:
+            alert.closed_on, alert.closed_at = date, now
+            changed.append(alert)
+            closed += 1
+    if new:
+        Alert.objects.bulk_create(new, batch_size=1000)
+    if changed:
+        Alert.objects.bulk_update(
+            changed, ["last_seen_on", "detail", "closed_on", "closed_at"], batch_size=1000
+        )
+    if new and settings.SUPPLYCOORD.get("ALERT_EMAIL", False):
+        ids = [alert.key for alert in new]
+        transaction.on_commit(lambda: alerts_email_office(keys=ids))
+    return {"opened": len(new), "closed": closed, "skipped": False}
+
+
+def alerts_email_office(*, keys: list[str]) -> int:
+    """E-mail office staff (active, with an address) about the newly opened alerts `keys`,
+    through Django's mail backend, in the site's language. Returns the number of messages."""
+    alerts = list(
+        Alert.objects.filter(key__in=keys, closed_at__isnull=True)
+        .select_related("prefecture", "item", "batch")
+        .order_by("kind", "pk")
+    )
+    recipients = list(
+        User.objects.filter(role=Role.OFFICE_STAFF, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not alerts or not recipients:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        counts = Counter(alert.get_kind_display() for alert in alerts)
+        lines = [alert_summary(alert) for alert in alerts]
+        subject = _("SupplyCoord: %(count)d new alerts") % {"count": len(alerts)}
+        body = "\n".join([", ".join(f"{kind}: {n}" for kind, n in counts.items()), "", *lines])
+    return send_mail(subject, body, None, recipients)
+
+
+def alert_summary(alert: Alert) -> str:
+    """One line saying what the alert is about, in the active language."""
+    detail = alert.detail or {}
+    where = alert.prefecture.name if alert.prefecture_id else ""
+    if alert.kind == AlertKind.ITEM_RED:
+        text = _("%(item)s: %(days)s days of cover") % {
+            "item": alert.item.name if alert.item_id else "",
+            "days": detail.get("days_of_cover") or "—",
+        }
+    elif alert.kind == AlertKind.PROJECTED_RED_3D:
+        text = _("%(item)s: %(days)s projected days of cover") % {
+            "item": alert.item.name if alert.item_id else "",
+            "days": detail.get("projected_days_of_cover") or "—",
+        }
+    elif alert.kind == AlertKind.BATCH_OVERDUE:
+        text = _("Batch %(number)s to %(destination)s, %(days)s days overdue") % {
+            "number": detail.get("number", ""),
+            "destination": detail.get("destination", ""),
+            "days": detail.get("days_overdue", ""),
+        }
+    else:
+        text = _("%(reported)s of %(expected)s key items reported for %(date)s") % {
+            "reported": detail.get("items_reported", ""),
+            "expected": detail.get("items_expected", ""),
+            "date": detail.get("date", ""),
+        }
+    return f"{alert.get_kind_display()} · {where} · {text}" if where else text
+
+
+# --- Reads ----------------------------------------------------------------------------------
+
+
+def alerts_visible_to(user, *, open_only: bool = True) -> QuerySet[Alert]:
+    """The alerts a user may see: office and leadership all; an officer those of their
+    prefecture (an alert about no prefecture, e.g. a batch to a provincial hospital, is the
+    office's). Newest first, prefecture, item and batch joined."""
+    alerts = Alert.objects.select_related("prefecture", "item", "batch")
+    if not getattr(user, "is_authenticated", False):
+        return alerts.none()
+    visible = prefecture_ids_visible_to(user)
+    if visible is not None:
+        alerts = alerts.filter(prefecture_id__in=visible)
+    if open_only:
+        alerts = alerts.filter(closed_at__isnull=True)
+    return alerts.order_by("-opened_at", "kind", "key")
+
+
+def open_alert_counts(user) -> list[tuple[str, str, int]]:
+    """[(kind, label, count of open alerts the user sees)] for every kind, in one query."""
+    found = Counter(
+        dict(
+            alerts_visible_to(user, open_only=True)
+            .order_by()
+            .values_list("kind")
+            .annotate(n=Count("pk"))
+        )
+    )
+    return [(kind, label, found.get(kind, 0)) for kind, label in AlertKind.choices]
+
+
+ALERTS_PAGE_SIZE = 50
+PANEL_SIZE = 10
+
+
+def alerts_page(user, *, open_only: bool, kind: str | None = None, page_number=None) -> Page:
+    """One page of the user's alerts (a count and the page), each with its `summary` line."""
+    alerts = alerts_visible_to(user, open_only=open_only)
+    if kind:
+        alerts = alerts.filter(kind=kind)
+    page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(page_number)
+    for alert in page:
+        alert.summary = alert_summary(alert)
+    return page
+
+
+def alerts_panel(user) -> dict:
+    """What the overview's panel shows: open counts by kind and the latest open alerts."""
+    latest = list(alerts_visible_to(user, open_only=True)[:PANEL_SIZE])
+    for alert in latest:
+        alert.summary = alert_summary(alert)
+    counts = open_alert_counts(user)
+    return {"counts": counts, "total": sum(n for _k, _l, n in counts), "latest": latest}

@@ -1,0 +1,415 @@
+"""Spot checks (比对抽查) of reports.md: which prefecture's consumption per protected person
+stands out from the others'.
+
+For each key item and date d, each prefecture's figure is
+
+    x = Σ reported consumption over [d-6, d] / its protected staff (all categories together)
+
+and a prefecture is flagged when its robust z-score |0.6745 × (x − median) / MAD| exceeds 3.5
+(Iglewicz and Hoaglin). A prefecture with no daily figures of the item in the window, or with
+no protected staff, has no figure and is left out of the comparison. The item is skipped when
+fewer than 5 prefectures have a figure, or when MAD is 0 (more than half of them have the
+same figure: any difference would be an infinite score).
+
+The median and MAD resist the outlier they look for: a mean and standard deviation would be
+pulled towards it. 0.6745 makes the score comparable to an ordinary z-score for normal data.
+
+Protected staff are today's figures (保障人员数 is kept current, its history is in the admin):
+a rerun of a past date uses the staff as they are now.
+"""
+
+import dataclasses
+import datetime as dt
+import io
+import zlib
+from collections import defaultdict
+from collections.abc import Hashable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from numbers import Rational
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Count, F, Prefetch, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from inventory.models import DailyFigure
+from supplycoord.models import Item, ProtectedStaff
+from supplycoord.selectors import active_prefectures, key_items
+
+from .models import SpotCheckFlag, SpotCheckFollowUp, SpotCheckStatus, significant
+
+WINDOW_DAYS = 7  # [d-6, d], as reports.md defines it
+IGLEWICZ_HOAGLIN = Fraction(6745, 10000)
+SIX_PLACES = Decimal("0.000001")
+TWO_PLACES = Decimal("0.01")
+
+
+def spot_check_policy() -> tuple[Fraction, int]:
+    """(threshold, fewest prefectures with data): settings, defaults 3.5 and 5."""
+    conf = settings.SUPPLYCOORD
+    return (
+        Fraction(str(conf.get("SPOT_CHECK_THRESHOLD", "3.5"))),
+        int(conf.get("SPOT_CHECK_MIN_PREFECTURES", 5)),
+    )
+
+
+class RobustZ(NamedTuple):
+    median: Fraction
+    mad: Fraction
+    scores: dict  # key -> Fraction
+
+
+def _median(values: list[Fraction]) -> Fraction:
+    ordered = sorted(values)
+    n = len(ordered)
+    middle = n // 2
+    if n % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def robust_z_scores(values: Mapping[Hashable, Rational]) -> RobustZ | None:
+    """The robust z-score of every value: 0.6745 × (x − median) / MAD (Iglewicz–Hoaglin).
+
+    MAD = median(|x − median|). Exact arithmetic (Fractions in, Fractions out), so a score of
+    exactly 3.5 is not flagged by rounding. None when there are no values or MAD is 0.
+
+    Worked example (the 14 prefectures of tests/reports/test_spotchecks.py):
+    x = 0.90, 0.95, 1.00, 1.00, 1.05, 1.10, 1.10, 1.15, 1.20, 1.20, 1.25, 1.30, 1.35, 4.00.
+    median = (1.10 + 1.15) / 2 = 1.125; the deviations |x − 1.125| sorted are
+    0.025 ×3, 0.075 ×3, 0.125 ×3, 0.175 ×2, 0.225 ×2, 2.875; their median (7th and 8th) is
+    MAD = 0.125. The score of 4.00 is 0.6745 × 2.875 / 0.125 = 0.6745 × 23 = 15.5135 (flagged);
+    the largest other one, 1.35, scores 0.6745 × 0.225 / 0.125 = 1.2141 (not flagged).
+    """
+    if not values:
+        return None
+    exact = {key: Fraction(value) for key, value in values.items()}
+    median = _median(list(exact.values()))
+    mad = _median([abs(x - median) for x in exact.values()])
+    if mad == 0:
+        return None
+    return RobustZ(
+        median=median,
+        mad=mad,
+        scores={key: IGLEWICZ_HOAGLIN * (x - median) / mad for key, x in exact.items()},
+    )
+
+
+def _decimal(value: Fraction, places: Decimal) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        places, rounding=ROUND_HALF_UP
+    )
+
+
+# Why an item was not compared; the page words them.
+SKIPPED_TOO_FEW = "too_few"
+SKIPPED_MAD_ZERO = "mad_zero"
+
+
+@dataclasses.dataclass
+class ItemComparison:
+    """One key item's comparison across prefectures on one date."""
+
+    item: Item
+    figures: dict  # Prefecture -> Fraction, in prefecture code order
+    median: Fraction | None = None
+    mad: Fraction | None = None
+    scores: dict = dataclasses.field(default_factory=dict)  # Prefecture -> Fraction
+    outliers: list = dataclasses.field(default_factory=list)  # Prefecture, by |score| desc
+    skipped: str | None = None
+
+    @property
+    def median_shown(self) -> str:
+        return significant(_decimal(self.median, SIX_PLACES) if self.median is not None else None)
+
+    @property
+    def mad_shown(self) -> str:
+        return significant(_decimal(self.mad, SIX_PLACES) if self.mad is not None else None)
+
+    def chart_data(self) -> dict:
+        """The bar chart's data: every compared prefecture, its figure and whether flagged."""
+        flagged = {p.pk for p in self.outliers}
+        return {
+            "item": self.item.name,
+            "median": float(self.median) if self.median is not None else None,
+            "prefectures": [p.name for p in self.figures],
+            "figures": [round(float(x), 6) for x in self.figures.values()],
+            "flagged": [p.pk in flagged for p in self.figures],
+        }
+
+
+def spot_check_comparisons(*, date: dt.date) -> list[ItemComparison]:
+    """Every key item's comparison on `date`: figures, median, MAD, scores and outliers.
+
+    A read, in four queries whatever the number of prefectures and items: the key items, the
+    active prefectures, the consumption sums of the window, and the protected staff totals.
+    """
+    threshold, min_prefectures = spot_check_policy()
+    items = list(key_items())
+    prefectures = {p.pk: p for p in active_prefectures()}
+    start = date - dt.timedelta(days=WINDOW_DAYS - 1)
+    sums = (
+        DailyFigure.objects.filter(
+            date__range=(start, date),
+            prefecture_id__in=list(prefectures),
+            item__is_key=True,
+            item__active=True,
+        )
+        .values_list("item_id", "prefecture_id")
+        .annotate(total=Sum("consumption"), reports=Count("pk"))
+        .order_by()
+    )
+    staff = dict(
+        ProtectedStaff.objects.filter(prefecture_id__in=list(prefectures))
+        .values_list("prefecture_id")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    consumption = defaultdict(dict)
+    for item_id, prefecture_id, total, _reports in sums:
+        people = staff.get(prefecture_id) or 0
+        if people > 0:
+            consumption[item_id][prefecture_id] = Fraction(total, people)
+
+    comparisons = []
+    for item in items:
+        per_prefecture = consumption.get(item.pk, {})
+        figures = {
+            prefectures[p_id]: per_prefecture[p_id]
+            for p_id in sorted(per_prefecture, key=lambda p_id: prefectures[p_id].code)
+        }
+        comparison = ItemComparison(item=item, figures=figures)
+        comparisons.append(comparison)
+        if len(figures) < min_prefectures:
+            comparison.skipped = SKIPPED_TOO_FEW
+            continue
+        robust = robust_z_scores(figures)
+        if robust is None:
+            comparison.median = _median(list(figures.values()))
+            comparison.mad = Fraction(0)
+            comparison.skipped = SKIPPED_MAD_ZERO
+            continue
+        comparison.median, comparison.mad, comparison.scores = robust
+        comparison.outliers = sorted(
+            (p for p, score in robust.scores.items() if abs(score) > threshold),
+            key=lambda p: (-abs(robust.scores[p]), p.code),
+        )
+    return comparisons
+
+
+@transaction.atomic
+def spot_checks_compute_for_date(
+    *, date: dt.date, now: dt.datetime | None = None
+) -> list[SpotCheckFlag]:
+    """Compute and store the spot-check flags of `date`; idempotent.
+
+    A rerun replaces the date's computed figures. A flag that still holds keeps its follow-up
+    status and notes; one that no longer holds is deleted if nobody followed it up, and kept
+    with `cleared_at` set otherwise (what people wrote is never lost). A flag found again
+    after being cleared is current again. Constant queries: the comparison (4), the date's
+    flags (2), then at most one delete, one insert and one update.
+    """
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        # Two runs of one date at once (two builds' jobs) would insert the same new flags.
+        key = zlib.crc32(f"spotchecks:{date.isoformat()}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    found = {}
+    for comparison in spot_check_comparisons(date=date):
+        for prefecture in comparison.outliers:
+            found[(prefecture.pk, comparison.item.pk)] = {
+                "figure": _decimal(comparison.figures[prefecture], SIX_PLACES),
+                "median": _decimal(comparison.median, SIX_PLACES),
+                "mad": _decimal(comparison.mad, SIX_PLACES),
+                "score": _decimal(comparison.scores[prefecture], TWO_PLACES),
+                "prefectures_compared": len(comparison.figures),
+            }
+
+    # Locked (without an aggregate: PostgreSQL refuses FOR UPDATE with GROUP BY), so a
+    # follow-up being written, which locks its flag first, is seen before a flag is deleted.
+    existing = {
+        (flag.prefecture_id, flag.item_id): flag
+        for flag in SpotCheckFlag.objects.select_for_update().filter(date=date).order_by("pk")
+    }
+    followed_up = set(
+        SpotCheckFollowUp.objects.filter(flag__date=date).values_list("flag_id", flat=True)
+    )
+    new, changed, gone = [], [], []
+    for key, values in found.items():
+        flag = existing.get(key)
+        if flag is None:
+            new.append(
+                SpotCheckFlag(
+                    date=date, prefecture_id=key[0], item_id=key[1], computed_at=now, **values
+                )
+            )
+            continue
+        for field, value in values.items():
+            setattr(flag, field, value)
+        flag.computed_at, flag.cleared_at = now, None
+        changed.append(flag)
+    for key, flag in existing.items():
+        if key in found:
+            continue
+        if flag.pk in followed_up:
+            if flag.cleared_at is None:
+                flag.cleared_at = now
+                changed.append(flag)
+        else:
+            gone.append(flag.pk)
+
+    if gone:
+        SpotCheckFlag.objects.filter(pk__in=gone).delete()
+    if new:
+        SpotCheckFlag.objects.bulk_create(new, batch_size=1000)
+    if changed:
+        SpotCheckFlag.objects.bulk_update(
+            changed,
+            [
+                "figure",
+                "median",
+                "mad",
+                "score",
+                "prefectures_compared",
+                "computed_at",
+                "cleared_at",
+            ],
+            batch_size=1000,
+        )
+    return new + changed
+
+
+# --- Follow-ups and reads -------------------------------------------------------------------
+
+FOLLOW_UP_NOTE_MAX_LENGTH = 2000
+FOLLOW_UP_ACTIONS = [value for value in SpotCheckStatus.values if value != SpotCheckStatus.NONE]
+
+
+class FollowUpRefused(ValueError):
+    """The follow-up cannot be recorded as asked (unknown action, note too long)."""
+
+
+def user_may_follow_up_spot_checks(user) -> bool:
+    """The office records follow-ups; leadership reads them."""
+    return getattr(user, "is_authenticated", False) and user.is_office
+
+
+def user_may_read_spot_checks(user) -> bool:
+    """Office and leadership. Spot checks compare prefectures with each other (and the median
+    is made of every prefecture's figures), so a prefecture officer does not see them."""
+    return getattr(user, "is_authenticated", False) and user.sees_whole_province
+
+
+@transaction.atomic
+def spot_check_follow_up_record(
+    *, user, flag: SpotCheckFlag, action: str, note: str = "", now: dt.datetime | None = None
+) -> SpotCheckFollowUp:
+    """The office records what it did about a flag: the flag's status becomes `action`, and a
+    follow-up row (append-only) keeps who, when and the note."""
+    if not user_may_follow_up_spot_checks(user):
+        raise PermissionDenied
+    if action not in FOLLOW_UP_ACTIONS:
+        raise FollowUpRefused(_("Choose what was done."))
+    note = str(note or "").strip()
+    if len(note) > FOLLOW_UP_NOTE_MAX_LENGTH:
+        raise FollowUpRefused(
+            _("A note may be at most %(limit)d characters long.")
+            % {"limit": FOLLOW_UP_NOTE_MAX_LENGTH}
+        )
+    now = now or timezone.now()
+    flag = SpotCheckFlag.objects.select_for_update(of=("self",)).get(pk=flag.pk)
+    flag.status, flag.status_changed_at = action, now
+    flag.save(update_fields=["status", "status_changed_at"])
+    return SpotCheckFollowUp.objects.create(
+        flag=flag, action=action, note=note, author=user, created_at=now
+    )
+
+
+def spot_check_flags(user, *, date: dt.date) -> QuerySet[SpotCheckFlag]:
+    """The flags of `date` with their prefecture, item and follow-ups (authors joined):
+    three queries for any number. Largest |score| first; cleared flags last."""
+    if not user_may_read_spot_checks(user):
+        return SpotCheckFlag.objects.none()
+    return (
+        SpotCheckFlag.objects.filter(date=date)
+        .select_related("prefecture", "item")
+        .prefetch_related(
+            Prefetch(
+                "follow_ups",
+                queryset=SpotCheckFollowUp.objects.select_related("author").order_by(
+                    "created_at", "pk"
+                ),
+            )
+        )
+        .order_by(
+            F("cleared_at").asc(nulls_first=True),
+            "item__sort_order",
+            "item__code",
+            "-score",
+            "prefecture__code",
+        )
+    )
+
+
+def spot_check_dates() -> list[dt.date]:
+    """Dates that have flags, newest first (for the page's shortcuts)."""
+    return list(
+        SpotCheckFlag.objects.order_by("-date").values_list("date", flat=True).distinct()[:30]
+    )
+
+
+def spot_check_notice_rows(user, *, date: dt.date) -> list[dict]:
+    """The notice list (通报) of `date`: the flags that still hold, each with its follow-up
+    status and latest note."""
+    rows = []
+    for flag in spot_check_flags(user, date=date):
+        if flag.cleared_at is not None:
+            continue
+        notes = [f for f in flag.follow_ups.all() if f.note]
+        rows.append(
+            {
+                "prefecture": flag.prefecture.name,
+                "item": flag.item.name,
+                "figure": float(flag.figure),
+                "median": float(flag.median),
+                "score": float(flag.score),
+                "status": str(flag.get_status_display()),
+                "latest_note": notes[-1].note if notes else "",
+            }
+        )
+    return rows
+
+
+def spot_check_notice_xlsx(user, *, date: dt.date) -> bytes:
+    """The notice list as an .xlsx file, headers in the active language."""
+    columns = [
+        ("prefecture", _("Prefecture")),
+        ("item", _("Item")),
+        ("figure", _("Consumption per protected person, 7 days")),
+        ("median", _("Median of prefectures")),
+        ("score", _("Robust z-score")),
+        ("status", _("Follow-up")),
+        ("latest_note", _("Latest note")),
+    ]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Notice list")
+    sheet.append([_("Spot-check notice list, %(date)s") % {"date": date.isoformat()}])
+    sheet["A1"].font = Font(bold=True)
+    sheet.append([label for _key, label in columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in spot_check_notice_rows(user, date=date):
+        sheet.append([row[key] for key, _label in columns])
+    for letter, width in zip("ABCDEFG", (14, 22, 16, 16, 12, 14, 40), strict=True):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

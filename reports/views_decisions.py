@@ -1,0 +1,128 @@
+"""Pages of decision support: spot checks (比对抽查) with their follow-ups and notice list, and
+the shortage alerts (the user's own list and the overview's panel).
+
+Thin: they validate the request and call reports/spotchecks.py and reports/alerts.py.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supplycoord.lib.permissions import can_read_reports, require, sees_whole_province
+
+from . import alerts as alert_service
+from . import spotchecks
+from .models import AlertKind, SpotCheckFlag, SpotCheckStatus
+from .views import _page_context, _requested_date, _safe_next
+
+
+@require(spotchecks.user_may_read_spot_checks)
+def spot_checks(request):
+    """The flags of a date (default: the latest built), the comparison of every key item, a
+    chart of the items with flags, and the follow-up form (office)."""
+    date = _requested_date(request)
+    threshold, min_prefectures = spotchecks.spot_check_policy()
+    comparisons = spotchecks.spot_check_comparisons(date=date) if date else []
+    flags = list(spotchecks.spot_check_flags(request.user, date=date)) if date else []
+    flagged_items = {flag.item_id for flag in flags}
+    charts = [
+        {"id": f"spotcheck-{c.item.code}", "data": c.chart_data(), "item": c.item}
+        for c in comparisons
+        if c.item.pk in flagged_items or c.outliers
+    ]
+    return render(
+        request,
+        "reports/spotchecks.html",
+        _page_context(
+            date,
+            flags=flags,
+            comparisons=comparisons,
+            charts=charts,
+            chart_labels={"median": _("Median"), "figure": _("Per protected person")},
+            actions=[c for c in SpotCheckStatus.choices if c[0] != SpotCheckStatus.NONE],
+            may_follow_up=spotchecks.user_may_follow_up_spot_checks(request.user),
+            threshold=float(threshold),
+            min_prefectures=min_prefectures,
+            skipped_too_few=spotchecks.SKIPPED_TOO_FEW,
+            skipped_mad_zero=spotchecks.SKIPPED_MAD_ZERO,
+            next=request.get_full_path(),
+        ),
+    )
+
+
+@require_POST
+@require(spotchecks.user_may_follow_up_spot_checks)
+def spot_check_follow_up(request, pk):
+    """The office records a follow-up (POST action=..., note=...) and goes back to the page."""
+    flag = get_object_or_404(SpotCheckFlag.objects.select_related("prefecture", "item"), pk=pk)
+    default = reverse("reports:spot_checks") + f"?date={flag.date.isoformat()}"
+    try:
+        spotchecks.spot_check_follow_up_record(
+            user=request.user,
+            flag=flag,
+            action=request.POST.get("action", ""),
+            note=request.POST.get("note", ""),
+        )
+    except spotchecks.FollowUpRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Follow-up saved: %(prefecture)s, %(item)s.")
+            % {"prefecture": flag.prefecture.name, "item": flag.item.name},
+        )
+    return redirect(_safe_next(request, default))
+
+
+@require(spotchecks.user_may_read_spot_checks)
+def spot_check_notice(request):
+    """The notice list (通报) of a date as .xlsx."""
+    date = _requested_date(request, quiet=True)
+    if date is None:
+        raise Http404(_("No snapshot has been built for this date."))
+    response = HttpResponse(
+        spotchecks.spot_check_notice_xlsx(request.user, date=date),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    filename = f"{_('Spot-check notice list')}-{date.isoformat()}.xlsx"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@require(can_read_reports)
+def alerts(request):
+    """The user's alerts: open ones by default, or all (history); officers see their own."""
+    show = request.GET.get("show", "open")
+    if show not in ("open", "all"):
+        show = "open"
+    kind = request.GET.get("kind", "")
+    if kind not in AlertKind.values:
+        kind = ""
+    page = alert_service.alerts_page(
+        request.user, open_only=show == "open", kind=kind, page_number=request.GET.get("page")
+    )
+    return render(
+        request,
+        "reports/alerts.html",
+        {
+            "page": page,
+            "show": show,
+            "kind": kind,
+            "kinds": AlertKind.choices,
+            "counts": alert_service.open_alert_counts(request.user),
+        },
+    )
+
+
+@require(sees_whole_province)
+def alerts_panel(request):
+    """htmx partial for the overview: open alerts by kind and the latest ones."""
+    return render(
+        request,
+        "reports/_alerts_panel.html",
+        {"alerts_panel": alert_service.alerts_panel(request.user)},
+    )
