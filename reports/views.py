@@ -22,7 +22,7 @@ from supplycoord.selectors import (
     user_can_view_prefecture,
 )
 
-from . import exports, selectors, services
+from . import alerts, exports, selectors, services
 from .models import ReconciliationAction, ReconciliationStatus
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
@@ -100,6 +100,8 @@ def overview(request):
                 request.user, prefectures=data.prefectures
             ),
             overdue=overdue_batches(request.user, date=local_today()),
+            # Rendered with the page, not fetched after it: the first thing leadership reads.
+            alerts_panel=alerts.alerts_panel(request.user),
         ),
     )
 
