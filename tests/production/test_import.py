@@ -244,7 +244,7 @@ def test_it_reports_each_problem_at_its_excel_row_and_column_and_saves_nothing(
 ):
     client.force_login(reporter)
     client.cookies["django_language"] = "en"
-    workbook = _template(reporter)
+    workbook = _template(reporter, language="en")
     ws = workbook.worksheets[0]
     _fill(ws, 4)  # row 4: fine
     _fill(ws, 5, output=-1, held=10)  # row 5: negative output, held above the stock of…
