@@ -162,7 +162,9 @@ else:
 
 # Celery: with no REDIS_URL, tasks run in-process at once (eager) so the embedded default
 # needs no broker. With REDIS_URL, a worker and exactly one beat process run the jobs.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-process broker never carries a message (tasks run eagerly); naming its host keeps
+# kombu from warning that it fell back to "localhost".
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False" if REDIS_URL else "True")
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -97,7 +97,7 @@ def test_it_runs_celery_eagerly_in_memory_when_no_redis_url_is_set(embedded):
     """Without Redis, tasks run in-process at once: no broker, no worker needed."""
     assert embedded["eager"] is True
     assert embedded["celery_eager"] is True
-    assert embedded["broker"] == "memory://"
+    assert embedded["broker"] == "memory://localhost/"
     assert embedded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
