@@ -36,6 +36,10 @@ from .services import AllocationError, AllocationInvalid, batch_create
 from .waterfill import Claimant, water_fill
 
 MAX_WEIGHT = Decimal(10)
+# A line keeps its weight with two decimals (ProposalLine.weight): a weight with more would be
+# computed with one figure and kept with another.
+WEIGHT_PLACES = Decimal("0.01")
+RATE_PLACES = Decimal("0.01")  # as ProposalLine.rate keeps it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +54,19 @@ class PrefectureInput:
 
     @property
     def rate(self) -> tuple[Decimal | None, str]:
-        """reports.md: avg_consumption_7d, else demand; with where it came from."""
-        if self.avg_consumption_7d:
-            return self.avg_consumption_7d, "avg_consumption_7d"
+        """reports.md: avg_consumption_7d, else demand; with where it came from.
+
+        The average is taken to 0.01 a day, the precision the proposal line keeps it with, so
+        the kept inputs give back exactly the quantities proposed. An average of 0 (nothing
+        consumed in 7 days, often because there was nothing to consume) falls back to demand.
+        """
+        average = (
+            self.avg_consumption_7d.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+            if self.avg_consumption_7d is not None
+            else None
+        )
+        if average:
+            return average, "avg_consumption_7d"
         if self.demand:
             return Decimal(self.demand), "demand"
         return None, ""
@@ -96,11 +110,38 @@ def reserve_position(item: Item, warehouses) -> tuple[int, int]:
     return on_hand, committed
 
 
+def reserve_positions(items, warehouses) -> dict[int, tuple[int, int]]:
+    """{item id: (on hand, committed)} of every item over `warehouses`, in two queries."""
+    on_hand = dict(
+        StockBalance.objects.filter(warehouse__in=warehouses, item__in=items)
+        .values_list("item_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    committed = dict(
+        DispatchBatchLine.objects.filter(
+            batch__source_warehouse__in=warehouses,
+            batch__status__in=[BatchStatus.DRAFT, BatchStatus.APPROVED],
+            item__in=items,
+        )
+        .values_list("item_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    return {item.pk: (on_hand.get(item.pk) or 0, committed.get(item.pk) or 0) for item in items}
+
+
 @transaction.atomic
 def reserve_floor_set(*, user, item: Item, quantity: int) -> ReserveFloor:
     """The quantity of `item` a proposal never hands out of the reserve. Office only."""
+    from inventory.services import MAX_FIGURE
+
     _require_office(user)
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+    if (
+        not isinstance(quantity, int)
+        or isinstance(quantity, bool)
+        or not 0 <= quantity < MAX_FIGURE
+    ):
         raise ProposalInvalid(
             [(None, _("The reserve floor must be a whole number, zero or more."))]
         )
@@ -162,12 +203,25 @@ def proposal_create(
     if not inputs:
         errors.append((None, _("Choose at least one item.")))
     for code, (weight, reason) in weights.items():
-        if not isinstance(weight, Decimal) or weight < 1 or weight > MAX_WEIGHT:
+        if (
+            not isinstance(weight, Decimal)
+            or not weight.is_finite()  # NaN cannot even be compared with 1
+            or weight < 1
+            or weight > MAX_WEIGHT
+        ):
             errors.append(
                 (
                     None,
                     _("The weight of %(code)s must be between 1 and %(max)s.")
                     % {"code": code, "max": MAX_WEIGHT},
+                )
+            )
+        elif weight != weight.quantize(WEIGHT_PLACES):
+            errors.append(
+                (
+                    None,
+                    _("The weight of %(code)s may have at most two decimal places.")
+                    % {"code": code},
                 )
             )
         elif weight != 1 and not (reason or "").strip():
@@ -289,7 +343,8 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
     }
     parsed, errors = {}, []
     for key, raw in quantities.items():
-        line = lines.get(int(key)) if str(key).isdigit() else None
+        text = str(key)
+        line = lines.get(int(text)) if text.isascii() and text.isdigit() else None
         if line is None:
             errors.append((None, _("Unknown proposal line.")))
             continue
@@ -400,6 +455,49 @@ def proposal_accept(*, user, proposal: Proposal, expected_version: int):
             ]
         )
 
+    # Lock the balances drawn from (in a fixed order), so two proposals accepted at once over
+    # the same stock are planned one after the other.
+    items = {line.proposal_item.item for line in lines}
+    list(
+        StockBalance.objects.select_for_update()
+        .filter(warehouse__in=warehouses, item__in=items)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    # The reserve floor holds at acceptance too: stock drafted, dispatched or a floor raised
+    # since the proposal was made may leave less to hand out than it assumed.
+    floors = dict(ReserveFloor.objects.filter(item__in=items).values_list("item_id", "quantity"))
+    wanted: dict[Item, int] = {}
+    for line in lines:
+        item = line.proposal_item.item
+        wanted[item] = wanted.get(item, 0) + line.quantity
+    errors = []
+    for item, total in sorted(wanted.items(), key=lambda pair: pair[0].code):
+        on_hand, committed = reserve_position(item, warehouses)
+        floor = floors.get(item.pk, 0)
+        available = max(0, on_hand - committed - floor)
+        if total > available:
+            errors.append(
+                (
+                    None,
+                    _(
+                        "%(item)s: the proposal hands out %(total)d, but only %(available)d "
+                        "can be handed out now (on hand %(on_hand)d, in batches not yet "
+                        "dispatched %(committed)d, reserve floor %(floor)d)."
+                    )
+                    % {
+                        "item": item,
+                        "total": total,
+                        "available": available,
+                        "on_hand": on_hand,
+                        "committed": committed,
+                        "floor": floor,
+                    },
+                )
+            )
+    if errors:
+        raise ProposalInvalid(errors)
+
     free: dict[tuple[int, int], int] = {}
     for line in lines:
         item = line.proposal_item.item
@@ -409,7 +507,6 @@ def proposal_accept(*, user, proposal: Proposal, expected_version: int):
                 free[(warehouse.pk, item.pk)] = max(0, on_hand - committed)
 
     plan: dict[tuple[int, int], list[dict]] = {}
-    errors = []
     for line in lines:
         item = line.proposal_item.item
         need = line.quantity

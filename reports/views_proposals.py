@@ -7,6 +7,7 @@ snapshot's inputs (reports/proposal_inputs.py) and hand them over.
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,11 +22,12 @@ from allocation.proposals import (
     proposal_update,
     proposal_view,
     reserve_floor_set,
-    reserve_position,
+    reserve_positions,
 )
 from allocation.services import AllocationError
 from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
-from supplycoord.lib.dates import local_today, parse_iso_date
+from inventory.services import parse_whole_number
+from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
 from supplycoord.lib.permissions import is_office, require, sees_whole_province
 from supplycoord.models import Prefecture
 from supplycoord.selectors import key_items
@@ -70,10 +72,15 @@ def reserve_floors(request):
         raw = request.POST.get(f"floor-{item.code}", "").strip()
         if raw == "":
             continue
+        # The same reading as every other whole number typed into SupplyCoord: full-width
+        # digits and commas pass; "²", "1e3" and numbers too large to store do not.
+        quantity, message = parse_whole_number(raw)
+        if message:
+            errors.append(item.name)
+            continue
         try:
-            quantity = int(raw.replace(",", ""))
             reserve_floor_set(user=request.user, item=item, quantity=quantity)
-        except (ValueError, ProposalInvalid):
+        except ProposalInvalid:
             errors.append(item.name)
     if errors:
         messages.error(
@@ -87,10 +94,12 @@ def reserve_floors(request):
 
 
 def _decimal(raw: str) -> Decimal | None:
+    """A finite decimal number, else None ("NaN" and "Infinity" are not weights)."""
     try:
-        return Decimal(raw.strip())
+        number = Decimal(raw.strip())
     except (InvalidOperation, AttributeError):
         return None
+    return number if number.is_finite() else None
 
 
 @require(is_office)
@@ -108,18 +117,26 @@ def proposal_new(request):
         date = parse_iso_date(form.get("date", ""))
         if date is None:
             errors.append(_("Enter a valid date (YYYY-MM-DD)."))
+        elif not is_reportable(date) or selectors.snapshot_build_for(date) is None:
+            # Without a built snapshot every prefecture would come without stock and the
+            # proposal would hand out nothing, with no word of why.
+            errors.append(
+                _("No snapshot has been built for %(date)s; choose a date that has one.")
+                % {"date": date.isoformat()}
+            )
         chosen_items = [i for i in items if form.get(f"item-{i.code}")]
         chosen_warehouses = [w for w in warehouses if form.get(f"warehouse-{w.code}")]
         quantities = {}
         for item in chosen_items:
-            raw = form.get(f"quantity-{item.code}", "").strip().replace(",", "")
+            raw = form.get(f"quantity-{item.code}", "").strip()
             if raw:
-                if not raw.isdigit():
+                number, message = parse_whole_number(raw)
+                if message:
                     errors.append(
                         _("%(item)s: the quantity must be a whole number.") % {"item": item.name}
                     )
                 else:
-                    quantities[item.pk] = int(raw)
+                    quantities[item.pk] = number
         weights = {}
         for prefecture in prefectures:
             raw = form.get(f"weight-{prefecture.code}", "").strip()
@@ -152,9 +169,26 @@ def proposal_new(request):
                 return redirect("reports:proposal_detail", pk=proposal.pk)
     positions = []
     provincial = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
+    held = reserve_positions(items, provincial or warehouses)  # two queries for every item
     for item in items:
-        on_hand, committed = reserve_position(item, provincial or warehouses)
-        positions.append({"item": item, "on_hand": on_hand, "committed": committed})
+        on_hand, committed = held[item.pk]
+        positions.append(
+            {
+                "item": item,
+                "on_hand": on_hand,
+                "committed": committed,
+                # What was typed comes back after a refusal, so one bad field loses nothing.
+                "typed": form.get(f"quantity-{item.code}", "") if form is not None else "",
+            }
+        )
+    weight_rows = [
+        {
+            "prefecture": prefecture,
+            "weight": form.get(f"weight-{prefecture.code}", "1") if form is not None else "1",
+            "reason": form.get(f"reason-{prefecture.code}", "") if form is not None else "",
+        }
+        for prefecture in prefectures
+    ]
     return render(
         request,
         "reports/proposal_new.html",
@@ -163,6 +197,7 @@ def proposal_new(request):
             "positions": positions,
             "warehouses": warehouses,
             "prefectures": prefectures,
+            "weight_rows": weight_rows,
             "default_date": default_date,
             "form": form,
             "errors": errors,
@@ -177,7 +212,8 @@ def proposal_new(request):
 def _typed_quantities(post) -> dict[int, str]:
     typed = {}
     for key, value in post.items():
-        if key.startswith("q-") and key[2:].isdigit():
+        # ASCII digits only: "q-²" passes str.isdigit() but not int().
+        if key.startswith("q-") and key[2:].isascii() and key[2:].isdigit():
             typed[int(key[2:])] = value
     return typed
 
@@ -214,17 +250,20 @@ def proposal_detail(request, pk):
             version = -1
         try:
             if action == "accept":
-                if typed:
-                    proposal = proposal_update(
-                        user=request.user,
-                        proposal=proposal,
-                        expected_version=version,
-                        quantities=typed,
+                # The edits and the batches are one decision: an accept that fails keeps
+                # neither (the page shows the quantities as typed, with the reason).
+                with transaction.atomic():
+                    if typed:
+                        proposal = proposal_update(
+                            user=request.user,
+                            proposal=proposal,
+                            expected_version=version,
+                            quantities=typed,
+                        )
+                        version = proposal.version
+                    batches = proposal_accept(
+                        user=request.user, proposal=proposal, expected_version=version
                     )
-                    version = proposal.version
-                batches = proposal_accept(
-                    user=request.user, proposal=proposal, expected_version=version
-                )
                 messages.success(
                     request,
                     _("Accepted: %(count)d draft dispatch batches created for approval.")
