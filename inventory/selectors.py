@@ -109,7 +109,12 @@ def user_can_view_warehouse(user, warehouse: Warehouse) -> bool:
 
 
 def user_can_post_to_warehouse(
-    user, warehouse: Warehouse, *, kind: str | None = None, reverses_kind: str | None = None
+    user,
+    warehouse: Warehouse,
+    *,
+    kind: str | None = None,
+    reverses_kind: str | None = None,
+    for_production_report: bool = False,
 ) -> bool:
     """Who may post stock events (of `kind`, when given) to a warehouse.
 
@@ -117,8 +122,9 @@ def user_can_post_to_warehouse(
     message). A prefecture officer: the active prefecture warehouses of their own prefecture;
     the provincial reserve is the office's. A producer's reporter or commissioner: receipts
     (output delivered into the held reserve) and reversals of receipts (a corrected report),
-    in the held-reserve warehouse of a producer they report for. Leadership reads but does
-    not post.
+    in the held-reserve warehouse of a producer they report for, and only when booked by
+    their production report (`for_production_report`): never a free-standing receipt through
+    the ledger API. Leadership reads but does not post.
     """
     if not getattr(user, "is_authenticated", False):
         return False
@@ -126,7 +132,8 @@ def user_can_post_to_warehouse(
         return True
     if user.effective_role == Role.PRODUCER_REPORTER:
         return bool(
-            (
+            for_production_report
+            and (
                 kind == StockEventKind.RECEIPT
                 or (kind == StockEventKind.REVERSAL and reverses_kind == StockEventKind.RECEIPT)
             )

@@ -462,6 +462,7 @@ def stock_receive(
     note="",
     client_uuid=None,
     history=False,
+    for_production_report=False,
 ) -> StockEvent:
     """Record a receipt (入库) into `warehouse` and raise its balances.
 
@@ -470,7 +471,8 @@ def stock_receive(
     back-dating up to SUPPLYCOORD["LEDGER_BACKDATE_DAYS"], never in the future).
     `client_uuid`: a retried call with the same UUID returns the first event unchanged.
     `history`: office staff booking history (a production report they may enter for any past
-    day): any past date, as the ledger import allows.
+    day): any past date, as the ledger import allows. `for_production_report`: booked by
+    `production_reports_submit`, the only way a producer reporter may post a receipt.
 
     Raises PermissionDenied (user may not post to the warehouse), LedgerInvalid (every
     problem, by line and field). Returns the event; `event.replayed` is True for a retry.
@@ -487,6 +489,7 @@ def stock_receive(
         note=note,
         client_uuid=client_uuid,
         history=history,
+        for_production_report=for_production_report,
     )
 
 
@@ -579,7 +582,9 @@ def stock_count(*, user, warehouse, counts, note="", occurred_at=None, client_uu
 
 
 @transaction.atomic
-def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
+def stock_reverse(
+    *, user, event: StockEvent, reason: str, for_production_report: bool = False
+) -> StockEvent:
     """Reverse a mistaken event: a new REVERSAL event with every line negated.
 
     Nothing is edited or deleted: the reversal points at `event` (`reverses`) and happens now.
@@ -595,7 +600,11 @@ def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
     original = StockEvent.objects.select_for_update().get(pk=event.pk)
     warehouse = Warehouse.objects.get(pk=original.warehouse_id)
     if not user_can_post_to_warehouse(
-        user, warehouse, kind=StockEventKind.REVERSAL, reverses_kind=original.kind
+        user,
+        warehouse,
+        kind=StockEventKind.REVERSAL,
+        reverses_kind=original.kind,
+        for_production_report=for_production_report,
     ):
         raise PermissionDenied(_("You may not post stock events to this warehouse."))
     if original.kind == StockEventKind.REVERSAL:
@@ -621,6 +630,7 @@ def stock_reverse(*, user, event: StockEvent, reason: str) -> StockEvent:
         lines=lines,
         note=reason_text,
         reverses=original,
+        for_production_report=for_production_report,
     )
 
 
@@ -1219,6 +1229,7 @@ def _post_stock_event(
     client_uuid=None,
     reverses=None,
     history=False,
+    for_production_report=False,
 ) -> StockEvent:
     """Validate, number and write one event and move its balances. Callers hold a transaction.
 
@@ -1234,7 +1245,11 @@ def _post_stock_event(
         errors.append(LineError(None, "warehouse", _("Unknown warehouse code.")))
         warehouse = None
     elif not user_can_post_to_warehouse(
-        user, warehouse, kind=kind, reverses_kind=reverses.kind if reverses else None
+        user,
+        warehouse,
+        kind=kind,
+        reverses_kind=reverses.kind if reverses else None,
+        for_production_report=for_production_report,
     ):
         raise PermissionDenied(_("You may not post stock events to this warehouse."))
 

@@ -537,7 +537,7 @@ class ProblemListView(generics.ListAPIView):
             return _field_errors(ValidationError({"non_field_errors": error}))
         code = body.get("producer")
         producer = None
-        if isinstance(code, str) and code.strip():
+        if isinstance(code, str) and code.strip() and "\x00" not in code:
             producer = (
                 producers_visible_to(request.user).filter(credit_code=code.strip().upper()).first()
             )
@@ -545,12 +545,15 @@ class ProblemListView(generics.ListAPIView):
             return _field_errors(
                 ValidationError({"producer": _("Unknown producer (unified social credit code).")})
             )
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            return _field_errors(ValidationError({"description": _("Describe the problem.")}))
         try:
             problem = problem_report(
                 user=request.user,
                 producer=producer,
                 category=body.get("category"),
-                description=str(body.get("description") or ""),
+                description=description or "",
             )
         except PermissionDenied as exc:
             return _forbidden(exc)

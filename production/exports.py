@@ -344,9 +344,23 @@ class _Echo:
         return value
 
 
+# A cell starting with one of these is a formula to Excel and WPS: a reporter's correction
+# reason "=HYPERLINK(…)" would run in the office's copy of the ledger (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value):
+    """Text that a spreadsheet shows as typed, never evaluates: a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_value(value):
     if value is None:
         return ""
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -393,7 +407,7 @@ def xlsx_file(export):
     def value(column, raw):
         if raw is None or raw == "":
             return None
-        cell = WriteOnlyCell(sheet, value=raw)
+        cell = WriteOnlyCell(sheet, value=_text(raw))
         if column.kind in NUMBER_FORMATS:
             cell.number_format = NUMBER_FORMATS[column.kind]
         return cell

@@ -171,7 +171,9 @@ def _template_rows(user, date):
     """(producer, item, report of `date` or None) for every line item, in register order."""
     producers = list(producers_to_report_for(user).order_by("prefecture__code", "name", "pk"))
     items: dict[int, dict[int, Item]] = {}
-    lines = ProductionLine.objects.filter(producer__in=producers).select_related("item")
+    lines = ProductionLine.objects.filter(producer__in=producers, item__active=True).select_related(
+        "item"
+    )
     for line in lines:
         items.setdefault(line.producer_id, {})[line.item_id] = line.item
     reports = {

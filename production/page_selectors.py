@@ -238,9 +238,10 @@ class EntryRow:
 
 
 def report_entry_rows(producer: Producer, *, date: dt.date) -> list[EntryRow]:
-    """One row per item the producer has a line for, prefilled with that day's report."""
+    """One row per item in the catalogue the producer has a line for, prefilled with that
+    day's report (an item withdrawn from the catalogue is no longer reported)."""
     items = (
-        Item.objects.filter(production_lines__producer=producer)
+        Item.objects.filter(production_lines__producer=producer, active=True)
         .distinct()
         .order_by("sort_order", "code")
     )

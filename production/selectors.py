@@ -71,11 +71,14 @@ def licences_flagged(*, today: dt.date, within_days: int | None = None) -> Query
     """Licences expired or expiring within `within_days` (setting LICENCE_WARNING_DAYS) of today.
 
     A licence expiring exactly `within_days` from today is flagged; one a day later is not.
+    Producers taken off the register (inactive) have nothing left to renew.
     """
     if within_days is None:
         within_days = settings.SUPPLYCOORD["LICENCE_WARNING_DAYS"]
     return (
-        Licence.objects.filter(expires__lte=today + dt.timedelta(days=within_days))
+        Licence.objects.filter(
+            expires__lte=today + dt.timedelta(days=within_days), producer__active=True
+        )
         .select_related("producer")
         .order_by("expires", "pk")
     )
@@ -218,7 +221,7 @@ def commissioner_desk(user, *, today: dt.date) -> CommissionerDesk:
     }
     rows = []
     for producer in producers:
-        items = {line.item.pk: line.item for line in producer.lines.all()}
+        items = {line.item.pk: line.item for line in producer.lines.all() if line.item.active}
         for item in sorted(items.values(), key=lambda i: (i.sort_order, i.code)):
             rows.append((producer, item, reports.get((producer.pk, item.pk))))
     rows.sort(key=lambda r: r[2] is not None)  # stable: missing first, register order kept

@@ -4,11 +4,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import ReceiptSource
+from inventory.models import ReceiptSource, StockEvent
 from inventory.services import (
     LedgerError,
     RowError,
@@ -165,6 +166,17 @@ class ProductionReportsOutOfScope(Exception):
         self.rows = rows
 
 
+# PostgreSQL cannot store or even compare a text holding NUL: such a code is unknown, such
+# a reason is refused with Django's own message, never a server error.
+NUL = "\x00"
+
+
+def _nul_error(text) -> str | None:
+    if isinstance(text, str) and NUL in text:
+        return str(ProhibitNullCharactersValidator.message)
+    return None
+
+
 def production_reports_submit(
     *, user, rows: list[dict], reason: str = "", now: dt.datetime | None = None
 ) -> SubmitResult:
@@ -199,6 +211,9 @@ def production_reports_submit(
                 )
             ]
         )
+    message = _nul_error(reason)
+    if message:
+        raise ProductionReportsInvalid([RowError(None, "reason", message)])
     try:
         return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
     except IntegrityError:
@@ -281,6 +296,11 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
         item = _resolve(row.get("item"), Item, items)
         if item is None:
             row_errors.append(RowError(index, "item", _("Unknown item code.")))
+        elif not item.active:
+            # As the daily figures: and the ledger would refuse its delivery anyway.
+            row_errors.append(
+                RowError(index, "item", _("This item is no longer in the catalogue."))
+            )
         elif producer is not None and item.pk not in line_items.get(producer.pk, set()):
             row_errors.append(
                 RowError(index, "item", _("This producer has no production line for this item."))
@@ -318,9 +338,14 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
                 )
             else:
                 seen[key] = index
+        own_reason = row.get("reason")
+        if own_reason not in (None, "") and not isinstance(own_reason, str):
+            row_errors.append(RowError(index, "reason", _("The reason must be text.")))
+        elif _nul_error(own_reason):
+            row_errors.append(RowError(index, "reason", _nul_error(own_reason)))
         errors.extend(row_errors)
         if not row_errors and index not in out_of_scope:
-            row_reason = str(row.get("reason") or reason or "").strip()
+            row_reason = str(own_reason or reason or "").strip()
             parsed.append((index, producer, item, date, figures, row_reason))
 
     if out_of_scope:
@@ -370,6 +395,11 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
             except LedgerError as error:
                 errors.append(RowError(index, "to_reserve", error.message))
                 continue
+            except PermissionDenied as error:
+                # The first receipt lies in a warehouse that is no longer this producer's
+                # held reserve (the office changed it): only the office may reverse it now.
+                errors.append(RowError(index, "to_reserve", str(error)))
+                continue
         report._history_user = user
         report.save()
         if previous_to_reserve is None:
@@ -385,12 +415,20 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
 
 def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -> None:
     """Make the ledger hold `report.to_reserve` for the report: reverse, then receive."""
-    if report.reserve_receipt_id is not None:
+    already_reversed = (
+        report.reserve_receipt_id is not None
+        and StockEvent.objects.filter(reverses_id=report.reserve_receipt_id).exists()
+    )
+    # The office may have reversed the receipt on the ledger page (a mistaken delivery): the
+    # ledger then holds nothing for this report, and reversing again would be refused forever.
+    if report.reserve_receipt_id is not None and not already_reversed:
         stock_reverse(
             user=user,
             event=report.reserve_receipt,
             reason=reason or _("Production report corrected"),
+            for_production_report=True,
         )
+    if report.reserve_receipt_id is not None:
         report.reserve_receipt = None
     if not report.to_reserve:
         return
@@ -407,6 +445,7 @@ def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -
         note=_("Delivered into the held reserve (production report of %(date)s)")
         % {"date": report.date.isoformat()},
         history=True,
+        for_production_report=True,
     )
 
 
@@ -416,6 +455,7 @@ def _producers_by_code(rows) -> dict[str, Producer]:
         for row in rows
         if isinstance(row, dict) and isinstance(row.get("producer"), str)
     }
+    codes = {code for code in codes if NUL not in code}
     if not codes:
         return {}
     producers = Producer.objects.filter(credit_code__in=codes).select_related(
@@ -428,7 +468,7 @@ def _items_by_code(rows) -> dict[str, Item]:
     codes = {
         row["item"].strip()
         for row in rows
-        if isinstance(row, dict) and isinstance(row.get("item"), str)
+        if isinstance(row, dict) and isinstance(row.get("item"), str) and NUL not in row["item"]
     }
     return {i.code: i for i in Item.objects.filter(code__in=codes)} if codes else {}
 
@@ -466,7 +506,9 @@ def _existing_reports(parsed) -> dict[tuple, ProductionReport]:
         return {}
     wanted = {(p.pk, i.pk, d) for _, p, i, d, _, _ in parsed}
     queryset = (
-        ProductionReport.objects.select_for_update()
+        # Only the reports are locked: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer join to their receipt, which stock_reverse locks itself.
+        ProductionReport.objects.select_for_update(of=("self",))
         .filter(
             producer_id__in={k[0] for k in wanted},
             item_id__in={k[1] for k in wanted},
@@ -502,6 +544,8 @@ def problem_report(
         errors["category"] = _("Choose a category from the list.")
     if not description:
         errors["description"] = _("Describe the problem.")
+    elif _nul_error(description):
+        errors["description"] = _nul_error(description)
     if errors:
         raise ValidationError(errors)
     problem = Problem(
@@ -543,6 +587,8 @@ def problem_resolve(*, user, problem: Problem, resolution: str, now=None) -> Pro
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationError({"resolution": _("Say how the problem was resolved.")})
+    if _nul_error(resolution):
+        raise ValidationError({"resolution": _nul_error(resolution)})
     problem.status = ProblemStatus.RESOLVED
     problem.resolution = resolution
     problem.resolved_by = user

@@ -84,15 +84,25 @@ def commissioner(request):
 # --- The daily production report form -----------------------------------------------------
 
 
+def _pk(raw: str) -> int | None:
+    """A primary key typed in a URL: ASCII digits only. str.isdigit() also says yes to "²"
+    and "１", which int() then refuses or reads as another producer's key."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
+
+
 def _entry_producer(request, source):
     producer_id = source.get("producer", "").strip()
     if not producer_id:
         if request.method == "POST":
             raise PermissionDenied  # a save must say for which producer
         return page_selectors.producers_changeable_by(request.user).first()
-    if not producer_id.isdigit():
+    pk = _pk(producer_id)
+    if pk is None:
         raise PermissionDenied
-    producer = get_object_or_404(producers_visible_to(request.user), pk=int(producer_id))
+    producer = get_object_or_404(producers_visible_to(request.user), pk=pk)
     if not producer.active or not user_can_change_producer(request.user, producer):
         raise PermissionDenied
     return producer
@@ -235,8 +245,9 @@ def problem_list(request):
 def problem_new(request):
     producers = page_selectors.producers_changeable_by(request.user)
     initial = {}
-    if request.GET.get("producer", "").isdigit():
-        initial["producer"] = producers.filter(pk=request.GET["producer"]).first()
+    producer_pk = _pk(request.GET.get("producer", ""))
+    if producer_pk is not None:
+        initial["producer"] = producers.filter(pk=producer_pk).first()
     if request.GET.get("category") in ProblemCategory.values:
         initial["category"] = request.GET["category"]
     form = forms.ProblemForm(request.POST or None, producers=producers, initial=initial)

@@ -39,3 +39,11 @@ def test_it_reads_the_warning_days_from_settings(producer, settings):
 def test_it_takes_within_days_from_the_caller(producer):
     add(producer, "day-20", TODAY + dt.timedelta(days=20))
     assert [lic.number for lic in licences_flagged(today=TODAY, within_days=30)] == ["day-20"]
+
+
+def test_it_does_not_flag_the_licences_of_a_producer_off_the_register(producer):
+    add(producer, "expired", TODAY - dt.timedelta(days=1))
+    producer.active = False
+    producer.save()
+
+    assert list(licences_flagged(today=TODAY)) == []
