@@ -25,7 +25,8 @@
       yAxis: { type: "value" },
       series: [
         { name: labels.capacity, type: "line", step: "end", data: data.capacity, areaStyle: { opacity: 0.08 } },
-        { name: labels.output, type: "line", data: data.output, connectNulls: false },
+        // Symbols always: a day reported between unreported ones is a lone point, not a line.
+        { name: labels.output, type: "line", data: data.output, connectNulls: false, showSymbol: true, symbolSize: 6 },
         { name: labels.consumption, type: "line", data: data.consumption, connectNulls: false, lineStyle: { type: "dashed" } }
       ]
     }, true);
