@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from supplycoord.demo import medical_concentration, population_10k
+from supplycoord.demo import STAFF_PER_10K, medical_concentration, population_10k
 from supplycoord.lib.dates import cutoff_for
 from supplycoord.models import Item, ItemCategory, Prefecture, Role, User
 from supplycoord.selectors import active_prefectures, key_items
@@ -50,42 +50,42 @@ MISSING_PREFECTURE_DAYS = 6
 LATE_PREFECTURE_DAYS = 10
 INCONSISTENT_REPORTS = 8
 
-# Daily consumption per 10,000 residents once the epidemic response is in full swing, and
-# whether it follows medical staff (concentrated in Lanzhou) rather than the population.
+# Daily consumption per 10,000 residents once the epidemic response is in full swing (in a
+# prefecture with the average mix of protected staff; see _protected_scale).
 CONSUMPTION_PER_10K = {
-    "FH001": (9.0, True),  # N95
-    "FH002": (45.0, True),  # surgical masks
-    "FH003": (110.0, False),  # disposable medical masks: everybody at work wears them
-    "FH004": (2.2, True),  # protective suits
-    "FH005": (4.0, True),  # isolation gowns
-    "FH006": (0.9, True),  # goggles (reused)
-    "FH007": (1.6, True),  # face shields
-    "FH008": (30.0, True),  # examination gloves, pairs
-    "XD001": (6.0, False),  # 84 disinfectant, bottles
-    "XD002": (8.0, False),  # 75% alcohol, bottles
-    "XD003": (2.0, False),
-    "XD004": (0.8, False),
-    "XD005": (40.0, False),  # chlorine dioxide tablets
-    "XD006": (5.0, False),
-    "SB001": (0.25, False),  # infrared thermometers handed out to checkpoints and schools
-    "SB002": (0.012, False),  # fixed scanners: stations, airports, hospital entrances
-    "SB003": (0.006, True),  # invasive ventilators: a few a day in Lanzhou at most
-    "SB004": (0.01, True),
-    "SB005": (0.03, True),
-    "SB006": (0.025, True),
-    "YP001": (3.0, False),
-    "YP002": (3.0, False),
-    "YP003": (8.0, False),
-    "YP004": (6.0, True),  # PCR tests
-    "YP005": (4.0, False),
-    "YP008": (6.0, True),  # sampling tubes
+    "FH001": 9.0,  # N95
+    "FH002": 45.0,  # surgical masks
+    "FH003": 110.0,  # disposable medical masks: everybody at work wears them
+    "FH004": 2.2,  # protective suits
+    "FH005": 4.0,  # isolation gowns
+    "FH006": 0.9,  # goggles (reused)
+    "FH007": 1.6,  # face shields
+    "FH008": 30.0,  # examination gloves, pairs
+    "XD001": 6.0,  # 84 disinfectant, bottles
+    "XD002": 8.0,  # 75% alcohol, bottles
+    "XD003": 2.0,
+    "XD004": 0.8,
+    "XD005": 40.0,  # chlorine dioxide tablets
+    "XD006": 5.0,
+    "SB001": 0.25,  # infrared thermometers handed out to checkpoints and schools
+    "SB002": 0.012,  # fixed scanners: stations, airports, hospital entrances
+    "SB003": 0.006,  # invasive ventilators: a few a day in Lanzhou at most
+    "SB004": 0.01,
+    "SB005": 0.03,
+    "SB006": 0.025,
+    "YP001": 3.0,
+    "YP002": 3.0,
+    "YP003": 8.0,
+    "YP004": 6.0,  # PCR tests
+    "YP005": 4.0,
+    "YP008": 6.0,  # sampling tubes
 }
 # Items added to the catalogue later get a rate from their category.
 CATEGORY_PER_10K = {
-    ItemCategory.PROTECTIVE: (5.0, True),
-    ItemCategory.DISINFECTION: (3.0, False),
-    ItemCategory.DEVICES: (0.02, True),
-    ItemCategory.DRUGS_TESTS: (3.0, False),
+    ItemCategory.PROTECTIVE: 5.0,
+    ItemCategory.DISINFECTION: 3.0,
+    ItemCategory.DEVICES: 0.02,
+    ItemCategory.DRUGS_TESTS: 3.0,
 }
 # Hospitals keep a couple of devices whatever the rate says.
 MIN_STOCK = {ItemCategory.DEVICES: 2}
@@ -164,17 +164,43 @@ def demo_plan(
     return DemoPlan(frozenset(missing), frozenset(late), frozenset(inconsistent))
 
 
+# One prefecture that uses twice the N95 per protected person of the others, so the spot
+# checks (比对抽查) have a case to find and follow up in the demo: 定西市.
+SPOT_CHECK_OUTLIER = ("621100", "FH001", 2.0)
+
+
+def _protected_scale(prefecture_code: str) -> float:
+    """Protected people per resident, relative to a prefecture of the average staff mix.
+
+    Lanzhou protects far more medical staff than its population suggests (the provincial
+    hospitals are there), and it uses more of every item for them: use follows the people
+    protected, which is what the spot checks compare.
+    """
+    concentration = medical_concentration(prefecture_code)
+    weighted = sum(n * (concentration if medical else 1) for n, medical in STAFF_PER_10K.values())
+    return weighted / sum(n for n, _medical in STAFF_PER_10K.values())
+
+
+def _usage_habit(prefecture_code: str, item_code: str, *, seed: int) -> float:
+    """A prefecture's own habit with one item (how strictly masks are changed, how wards
+    ration suits): a stable factor between 0.8 and 1.25, and 2.0 for the spot-check case."""
+    if (prefecture_code, item_code) == SPOT_CHECK_OUTLIER[:2]:
+        return SPOT_CHECK_OUTLIER[2]
+    return random.Random(f"{seed}:habit:{prefecture_code}:{item_code}").uniform(0.8, 1.25)
+
+
 def _series(
     *, prefecture_code: str, item: DemoItem, days: int, seed: int, jumps: set[int]
 ) -> list[dict]:
     """One prefecture's figures for one item, day by day (plus the look-ahead days)."""
     rng = random.Random(f"{seed}:series:{prefecture_code}:{item.code}")
-    per_10k, medical = CONSUMPTION_PER_10K.get(item.code) or CATEGORY_PER_10K.get(
-        item.category, (3.0, False)
+    per_10k = CONSUMPTION_PER_10K.get(item.code) or CATEGORY_PER_10K.get(item.category, 3.0)
+    rate = (
+        per_10k
+        * population_10k(prefecture_code)
+        * _protected_scale(prefecture_code)
+        * _usage_habit(prefecture_code, item.code, seed=seed)
     )
-    rate = per_10k * population_10k(prefecture_code)
-    if medical:
-        rate *= medical_concentration(prefecture_code)
     min_stock = MIN_STOCK.get(item.category, 0)
 
     # The stock the prefecture is heading for, in days of the full-swing rate: it falls
