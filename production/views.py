@@ -42,7 +42,9 @@ def can_report_production(user) -> bool:
 
 
 def can_read_problems(user) -> bool:
-    return user.sees_whole_province or user.is_producer_reporter
+    # Officers read their prefecture's producers' problems (as on a producer's page and in
+    # the API), read-only; the selectors scope every list and page.
+    return user.sees_whole_province or user.is_prefecture_officer or user.is_producer_reporter
 
 
 # --- Register and producer pages ----------------------------------------------------------

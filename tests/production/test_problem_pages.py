@@ -194,13 +194,30 @@ def test_leadership_reads_but_may_not_act(client, leader, producer, office):
     assert problem.status == ProblemStatus.OPEN
 
 
-@pytest.mark.parametrize("who", ["officer", "outsider"])
-def test_officers_may_not_open_the_problem_pages(client, request, who, producer, office):
-    problem = make_problem(producer, office)
-    client.force_login(request.getfixturevalue(who))
-    assert client.get(LIST_URL).status_code == 403
+def test_an_officer_reads_their_prefectures_problems_and_cannot_act(
+    client, officer, producer, other_producer, office
+):
+    """Lanzhou's officer sees Lanzhou's producer's problem, read-only; Tianshui's is a 404."""
+    mine = make_problem(producer, office)
+    theirs = make_problem(other_producer, office)
+    client.force_login(officer)
+    listed = client.get(LIST_URL)
+    assert listed.status_code == 200
+    assert list(listed.context["problems"]) == [mine]
+    page = client.get(detail_url(mine))
+    assert page.status_code == 200
+    assert 'id="take-form"' not in page.content.decode()
+    assert client.post(detail_url(mine), {"action": "take"}).status_code == 403
+    assert client.get(detail_url(theirs)).status_code == 404
     assert client.get(NEW_URL).status_code == 403
-    assert client.get(detail_url(problem)).status_code == 403
+
+
+def test_an_outsider_officer_sees_no_other_prefectures_problems(client, outsider, producer, office):
+    problem = make_problem(producer, office)
+    client.force_login(outsider)
+    assert list(client.get(LIST_URL).context["problems"]) == []
+    assert client.get(detail_url(problem)).status_code == 404
+    assert client.get(NEW_URL).status_code == 403
 
 
 def test_the_list_runs_a_constant_number_of_queries(
