@@ -95,7 +95,7 @@ def item_series(*, item: Item, end: dt.date, days: int = SERIES_DAYS) -> ItemSer
     dates = series_dates(end, days)
     start = dates[0]
     lines = list(
-        ProductionLine.objects.filter(item=item)
+        ProductionLine.objects.filter(item=item, producer__active=True)
         .exclude(status=LineStatus.STOPPED)
         .only("daily_capacity", "status", "actual_commissioning")
     )
@@ -156,7 +156,8 @@ def lines_by_status() -> list[StatusCount]:
     """Every status in its order, with the number of lines and their daily capacity."""
     grouped = {
         r["status"]: r
-        for r in ProductionLine.objects.order_by()
+        for r in ProductionLine.objects.filter(producer__active=True)
+        .order_by()
         .values("status")
         .annotate(count=Count("pk"), capacity=Sum("daily_capacity"))
     }
@@ -363,5 +364,7 @@ def production_dashboard(*, date: dt.date, item_code: str | None = None) -> Prod
         resumption=resumption_series(end=date),
         licences=licence_flags(today=date),
         problems=problems_by_category_and_age(today=date),
-        utilisation_flags=utilisation_flags(producers=Producer.objects.all(), today=date),
+        utilisation_flags=utilisation_flags(
+            producers=Producer.objects.filter(active=True), today=date
+        ),
     )

@@ -49,11 +49,15 @@ def capacity_by_item(*, producer: Producer | None = None) -> QuerySet[Item]:
     """Items with their daily capacity: `commissioned` over commissioned lines and
     `when_all_built` over every line not stopped, in one grouped query.
 
-    Items without a line that is not stopped are left out.
+    Items without a line that is not stopped are left out. Province-wide (no `producer`),
+    only the lines of active producers count.
     """
     lines = Q(production_lines__status__in=[s for s in LineStatus if s != LineStatus.STOPPED])
     if producer is not None:
         lines &= Q(production_lines__producer=producer)
+    else:
+        # The province's capacity: producers taken off the register no longer count.
+        lines &= Q(production_lines__producer__active=True)
     commissioned = lines & Q(production_lines__status=LineStatus.COMMISSIONED)
     return (
         Item.objects.annotate(

@@ -47,3 +47,19 @@ def test_it_uses_one_query(producer, n95, django_assert_num_queries):
     make_lines(producer, n95, (1, LineStatus.COMMISSIONED), (2, LineStatus.BUILDING))
     with django_assert_num_queries(1):
         list(capacity_by_item())
+
+
+def test_producers_taken_off_the_register_no_longer_count_in_the_province(
+    producer, other_producer, n95
+):
+    """Tianshui's factory (30k) is marked inactive: the province has Lanzhou's 100k only, but
+    the factory's own page still shows what its lines can make."""
+    make_lines(producer, n95, (100_000, LineStatus.COMMISSIONED))
+    make_lines(other_producer, n95, (30_000, LineStatus.COMMISSIONED))
+    other_producer.active = False
+    other_producer.save()
+
+    (province,) = capacity_by_item()
+    assert (province.commissioned, province.when_all_built) == (100_000, 100_000)
+    (own,) = capacity_by_item(producer=other_producer)
+    assert own.commissioned == 30_000
