@@ -583,3 +583,23 @@ def test_the_page_offers_the_template_and_is_linked_from_the_entry_form(
     assert 'enctype="multipart/form-data"' in text
     assert 'value="ALL"' in text
     assert URL in client.get(reverse("inventory:daily_entry")).content.decode()
+
+
+def test_it_refuses_a_workbook_whose_sheet_is_damaged(client, officer, items):
+    """The zip opens but the sheet's XML is cut in half: openpyxl fails only while reading the
+    rows. That is a refusal naming the file, not a server error, and nothing is saved."""
+    good = _xlsx([_row("620100", "FH001")])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(
+                info, data[: len(data) // 2] if info.filename.endswith("sheet1.xml") else data
+            )
+    client.force_login(officer)
+
+    response = _post(client, buffer.getvalue())
+
+    assert response.status_code == 200
+    assert response.context["refusal"]
+    assert not DailyFigure.objects.exists()
