@@ -11,6 +11,10 @@ from .models import (
     DispatchBatchLine,
     Donation,
     DonationLine,
+    Proposal,
+    ProposalItem,
+    ProposalLine,
+    ReserveFloor,
 )
 
 
@@ -87,3 +91,34 @@ class BatchTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("batch", "from_status", "to_status", "by", "at")
     list_filter = ("to_status",)
     list_select_related = ("batch", "by")
+
+
+class ProposalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ProposalLine
+    fields = ("prefecture", "stock", "arriving_3d", "rate", "weight", "proposed", "quantity")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only: proposals are kept with their inputs, as the office decided on them."""
+
+    list_display = ("name", "date", "status", "created_by", "created_at", "accepted_at")
+    list_filter = ("status",)
+    list_select_related = ("created_by",)
+
+
+@admin.register(ProposalItem)
+class ProposalItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("proposal", "item", "on_hand", "committed", "reserve_floor", "quantity")
+    list_select_related = ("proposal", "item")
+    inlines = [ProposalLineInline]
+
+
+@admin.register(ReserveFloor)
+class ReserveFloorAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Set on the proposals page (reserve_floor_set), with who and when."""
+
+    list_display = ("item", "quantity", "set_by", "set_at")
+    list_select_related = ("item", "set_by")

@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Licence, Producer, ProductionLine, RawMaterial
+from inventory.admin import ReadOnlyAdminMixin
+
+from .models import Licence, Problem, Producer, ProductionLine, ProductionReport, RawMaterial
 
 
 class ProductionLineInline(admin.TabularInline):
@@ -58,3 +60,24 @@ class RawMaterialAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("days left"))
     def days_of_stock(self, obj):
         return obj.days_left
+
+
+@admin.register(ProductionReport)
+class ProductionReportAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only: reports change through production_reports_submit (ledger receipts, history)."""
+
+    list_display = ("date", "producer", "item", "output", "to_reserve", "factory_stock")
+    list_filter = ("item",)
+    search_fields = ("producer__name", "producer__credit_code")
+    list_select_related = ("producer", "item")
+    date_hierarchy = "date"
+
+
+@admin.register(Problem)
+class ProblemAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only: problems move through their services (who took and resolved them, when)."""
+
+    list_display = ("reported_at", "producer", "category", "status", "owner", "resolved_at")
+    list_filter = ("status", "category")
+    search_fields = ("producer__name", "description")
+    list_select_related = ("producer", "owner")

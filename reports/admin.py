@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import ReconciliationCase, ReconciliationNote, SnapshotBuild
+from inventory.admin import ReadOnlyAdminMixin
+
+from .models import (
+    Alert,
+    ReconciliationCase,
+    ReconciliationNote,
+    SnapshotBuild,
+    SpotCheckFlag,
+    SpotCheckFollowUp,
+)
 
 
 @admin.register(SnapshotBuild)
@@ -66,3 +75,28 @@ class ReconciliationCaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SpotCheckFollowUpInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SpotCheckFollowUp
+    extra = 0
+
+
+@admin.register(SpotCheckFlag)
+class SpotCheckFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: flags come from the build; follow-ups are recorded on the spot-check page."""
+
+    list_display = ("date", "prefecture", "item", "figure", "median", "score")
+    list_filter = ("item",)
+    list_select_related = ("prefecture", "item")
+    date_hierarchy = "date"
+    inlines = [SpotCheckFollowUpInline]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: alerts open and close with the snapshot builds."""
+
+    list_display = ("kind", "prefecture", "item", "opened_at", "closed_at")
+    list_filter = ("kind", "prefecture")
+    list_select_related = ("prefecture", "item")
