@@ -11,8 +11,8 @@
     chart.setOption({
       tooltip: { trigger: "axis" },
       legend: { data: [el.dataset.before, el.dataset.after] },
-      grid: { left: 50, right: 20, top: 40, bottom: 60 },
-      xAxis: { type: "category", data: data.prefectures, axisLabel: { rotate: 30 } },
+      grid: { left: 20, right: 20, top: 40, bottom: 10, containLabel: true },
+      xAxis: { type: "category", data: data.prefectures, axisLabel: { rotate: 30, interval: 0, width: 100, overflow: "truncate" } },
       yAxis: { type: "value" },
       series: [
         { name: el.dataset.before, type: "bar", data: data.before },

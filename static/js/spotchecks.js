@@ -19,9 +19,9 @@
     });
     chart.setOption({
       tooltip: { trigger: "axis" },
-      grid: { left: 60, right: 20, top: 30, bottom: 70 },
-      xAxis: { type: "category", data: data.prefectures, axisLabel: { rotate: 45 } },
-      yAxis: { type: "value", name: labels.figure },
+      grid: { left: 20, right: 60, top: 40, bottom: 10, containLabel: true },
+      xAxis: { type: "category", data: data.prefectures, axisLabel: { rotate: 45, interval: 0, width: 100, overflow: "truncate" } },
+      yAxis: { type: "value", name: labels.figure, nameTextStyle: { align: "left" } },
       series: [{
         name: labels.figure,
         type: "bar",
