@@ -595,6 +595,15 @@ class ProposalRow:
         return (line.stock + line.arriving_3d + self.quantity) / line.rate
 
     @property
+    def level_after(self):
+        """(stock + arriving_3d + quantity) ÷ (rate × weight): what the water-filling levels.
+        Every prefecture that receives its proposed quantity sits at the proposal's level."""
+        projected = self.projected_after
+        if projected is None:
+            return None
+        return projected / self.line.weight
+
+    @property
     def edited(self) -> bool:
         return self.quantity != self.line.proposed
 

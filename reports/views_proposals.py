@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -203,7 +204,8 @@ def proposal_new(request):
             "errors": errors,
             "chosen_items": {i.code for i in chosen_items},
             "chosen_warehouses": {w.code for w in chosen_warehouses},
-            "default_name": _("Proposal of %(date)s") % {"date": local_today().isoformat()},
+            "default_name": _("Proposal of %(date)s")
+            % {"date": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
         },
         status=400 if errors else 200,
     )

@@ -76,6 +76,7 @@ def test_the_office_builds_a_proposal_and_sees_why_and_how_much(client, office, 
     assert page.status_code == 200
     assert 'value="3500"' in html and 'value="1500"' in html
     assert "9.00" in html  # the level, and both prefectures' days after
+    assert 'data-level="620100">9.00<' in html and 'data-level="620500">9.00<' in html
     assert 'id="chart-FH001"' in html
 
 
