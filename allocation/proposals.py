@@ -10,13 +10,13 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
+from inventory.services import parse_whole_number
 from supplycoord.models import Item, Prefecture
 
 from .models import (
@@ -33,6 +33,7 @@ from .models import (
     ReserveFloor,
 )
 from .services import AllocationError, AllocationInvalid, batch_create
+from .services import _require_office as require_office
 from .waterfill import Claimant, water_fill
 
 MAX_WEIGHT = Decimal(10)
@@ -86,8 +87,7 @@ class ProposalConflict(AllocationError):
 
 
 def _require_office(user):
-    if not user.is_authenticated or not user.is_office:
-        raise PermissionDenied(_("Only the office makes allocation proposals."))
+    require_office(user, _("Only the office makes allocation proposals."))
 
 
 def reserve_position(item: Item, warehouses) -> tuple[int, int]:
@@ -242,8 +242,9 @@ def proposal_create(
     floors = dict(
         ReserveFloor.objects.filter(item__in=list(inputs)).values_list("item_id", "quantity")
     )
+    positions = reserve_positions(list(inputs), warehouses)
     for item, rows in inputs.items():
-        on_hand, committed = reserve_position(item, warehouses)
+        on_hand, committed = positions[item.pk]
         floor = floors.get(item.pk, 0)
         available = max(0, on_hand - committed - floor)
         wanted = quantities.get(item.pk)
@@ -333,8 +334,6 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
     Returns (parsed {line id: int}, errors [(line id or None, message)]). A missing line keeps
     its quantity; the total of an item may not exceed what it may hand out.
     """
-    from inventory.services import parse_whole_number
-
     lines = {
         line.pk: line
         for line in ProposalLine.objects.filter(proposal_item__proposal=proposal).select_related(
@@ -420,15 +419,24 @@ def _prefecture_destinations(prefectures) -> dict[int, Destination]:
 
 
 @transaction.atomic
-def proposal_accept(*, user, proposal: Proposal, expected_version: int):
+def proposal_accept(
+    *, user, proposal: Proposal, expected_version: int, quantities: dict | None = None
+):
     """Turn a draft proposal into draft dispatch batches, one per prefecture (and source).
 
+    `quantities` (line id → units), when given, are saved first as by `proposal_update`:
+    the edits and the batches are one decision, and an accept that fails keeps neither.
     Each prefecture's quantities are drawn from the proposal's warehouses in code order, from
     what each holds beyond the batches already drafted or approved from it; a prefecture
     served from two warehouses gets one batch from each. The batches link back to the
     proposal and go through the usual approval workflow.
     """
     _require_office(user)
+    if quantities:
+        proposal = proposal_update(
+            user=user, proposal=proposal, expected_version=expected_version, quantities=quantities
+        )
+        expected_version = proposal.version
     proposal = _locked(proposal, expected_version)
     lines = list(
         ProposalLine.objects.filter(proposal_item__proposal=proposal, quantity__gt=0)
@@ -644,8 +652,6 @@ class ProposalItemView:
 def proposal_view(proposal: Proposal, *, typed: dict[int, object] | None = None):
     """Each item of `proposal` with its rows; `typed` (line id → text) overlays edits being
     typed (the page's live preview), each with its own error. Two queries."""
-    from inventory.services import parse_whole_number
-
     typed = typed or {}
     items = list(proposal.items.select_related("item"))
     lines = (

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from supplycoord.lib.dates import cutoff_for, earliest_date, parse_iso_date
+from supplycoord.lib.dates import cutoff_for, entry_date_error, parse_iso_date
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
 from supplycoord.selectors import earliest_entry_date, user_can_report_for_prefecture
 
@@ -154,30 +154,9 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
                 RowError(index, "item", _("This item is no longer in the catalogue."))
             )
         date = parse_iso_date(row.get("date"))
-        if date is None:
-            row_errors.append(RowError(index, "date", _("Enter a valid date (YYYY-MM-DD).")))
-        elif date > today:
-            row_errors.append(
-                RowError(index, "date", _("Figures cannot be entered for a future date."))
-            )
-        elif date < earliest_date():
-            row_errors.append(
-                RowError(
-                    index,
-                    "date",
-                    _("Dates before %(date)s are not accepted.")
-                    % {"date": earliest_date().isoformat()},
-                )
-            )
-        elif date < first_allowed:
-            row_errors.append(
-                RowError(
-                    index,
-                    "date",
-                    _("Dates older than %(days)d days can only be entered by office staff.")
-                    % {"days": settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]},
-                )
-            )
+        message = entry_date_error(date, today=today, first_allowed=first_allowed)
+        if message:
+            row_errors.append(RowError(index, "date", message))
         figures = {}
         for field in FIGURE_FIELDS:
             number, message = _parse_whole_number(row.get(field))

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from supplycoord.lib.dates import validate_filter_date
 from supplycoord.models import Item, Unit
@@ -377,15 +378,6 @@ def csv_lines(export):
         yield writer.writerow([_csv_value(row[c.key]) for c in columns])
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def xlsx_file(export):
     """The workbook of `export` (write-only, so memory stays flat) in a temporary file,
     rewound; closing it (the FileResponse does) deletes it. Frozen, bold header row."""
@@ -394,7 +386,7 @@ def xlsx_file(export):
     sheet = workbook.create_sheet(title=str(export.sheet_title)[:31])
     sheet.freeze_panes = "A2"
     for index, column in enumerate(columns):
-        sheet.column_dimensions[_letter(index)].width = column.width
+        sheet.column_dimensions[get_column_letter(index + 1)].width = column.width
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE6F0")
 

@@ -18,7 +18,7 @@ from inventory.services import (
     stock_receive,
     stock_reverse,
 )
-from supplycoord.lib.dates import earliest_date, parse_iso_date
+from supplycoord.lib.dates import entry_date_error, parse_iso_date
 from supplycoord.models import Item, Role
 from supplycoord.selectors import earliest_entry_date
 
@@ -221,20 +221,6 @@ def production_reports_submit(
         return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
 
 
-def _report_date_error(date, *, today, first_allowed):
-    if date is None:
-        return _("Enter a valid date (YYYY-MM-DD).")
-    if date > today:
-        return _("Figures cannot be entered for a future date.")
-    if date < earliest_date():
-        return _("Dates before %(date)s are not accepted.") % {"date": earliest_date().isoformat()}
-    if date < first_allowed:
-        return _("Dates older than %(days)d days can only be entered by office staff.") % {
-            "days": settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]
-        }
-    return None
-
-
 def _report_figures(row, index, errors) -> dict:
     figures = {}
     for field in REPORT_FIELDS:
@@ -306,7 +292,7 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
                 RowError(index, "item", _("This producer has no production line for this item."))
             )
         date = parse_iso_date(row.get("date"))
-        message = _report_date_error(date, today=today, first_allowed=first_allowed)
+        message = entry_date_error(date, today=today, first_allowed=first_allowed)
         if message:
             row_errors.append(RowError(index, "date", message))
         figures = _report_figures(row, index, row_errors)

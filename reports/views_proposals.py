@@ -7,7 +7,7 @@ snapshot's inputs (reports/proposal_inputs.py) and hand them over.
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -243,7 +243,7 @@ def proposal_detail(request, pk):
     )
     if request.method == "POST":
         if not request.user.is_office:
-            return render(request, "403.html", status=403)
+            raise PermissionDenied
         action = request.POST.get("action", "save")
         typed = _typed_quantities(request.POST)
         try:
@@ -252,20 +252,14 @@ def proposal_detail(request, pk):
             version = -1
         try:
             if action == "accept":
-                # The edits and the batches are one decision: an accept that fails keeps
-                # neither (the page shows the quantities as typed, with the reason).
-                with transaction.atomic():
-                    if typed:
-                        proposal = proposal_update(
-                            user=request.user,
-                            proposal=proposal,
-                            expected_version=version,
-                            quantities=typed,
-                        )
-                        version = proposal.version
-                    batches = proposal_accept(
-                        user=request.user, proposal=proposal, expected_version=version
-                    )
+                # An accept that fails keeps neither the edits nor any batch (the page shows
+                # the quantities as typed, with the reason).
+                batches = proposal_accept(
+                    user=request.user,
+                    proposal=proposal,
+                    expected_version=version,
+                    quantities=typed,
+                )
                 messages.success(
                     request,
                     _("Accepted: %(count)d draft dispatch batches created for approval.")

@@ -61,3 +61,20 @@ def validate_filter_date(value: dt.date) -> None:
             params={"first": earliest_date().isoformat(), "last": LATEST_FILTER_DATE.isoformat()},
             code="out_of_range",
         )
+
+
+def entry_date_error(date: dt.date | None, *, today: dt.date, first_allowed: dt.date):
+    """Why `date` cannot carry figures entered today (daily figures, production reports), or
+    None: unreadable, in the future, before the earliest date, or before the user's window
+    (`first_allowed`, see supplycoord.selectors.earliest_entry_date)."""
+    if date is None:
+        return _("Enter a valid date (YYYY-MM-DD).")
+    if date > today:
+        return _("Figures cannot be entered for a future date.")
+    if date < earliest_date():
+        return _("Dates before %(date)s are not accepted.") % {"date": earliest_date().isoformat()}
+    if date < first_allowed:
+        return _("Dates older than %(days)d days can only be entered by office staff.") % {
+            "days": settings.SUPPLYCOORD["OFFICER_BACKDATE_DAYS"]
+        }
+    return None
