@@ -603,3 +603,16 @@ def test_it_refuses_a_workbook_whose_sheet_is_damaged(client, officer, items):
     assert response.status_code == 200
     assert response.context["refusal"]
     assert not DailyFigure.objects.exists()
+
+
+def test_only_office_staff_are_told_one_file_may_hold_several_prefectures(
+    client, office, officer, lanzhou
+):
+    """The upload step is shared with the production import; its extra hint is the page's."""
+    hint = "One file may hold several prefectures"
+    for user, shown in ((office, True), (officer, False)):
+        client.force_login(user)
+        client.cookies["django_language"] = "en"
+        html = client.get(URL).content.decode()
+        assert 'id="daily-import-form"' in html
+        assert (hint in html) is shown
