@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format messages compilemessages setup demo bench clean
+.PHONY: run test test-fast lint format messages compilemessages setup demo bench clean db-stop
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,5 +54,10 @@ bench: $(VENV)/.installed
 	$(PY) bench/snapshot.py
 	$(PY) bench/proposal.py
 
-clean:
-	rm -rf $(VENV) staticfiles db.sqlite3
+# The embedded PostgreSQL server (used when DATABASE_URL is unset) keeps running between
+# commands; this stops it. Its data stays in var/pgdata (delete the folder to start afresh).
+db-stop: $(VENV)/.installed
+	$(PY) manage.py embedded_db stop
+
+clean: db-stop
+	rm -rf $(VENV) staticfiles

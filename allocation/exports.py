@@ -211,34 +211,14 @@ class _Echo:
         return value
 
 
-def _csv_value(value):
-    if value is None:
-        return ""
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "hour") else value.isoformat()
-    return value
-
-
 def ledger_csv_lines(query: LedgerQuery):
     """Yield CSV lines: the header (with BOM), one line per batch line, then the totals.
 
-    On PostgreSQL the rows are formatted and written by the database itself (`COPY … TO
-    STDOUT WITH CSV`, into a spooled temporary file streamed out in blocks): a million lines
-    in seconds, in constant memory. Elsewhere (SQLite) Python writes them row by row. Both
-    produce the same columns and values (bench/ledger_export.py measures the first).
+    The rows are formatted and written by PostgreSQL itself (`COPY … TO STDOUT WITH CSV`,
+    into a spooled temporary file streamed out in blocks): a million lines in seconds, in
+    constant memory (bench/ledger_export.py measures it).
     """
-    if connection.vendor == "postgresql":
-        yield from _ledger_csv_copy(query)
-        return
-    columns = _columns()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([str(label) for _key, label, _width in columns])
-    sums = dict.fromkeys(SUMMED, 0)
-    for values in query.rows():
-        for key in SUMMED:
-            sums[key] += values[key]
-        yield writer.writerow([_csv_value(values[key]) for key, _label, _width in columns])
-    yield writer.writerow(_totals_row(columns, sums))
+    yield from _ledger_csv_copy(query)
 
 
 # The ledger's SELECT, with every display value computed by PostgreSQL. %(…)s parameters are

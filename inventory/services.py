@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Case, F, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -1457,35 +1457,18 @@ def _locked_balances(pairs: list[tuple[int, int]], *, now) -> dict[tuple, tuple[
     quantity, locks them, returning the quantity a concurrent transaction committed last.
     """
     pairs = sorted(set(pairs))
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(StockBalance._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (warehouse_id, item_id, quantity, updated_at) "
-                "SELECT w, i, 0, %s FROM unnest(%s::bigint[], %s::bigint[]) AS p (w, i) "
-                "ORDER BY w, i "
-                "ON CONFLICT (warehouse_id, item_id) DO UPDATE "
-                f"SET quantity = {table}.quantity "
-                "RETURNING warehouse_id, item_id, id, quantity",
-                [now, [w for w, _i in pairs], [i for _w, i in pairs]],
-            )
-            return {(w, i): (pk, quantity) for w, i, pk, quantity in cursor.fetchall()}
-    StockBalance.objects.bulk_create(
-        [StockBalance(warehouse_id=w, item_id=i) for w, i in pairs], ignore_conflicts=True
-    )
-    by_warehouse: dict[int, list[int]] = {}
-    for w, i in pairs:
-        by_warehouse.setdefault(w, []).append(i)
-    wanted = Q()
-    for w, item_ids in by_warehouse.items():
-        wanted |= Q(warehouse_id=w, item_id__in=item_ids)
-    rows = (
-        StockBalance.objects.select_for_update()
-        .filter(wanted)
-        .order_by("warehouse_id", "item_id")
-        .values_list("warehouse_id", "item_id", "pk", "quantity")
-    )
-    return {(w, i): (pk, quantity) for w, i, pk, quantity in rows}
+    table = connection.ops.quote_name(StockBalance._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (warehouse_id, item_id, quantity, updated_at) "
+            "SELECT w, i, 0, %s FROM unnest(%s::bigint[], %s::bigint[]) AS p (w, i) "
+            "ORDER BY w, i "
+            "ON CONFLICT (warehouse_id, item_id) DO UPDATE "
+            f"SET quantity = {table}.quantity "
+            "RETURNING warehouse_id, item_id, id, quantity",
+            [now, [w for w, _i in pairs], [i for _w, i in pairs]],
+        )
+        return {(w, i): (pk, quantity) for w, i, pk, quantity in cursor.fetchall()}
 
 
 def _insert_row(obj) -> None:
@@ -1512,24 +1495,8 @@ def _insert_row(obj) -> None:
 def _lines_insert_and_balances_move(event, lines: list[tuple], moves: dict, *, now) -> None:
     """Write the event's lines [(item id, quantity, counted)] and add `moves` to the balances.
 
-    On PostgreSQL one statement does both (the insert as a CTE of the update).
+    One statement does both (the insert as a CTE of the update).
     """
-    if connection.vendor != "postgresql":
-        StockEventLine.objects.bulk_create(
-            [
-                StockEventLine(
-                    event=event,
-                    item_id=item_id,
-                    quantity=quantity,
-                    counted=counted,
-                    warehouse_id=event.warehouse_id,
-                    occurred_at=event.occurred_at,
-                )
-                for item_id, quantity, counted in lines
-            ]
-        )
-        _balances_move(moves, now=now)
-        return
     quote = connection.ops.quote_name
     lines_table = quote(StockEventLine._meta.db_table)
     balances = quote(StockBalance._meta.db_table)
@@ -1559,28 +1526,13 @@ def _balances_move(moves: dict[int, int], *, now) -> None:
     """Add each delta to its (locked) balance row, {balance pk: delta}, in one statement."""
     if not moves:
         return
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(StockBalance._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET quantity = {table}.quantity + m.delta, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS m (id, delta) "
-                f"WHERE {table}.id = m.id",
-                [now, list(moves), list(moves.values())],
-            )
-        return
-    pks = list(moves)
-    # A CASE per row; in chunks, within SQLite's limit on parameters.
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
-        StockBalance.objects.filter(pk__in=chunk).update(
-            quantity=F("quantity")
-            + Case(
-                *(When(pk=pk, then=Value(moves[pk])) for pk in chunk),
-                default=Value(0),
-                output_field=BigIntegerField(),
-            ),
-            updated_at=now,
+    table = connection.ops.quote_name(StockBalance._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET quantity = {table}.quantity + m.delta, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS m (id, delta) "
+            f"WHERE {table}.id = m.id",
+            [now, list(moves), list(moves.values())],
         )
 
 
@@ -1616,12 +1568,11 @@ def _ledger_after(warehouse_id, item_ids, *, occurred_at, event_id) -> dict[int,
 def _warehouse_and_items(code: str, item_codes: set[str]) -> tuple[Warehouse | None, dict]:
     """The warehouse of `code` and {code: Item} of the lines' item codes.
 
-    On PostgreSQL one hand-written query (the warehouse joined to the items); the ORM's
-    compiling alone would cost more than the event's writes. Elsewhere two ORM queries.
+    One hand-written query (the warehouse joined to the items): the ORM's compiling alone
+    would cost more than the event's writes.
     """
-    if not code or connection.vendor != "postgresql":
-        warehouse = Warehouse.objects.filter(code=code).first() if code else None
-        return warehouse, _items_by_code(item_codes)
+    if not code:
+        return None, _items_by_code(item_codes)
     w_fields, w_columns = _select_list(Warehouse, "w")
     i_fields, i_columns = _select_list(Item, "i")
     quote = connection.ops.quote_name
@@ -1641,11 +1592,9 @@ def _warehouse_and_items(code: str, item_codes: set[str]) -> tuple[Warehouse | N
 
 
 def _items_by_code(codes) -> dict:
-    """{code: Item} of `codes`; on PostgreSQL hand-written, as above."""
+    """{code: Item} of `codes`; hand-written, as above."""
     if not codes:
         return {}
-    if connection.vendor != "postgresql":
-        return {item.code: item for item in Item.objects.filter(code__in=codes)}
     fields, columns = _select_list(Item, "i")
     with connection.cursor() as cursor:
         cursor.execute(

@@ -23,18 +23,18 @@ refresh twice changes nothing.
 
 import datetime as dt
 import types
-import zlib
 from collections import Counter
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from allocation.selectors import overdue_batches
+from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Role, User
 from supplycoord.selectors import key_items, prefecture_ids_visible_to
 
@@ -117,10 +117,8 @@ def _str(value):
 
 
 def _lock_alerts():
-    # Two refreshes at once would both open the same alert; serialise them on PostgreSQL.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(b"reports:alerts")])
+    # Two refreshes at once would both open the same alert: serialise them.
+    advisory_xact_lock("reports:alerts")
 
 
 @transaction.atomic

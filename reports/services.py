@@ -13,7 +13,6 @@ formulas (bench/README.md).
 
 import datetime as dt
 import time
-import zlib
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -30,6 +29,7 @@ from allocation.selectors import in_transit_by_key as allocation_in_transit_by_k
 from inventory.models import DailyFigure
 from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
+from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Item
 from supplycoord.selectors import (
     active_prefectures,
@@ -211,11 +211,8 @@ def compute_snapshot_row(*, date: dt.date, item: Item, reports: dict, transit=(0
 
 
 def _lock_date(date: dt.date):
-    # Two builds of one date at once would interleave upserts; serialise them on PostgreSQL.
-    if connection.vendor == "postgresql":
-        key = zlib.crc32(f"snapshot:{date.isoformat()}".encode())
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    # Two builds of one date at once would interleave upserts: serialise them.
+    advisory_xact_lock(f"snapshot:{date.isoformat()}")
 
 
 @transaction.atomic
@@ -351,27 +348,10 @@ def _queue_decisions_refresh(date: dt.date) -> None:
 
 
 def _upsert_snapshot_rows(*, date: dt.date, now: dt.datetime, rows: list) -> None:
-    """Insert or update the snapshot rows of `date`: `rows` are (prefecture_id, item_id, values)."""
-    if connection.vendor == "postgresql":
-        _upsert_snapshot_rows_postgresql(date=date, now=now, rows=rows)
-        return
-    SnapshotRow.objects.bulk_create(
-        [
-            SnapshotRow(date=date, prefecture_id=p_id, item_id=i_id, built_at=now, **values)
-            for p_id, i_id, values in rows
-        ],
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["date", "prefecture", "item"],
-        update_fields=SNAPSHOT_VALUE_FIELDS,
-    )
+    """Insert or update the snapshot rows of `date`: `rows` are (prefecture_id, item_id, values).
 
-
-def _upsert_snapshot_rows_postgresql(*, date, now, rows) -> None:
-    """The same upsert as one statement: one array literal per column, unnested in SQL.
-
-    The same rows, columns and ON CONFLICT update as the `bulk_create` above, without building
-    an ORM statement of 20,000 x 17 parameters (see bench/README.md).
+    One statement: one array literal per column, unnested in SQL, with ON CONFLICT update;
+    `bulk_create` would build an ORM statement of 20,000 x 17 parameters (bench/README.md).
     """
     meta = SnapshotRow._meta
     per_row = ["prefecture", "item", *(f for f in SNAPSHOT_VALUE_FIELDS if f != "built_at")]

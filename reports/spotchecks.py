@@ -21,7 +21,6 @@ a rerun of a past date uses the staff as they are now.
 import dataclasses
 import datetime as dt
 import io
-import zlib
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,7 +30,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +38,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from inventory.models import DailyFigure
+from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Item, ProtectedStaff
 from supplycoord.selectors import active_prefectures, key_items
 
@@ -216,11 +216,8 @@ def spot_checks_compute_for_date(
     flags (2), then at most one delete, one insert and one update.
     """
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
-        # Two runs of one date at once (two builds' jobs) would insert the same new flags.
-        key = zlib.crc32(f"spotchecks:{date.isoformat()}".encode())
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    # Two runs of one date at once (two builds' jobs) would insert the same new flags.
+    advisory_xact_lock(f"spotchecks:{date.isoformat()}")
     found = {}
     for comparison in spot_check_comparisons(date=date):
         for prefecture in comparison.outliers:

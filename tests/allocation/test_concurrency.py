@@ -8,7 +8,7 @@ from inventory.management.commands.ledger_verify import ledger_drift
 from inventory.models import ReceiptSource, StockBalance, StockEvent
 from inventory.services import stock_receive
 from tests.allocation.conftest import make_batch
-from tests.inventory.test_concurrency import _run_together, _skip_unless_postgres
+from tests.inventory.test_concurrency import _run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -16,7 +16,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_it_dispatches_one_of_two_batches_competing_for_the_same_stock(
     office, leader, sz01, to_lanzhou, to_hospital, n95
 ):
-    _skip_unless_postgres()
     stock_receive(user=office, warehouse=sz01, lines=[(n95, 1000)], source=ReceiptSource.PURCHASE)
     batches = []
     for destination in (to_lanzhou, to_hospital):
@@ -41,7 +40,6 @@ def test_it_dispatches_one_of_two_batches_competing_for_the_same_stock(
 def test_it_dispatches_a_batch_once_when_two_people_press_dispatch_at_once(
     office, leader, sz01, to_lanzhou, n95
 ):
-    _skip_unless_postgres()
     stock_receive(user=office, warehouse=sz01, lines=[(n95, 1000)], source=ReceiptSource.PURCHASE)
     batch = make_batch(office, sz01, to_lanzhou, [(n95, 100)])
     batch = batch_approve(user=leader, batch=batch, expected_version=1)

@@ -1,10 +1,10 @@
-"""Two people acting at the same moment, against PostgreSQL (SQLite serialises writers)."""
+"""Two people acting at the same moment: row locks and unique keys under real concurrency."""
 
 import datetime as dt
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from inventory.models import DailyFigure
@@ -16,10 +16,6 @@ from tests.factories import DailyFigureFactory, ItemFactory, PrefectureFactory, 
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-
-def _skip_unless_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite lets one writer in at a time")
 
 
 def _run_together(target, n=2):
@@ -44,7 +40,6 @@ def _run_together(target, n=2):
 
 
 def test_it_saves_one_row_when_the_same_new_figures_arrive_twice_at_once():
-    _skip_unless_postgres()
     prefecture = PrefectureFactory(code="620100")
     items = [ItemFactory(code=f"C{n:03d}") for n in range(30)]
     office = UserFactory(username="office-c", role=Role.OFFICE_STAFF)
@@ -70,7 +65,6 @@ def test_it_saves_one_row_when_the_same_new_figures_arrive_twice_at_once():
 
 
 def test_it_builds_the_same_snapshot_when_two_builds_run_at_once():
-    _skip_unless_postgres()
     day = dt.date(2020, 2, 10)
     for code in ("620100", "620200", "620300"):
         prefecture = PrefectureFactory(code=code)

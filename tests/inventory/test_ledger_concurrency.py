@@ -1,7 +1,6 @@
-"""Many clerks posting to one warehouse at the same moment, against PostgreSQL.
+"""Many clerks posting to one warehouse at the same moment.
 
-SQLite lets one writer in at a time, so these run only on PostgreSQL, where the row locks of
-the stock services are what keeps the balance and the document numbers right.
+The row locks of the stock services are what keeps the balance and the document numbers right.
 """
 
 import datetime as dt
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Sum
 
 from inventory.models import DocumentSequence, StockBalance, StockEvent, StockEventLine
@@ -27,10 +26,6 @@ from tests.factories import ItemFactory, UserFactory, WarehouseFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 TZ = ZoneInfo("Asia/Shanghai")
 
-
-def _skip_unless_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite lets one writer in at a time")
 
 
 def _run_together(target, n):
@@ -76,7 +71,6 @@ def test_it_lets_exactly_fifteen_of_twenty_issues_of_ten_take_a_balance_of_150(s
     """150 in stock, 20 clerks issue 10 each at once: 15 succeed, 5 are told there is not
     enough, the balance ends at 0 and equals the sum of the ledger; it never went negative
     (the database's check constraint would have failed an update)."""
-    _skip_unless_postgres()
     office, warehouse, item = setup
     stock_receive(user=office, warehouse=warehouse, lines=[(item, 150)], source="purchase")
 
@@ -102,7 +96,6 @@ def test_it_lets_exactly_fifteen_of_twenty_issues_of_ten_take_a_balance_of_150(s
 
 def test_it_hands_out_unique_gap_free_numbers_to_twenty_simultaneous_receipts(setup):
     """20 receipts at once into SZ01: numbers 0001 to 0020, each once; balance 20 × 5."""
-    _skip_unless_postgres()
     office, warehouse, item = setup
 
     results, errors = _run_together(
@@ -123,7 +116,6 @@ def test_it_hands_out_unique_gap_free_numbers_to_twenty_simultaneous_receipts(se
 
 def test_it_records_one_event_when_five_retries_of_one_client_uuid_arrive_at_once(setup):
     """The same submission sent five times at once: one event, one number, 7 in stock."""
-    _skip_unless_postgres()
     office, warehouse, item = setup
     key = uuid.uuid4()
 
@@ -153,7 +145,6 @@ def test_it_numbers_each_month_apart_when_receipts_for_two_months_arrive_at_once
     fixed lock order (rows created in item order, locked in primary-key order) is what keeps
     them from deadlocking, though two transactions at a time rarely provoke one.
     """
-    _skip_unless_postgres()
     office, warehouse, first = setup
     items = [first, ItemFactory(code="FH002"), ItemFactory(code="FH003")]
     counter = iter(range(20))
@@ -190,7 +181,6 @@ def test_it_keeps_numbers_and_stock_right_when_imports_meet_single_issues(setup)
     """150 in stock; at once, 15 clerks issue 10 each and 5 imports each receive 20 and
     issue 5. Whatever the order, only "not enough stock" may be refused, the month's numbers
     run 0001 to the last without a gap, and the balance is the ledger's sum, never below 0."""
-    _skip_unless_postgres()
     office, warehouse, item = setup
     stock_receive(user=office, warehouse=warehouse, lines=[(item, 150)], source="purchase")
     counter = iter(range(20))
@@ -235,7 +225,6 @@ def test_it_keeps_numbers_and_stock_right_when_imports_meet_single_issues(setup)
 def test_it_posts_a_batch_once_when_three_copies_of_the_import_arrive_at_once(setup):
     """The same import with client UUIDs sent three times at once: two events, numbered
     0001 and 0002; the other two calls get them back as replays."""
-    _skip_unless_postgres()
     office, warehouse, item = setup
     batch = [
         {

@@ -1,5 +1,5 @@
 """The one settings module is driven by the environment: with nothing set it is the embedded
-SQLite + eager-Celery app, with DATABASE_URL and REDIS_URL the PostgreSQL + Redis deployment.
+PostgreSQL + eager-Celery app, with DATABASE_URL and REDIS_URL the PostgreSQL + Redis deployment.
 
 Environment-driven behaviour is read in a fresh interpreter (settings are evaluated once per
 process), with a clean environment holding only what each test sets.
@@ -32,6 +32,7 @@ from supplycoord.celery import app
 print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "db_name": settings.DATABASES["default"]["NAME"],
+    "db_host": settings.DATABASES["default"]["HOST"],
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "celery_eager": app.conf.task_always_eager,
     "broker": app.conf.broker_url,
@@ -77,9 +78,34 @@ def production_env() -> dict:
     }
 
 
+EMBEDDED_PROBE = """
+import json
+from django.conf import settings
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT current_setting('server_version_num')::int, current_database()")
+    version, database = cursor.fetchone()
+print(json.dumps({"version": version, "database": database}))
+"""
+
+
 @pytest.fixture(scope="module")
-def embedded():
-    return probe_settings()
+def embedded_pgdata(tmp_path_factory):
+    """A data folder of its own, so the probes start (and then stop) a server of their own."""
+    from supplycoord import embedded_db
+
+    folder = tmp_path_factory.mktemp("embedded") / "pgdata"
+    yield folder
+    os.environ["EMBEDDED_PGDATA"] = str(folder)
+    try:
+        embedded_db.stop(ROOT)
+    finally:
+        del os.environ["EMBEDDED_PGDATA"]
+
+
+@pytest.fixture(scope="module")
+def embedded(embedded_pgdata):
+    return probe_settings(EMBEDDED_PGDATA=str(embedded_pgdata))
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +113,31 @@ def deployed():
     return probe_settings(DATABASE_URL=PRODUCTION_DATABASE_URL, REDIS_URL=PRODUCTION_REDIS_URL)
 
 
-def test_it_uses_sqlite_when_no_database_url_is_set(embedded):
-    """With no environment the app runs on the embedded SQLite file in the project."""
-    assert embedded["engine"] == "django.db.backends.sqlite3"
-    assert embedded["db_name"] == str(ROOT / "db.sqlite3")
+def test_it_starts_its_own_postgresql_when_no_database_url_is_set(embedded, embedded_pgdata):
+    """With no environment the app runs on the embedded PostgreSQL server, on a Unix socket in
+    its data folder (no TCP port), and a second process reuses the running server."""
+    assert embedded["engine"] == "django.db.backends.postgresql"
+    assert embedded["db_name"] == "supplycoord"
+    assert embedded["db_host"] == str(embedded_pgdata)
+    assert (embedded_pgdata / "PG_VERSION").exists()
+    pid = (embedded_pgdata / "postmaster.pid").read_text().splitlines()[0]
+
+    proc = run_in_clean_env(["-c", EMBEDDED_PROBE], EMBEDDED_PGDATA=str(embedded_pgdata))
+
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert answer["database"] == "supplycoord"
+    assert answer["version"] >= 150000
+    # The same server answered: it was reused, not started again.
+    assert (embedded_pgdata / "postmaster.pid").read_text().splitlines()[0] == pid
+
+
+def test_it_refuses_a_database_url_that_is_not_postgresql():
+    """One engine: a SQLite (or any other) DATABASE_URL is a configuration error at start."""
+    proc = run_in_clean_env(["-c", PROBE], DATABASE_URL="sqlite:///db.sqlite3")
+
+    assert proc.returncode != 0
+    assert "DATABASE_URL must point at PostgreSQL" in proc.stderr
 
 
 def test_it_runs_celery_eagerly_in_memory_when_no_redis_url_is_set(embedded):
@@ -165,10 +212,13 @@ def test_it_passes_check_deploy_with_the_production_env():
     assert "no issues" in proc.stdout
 
 
-def test_it_fails_check_deploy_with_the_development_defaults():
+def test_it_fails_check_deploy_with_the_development_defaults(embedded_pgdata):
     """With nothing set, check --deploy flags the dev secret key and the missing HTTPS settings,
     so forgetting the production env cannot pass unnoticed."""
-    proc = run_in_clean_env(["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+    proc = run_in_clean_env(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        EMBEDDED_PGDATA=str(embedded_pgdata),
+    )
     reported = set(re.findall(r"security\.W\d+", proc.stdout + proc.stderr))
 
     assert proc.returncode != 0
