@@ -56,8 +56,8 @@ bench: $(VENV)/.installed
 
 # The embedded PostgreSQL server (used when DATABASE_URL is unset) keeps running between
 # commands; this stops it. Its data stays in var/pgdata (delete the folder to start afresh).
-db-stop: $(VENV)/.installed
-	$(PY) manage.py embedded_db stop
+db-stop:
+	if [ -x $(PY) ]; then $(PY) manage.py embedded_db stop; fi
 
 clean: db-stop
 	rm -rf $(VENV) staticfiles

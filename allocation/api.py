@@ -8,11 +8,9 @@ meantime the answer is 409 with `detail` (reload and retry). The services decide
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,13 +21,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.models import Warehouse
 from supplycoord.api import ApiPagination
-from supplycoord.lib.dates import parse_iso_date
+from supplycoord.lib.api_input import StrictJSONParser
+from supplycoord.lib.dates import parse_iso_date, parse_moment, validate_filter_date
 
 from .filters import BatchFilter
 from .models import (
@@ -267,15 +265,33 @@ def _resolve_destination(value):
     return None
 
 
+def _transition_body_problems(body) -> list:
+    """What is wrong with the optional fields of a transition's body: (None, field, message).
+
+    Checked before the service runs, so a mistyped moment (12:99) or a `complete` that is not
+    true/false is refused by name instead of being read as something else."""
+    problems = []
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        problems.append((None, "note", _("The note must be text.")))
+    complete = body.get("complete")
+    if complete is not None and not isinstance(complete, bool):
+        problems.append((None, "complete", _("Give true or false.")))
+    for field in ("dispatched_at", "received_at"):
+        if body.get(field) not in (None, ""):
+            _moment, message = parse_moment(body[field])
+            if message:
+                problems.append((None, field, message))
+    return problems
+
+
 def _parse_moment(value):
-    """An ISO 8601 moment (without an offset: the office's time zone), or None."""
+    """An ISO 8601 moment (without an offset: the office's time zone), or None when absent."""
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
-    if parsed is None:
-        raise AllocationInvalid([(None, _("Enter a moment as ISO 8601, e.g. 2020-02-20T10:00."))])
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+    parsed, message = parse_moment(value)
+    if message:
+        raise AllocationInvalid([(None, message)])
     return parsed
 
 
@@ -305,7 +321,8 @@ class BatchListView(generics.ListAPIView):
     serializer_class = BatchSerializer
     filterset_class = BatchFilter
     pagination_class = ApiPagination
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
 
     def get_queryset(self):
         return batches_for_display(self.request.user).order_by("-year", "-number")
@@ -358,6 +375,11 @@ class BatchListView(generics.ListAPIView):
             dates[field] = parse_iso_date(raw)
             if dates[field] is None:
                 problems.append((None, field, _("Enter a date as YYYY-MM-DD.")))
+                continue
+            try:
+                validate_filter_date(dates[field])  # no date before SUPPLYCOORD_EARLIEST_DATE
+            except ValidationError as exc:
+                problems.append((None, field, exc.messages[0]))
         if problems:
             return _errors(problems)
         lines = body.get("lines")
@@ -426,7 +448,8 @@ def _transition_request(name, extra_fields=None, description=""):
 class _TransitionView(APIView):
     """POST /batches/<number>/<transition>/ with `expected_version`."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
 
     # The transition service; a view whose body carries more than a note overrides `act`.
     service = None
@@ -449,6 +472,9 @@ class _TransitionView(APIView):
             return _body_error(
                 _("Send the version you read as `expected_version`."), "expected_version"
             )
+        problems = _transition_body_problems(body)
+        if problems:
+            return _errors(problems)
         try:
             batch = self.act(request, batch, body, expected_version)
         except (AllocationError, PermissionDenied) as exc:
@@ -524,7 +550,8 @@ class BatchReceiveView(_TransitionView):
         if isinstance(raw, list):
             received = {}
             for entry in raw:
-                if not isinstance(entry, dict):
+                # A line id is a number (or its digits); a list or an object is no key.
+                if not isinstance(entry, dict) or not isinstance(entry.get("line"), int | str):
                     raise AllocationInvalid(
                         [(None, _("Each received entry gives a line id and a quantity."))]
                     )

@@ -81,8 +81,10 @@ class BatchHeaderForm(forms.Form):
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=BatchPriority.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
-    planned_dispatch_date = _date_field(_("Planned dispatch date"))
-    expected_arrival = _date_field(_("Expected arrival"))
+    planned_dispatch_date = _date_field(
+        _("Planned dispatch date"), validators=[validate_filter_date]
+    )
+    expected_arrival = _date_field(_("Expected arrival"), validators=[validate_filter_date])
     carrier = forms.CharField(label=_("Carrier"), max_length=128, required=False)
     vehicle = forms.CharField(label=_("Vehicle"), max_length=64, required=False)
     note = forms.CharField(

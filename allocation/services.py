@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from inventory.models import IssueKind, ReceiptSource, Warehouse
 from inventory.services import InsufficientStock, LedgerError, stock_issue, stock_receive
+from supplycoord.lib.text import text_error
 from supplycoord.models import Item
 
 from .models import (
@@ -62,8 +63,8 @@ FRONT_LINE_KINDS = (
     DestinationKind.AID_TEAM,
 )
 TEXT_LIMITS = {"reason": 500, "carrier": 128, "vehicle": 64}
-# A quantity above this is a typing error, and would not fit the database's bigint anyway.
-MAX_QUANTITY = 10**15
+# A quantity above this is a typing error (the bound of every door, see supplycoord.lib.text).
+MAX_QUANTITY = settings.SUPPLYCOORD["MAX_QUANTITY"]
 
 
 class AllocationError(Exception):
@@ -353,7 +354,7 @@ def _batch_fields(errors, **fields) -> dict:
 
 def _next_batch_number(year: int) -> str:
     """The next number of `year`: one upsert bumps and locks the year's row until commit, so a
-    rolled-back batch gives its number back (no gaps). PostgreSQL, SQLite ≥ 3.35 (RETURNING)."""
+    rolled-back batch gives its number back (no gaps)."""
     table = connection.ops.quote_name(BatchYearSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -831,9 +832,10 @@ def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str
 
 
 def _announce(when: dt.datetime) -> None:
-    """After commit, tell listeners (the snapshots' in-transit) which day the batch moved."""
-    day = timezone.localdate(when)
-    transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates={day}))
+    """Tell listeners (the snapshots' in-transit) which day the batch moved. Inside the
+    transaction: what they write (the reports' outbox rows) commits or rolls back with the
+    batch; they defer their side effects to the commit."""
+    batch_moved.send(sender=DispatchBatch, dates={timezone.localdate(when)})
 
 
 # --- History: the office's paper ledger, migrated ----------------------------------------
@@ -1172,7 +1174,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         batch.refresh_from_db()
         batch.replayed = False
     if dates:
-        transaction.on_commit(lambda: batch_moved.send(sender=DispatchBatch, dates=set(dates)))
+        batch_moved.send(sender=DispatchBatch, dates=set(dates))
     return results
 
 
@@ -1197,6 +1199,10 @@ def batch_attach(*, user, batch, file, description=""):
         raise AllocationInvalid(
             [(None, _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})]
         )
+    # A file upload's fields pass no middleware check: the text rule is applied here.
+    message = text_error(description or "", multiline=True)
+    if message:
+        raise AllocationInvalid([(None, message)])
     return BatchAttachment.objects.create(
         batch=batch,
         file=file,

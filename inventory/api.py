@@ -23,11 +23,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination, MaySubmitDailyFigures
+from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import validate_filter_date
 from supplycoord.selectors import prefecture_ids_visible_to
 
@@ -160,7 +160,10 @@ class DailyFigureListView(generics.ListAPIView):
     pagination_class = ApiPagination
     permission_classes = [MaySubmitDailyFigures]
     # The body is a JSON list; a form post could not carry one.
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    # Up to SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] rows: a larger body than other views take.
+    bulk_rows = True
+    input_error_index = "row"
 
     def get_queryset(self):
         queryset = DailyFigure.objects.all()
@@ -509,7 +512,10 @@ class StockEventListView(generics.ListAPIView):
     serializer_class = StockEventSerializer
     filterset_class = StockEventFilter
     pagination_class = ApiPagination
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    # Up to SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] lines; refusals name the line.
+    bulk_rows = True
+    input_error_index = "line"
 
     def get_queryset(self):
         return (
@@ -629,7 +635,8 @@ class StockEventListView(generics.ListAPIView):
 class StockEventReverseView(APIView):
     """Reverse one event by a new, linked reversal event."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
 
     @extend_schema(
         operation_id="stock_events_reverse",

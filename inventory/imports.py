@@ -277,7 +277,7 @@ class _Parser(XlsxParser):
         own = self.user.prefecture if self.user.is_prefecture_officer else None
         seen = {}  # (prefecture, item, date) -> origin of its first row
         rows, origins = [], []
-        for origin, values in self.pending:
+        for origin, values in self.take_pending():
             cell = origin.cells.get("prefecture")
             code = code_value(values.get("prefecture"))
             prefecture = prefectures.get(code) if code else None

@@ -13,12 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from supplycoord.lib.dates import cutoff_for, entry_date_error, parse_iso_date
+from supplycoord.lib.dates import cutoff_for, entry_date_error, parse_iso_date, parse_moment
+from supplycoord.lib.text import text_error
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
 from supplycoord.selectors import earliest_entry_date, user_can_report_for_prefecture
 
@@ -38,8 +38,9 @@ from .models import (
 from .selectors import user_can_post_to_warehouse
 from .signals import daily_figures_changed, stock_changed
 
-# PostgreSQL bigint; anything above is a typo, not a stock figure.
-MAX_FIGURE = 10**15
+# The first figure refused: beyond SUPPLYCOORD["MAX_QUANTITY"] a figure is a typo (the same
+# bound as the API's, see supplycoord.lib.text), and far beyond it would not fit a bigint.
+MAX_FIGURE = settings.SUPPLYCOORD["MAX_QUANTITY"] + 1
 WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 FULL_WIDTH = str.maketrans("０１２３４５６７８９，－　", "0123456789,- ")
 
@@ -54,10 +55,34 @@ class RowError:
         return {"row": self.row, "field": self.field, "message": str(self.message)}
 
 
+def too_many_errors(errors: list) -> bool:
+    """Whether a submission's checks may stop: more errors than are ever listed were found.
+
+    Submissions are all or nothing, so past SUPPLYCOORD["MAX_ERRORS_REPORTED"] the rest of
+    the rows need not be looked at: 50,000 rows all wrong would otherwise hold half a
+    million errors (~130 MB of a worker's memory) to list a thousand.
+    """
+    return len(errors) > settings.SUPPLYCOORD["MAX_ERRORS_REPORTED"]
+
+
+def errors_listed(errors: list[RowError]) -> tuple[list[RowError], bool]:
+    """The errors to report, in row order: at most SUPPLYCOORD["MAX_ERRORS_REPORTED"], then,
+    when more were found, one entry for the submission as a whole saying so. And whether
+    there were more."""
+    limit = settings.SUPPLYCOORD["MAX_ERRORS_REPORTED"]
+    listed = sorted(errors, key=lambda e: (e.row or 0, e.field))
+    if len(listed) <= limit:
+        return listed, False
+    note = _("More problems were found than are listed: correct these and submit again.")
+    return [*listed[:limit], RowError(None, "non_field_errors", note)], True
+
+
 class DailyFiguresInvalid(Exception):
     def __init__(self, errors: list[RowError]):
         super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
+        # `more_not_listed`: the last error only says that more were found (for the Excel
+        # import, which says it its own way).
+        self.errors, self.more_not_listed = errors_listed(errors)
 
 
 class DailyFiguresOutOfScope(Exception):
@@ -135,6 +160,8 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
     parsed: list[tuple[int, Prefecture, Item, dt.date, dict, str]] = []
     seen_keys: dict[tuple, int] = {}
     for index, row in enumerate(rows):
+        if too_many_errors(errors):
+            break  # enough to refuse the submission and to list
         row_errors: list[RowError] = []
         if not isinstance(row, dict):
             errors.append(RowError(index, "non_field_errors", _("Each row must be an object.")))
@@ -177,6 +204,9 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
             else:
                 seen_keys[key] = index
         row_reason = str(row.get("reason") or reason or "").strip()
+        message = text_error(row_reason, multiline=True)
+        if message:  # e.g. the reason field of an Excel import's form
+            row_errors.append(RowError(index, "reason", message))
         errors.extend(row_errors)
         if not row_errors and index not in out_of_scope:
             parsed.append((index, prefecture, item, date, figures, row_reason))
@@ -211,6 +241,8 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
             errors.append(
                 RowError(index, "reason", _("A correction of a past date needs a reason."))
             )
+            if too_many_errors(errors):
+                break
             continue
         for field, value in figures.items():
             setattr(current, field, value)
@@ -221,7 +253,7 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
         to_update.append(current)
 
     if errors:
-        raise DailyFiguresInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        raise DailyFiguresInvalid(errors)
 
     if to_create:
         bulk_create_with_history(
@@ -245,8 +277,9 @@ def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
     result.updated = len(to_update)
     result.dates_changed = {f.date for f in to_create} | {f.date for f in to_update}
     if result.dates_changed:
-        dates = set(result.dates_changed)
-        transaction.on_commit(lambda: daily_figures_changed.send(sender=DailyFigure, dates=dates))
+        # Inside the transaction: what listeners write (the reports' outbox rows) commits or
+        # rolls back with the figures.
+        daily_figures_changed.send(sender=DailyFigure, dates=set(result.dates_changed))
     return result
 
 
@@ -686,9 +719,6 @@ def stock_events_import(*, user, events: list[dict]) -> list[StockEvent]:
         # A concurrent call stored one of these client UUIDs first: once more, they are
         # replays now. Anything else fails again and is raised.
         posted = _stock_events_import_once(user=user, events=events)
-    _announce_stock_changed(
-        {timezone.localdate(event.occurred_at) for event in posted if not event.replayed}
-    )
     return posted
 
 
@@ -781,6 +811,7 @@ def _stock_events_import_once(*, user, events) -> list[StockEvent]:
     for imported in planned:
         imported.event.replayed = False
         results[imported.index] = imported.event
+    _announce_stock_changed({timezone.localdate(imported.occurred_at) for imported in planned})
     return results
 
 
@@ -1292,9 +1323,11 @@ def _post_stock_event(
 
 
 def _announce_stock_changed(dates: set) -> None:
-    """After commit, tell listeners (the snapshot rollups' reserve column) which days moved."""
+    """Tell listeners (the snapshot rollups' reserve column) which days moved. Inside the
+    transaction: what they write (the reports' outbox rows) commits or rolls back with the
+    events; they defer their side effects to the commit."""
     if dates:
-        transaction.on_commit(lambda: stock_changed.send(sender=StockEvent, dates=set(dates)))
+        stock_changed.send(sender=StockEvent, dates=set(dates))
 
 
 def _event_fields(choices, *, source_document, counterparty, note, errors) -> tuple[dict, dict]:
@@ -1413,8 +1446,7 @@ def _write_event(
 # locks them) and the lines with the balances' new quantities (an insert inside an update).
 # Warehouse and items given as codes add one read; a back-dated issue, adjustment or count
 # one more (the ledger after it). The SQL is hand-written: compiling the ORM's queries cost
-# more than running them (~2.5 ms an event before, ~0.7 ms now). SQLite, one writer at a
-# time and no row locks, takes the portable ORM path for balances and lines.
+# more than running them (~2.5 ms an event before, ~0.7 ms now).
 
 
 def _period(occurred_at: dt.datetime) -> str:
@@ -1431,7 +1463,7 @@ def _take_document_numbers(counts: dict[tuple[int, str], int]) -> dict[tuple[int
 
     One upsert bumps every counter and locks its row until the transaction ends, so numbers
     are unique, and a rolled-back event gives its numbers back: no gaps. Keys are taken in
-    sorted order (the lock order). PostgreSQL, and SQLite from 3.35 (RETURNING).
+    sorted order (the lock order).
     """
     keys = sorted(counts)
     table = connection.ops.quote_name(DocumentSequence._meta.db_table)
@@ -1641,15 +1673,10 @@ def _occurred_at(value, *, now: dt.datetime, backdate_days: int | None):
     """
     if value in (None, ""):
         return now, None
-    if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
-        if parsed is None:
-            return None, _("Enter a valid date and time.")
-        value = parsed
-    if not isinstance(value, dt.datetime):
-        return None, _("Enter a valid date and time.")
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+    # 12:99 or 30 February is a message, not a crash; so is a moment before the earliest date.
+    value, message = parse_moment(value)
+    if message:
+        return None, message
     if value > now:
         return None, _("A stock event cannot happen in the future.")
     if backdate_days is not None and value < now - dt.timedelta(days=backdate_days):

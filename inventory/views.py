@@ -255,6 +255,8 @@ def daily_import(request):
             "problems": problems,
             "needs_reason": any(p.field == "reason" for p in problems),
         },
+        # A refused file is a refused request: nothing was saved.
+        status=400 if refusal or problems else 200,
     )
 
 

@@ -23,11 +23,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination
+from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import validate_filter_date
 
 from .models import (
@@ -336,7 +336,10 @@ class ProductionReportListView(generics.ListAPIView):
     filterset_class = ProductionReportFilter
     pagination_class = ApiPagination
     permission_classes = [MayReportProduction]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
+    # Up to SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] rows: a larger body than other views take.
+    bulk_rows = True
+    input_error_index = "row"
 
     def get_queryset(self):
         return (
@@ -513,7 +516,7 @@ class ProblemListView(generics.ListAPIView):
     serializer_class = ProblemSerializer
     filterset_class = ProblemFilter
     pagination_class = ApiPagination
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     def get_queryset(self):
         return problems_visible_to(self.request.user).order_by("reported_at", "pk")
@@ -565,7 +568,7 @@ class ProblemListView(generics.ListAPIView):
 class _ProblemActionView(APIView):
     """POST /production-problems/<pk>/<action>/ on a problem the caller may see."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     def act(self, request, problem, body):
         raise NotImplementedError

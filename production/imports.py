@@ -295,7 +295,7 @@ class _Parser(XlsxParser):
         mine = None if self.user.is_office else _codes_reported_by(self.user)
         seen = {}  # (producer, item, date) -> origin of its first row
         rows, origins = [], []
-        for origin, values in self.pending:
+        for origin, values in self.take_pending():
             code = _code(values.get("producer"))
             if code in known and mine is not None and code not in mine:
                 # Never sent to the service, which would refuse the whole file unexplained.

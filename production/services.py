@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,11 +13,14 @@ from inventory.services import (
     LedgerError,
     RowError,
     SubmitResult,
+    errors_listed,
     parse_whole_number,
     stock_receive,
     stock_reverse,
+    too_many_errors,
 )
 from supplycoord.lib.dates import entry_date_error, parse_iso_date
+from supplycoord.lib.text import text_error
 from supplycoord.models import Item, Role
 from supplycoord.selectors import earliest_entry_date
 
@@ -155,7 +157,8 @@ class ProductionReportsInvalid(Exception):
 
     def __init__(self, errors: list[RowError]):
         super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
+        # In row order, at most SUPPLYCOORD["MAX_ERRORS_REPORTED"] (see `errors_listed`).
+        self.errors, self.more_not_listed = errors_listed(errors)
 
 
 class ProductionReportsOutOfScope(Exception):
@@ -167,14 +170,13 @@ class ProductionReportsOutOfScope(Exception):
 
 
 # PostgreSQL cannot store or even compare a text holding NUL: such a code is unknown, such
-# a reason is refused with Django's own message, never a server error.
+# a free text (reason, description, resolution) is refused by the rule every door applies
+# (supplycoord.lib.text: no control characters but tab and line breaks), never a 500.
 NUL = "\x00"
 
 
-def _nul_error(text) -> str | None:
-    if isinstance(text, str) and NUL in text:
-        return str(ProhibitNullCharactersValidator.message)
-    return None
+def _free_text_error(text) -> str | None:
+    return text_error(text, multiline=True) if isinstance(text, str) else None
 
 
 def production_reports_submit(
@@ -211,7 +213,7 @@ def production_reports_submit(
                 )
             ]
         )
-    message = _nul_error(reason)
+    message = _free_text_error(reason)
     if message:
         raise ProductionReportsInvalid([RowError(None, "reason", message)])
     try:
@@ -266,6 +268,8 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
     parsed = []
     seen: dict[tuple, int] = {}
     for index, row in enumerate(rows):
+        if too_many_errors(errors):
+            break  # enough to refuse the submission and to list
         if not isinstance(row, dict):
             errors.append(RowError(index, "non_field_errors", _("Each row must be an object.")))
             continue
@@ -327,8 +331,8 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
         own_reason = row.get("reason")
         if own_reason not in (None, "") and not isinstance(own_reason, str):
             row_errors.append(RowError(index, "reason", _("The reason must be text.")))
-        elif _nul_error(own_reason):
-            row_errors.append(RowError(index, "reason", _nul_error(own_reason)))
+        elif _free_text_error(own_reason):
+            row_errors.append(RowError(index, "reason", _free_text_error(own_reason)))
         errors.extend(row_errors)
         if not row_errors and index not in out_of_scope:
             row_reason = str(own_reason or reason or "").strip()
@@ -361,6 +365,8 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
             errors.append(
                 RowError(index, "reason", _("A correction of a past date needs a reason."))
             )
+            if too_many_errors(errors):
+                break
             continue
         previous_to_reserve = current.to_reserve
         for field, value in figures.items():
@@ -372,7 +378,7 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
         to_save.append((index, current, previous_to_reserve))
 
     if errors:
-        raise ProductionReportsInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        raise ProductionReportsInvalid(errors)
 
     for index, report, previous_to_reserve in to_save:
         if previous_to_reserve is None or report.to_reserve != previous_to_reserve:
@@ -380,11 +386,15 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
                 _book_reserve_receipt(report, user=user, now=now, reason=report.correction_reason)
             except LedgerError as error:
                 errors.append(RowError(index, "to_reserve", error.message))
+                if too_many_errors(errors):
+                    break
                 continue
             except PermissionDenied as error:
                 # The first receipt lies in a warehouse that is no longer this producer's
                 # held reserve (the office changed it): only the office may reverse it now.
                 errors.append(RowError(index, "to_reserve", str(error)))
+                if too_many_errors(errors):
+                    break
                 continue
         report._history_user = user
         report.save()
@@ -395,7 +405,7 @@ def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
         result.dates_changed.add(report.date)
     if errors:
         # Receipts already booked for earlier rows roll back with the transaction.
-        raise ProductionReportsInvalid(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        raise ProductionReportsInvalid(errors)
     return result
 
 
@@ -530,8 +540,8 @@ def problem_report(
         errors["category"] = _("Choose a category from the list.")
     if not description:
         errors["description"] = _("Describe the problem.")
-    elif _nul_error(description):
-        errors["description"] = _nul_error(description)
+    elif _free_text_error(description):
+        errors["description"] = _free_text_error(description)
     if errors:
         raise ValidationError(errors)
     problem = Problem(
@@ -573,8 +583,8 @@ def problem_resolve(*, user, problem: Problem, resolution: str, now=None) -> Pro
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationError({"resolution": _("Say how the problem was resolved.")})
-    if _nul_error(resolution):
-        raise ValidationError({"resolution": _nul_error(resolution)})
+    if _free_text_error(resolution):
+        raise ValidationError({"resolution": _free_text_error(resolution)})
     problem.status = ProblemStatus.RESOLVED
     problem.resolution = resolution
     problem.resolved_by = user

@@ -7,6 +7,7 @@ from .models import (
     ReconciliationCase,
     ReconciliationNote,
     SnapshotBuild,
+    SnapshotRebuild,
     SpotCheckFlag,
     SpotCheckFollowUp,
 )
@@ -24,6 +25,20 @@ class SnapshotBuildAdmin(admin.ModelAdmin):
         "prefectures_late",
         "prefectures_missing",
     )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SnapshotRebuild)
+class SnapshotRebuildAdmin(admin.ModelAdmin):
+    """The rebuilds' outbox, to look at: the build and the sweep keep it (reports/services.py)."""
+
+    list_display = ("date", "status", "requested_at", "attempts", "last_attempt_at", "last_error")
+    list_filter = ("status",)
 
     def has_add_permission(self, request):
         return False

@@ -156,6 +156,45 @@ class SnapshotBuild(models.Model):
         return self.prefectures_on_time / self.prefectures_active
 
 
+class SnapshotRebuildStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("snapshot rebuild", "pending")
+    FAILED = "failed", pgettext_lazy("snapshot rebuild", "failed")
+
+
+class SnapshotRebuild(models.Model):
+    """A date whose snapshot is out of date and must be built again: the rebuilds' outbox.
+
+    Written in the transaction of the change that makes the snapshot stale, so a change is
+    never committed without it; deleted by a build that began after the request. A job queued
+    at commit builds it at once; a periodic sweep queues again whatever a lost or failed job
+    left behind (reports/services.py, "The rebuilds' outbox").
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    # Strictly increasing per date (each request moves it forward at least 1 µs): a build
+    # clears the row only if it is still the request it saw when it began.
+    requested_at = models.DateTimeField(_("requested at"))
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=SnapshotRebuildStatus.choices,
+        default=SnapshotRebuildStatus.PENDING,
+    )
+    # Builds that failed since the last request; the sweep retries with back-off up to a limit.
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    # When a build last failed, or the sweep last queued the date again.
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("pending snapshot rebuild")
+        verbose_name_plural = _("pending snapshot rebuilds")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.status} since {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 # --- The reconciliation queue ---------------------------------------------------------------
 
 

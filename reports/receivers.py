@@ -16,6 +16,16 @@ def dates_affected_by(changed_dates) -> list[dt.date]:
     been built already (otherwise the scheduled build after the cut-off will do it).
     """
     today = local_today()
+    candidates = dates_within_reach_of(changed_dates)
+    if not candidates:
+        return []
+    built = set(SnapshotBuild.objects.filter(date__in=candidates).values_list("date", flat=True))
+    return sorted(d for d in candidates if d < today or d in built)
+
+
+def dates_within_reach_of(changed_dates) -> set[dt.date]:
+    """The dates from each of `changed_dates` to 6 days later, up to today, built or not."""
+    today = local_today()
     reach = max(settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1, settings.SUPPLYCOORD["STALE_DAYS"], 1)
     candidates = set()
     for day in changed_dates:
@@ -24,17 +34,19 @@ def dates_affected_by(changed_dates) -> list[dt.date]:
             if target > today:
                 break
             candidates.add(target)
-    if not candidates:
-        return []
-    built = set(SnapshotBuild.objects.filter(date__in=candidates).values_list("date", flat=True))
-    return sorted(d for d in candidates if d < today or d in built)
+    return candidates
+
+
+# The receivers run inside the writer's transaction (the senders send before they commit):
+# the outbox rows commit or roll back with the change, and the builds are queued on commit.
 
 
 def rebuild_after_figures_changed(sender, dates, **kwargs):
-    from .tasks import snapshot_build_for_date
+    """The dates `dates_affected_by` names, the check of which are built folded into the
+    outbox's upsert: one statement."""
+    from .services import snapshot_rebuilds_request
 
-    for day in dates_affected_by(dates):
-        snapshot_build_for_date.delay(day.isoformat())
+    snapshot_rebuilds_request(dates=dates_within_reach_of(dates), built_only_from=local_today())
 
 
 def dates_affected_by_stock(changed_dates) -> list[dt.date]:
@@ -60,16 +72,18 @@ def dates_affected_by_stock(changed_dates) -> list[dt.date]:
 
 
 def rebuild_after_stock_changed(sender, dates, **kwargs):
-    from .tasks import snapshot_build_for_date
+    """The built dates `dates_affected_by_stock` names, requested in the same one statement
+    (ledger posting runs this for every event)."""
+    from .services import snapshot_rebuilds_request_built
 
-    for day in dates_affected_by_stock(dates):
-        snapshot_build_for_date.delay(day.isoformat())
+    if dates:
+        snapshot_rebuilds_request_built(since=min(dates))
 
 
 def rebuild_after_batch_moved(sender, dates, **kwargs):
     """A batch dispatched, received or closed on day t changes in-transit from t on: the same
     built dates as a ledger event of t."""
-    from .tasks import snapshot_build_for_date
+    from .services import snapshot_rebuilds_request_built
 
-    for day in dates_affected_by_stock(dates):
-        snapshot_build_for_date.delay(day.isoformat())
+    if dates:
+        snapshot_rebuilds_request_built(since=min(dates))

@@ -27,6 +27,7 @@ from .models import (
     ReportingState,
     ReportingStatus,
     SnapshotBuild,
+    SnapshotRebuild,
     SnapshotRow,
     Status,
 )
@@ -41,6 +42,11 @@ def latest_built_date(on_or_before: dt.date | None = None) -> dt.date | None:
 
 def snapshot_build_for(date: dt.date) -> SnapshotBuild | None:
     return SnapshotBuild.objects.filter(date=date).first()
+
+
+def snapshot_rebuild_for(date: dt.date) -> SnapshotRebuild | None:
+    """The date's rebuild if one is pending or has failed: its snapshot may be out of date."""
+    return SnapshotRebuild.objects.filter(date=date).first()
 
 
 def snapshot_rows_visible_to(

@@ -2,17 +2,19 @@
 
 `snapshot_build_for_date` is set-based: one query reads every daily figure of the 7-day
 window, the rows are computed in memory, and one upsert per table writes them. It is
-idempotent (an upsert on the natural key) and safe to run twice at once (a per-date lock
-on PostgreSQL; SQLite serialises writers anyway).
+idempotent (an upsert on the natural key) and safe to run twice at once (a per-date
+advisory lock).
 
-The formulas live in Python, once (`compute_snapshot_row`). On PostgreSQL the snapshot rows
+The formulas live in Python, once (`compute_snapshot_row`). The snapshot rows
 are written by one `INSERT ... SELECT FROM unnest(...) ON CONFLICT` statement instead of
 `bulk_create`: at national scale (20,000 rows) building the ORM statement cost more than the
 formulas (bench/README.md).
 """
 
 import datetime as dt
+import functools
 import time
+import zlib
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -46,6 +48,8 @@ from .models import (
     ReportingState,
     ReportingStatus,
     SnapshotBuild,
+    SnapshotRebuild,
+    SnapshotRebuildStatus,
     SnapshotRow,
     Status,
 )
@@ -449,12 +453,11 @@ class SnapshotDateOutOfRange(ValueError):
 
 
 def snapshot_build_request(*, user, date: dt.date) -> None:
-    """Queue a (re)build of `date`'s snapshot once the caller's transaction commits.
+    """Queue a (re)build of `date`'s snapshot once the caller's transaction commits, through
+    the outbox (`snapshot_rebuilds_request`), so the request outlives a lost job.
 
     Office staff and admins only. The page and the API both come here.
     """
-    from .tasks import snapshot_build_for_date as build_task  # tasks imports this module
-
     if not user.is_office:
         raise PermissionDenied
     if date > local_today():
@@ -463,8 +466,220 @@ def snapshot_build_request(*, user, date: dt.date) -> None:
         raise SnapshotDateOutOfRange(
             _("Dates before %(date)s are not accepted.") % {"date": earliest_date().isoformat()}
         )
-    day = date.isoformat()
-    transaction.on_commit(lambda: build_task.delay(day))
+    snapshot_rebuilds_request(dates=[date])
+
+
+# --- The rebuilds' outbox -------------------------------------------------------------------
+#
+# A change that makes snapshots stale (daily figures, a ledger event, a batch on the move, a
+# person's "Rebuild") writes one SnapshotRebuild row per stale date in its own transaction, and
+# queues the builds for when it commits. A build deletes the row when it is done. A job that is
+# lost (its worker killed mid-build, the broker down at commit, the process gone between the
+# commit and the queueing) leaves the row behind, and the sweep queues the date again
+# (`snapshot_rebuilds_claim`, run by beat every few minutes). Builds are idempotent, so a date
+# built twice costs time, never correctness.
+
+
+REBUILD_ERROR_MAX_CHARS = 1000
+
+
+class RebuildSeen(NamedTuple):
+    """The request of a date a build saw as it began: the row's id and its requested_at."""
+
+    pk: int
+    requested_at: dt.datetime
+
+
+def _rebuilds_upsert(source_sql: str, params: list, *, queue: bool) -> list[dt.date]:
+    """Insert or refresh the outbox rows of the dates `source_sql` selects; one statement.
+
+    A refreshed row becomes pending again with no failed attempts, and its requested_at moves
+    forward at least 1 µs even if the clock did not: a build that saw the previous request
+    must not clear this one. Rows are written in date order, the one lock order of the table.
+    """
+    table = connection.ops.quote_name(SnapshotRebuild._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (date, requested_at, status, attempts, last_error) "
+        f"{source_sql} "
+        f"ON CONFLICT (date) DO UPDATE SET "
+        f"requested_at = GREATEST(EXCLUDED.requested_at, "
+        f"{table}.requested_at + interval '1 microsecond'), "
+        f"status = EXCLUDED.status, attempts = 0 "
+        f"RETURNING date"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        dates = sorted(day for (day,) in cursor.fetchall())
+    if queue:
+        _queue_rebuilds(dates)
+    return dates
+
+
+def _queue_rebuilds(dates) -> None:
+    from .tasks import snapshot_build_for_date as build_task  # tasks imports this module
+
+    for day in dates:
+        # Robust: with the broker down the change still commits and the user gets an answer;
+        # the outbox row is there for the sweep. `if_requested`: a job that finds the row gone
+        # (an earlier build saw this change) has nothing to do.
+        transaction.on_commit(
+            functools.partial(build_task.delay, day.isoformat(), if_requested=True), robust=True
+        )
+
+
+def snapshot_rebuilds_request(
+    *,
+    dates,
+    built_only_from: dt.date | None = None,
+    now: dt.datetime | None = None,
+    queue: bool = True,
+) -> list[dt.date]:
+    """Record, in the caller's transaction, that the snapshots of `dates` must be built again,
+    and (unless `queue` is false) queue their builds for when it commits. Returns the dates.
+
+    Dates from `built_only_from` on count only if their snapshot has been built (today's,
+    after a submission: the scheduled build after the cut-off makes it). One statement.
+    """
+    if not dates:
+        return []
+    source = "SELECT day, %s, %s, 0, '' FROM unnest(%s::date[]) AS day"
+    params = [now or timezone.now(), SnapshotRebuildStatus.PENDING, sorted(set(dates))]
+    if built_only_from is not None:
+        built = connection.ops.quote_name(SnapshotBuild._meta.db_table)
+        source += f" WHERE day < %s OR EXISTS (SELECT 1 FROM {built} WHERE {built}.date = day)"
+        params.append(built_only_from)
+    return _rebuilds_upsert(f"{source} ORDER BY day", params, queue=queue)
+
+
+def snapshot_rebuilds_request_built(
+    *, since: dt.date, now: dt.datetime | None = None
+) -> list[dt.date]:
+    """The same for every date from `since` to today whose snapshot has been built: a ledger
+    event or a batch of day t changes every later reserve and in-transit figure.
+
+    One statement, the read of the built dates folded into the upsert: ledger posting runs it
+    for every event (bench/ledger.py). Dates never built are not requested: they are computed
+    from the ledger as it stands whenever they are built.
+    """
+    table = connection.ops.quote_name(SnapshotBuild._meta.db_table)
+    return _rebuilds_upsert(
+        f"SELECT date, %s, %s, 0, '' FROM {table} WHERE date >= %s AND date <= %s ORDER BY date",
+        [now or timezone.now(), SnapshotRebuildStatus.PENDING, since, local_today()],
+        queue=True,
+    )
+
+
+def snapshot_rebuild_seen(*, date: dt.date) -> RebuildSeen | None:
+    """The outbox row of `date` as a build begins (None: nobody asked for one)."""
+    row = SnapshotRebuild.objects.filter(date=date).values_list("pk", "requested_at").first()
+    return RebuildSeen(*row) if row else None
+
+
+def snapshot_rebuild_clear(*, date: dt.date, seen: RebuildSeen | None) -> bool:
+    """After a build of `date` that began when `seen` was its request: delete the row, unless
+    the date was requested again since (then the row stays pending for the next build).
+
+    The build began after `seen` committed, so it read every change `seen` stands for; a later
+    request moved requested_at past it, and a row deleted and inserted again has another id.
+    """
+    if seen is None:
+        return False
+    table = connection.ops.quote_name(SnapshotRebuild._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE date = %s AND id = %s AND requested_at <= %s",
+            [date, seen.pk, seen.requested_at],
+        )
+        return cursor.rowcount == 1
+
+
+def snapshot_rebuild_fail(
+    *, date: dt.date, seen: RebuildSeen | None, error: str, now: dt.datetime | None = None
+) -> None:
+    """Record that a build of `date` failed for good (retries exhausted, or an error no retry
+    cures). The row becomes failed, with the error and one more failed attempt, unless the date
+    was requested again during the build: the new request keeps it pending. A failed build
+    nobody asked for through the outbox leaves a failed row, so the sweep retries it too."""
+    now = now or timezone.now()
+    table = connection.ops.quote_name(SnapshotRebuild._meta.db_table)
+    same = f"{table}.id = %s AND {table}.requested_at <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (date, requested_at, status, attempts, last_attempt_at, "
+            f"last_error) VALUES (%s, %s, %s, 1, %s, %s) "
+            f"ON CONFLICT (date) DO UPDATE SET "
+            f"status = CASE WHEN {same} THEN EXCLUDED.status ELSE {table}.status END, "
+            f"attempts = CASE WHEN {same} THEN {table}.attempts + 1 ELSE {table}.attempts END, "
+            f"last_attempt_at = EXCLUDED.last_attempt_at, last_error = EXCLUDED.last_error",
+            [
+                date,
+                now,
+                SnapshotRebuildStatus.FAILED,
+                now,
+                error[:REBUILD_ERROR_MAX_CHARS],
+                *([seen.pk, seen.requested_at] if seen else [None, None]) * 2,
+            ],
+        )
+
+
+def snapshot_rebuild_run(*, date: dt.date) -> SnapshotBuild:
+    """Build `date` in this process and clear its outbox row (the `build_snapshots` command)."""
+    seen = snapshot_rebuild_seen(date=date)
+    build = snapshot_build_for_date(date=date)
+    snapshot_rebuild_clear(date=date, seen=seen)
+    return build
+
+
+def _date_lock_key(date: dt.date) -> int:
+    # The key `advisory_xact_lock` derives from the name `_lock_date` gives it.
+    return zlib.crc32(f"snapshot:{date.isoformat()}".encode())
+
+
+def snapshot_rebuilds_claim(*, now: dt.datetime | None = None, limit: int = 100) -> list[dt.date]:
+    """The sweep: queue again the rebuilds a lost or failed job left behind. Returns the dates.
+
+    Due are pending rows requested more than REBUILD_GRACE_SECONDS ago (younger ones are left
+    to the job queued at their commit) and not queued by a sweep within that time; and failed
+    rows, GRACE × 2^attempts after their last attempt, until they have failed
+    REBUILD_MAX_ATTEMPTS times (then they wait for a new request: a change of the figures or a
+    person's "Rebuild"). Rows are claimed with SKIP LOCKED, so two sweeps, or a sweep and a
+    writer holding a row, never wait on each other; a date whose build is running right now
+    (its advisory lock is taken) is left to that build.
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.SUPPLYCOORD["REBUILD_GRACE_SECONDS"])
+    max_attempts = settings.SUPPLYCOORD["REBUILD_MAX_ATTEMPTS"]
+    quiet = Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=now - grace)
+    pending = Q(status=SnapshotRebuildStatus.PENDING, requested_at__lte=now - grace) & quiet
+    failed = Q(
+        status=SnapshotRebuildStatus.FAILED,
+        attempts__lt=max_attempts,
+        last_attempt_at__lte=now - 2 * grace,  # the shortest back-off; the exact one below
+    )
+    with transaction.atomic():
+        rows = [
+            row
+            for row in SnapshotRebuild.objects.select_for_update(skip_locked=True)
+            .filter(pending | failed)
+            .order_by("date")[:limit]
+            if row.status == SnapshotRebuildStatus.PENDING
+            or row.last_attempt_at <= now - grace * 2 ** max(row.attempts, 1)
+        ]
+        if not rows:
+            return []
+        keys = {row.date: _date_lock_key(row.date) for row in rows}
+        with connection.cursor() as cursor:
+            # Taken until this transaction ends: a build that starts meanwhile waits a moment.
+            cursor.execute(
+                "SELECT lock_key FROM unnest(%s::bigint[]) AS lock_key "
+                "WHERE NOT pg_try_advisory_xact_lock(lock_key)",
+                [list(keys.values())],
+            )
+            building = {key for (key,) in cursor.fetchall()}
+        dates = [day for day, key in keys.items() if key not in building]
+        SnapshotRebuild.objects.filter(date__in=dates).update(last_attempt_at=now)
+        _queue_rebuilds(dates)
+    return dates
 
 
 # --- The reconciliation queue ---------------------------------------------------------------

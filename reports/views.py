@@ -62,10 +62,13 @@ def _chosen_item(request, items):
 
 
 def _page_context(date, **extra):
-    """What every dashboard page shows: the data's date, when it was built, today."""
+    """What every dashboard page shows: the data's date, when it was built, today.
+
+    A page that has read the build already passes it as `build`: not read twice.
+    """
     return {
         "date": date,
-        "build": selectors.snapshot_build_for(date) if date else None,
+        "build": selectors.snapshot_build_for(date) if date and "build" not in extra else None,
         "today": local_today(),
         "earliest": earliest_date(),
         "red_days": settings.SUPPLYCOORD["RED_DAYS"],
@@ -94,6 +97,9 @@ def overview(request):
         _page_context(
             date,
             data=data,
+            build=data.build,
+            # A rebuild pending or failed: the figures shown may be out of date.
+            rebuild=selectors.snapshot_rebuild_for(date) if date else None,
             trend_item=item,
             trend=trend,
             reconciliation=selectors.reconciliation_counts_by_prefecture(

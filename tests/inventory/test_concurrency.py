@@ -17,7 +17,6 @@ from tests.factories import DailyFigureFactory, ItemFactory, PrefectureFactory, 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-
 def _run_together(target, n=2):
     barrier = threading.Barrier(n)
     results, errors = [], []

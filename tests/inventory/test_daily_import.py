@@ -134,7 +134,7 @@ def test_it_reports_five_different_errors_with_row_and_column_and_saves_nothing(
 
     response = _post(client, content)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert DailyFigure.objects.count() == 0
     assert _cells(response) == {
         ("日报", 6, "C"),
@@ -168,7 +168,7 @@ def test_it_refuses_an_officers_file_for_another_prefecture(client, officer, ite
 
     response = _post(client, content)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert DailyFigure.objects.count() == 0
     [problem] = response.context["problems"]
     assert (problem.row, problem.column) == (6, "A")
@@ -279,7 +279,7 @@ def test_it_refuses_macros_and_files_that_are_not_xlsx(
 
     response = _post(client, make(ok), name=name)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert expected in response.context["refusal"]
     assert DailyFigure.objects.count() == 0
 
@@ -307,7 +307,7 @@ def test_it_refuses_a_file_above_the_size_limit(client, officer, items, settings
 def test_it_refuses_an_upload_without_a_file(client, officer):
     client.force_login(officer)
     response = client.post(URL, {})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["refusal"]
 
 
@@ -600,7 +600,7 @@ def test_it_refuses_a_workbook_whose_sheet_is_damaged(client, officer, items):
 
     response = _post(client, buffer.getvalue())
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["refusal"]
     assert not DailyFigure.objects.exists()
 
@@ -616,3 +616,23 @@ def test_only_office_staff_are_told_one_file_may_hold_several_prefectures(
         html = client.get(URL).content.decode()
         assert 'id="daily-import-form"' in html
         assert (hint in html) is shown
+
+
+def test_it_answers_400_to_a_refused_file_and_saves_nothing(client, officer, items, settings):
+    """A refused upload is a refused request: the page with its messages, answered 400, so a
+    script posting files sees it failed. The form itself is 200."""
+    client.force_login(officer)
+    assert client.get(URL).status_code == 200
+    valid_but_one = _xlsx([_row("620100", "FH001"), _row("620100", "XD001", (-1, 0, 0, 0, 0))])
+
+    with_a_problem = _post(client, valid_but_one)
+
+    assert with_a_problem.status_code == 400
+    assert _cells(with_a_problem) == {("日报", 6, "G")}
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "IMPORT_MAX_BYTES": 1000}
+
+    too_large = _post(client, valid_but_one)
+
+    assert too_large.status_code == 400
+    assert too_large.context["refusal"]
+    assert not DailyFigure.objects.exists()

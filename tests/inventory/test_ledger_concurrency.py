@@ -27,7 +27,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-
 def _run_together(target, n):
     """Run `target` in n threads released at once; (results, errors) in completion order."""
     barrier = threading.Barrier(n)

@@ -512,3 +512,19 @@ def test_the_schema_documents_the_production_endpoints(client_for, leader):
     assert {"producer", "item", "date", "output", "factory_stock", "to_reserve"} <= set(row_schema)
     assert any(p.endswith("/take/") for p in paths)
     assert any(p.endswith("/resolve/") for p in paths)
+
+
+def test_it_lists_the_first_problems_of_many_wrong_reports_and_says_there_are_more(
+    client_for, reporter, reporting_producer, settings
+):
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "MAX_ERRORS_REPORTED": 100}
+    rows = [row(item=f"NOPE{n}", output=-1, factory_stock=-1) for n in range(3000)]
+
+    response = post(client_for(reporter), *rows)
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert len(errors) == 101
+    assert errors[-1]["row"] is None
+    assert errors[-1]["field"] == "non_field_errors"
+    assert not ProductionReport.objects.exists()

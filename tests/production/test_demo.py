@@ -10,8 +10,6 @@ from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 
 from inventory.models import StockBalance, StockEvent, StockEventLine
 from production.credit_code import is_valid_credit_code
@@ -43,26 +41,11 @@ from production.selectors import (
 )
 from supplycoord.models import User
 
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def load_demo() -> str:
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def demo_loaded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            load_demo()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture

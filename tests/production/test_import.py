@@ -255,7 +255,7 @@ def test_it_reports_each_problem_at_its_excel_row_and_column_and_saves_nothing(
 
     response = _post(client, _bytes(workbook))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert ProductionReport.objects.count() == 0
     problems = response.context["problems"]
     assert {(p.row, p.column) for p in problems} == {
@@ -424,7 +424,7 @@ def test_it_refuses_files_that_are_not_xlsx(
 
     response = _post(client, content, name=name)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert expected in response.context["refusal"]
     assert ProductionReport.objects.count() == 0
 
@@ -465,7 +465,7 @@ def test_it_refuses_an_upload_without_a_file(client, reporter):
 
     response = client.post(URL, {})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["refusal"]
 
 
@@ -517,3 +517,28 @@ def test_a_reporter_of_no_producer_gets_an_empty_template(
     assert 'id="no-producers"' in client.get(URL).content.decode()
     ws = load_workbook(io.BytesIO(client.get(TEMPLATE_URL).content)).worksheets[0]
     assert ws.max_row == 3
+
+
+def test_it_answers_400_to_a_refused_file_and_saves_nothing(
+    client, reporter, reporting_producer, masks, settings
+):
+    """A refused upload is a refused request: the page with its messages, answered 400, so a
+    script posting files sees it failed. The form itself is 200."""
+    client.force_login(reporter)
+    assert client.get(URL).status_code == 200
+    workbook = _template(reporter)
+    _fill(workbook.worksheets[0], 4)
+    _fill(workbook.worksheets[0], 5, output=-1)
+    valid_but_one = _bytes(workbook)
+
+    with_a_problem = _post(client, valid_but_one)
+
+    assert with_a_problem.status_code == 400
+    assert {(p.row, p.column) for p in with_a_problem.context["problems"]} == {(5, "G")}
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "IMPORT_MAX_BYTES": 1000}
+
+    too_large = _post(client, valid_but_one)
+
+    assert too_large.status_code == 400
+    assert too_large.context["refusal"]
+    assert ProductionReport.objects.count() == 0

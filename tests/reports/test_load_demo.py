@@ -11,8 +11,7 @@ from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
-from django.test import override_settings
+from django.db import connection
 
 from inventory.demo import DEMO_DAYS, DEMO_START, daily_figures_checksum, demo_ledger_events
 from inventory.management.commands.ledger_verify import ledger_drift
@@ -49,7 +48,6 @@ from supplycoord.models import (
 from supplycoord.selectors import key_items
 
 LAST_DAY = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def load_demo() -> str:
@@ -81,19 +79,6 @@ def wipe_daily_figures():
     with connection.cursor() as cursor:
         for model in (DailyFigure.history.model, DailyFigure):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
-
-
-@pytest.fixture(scope="module")
-def demo_loaded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            load_demo()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 @pytest.fixture

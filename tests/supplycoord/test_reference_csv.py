@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from supplycoord.models import County, Item, ItemCategory, Prefecture, Province, StaffCategory
 from supplycoord.services import (
@@ -13,6 +14,14 @@ from supplycoord.services import (
     reference_load_csv,
     reference_load_shipped,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the messages in English, whatever language an earlier test left on."""
+    with translation.override("en"):
+        yield
+
 
 ITEM_HEADER = "code,name_zh,name_en,category,unit,specification,pack_size,is_key,sort_order\n"
 PREFECTURE_HEADER = "level,code,name_zh,name_en,parent_code,is_gb_code,active,priority_weight\n"

@@ -133,8 +133,8 @@ def test_it_starts_its_own_postgresql_when_no_database_url_is_set(embedded, embe
 
 
 def test_it_refuses_a_database_url_that_is_not_postgresql():
-    """One engine: a SQLite (or any other) DATABASE_URL is a configuration error at start."""
-    proc = run_in_clean_env(["-c", PROBE], DATABASE_URL="sqlite:///db.sqlite3")
+    """One engine: a DATABASE_URL of any other engine is a configuration error at start."""
+    proc = run_in_clean_env(["-c", PROBE], DATABASE_URL="mysql://root@127.0.0.1:3306/supplycoord")
 
     assert proc.returncode != 0
     assert "DATABASE_URL must point at PostgreSQL" in proc.stderr

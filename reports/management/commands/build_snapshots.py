@@ -7,24 +7,31 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from inventory.models import DailyFigure
-from reports.services import snapshot_build_for_date
-from supplycoord.lib.dates import date_range
+from reports.services import snapshot_rebuild_run
+from supplycoord.lib.dates import date_range, earliest_date, is_reportable
 
 
 def _date(value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise CommandError(
             _("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": value}
         ) from None
+    # A typo such as 0202-02-10 would otherwise build (or loop over) centuries of empty days.
+    if not is_reportable(day):
+        raise CommandError(
+            _("%(value)s is not a reportable date: from %(first)s to today.")
+            % {"value": day.isoformat(), "first": earliest_date().isoformat()}
+        )
+    return day
 
 
 class Command(BaseCommand):
     help = (
         "Build the snapshot rows, province rollups and reporting status of --date, of every "
         "day --from … --to, or of --all dates that have daily figures. Runs in this process "
-        "(not through Celery); safe to run again."
+        "(not through Celery) and clears their pending rebuilds; safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -57,7 +64,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         rows, slowest = 0, (0, None)
         for day in dates:
-            build = snapshot_build_for_date(date=day)
+            # Clears the date's pending rebuild too, unless it is requested again meanwhile.
+            build = snapshot_rebuild_run(date=day)
             rows += build.rows
             slowest = max(slowest, (build.duration_ms, day), key=lambda pair: pair[0])
             if options["verbosity"] >= 2 or len(dates) <= 7:

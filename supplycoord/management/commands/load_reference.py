@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from supplycoord.lib.text import text_error
 from supplycoord.models import User
 from supplycoord.services import (
     REFERENCE_KINDS,
@@ -38,6 +39,12 @@ class Command(BaseCommand):
             raise CommandError(_("--all loads the shipped files; it takes no path."))
         actor = None
         if user:
+            # A NUL would reach the database (a crash); other control characters match nobody.
+            if text_error(user):
+                raise CommandError(
+                    _("No user named “%(name)s”.")
+                    % {"name": user.encode("unicode_escape").decode()}
+                )
             actor = User.objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(_("No user named “%(name)s”.") % {"name": user})

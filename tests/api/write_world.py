@@ -1,0 +1,210 @@
+"""Data and valid bodies for every write endpoint of the API, shared by the boundary tests.
+
+`build_world()` makes one of everything a write needs (a stocked warehouse, batches in each
+state, a producer with a problem, tokens); `request_for(world, operation_id)` gives the user,
+the path arguments and a valid body of that operation.
+"""
+
+import copy
+import uuid
+
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from allocation.models import Destination, DestinationKind, DispatchBatch
+from allocation.services import batch_approve, batch_create, batch_dispatch, batch_receive
+from inventory.models import ReceiptSource
+from inventory.services import stock_receive
+from production.models import LineStatus, Producer, ProductionLine
+from production.services import problem_report
+from supplycoord.models import Role
+from tests.conftest import PASSWORD
+from tests.factories import ItemFactory, PrefectureFactory, UserFactory, WarehouseFactory
+
+CREDIT_CODE = "91350100M000100Y43"
+
+
+def build_world():
+    lanzhou = PrefectureFactory(code="620100", name_zh="兰州市", name_en="Lanzhou")
+    n95 = ItemFactory(code="FH001", name_zh="N95口罩", name_en="N95 respirator")
+    office = UserFactory(username="office", role=Role.OFFICE_STAFF)
+    leader = UserFactory(username="leader", role=Role.LEADERSHIP)
+    sz01 = WarehouseFactory(code="SZ01", name_zh="省级储备一库")
+    receipt = stock_receive(
+        user=office, warehouse=sz01, lines=[(n95, 10_000)], source=ReceiptSource.PURCHASE
+    )
+    destination = Destination.objects.create(
+        kind=DestinationKind.PREFECTURE, name_zh="兰州市", prefecture=lanzhou
+    )
+
+    def draft():
+        return batch_create(
+            user=office,
+            source_warehouse=sz01,
+            destination=destination,
+            lines=[{"item": n95, "quantity": 10, "channel": "reserve"}],
+        )
+
+    def approved():
+        batch = draft()
+        return batch_approve(user=leader, batch=batch, expected_version=batch.version)
+
+    def dispatched():
+        batch = approved()
+        return batch_dispatch(user=office, batch=batch, expected_version=batch.version)
+
+    received = dispatched()
+    received = batch_receive(
+        user=office,
+        batch=received,
+        expected_version=received.version,
+        received={received.lines.get().pk: 10},
+    )
+    in_transit = dispatched()
+
+    producer = Producer.objects.create(
+        name="兰州防护用品厂", credit_code=CREDIT_CODE, prefecture=lanzhou
+    )
+    ProductionLine.objects.create(
+        producer=producer, item=n95, daily_capacity=100_000, status=LineStatus.COMMISSIONED
+    )
+    problem = problem_report(
+        user=office, producer=producer, category="logistics", description="No trucks."
+    )
+    return {
+        "office": office,
+        "leader": leader,
+        "destination": destination,
+        "receipt": receipt,
+        "draft": draft(),
+        "approved": approved(),
+        "in_transit": in_transit,
+        "received": received,
+        "problem": problem,
+        "tokens": {u.username: Token.objects.create(user=u).key for u in (office, leader)},
+    }
+
+
+def _now_iso():
+    return timezone.localtime().replace(microsecond=0).isoformat()
+
+
+def request_for(world, op):
+    """(user, path arguments, a valid body) of one operation."""
+    today = timezone.localdate().isoformat()
+    in_transit = world["in_transit"]
+    transition = {"expected_version": None, "note": "ok"}
+    bodies = {
+        "auth_token_obtain": ({"username": "office", "password": PASSWORD}, None, "office"),
+        "daily_figures_submit": (
+            [
+                {
+                    "prefecture": "620100",
+                    "item": "FH001",
+                    "date": today,
+                    "stock": 10,
+                    "received": 1,
+                    "consumption": 1,
+                    "demand": 1,
+                    "expected_arrivals_3d": 0,
+                    "reason": "first report",
+                }
+            ],
+            None,
+            "office",
+        ),
+        "stock_events_create": (
+            {
+                "warehouse": "SZ01",
+                "kind": "receipt",
+                "source": "purchase",
+                "occurred_at": _now_iso(),
+                "source_document": "CG-2026-001",
+                "counterparty": "A supplier",
+                "note": "first delivery",
+                "client_uuid": str(uuid.uuid4()),
+                "lines": [{"item": "FH001", "quantity": 5}],
+            },
+            None,
+            "office",
+        ),
+        "stock_events_reverse": (
+            {"reason": "typed twice"},
+            {"document_number": world["receipt"].document_number},
+            "office",
+        ),
+        "batches_create": (
+            {
+                "source_warehouse": "SZ01",
+                "destination": str(world["destination"].pk),
+                "priority": "other",
+                "reason": "weekly share",
+                "planned_dispatch_date": today,
+                "expected_arrival": today,
+                "carrier": "Carrier",
+                "vehicle": "甘A12345",
+                "note": "n",
+                "lines": [{"item": "FH001", "quantity": 1, "channel": "reserve"}],
+            },
+            None,
+            "office",
+        ),
+        "batches_approve": (transition, world["draft"], "leader"),
+        "batches_cancel": (transition, world["draft"], "office"),
+        "batches_dispatch": (
+            {**transition, "dispatched_at": _now_iso()},
+            world["approved"],
+            "office",
+        ),
+        "batches_receive": (
+            {
+                **transition,
+                "received": [{"line": in_transit.lines.get().pk, "quantity": 1}],
+                "received_at": _now_iso(),
+                "complete": False,
+            },
+            in_transit,
+            "office",
+        ),
+        "batches_close": (transition, world["received"], "office"),
+        "production_reports_submit": (
+            {
+                "rows": [
+                    {
+                        "producer": CREDIT_CODE,
+                        "item": "FH001",
+                        "date": today,
+                        "output": 100,
+                        "factory_stock": 50,
+                        "to_reserve": 0,
+                        "to_prefectures": 10,
+                        "to_market": 0,
+                        "held_for_province": 0,
+                        "raw_material_days": 5,
+                        "reason": "first report",
+                    }
+                ],
+                "reason": "",
+            },
+            None,
+            "office",
+        ),
+        "production_problems_report": (
+            {"producer": CREDIT_CODE, "category": "logistics", "description": "No trucks."},
+            None,
+            "office",
+        ),
+        "production_problems_resolve": (
+            {"resolution": "Trucks found."},
+            {"id": world["problem"].pk},
+            "office",
+        ),
+        "snapshots_build": ({"date": today}, None, "office"),
+    }
+    assert op in bodies, f"{op} is new: give it a valid body here"
+    body, target, username = bodies[op]
+    body = copy.deepcopy(body)
+    if isinstance(target, DispatchBatch):
+        body["expected_version"] = target.version
+        target = {"number": target.number}
+    return username, target or {}, body
