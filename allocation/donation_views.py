@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from inventory.services import LedgerError
+from supplycoord.lib.exports import formula_safe
 from supplycoord.lib.permissions import is_office, require, sees_whole_province
 
 from . import services
@@ -106,22 +107,21 @@ def donation_list_xlsx(request):
     sheet.append(header_cells)
     for trace in donation_traces(donations):
         donation = trace["donation"]
-        sheet.append(
-            [
-                certificate_number(donation),
-                donation.donor_name,
-                "单位" if donation.donor_kind == DonorKind.ORGANISATION else "个人",
-                "境外" if donation.foreign else "境内",
-                donation.received_on,
-                _items_text(trace),
-                float(donation.declared_value) if donation.declared_value is not None else None,
-                _restriction_text(donation),
-                f"{donation.warehouse.code} {donation.warehouse.name}",
-                trace["received"],
-                trace["allocated"],
-                trace["remaining"],
-            ]
-        )
+        row = [
+            certificate_number(donation),
+            donation.donor_name,
+            "单位" if donation.donor_kind == DonorKind.ORGANISATION else "个人",
+            "境外" if donation.foreign else "境内",
+            donation.received_on,
+            _items_text(trace),
+            float(donation.declared_value) if donation.declared_value is not None else None,
+            _restriction_text(donation),
+            f"{donation.warehouse.code} {donation.warehouse.name}",
+            trace["received"],
+            trace["allocated"],
+            trace["remaining"],
+        ]
+        sheet.append([formula_safe(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

@@ -30,6 +30,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date
+from supplycoord.lib.exports import formula_safe, formula_safe_sql
 from supplycoord.models import Unit
 
 from .filters import BatchFilter, filter_lines
@@ -223,17 +224,19 @@ def ledger_csv_lines(query: LedgerQuery):
 
 # The ledger's SELECT, with every display value computed by PostgreSQL. %(…)s parameters are
 # labels in the UI language and the office's time zone; the FROM is the scoped, filtered lines.
+# Text people typed (numbers, codes, names) goes through `formula_safe_sql` ({safe[…]}); the
+# donation starts with "#" and the labels are our own, so they need not.
 _COPY_SELECT = """
-SELECT b_number,
+SELECT {safe[number]},
        to_char(b_dispatched_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
        to_char(b_expected_arrival, 'YYYY-MM-DD'),
        to_char(b_received_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
-       b_source,
+       {safe[source]},
        {kind},
-       {destination},
-       i_code,
-       {item},
-       NULLIF(i_spec, ''),
+       {safe[destination]},
+       {safe[item_code]},
+       {safe[item]},
+       {safe[specification]},
        {unit},
        l_quantity,
        {channel},
@@ -241,7 +244,7 @@ SELECT b_number,
        {status},
        l_received,
        l_received - l_quantity,
-       COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || coalesce(u_last, '')), ''), u_name)
+       {safe[handled_by]}
 FROM ({lines}) AS ledger
 ORDER BY b_dispatched_at, b_number, l_id
 """
@@ -316,10 +319,19 @@ def _ledger_copy_sql(query: LedgerQuery) -> str:
         inner = cursor.mogrify(inner_sql, inner_params).decode()
     params = {"tz": settings.TIME_ZONE}
     english = _english()
+    text = {
+        "number": "b_number",
+        "source": "b_source",
+        "destination": "COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
+        "item_code": "i_code",
+        "item": "COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
+        "specification": "NULLIF(i_spec, '')",
+        "handled_by": "COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || "
+        "coalesce(u_last, '')), ''), u_name)",
+    }
     sql = _COPY_SELECT.format(
+        safe={key: formula_safe_sql(expression) for key, expression in text.items()},
         kind=_sql_case("b_kind", DestinationKind.choices, params, "k"),
-        destination="COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
-        item="COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
         unit=_sql_case("i_unit", Unit.choices, params, "u"),
         channel=_sql_case("l_channel", Channel.choices, params, "c"),
         status=_sql_case("b_status", BatchStatus.choices, params, "s"),
@@ -384,7 +396,7 @@ def ledger_xlsx(query: LedgerQuery, *, handle=None, progress=None):
     def plain(key, value):
         if value is None or value == "":
             return None
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=formula_safe(value))
         if key in ("dispatched_at", "received_at"):
             cell.number_format = "yyyy-mm-dd hh:mm"
         elif key == "expected_arrival":
@@ -464,7 +476,7 @@ def _summary_sheet(workbook, totals: dict, *, styled_font, fill):
             ]
         )
         for first, second, quantity in rows:
-            sheet.append([first, second, number(quantity)])
+            sheet.append([formula_safe(first), formula_safe(second), number(quantity)])
 
     section(
         _("By destination kind"),

@@ -15,6 +15,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
+from supplycoord.lib.exports import formula_safe
+
 from .models import StockEventKind
 
 # Lines are read from the database in chunks of this many, never all at once.
@@ -66,7 +68,7 @@ def _local(moment):
 def _line_values(line, unit):
     event = line.event
     user = event.recorded_by
-    return {
+    values = {
         "occurred_at": _local(line.occurred_at),
         "document_number": event.document_number,
         "kind": str(StockEventKind(event.kind).label),
@@ -81,6 +83,8 @@ def _line_values(line, unit):
         "recorded_by": user.get_full_name() or user.username,
         "reversal": _reversal(event),
     }
+    # Both writers read these values: people's text is made formula-safe once, here.
+    return {key: formula_safe(value) for key, value in values.items()}
 
 
 def export_lines(card):

@@ -26,6 +26,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from supplycoord.lib.dates import validate_filter_date
+from supplycoord.lib.exports import formula_safe
 from supplycoord.models import Item, Unit
 
 from .models import Licence, LineStatus, Problem, ProblemStatus, ProducerStatus, ProductionLine
@@ -345,23 +346,11 @@ class _Echo:
         return value
 
 
-# A cell starting with one of these is a formula to Excel and WPS: a reporter's correction
-# reason "=HYPERLINK(…)" would run in the office's copy of the ledger (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value):
-    """Text that a spreadsheet shows as typed, never evaluates: a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return _text(value)
+        return formula_safe(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -373,7 +362,7 @@ def csv_lines(export):
     """Yield the CSV of `export` line by line: the header (after a BOM), then each row."""
     columns = export.columns()
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([str(c.label) for c in columns])
+    yield "\ufeff" + writer.writerow([formula_safe(str(c.label)) for c in columns])
     for row in export.rows():
         yield writer.writerow([_csv_value(row[c.key]) for c in columns])
 
@@ -391,7 +380,7 @@ def xlsx_file(export):
     fill = PatternFill("solid", fgColor="DDE6F0")
 
     def header(label):
-        cell = WriteOnlyCell(sheet, value=str(label))
+        cell = WriteOnlyCell(sheet, value=formula_safe(str(label)))
         cell.font = bold
         cell.fill = fill
         return cell
@@ -399,7 +388,7 @@ def xlsx_file(export):
     def value(column, raw):
         if raw is None or raw == "":
             return None
-        cell = WriteOnlyCell(sheet, value=_text(raw))
+        cell = WriteOnlyCell(sheet, value=formula_safe(raw))
         if column.kind in NUMBER_FORMATS:
             cell.number_format = NUMBER_FORMATS[column.kind]
         return cell

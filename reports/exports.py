@@ -12,6 +12,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
+from supplycoord.lib.exports import formula_safe
+
 from .models import Status
 from .selectors import snapshot_rows_visible_to
 
@@ -42,7 +44,7 @@ def _columns():
 
 
 def _values(row):
-    return {
+    values = {
         "date": row.date,
         "prefecture_code": row.prefecture.code,
         "prefecture": row.prefecture.name,
@@ -66,6 +68,8 @@ def _values(row):
         "reconciliation_gap": row.reconciliation_gap,
         "status": str(Status(row.status).label),
     }
+    # Both writers read these values: names are made formula-safe once, here.
+    return {key: formula_safe(value) for key, value in values.items()}
 
 
 def daily_report_filename(date, fmt, *, prefecture=None):

@@ -38,6 +38,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from inventory.models import DailyFigure
+from supplycoord.lib.exports import formula_safe
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Item, ProtectedStaff
 from supplycoord.selectors import active_prefectures, key_items
@@ -404,7 +405,7 @@ def spot_check_notice_xlsx(user, *, date: dt.date) -> bytes:
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in spot_check_notice_rows(user, date=date):
-        sheet.append([row[key] for key, _label in columns])
+        sheet.append([formula_safe(row[key]) for key, _label in columns])
     for letter, width in zip("ABCDEFG", (14, 22, 16, 16, 12, 14, 40), strict=True):
         sheet.column_dimensions[letter].width = width
     out = io.BytesIO()
