@@ -28,6 +28,7 @@ from inventory.models import Warehouse
 from supplycoord.api import ApiPagination
 from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import parse_iso_date, parse_moment, validate_filter_date
+from supplycoord.lib.text import ascii_whole_number
 
 from .filters import BatchFilter
 from .models import (
@@ -258,8 +259,11 @@ def _json_object(request):
 def _resolve_destination(value):
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        return Destination.objects.filter(pk=int(value)).first()
+    if isinstance(value, int):
+        return Destination.objects.filter(pk=value).first()
+    if isinstance(value, str) and value.strip().isdigit():
+        pk = ascii_whole_number(value)
+        return Destination.objects.filter(pk=pk).first() if pk is not None else None
     if isinstance(value, str) and value.strip():
         return Destination.objects.filter(name_zh=value.strip()).first()
     return None

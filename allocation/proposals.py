@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
 from inventory.services import parse_whole_number
+from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Prefecture
 
 from .models import (
@@ -343,7 +344,7 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
     parsed, errors = {}, []
     for key, raw in quantities.items():
         text = str(key)
-        line = lines.get(int(text)) if text.isascii() and text.isdigit() else None
+        line = lines.get(ascii_whole_number(text))
         if line is None:
             errors.append((None, _("Unknown proposal line.")))
             continue

@@ -1788,7 +1788,13 @@ def _parse_signed_whole_number(value):
             return None, _("This field is required.")
         if not WHOLE_NUMBER.fullmatch(text):
             return None, _("Enter a whole number.")
-        number = int(text)
+        # int() refuses more than 4,300 digits, leading zeros too (a 500); far fewer are
+        # already too large.
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_FIGURE)):
+            return None, _("This number is too large.")
+        number = int(sign + digits)
     else:
         return None, _("Enter a whole number.")
     if abs(number) >= MAX_FIGURE:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date, local_today, parse_iso_date
 from supplycoord.lib.permissions import can_read_reports, require
+from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Norm, StaffCategory
 from supplycoord.norms import norm_set, norm_versions, norms_in_force
 from supplycoord.norms_demo import DEMO_NOTE_PREFIX
@@ -36,12 +37,9 @@ def _horizon(request) -> int:
     raw = request.GET.get("h", "").strip()
     if not raw:
         return demand.DEFAULT_HORIZON_DAYS
-    if (
-        raw.isascii()
-        and raw.isdigit()
-        and demand.MIN_HORIZON_DAYS <= int(raw) <= demand.MAX_HORIZON_DAYS
-    ):
-        return int(raw)
+    days = ascii_whole_number(raw)
+    if days is not None and demand.MIN_HORIZON_DAYS <= days <= demand.MAX_HORIZON_DAYS:
+        return days
     messages.warning(
         request,
         _(

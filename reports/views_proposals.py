@@ -30,6 +30,7 @@ from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
 from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
 from supplycoord.lib.permissions import is_office, require, sees_whole_province
+from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Prefecture
 from supplycoord.selectors import key_items
 
@@ -215,8 +216,9 @@ def _typed_quantities(post) -> dict[int, str]:
     typed = {}
     for key, value in post.items():
         # ASCII digits only: "q-²" passes str.isdigit() but not int().
-        if key.startswith("q-") and key[2:].isascii() and key[2:].isdigit():
-            typed[int(key[2:])] = value
+        pk = ascii_whole_number(key[2:]) if key.startswith("q-") else None
+        if pk is not None:
+            typed[pk] = value
     return typed
 
 

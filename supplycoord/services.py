@@ -123,7 +123,13 @@ def _int(*, minimum: int, default: int) -> Callable:
             return default, None
         if not re.fullmatch(r"[+-]?\d+", value):
             return None, _("Enter a whole number.")
-        number = int(value)
+        # int() refuses more than 4,300 digits, leading zeros too (a 500); eleven are already
+        # too large.
+        sign, digits = (value[0], value[1:]) if value[0] in "+-" else ("", value)
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > 10:
+            return None, _("This number is too large.")
+        number = int(sign + digits)
         if number < minimum:
             return None, _("Must be %(minimum)d or more.") % {"minimum": minimum}
         if number > 2_147_483_647:

@@ -71,6 +71,18 @@ def number_error(value) -> str | None:
     return None
 
 
+def ascii_whole_number(text: str, *, max_digits: int = 18) -> int | None:
+    """`text` as a whole number when it is plain ASCII digits, at most `max_digits` of them
+    after leading zeros, else None. Never raises: str.isdigit() says yes to "²", which
+    int() refuses, and int() refuses more than 4,300 digits (Python's guard against slow
+    conversions); both were 500s."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= max_digits else None
+
+
 def validate_single_line(value) -> None:
     """Django validator for codes, names and other one-line fields."""
     message = text_error(value) if isinstance(value, str) else None

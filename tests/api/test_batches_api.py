@@ -133,6 +133,24 @@ def test_create_rejects_bad_lines_with_their_index(client_for, office, stocked, 
     assert not DispatchBatch.objects.exists()
 
 
+@pytest.mark.parametrize("destination", ["²", "9" * 5000])
+def test_it_refuses_a_destination_id_int_cannot_read(client_for, office, stocked, destination):
+    """A digit to str.isdigit() that int() refuses ("²"), or 5,000 of them: a 400, not a
+    500."""
+    response = client_for(office).post(
+        BATCHES,
+        {
+            "source_warehouse": "SZ01",
+            "destination": destination,
+            "lines": [{"item": "FH001", "quantity": 10, "channel": "reserve"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["destination"]
+    assert not DispatchBatch.objects.exists()
+
+
 def test_the_second_of_two_people_acting_gets_a_conflict(
     client_for, office, leader, stocked, to_lanzhou, n95
 ):

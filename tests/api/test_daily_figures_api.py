@@ -141,6 +141,21 @@ def test_it_rejects_an_invalid_row(client_for, officer, n95, changes, field):
     assert DailyFigure.objects.count() == 0
 
 
+@pytest.mark.parametrize("stock", ["9" * 5000, "-" + "9" * 5000, "0" * 5000 + "1"])
+def test_it_refuses_a_number_of_more_digits_than_int_reads(client_for, officer, n95, stock):
+    """Python's int() refuses more than 4,300 digits: a 400 at the field, not a 500; leading
+    zeros do not make a number large."""
+    response = client_for(officer).post(URL, [row(stock=stock)], format="json")
+
+    if stock.startswith("0"):
+        assert response.status_code == 200, response.json()
+        assert DailyFigure.objects.get().stock == 1
+        return
+    assert response.status_code == 400
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(0, "stock")]
+    assert DailyFigure.objects.count() == 0
+
+
 def test_it_rejects_a_row_with_a_missing_field(client_for, officer, n95):
     """A row without one of the five figures is refused at that field."""
     incomplete = row()

@@ -145,6 +145,11 @@ def test_odd_demand_filters_fall_back_not_a_500(client, office, province, params
     assert client.get(reverse("reports:demand"), params).status_code == 200
 
 
+def test_it_falls_back_on_a_horizon_of_more_digits_than_int_reads(client, office, province):
+    client.force_login(office)
+    assert client.get(reverse("reports:demand"), {"h": "9" * 5000}).status_code == 200
+
+
 def test_an_officer_sees_only_their_own_prefectures_alerts(client, officer, lanzhou, province):
     client.force_login(officer)
     page = client.get(reverse("reports:alerts"), {"show": "all"}).context["page"]

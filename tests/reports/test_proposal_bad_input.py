@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -136,6 +137,18 @@ def test_odd_line_keys_are_refused_not_a_500(client, office, sz01, key, action):
     preview = client.post(reverse("reports:proposal_preview", args=[proposal.pk]), {key: "10"})
     assert preview.status_code == 200
     assert not DispatchBatch.objects.exists() or action == "accept"
+
+
+def test_it_refuses_a_line_key_of_more_digits_than_int_reads(client, office, sz01):
+    client.force_login(office)
+    proposal, _lines = made(client)
+    url = reverse("reports:proposal_detail", args=[proposal.pk])
+    # URL-encoded, as a browser posts this form: a multipart part header is capped by Django.
+    body = urlencode({"action": "save", "version": "1", "q-" + "9" * 5000: "10"})
+    form = "application/x-www-form-urlencoded"
+    assert client.post(url, body, content_type=form).status_code in (302, 400)
+    preview = reverse("reports:proposal_preview", args=[proposal.pk])
+    assert client.post(preview, body, content_type=form).status_code == 200
 
 
 def test_lines_of_another_proposal_cannot_be_edited_through_this_one(client, office, sz01):

@@ -105,6 +105,16 @@ def test_it_refuses_a_bad_item_file_with_row_and_field_errors_and_saves_nothing(
     assert Item.objects.count() == 0
 
 
+def test_it_refuses_a_number_of_more_digits_than_int_reads(db):
+    text = ITEM_HEADER + "FH001,N95口罩,N95,protective,piece,,20,true," + "9" * 5000 + "\n"
+
+    with pytest.raises(ReferenceDataInvalid) as excinfo:
+        reference_load_csv(kind="items", path_or_file=csv_file(text))
+
+    assert error_keys(excinfo) == {(2, "sort_order")}
+    assert Item.objects.count() == 0
+
+
 def test_it_refuses_missing_and_unknown_columns(db):
     """A header without a required column, or with a misspelt one, is refused before any row."""
     text = "code,name_zh,category,unit,pack_size,is_kye,sort_order\nFH001,N95,protective,piece,1,true,1\n"
