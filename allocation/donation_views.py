@@ -2,45 +2,30 @@
 the printable certificate of receipt (捐赠接收凭证), the receipt form, and the public summary
 (no login; opt-in donations only; never a private donor's name or anyone's contact)."""
 
-import io
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from inventory.services import LedgerError
-from supplycoord.lib.exports import formula_safe
-from supplycoord.lib.permissions import is_office, require, sees_whole_province
+from supplycoord.permissions import can_record_donation, require, sees_whole_province
+from supplycoord.views_exports import export_response
 
 from . import services
-from .donation_forms import DonationFilterForm, DonationForm, DonationLineFormSet
+from .donation_forms import DonationForm, DonationLineFormSet
+from .exports import DonationLedgerExport, certificate_number, restriction_text
 from .models import SHIPPED_STATUSES, DispatchBatchLine, Donation, DonorKind
 from .selectors import donation_trace, donation_traces
 
 
-def certificate_number(donation) -> str:
-    """捐赠接收凭证 number: JZ, the year received and the donation's id, e.g. JZ2020-00012."""
-    return f"JZ{donation.received_on:%Y}-{donation.pk:05d}"
-
-
 def _ledger(request):
-    filters = DonationFilterForm(request.GET or None)
-    filters.is_valid()
-    donations = filters.filter(
-        Donation.objects.select_related(
-            "warehouse", "restricted_prefecture", "restricted_destination"
-        )
-    ).order_by("-received_on", "-id")
-    return filters, donations
+    """The ledger's filter form and the donations it keeps: the export's, so the page and the
+    file list the same donations."""
+    export = DonationLedgerExport(request.user, request.GET)
+    return export.form, export.donations
 
 
 @require_GET
@@ -56,81 +41,18 @@ def donation_list(request):
             "filters": filters,
             "traces": traces,
             "export_query": f"?{query}" if query else "",
-            "can_create": request.user.is_office,
+            "can_create": can_record_donation(request.user),
         },
-    )
-
-
-def _restriction_text(donation) -> str:
-    text = donation.get_restriction_display()
-    if donation.restricted_prefecture:
-        text += f" · {donation.restricted_prefecture.name}"
-    if donation.restricted_destination:
-        text += f" · {donation.restricted_destination.name}"
-    return text
-
-
-def _items_text(trace) -> str:
-    return "；".join(
-        f"{row['item'].name} {row['received']}{row['item'].get_unit_display()}"
-        for row in trace["lines"]
     )
 
 
 @require_GET
 @require(sees_whole_province)
 def donation_list_xlsx(request):
-    """捐赠物资台账.xlsx: one row per donation, Chinese headers, a write-only workbook."""
-    _filters, donations = _ledger(request)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("捐赠物资台账")
-    bold = Font(bold=True)
-    headers = [
-        "凭证编号",
-        "捐赠方",
-        "捐赠方类型",
-        "境内/境外",
-        "接收日期",
-        "捐赠物资",
-        "申报价值（元）",
-        "定向要求",
-        "接收仓库",
-        "接收数量",
-        "已调拨",
-        "库存剩余",
-    ]
-    header_cells = []
-    for title in headers:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for trace in donation_traces(donations):
-        donation = trace["donation"]
-        row = [
-            certificate_number(donation),
-            donation.donor_name,
-            "单位" if donation.donor_kind == DonorKind.ORGANISATION else "个人",
-            "境外" if donation.foreign else "境内",
-            donation.received_on,
-            _items_text(trace),
-            float(donation.declared_value) if donation.declared_value is not None else None,
-            _restriction_text(donation),
-            f"{donation.warehouse.code} {donation.warehouse.name}",
-            trace["received"],
-            trace["allocated"],
-            trace["remaining"],
-        ]
-        sheet.append([formula_safe(value) for value in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    """捐赠物资台账.xlsx: one row per donation the ledger's filters keep (allocation/exports.py)."""
+    return export_response(
+        DonationLedgerExport(request.user, request.GET), "xlsx", user=request.user
     )
-    filename = f"捐赠物资台账-{timezone.localdate():%Y%m%d}.xlsx"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
 
 
 def _donation(pk):
@@ -156,7 +78,7 @@ def donation_detail(request, pk):
         {
             "donation": donation,
             "trace": donation_trace(donation),
-            "restriction": _restriction_text(donation),
+            "restriction": restriction_text(donation),
             "certificate_number": certificate_number(donation),
         },
     )
@@ -181,7 +103,7 @@ def donation_certificate(request, pk):
     )
 
 
-@require(is_office)
+@require(can_record_donation)
 def donation_new(request):
     warehouses = warehouses_visible_to(request.user).order_by("code")
     item_choices = [

@@ -1,38 +1,50 @@
-"""The allocation ledger export (调拨台账): one row per line of a dispatch batch.
+"""Exports of allocation, declared on the one exporter base (supplycoord/exports.py): the
+allocation ledger (调拨台账) with its summary sheet (汇总), and the donation ledger (捐赠物资台账).
 
-Rows come from one `.values()` query read in chunks (`iterator(chunk_size=CHUNK)`): no
-per-row queries and no model instances, so memory stays flat however long the ledger.
-`.csv` is streamed (UTF-8 with BOM so Excel opens Chinese text); `.xlsx` is written by
-openpyxl in write-only mode into a temporary file, then streamed from it. Headers are in the
-UI language, Chinese by default. The xlsx has a frozen header, a totals row, and a second
-sheet 汇总 with the allocation totals of reports.md (`allocation_totals`) over the same
-batches and lines.
-
+The ledger has one row per line of a dispatch batch, read by one `.values()` query in chunks:
+no per-row queries and no model instances, so memory stays flat however long the ledger.
 Unless a status filter says otherwise, only batches that left the warehouse (dispatched,
 partly received, received, closed) are listed: drafts and cancelled batches moved nothing.
+Totals are per unit of measure, one row each.
+
+The ledger's CSV is written by PostgreSQL itself (`COPY … TO STDOUT WITH CSV`): a million
+lines in seconds, in constant memory (bench/ledger_export.py measures it). Its columns and
+headers come from the same declaration as the generic writer's, each column's SQL next to
+its key, text through `formula_safe_sql`; a test holds the two byte for byte equal.
 """
 
-import csv
+import codecs
 import tempfile
-import time
-import uuid
-from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Sum
-from django.utils import timezone, translation
-from django.utils.translation import get_language, pgettext
-from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date
-from supplycoord.lib.exports import formula_safe, formula_safe_sql
+from supplycoord import permissions
+from supplycoord.exports import (
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INT,
+    TEXT,
+    Column,
+    Exporter,
+    Strong,
+    bilingual,
+    csv_header,
+    csv_row,
+    csv_writer,
+    describe_filters,
+    english,
+    person_name,
+)
+from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date, local_today
+from supplycoord.lib.exports import formula_safe_sql
 from supplycoord.models import Unit
 
+from .donation_forms import DonationFilterForm
 from .filters import BatchFilter, filter_lines
 from .models import (
     SHIPPED_STATUSES,
@@ -40,8 +52,9 @@ from .models import (
     Channel,
     DestinationKind,
     DispatchBatchLine,
+    Donation,
 )
-from .selectors import allocation_totals, batches_visible_to
+from .selectors import allocation_totals, batches_visible_to, donation_traces
 
 # Lines are read from the database in chunks of this many, never all at once.
 CHUNK = 2000
@@ -71,57 +84,25 @@ FIELDS = (
     "batch__dispatched_by__first_name",
     "batch__dispatched_by__last_name",
 )
-SUMMED = ("quantity", "received_quantity", "discrepancy")
 
 
-def _columns():
-    return [
-        ("number", _("Batch number"), 11),
-        ("dispatched_at", _("Dispatched at"), 17),
-        ("expected_arrival", _("Expected arrival"), 12),
-        ("received_at", _("Receipt completed at"), 17),
-        ("source_warehouse", _("Source warehouse"), 10),
-        ("destination_kind", _("Destination kind"), 14),
-        ("destination", _("Destination"), 22),
-        ("item_code", _("Item code"), 10),
-        ("item", _("Item"), 20),
-        ("specification", _("Specification"), 16),
-        ("unit", _("Unit"), 7),
-        ("quantity", _("Quantity"), 12),
-        ("channel", _("Channel"), 12),
-        ("donation", _("Donation"), 20),
-        ("status", _("Status"), 10),
-        ("received_quantity", _("Received quantity"), 12),
-        ("discrepancy", _("Discrepancy"), 11),
-        ("handled_by", _("Handled by"), 12),
-    ]
-
-
-def _english() -> bool:
-    return (get_language() or settings.LANGUAGE_CODE).lower().startswith("en")
-
-
-def _local(moment):
-    # Excel has no time zones: write the office's local time, without tzinfo.
-    if moment is None:
-        return None
-    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0)
-
-
-# --- Which lines ---------------------------------------------------------------------------
-
-
-class LedgerQuery:
+class AllocationLedgerExport(Exporter):
     """The caller's ledger lines for the list's filters (`params`: a QueryDict or dict)."""
 
-    def __init__(self, user, params):
-        params = params.copy()
+    read_rule = staticmethod(permissions.can_read_prefecture_data)
+
+    title = _("Allocation ledger")
+    background_setting = "LEDGER_EXPORT_ASYNC_ROWS"
+
+    def __init__(self, user, params=None):
+        super().__init__(user, params)
+        params = self.params.copy()
         # The list page names the destination kind `kind`; the API `destination_kind`.
         if params.get("kind") and not params.get("destination_kind"):
             params["destination_kind"] = params["kind"]
         self.filterset = BatchFilter(params, queryset=batches_visible_to(user))
-        self.valid = self.filterset.is_valid()
-        self.cleaned = self.filterset.form.cleaned_data if self.valid else {}
+        self._valid = self.filterset.is_valid()
+        self.cleaned = self.filterset.form.cleaned_data if self._valid else {}
         batches = self.filterset.qs
         if not self.cleaned.get("status"):
             batches = batches.filter(status__in=SHIPPED_STATUSES)
@@ -129,12 +110,58 @@ class LedgerQuery:
         self.lines = filter_lines(lines, self.cleaned)
 
     @property
+    def valid(self) -> bool:
+        return self._valid
+
+    @property
     def errors(self):
         return self.filterset.errors
 
+    def error_text(self) -> str:
+        return "; ".join(
+            f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in self.errors.items()
+        )
+
+    def columns(self):
+        return [
+            Column("number", _("Batch number"), width=11),
+            Column("dispatched_at", _("Dispatched at"), DATETIME, 17),
+            Column("expected_arrival", _("Expected arrival"), DATE, 12),
+            Column("received_at", _("Receipt completed at"), DATETIME, 17),
+            Column("source_warehouse", _("Source warehouse"), width=10),
+            Column("destination_kind", _("Destination kind"), width=14),
+            Column("destination", _("Destination"), width=22),
+            Column("item_code", _("Item code"), width=10),
+            Column("item", _("Item"), width=20),
+            Column("specification", _("Specification"), width=16),
+            Column("unit", _("Unit"), width=7),
+            Column("quantity", _("Quantity"), INT, 12),
+            Column("channel", _("Channel"), width=12),
+            Column("donation", _("Donation"), width=20),
+            Column("status", _("Status"), width=10),
+            Column("received_quantity", _("Received quantity"), INT, 12),
+            Column("discrepancy", _("Discrepancy"), INT, 11),
+            Column("handled_by", _("Handled by"), width=12),
+        ]
+
+    def date_range(self):
+        return (self.cleaned.get("from"), self.cleaned.get("to"))
+
+    def filters_text(self) -> str:
+        return describe_filters(self.filterset.form, skip=("from", "to"))
+
+    def filename_parts(self):
+        return [d.isoformat() for d in self.date_range() if d]
+
+    def count(self) -> int:
+        return self.lines.count()
+
     def rows(self):
-        """The ledger's rows as dicts of display values, in chunks; one query in all."""
-        english = _english()
+        yield from self.line_rows()
+        yield from self.totals_rows()
+
+    def line_rows(self):
+        """One dict per line, in chunks; one query in all."""
         units = dict(Unit.choices)
         kinds = dict(DestinationKind.choices)
         channels = dict(Channel.choices)
@@ -153,28 +180,21 @@ class LedgerQuery:
             .iterator(chunk_size=CHUNK)
         )
         for r in values:
-            first = r["batch__dispatched_by__first_name"] or ""
-            last = r["batch__dispatched_by__last_name"] or ""
-            handled_by = f"{first} {last}".strip() or r["batch__dispatched_by__username"] or ""
-            destination = r["batch__destination__name_zh"]
-            if english and r["batch__destination__name_en"]:
-                destination = r["batch__destination__name_en"]
-            item = r["item__name_zh"]
-            if english and r["item__name_en"]:
-                item = r["item__name_en"]
             donation = ""
             if r["donation_id"]:
                 donation = f"#{r['donation_id']} {r['donation__donor_name']}"
             yield {
                 "number": r["batch__number"],
-                "dispatched_at": _local(r["batch__dispatched_at"]),
+                "dispatched_at": r["batch__dispatched_at"],
                 "expected_arrival": r["batch__expected_arrival"],
-                "received_at": _local(r["batch__received_at"]),
+                "received_at": r["batch__received_at"],
                 "source_warehouse": r["batch__source_warehouse__code"],
                 "destination_kind": label(kinds, r["batch__destination__kind"]),
-                "destination": destination,
+                "destination": bilingual(
+                    r["batch__destination__name_zh"], r["batch__destination__name_en"]
+                ),
                 "item_code": r["item__code"],
-                "item": item,
+                "item": bilingual(r["item__name_zh"], r["item__name_en"]),
                 "specification": r["item__specification"],
                 "unit": label(units, r["item__unit"]),
                 "quantity": r["quantity"],
@@ -183,71 +203,148 @@ class LedgerQuery:
                 "status": label(statuses, r["batch__status"]),
                 "received_quantity": r["received_quantity"],
                 "discrepancy": r["received_quantity"] - r["quantity"],
-                "handled_by": handled_by,
+                "handled_by": person_name(
+                    r["batch__dispatched_by__username"],
+                    r["batch__dispatched_by__first_name"],
+                    r["batch__dispatched_by__last_name"],
+                ),
             }
 
-    def totals(self) -> dict:
-        """reports.md "Allocation totals" over the same lines (the xlsx's second sheet)."""
+    def totals_rows(self):
+        """One total per unit of measure (pieces and kilograms are never added); a ledger
+        without lines ends with one zero total."""
+        units = dict(Unit.choices)
+        sums = (
+            self.lines.order_by()
+            .values("item__unit")
+            .annotate(quantity=Sum("quantity"), received=Sum("received_quantity"))
+            .order_by("item__unit")
+        )
+        rows = [
+            Strong(
+                number=str(_("Total")),
+                unit=str(units.get(s["item__unit"], s["item__unit"])),
+                quantity=s["quantity"],
+                received_quantity=s["received"],
+                discrepancy=s["received"] - s["quantity"],
+            )
+            for s in sums
+        ]
+        return rows or [
+            Strong(number=str(_("Total")), quantity=0, received_quantity=0, discrepancy=0)
+        ]
+
+    def totals(self, lines=None) -> dict:
+        """reports.md "Allocation totals" over the same lines (or `lines`, a part of them)."""
         return allocation_totals(
             self.cleaned.get("from") or earliest_date(),
             self.cleaned.get("to") or LATEST_FILTER_DATE,
-            lines=self.lines,
+            lines=self.lines if lines is None else lines,
         )
 
-
-def ledger_filename(query: LedgerQuery, fmt: str) -> str:
-    parts = [_("Allocation ledger")]
-    if query.cleaned.get("from"):
-        parts.append(query.cleaned["from"].isoformat())
-    if query.cleaned.get("to"):
-        parts.append(query.cleaned["to"].isoformat())
-    return "-".join(str(p) for p in parts) + f".{fmt}"
+    def extra_sheets(self):
+        return [AllocationSummaryExport(self)]
 
 
-# --- CSV -----------------------------------------------------------------------------------
+class AllocationSummaryExport(Exporter):
+    """汇总: the allocation totals by destination kind, destination, item and channel, one
+    block per unit of measure, over the ledger's batches and lines."""
+
+    read_rule = staticmethod(permissions.can_read_prefecture_data)
+
+    title = pgettext_lazy("ledger sheet", "Summary")
+
+    def __init__(self, ledger: AllocationLedgerExport):
+        super().__init__(ledger.user, ledger.params)
+        self.ledger = ledger
+
+    def sheet_name(self):
+        return str(self.title)
+
+    def date_range(self):
+        return self.ledger.date_range()
+
+    def filters_text(self):
+        return self.ledger.filters_text()
+
+    def columns(self):
+        return [
+            Column("section", _("Grouping"), width=18),
+            Column("name", _("Name"), width=28),
+            Column("quantity", _("Quantity"), INT, 14),
+            Column("unit", _("Unit"), width=8),
+        ]
+
+    def rows(self):
+        kinds = dict(DestinationKind.choices)
+        channels = dict(Channel.choices)
+        units = dict(Unit.choices)
+        yield Strong(section=str(_("Number of batches")), quantity=self.ledger.totals()["batches"])
+        present = (
+            self.ledger.lines.order_by("item__unit").values_list("item__unit", flat=True).distinct()
+        )
+        for unit in present:
+            label = str(units.get(unit, unit))
+            totals = self.ledger.totals(self.ledger.lines.filter(item__unit=unit))
+            yield Strong(section=str(_("Total")), quantity=totals["total"], unit=label)
+            sections = (
+                (
+                    _("By destination kind"),
+                    totals["by_destination_kind"],
+                    lambda r: str(kinds.get(r["destination_kind"], r["destination_kind"])),
+                ),
+                (
+                    _("By destination"),
+                    totals["by_destination"],
+                    lambda r: bilingual(r["name_zh"], r["name_en"]),
+                ),
+                (_("By item"), totals["by_item"], lambda r: r["item_code"]),
+                (
+                    _("By channel"),
+                    totals["by_channel"],
+                    lambda r: str(channels.get(r["channel"], r["channel"])),
+                ),
+            )
+            for title, rows, name in sections:
+                for r in rows:
+                    yield {
+                        "section": str(title),
+                        "name": name(r),
+                        "quantity": r["quantity"],
+                        "unit": label,
+                    }
 
 
-class _Echo:
-    def write(self, value):
-        return value
+# --- The ledger's CSV through COPY ------------------------------------------------------------
+# Each column's SQL by key, over the annotated lines below; %(…)s parameters are labels in
+# the UI language and the office's time zone. The SELECT is built from `columns()`, so a
+# column added to the declaration without its SQL fails loudly (KeyError), never silently.
 
-
-def ledger_csv_lines(query: LedgerQuery):
-    """Yield CSV lines: the header (with BOM), one line per batch line, then the totals.
-
-    The rows are formatted and written by PostgreSQL itself (`COPY … TO STDOUT WITH CSV`,
-    into a spooled temporary file streamed out in blocks): a million lines in seconds, in
-    constant memory (bench/ledger_export.py measures it).
-    """
-    yield from _ledger_csv_copy(query)
-
-
-# The ledger's SELECT, with every display value computed by PostgreSQL. %(…)s parameters are
-# labels in the UI language and the office's time zone; the FROM is the scoped, filtered lines.
-# Text people typed (numbers, codes, names) goes through `formula_safe_sql` ({safe[…]}); the
-# donation starts with "#" and the labels are our own, so they need not.
-_COPY_SELECT = """
-SELECT {safe[number]},
-       to_char(b_dispatched_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
-       to_char(b_expected_arrival, 'YYYY-MM-DD'),
-       to_char(b_received_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
-       {safe[source]},
-       {kind},
-       {safe[destination]},
-       {safe[item_code]},
-       {safe[item]},
-       {safe[specification]},
-       {unit},
-       l_quantity,
-       {channel},
-       CASE WHEN l_donation IS NOT NULL THEN '#' || l_donation || ' ' || d_donor END,
-       {status},
-       l_received,
-       l_received - l_quantity,
-       {safe[handled_by]}
-FROM ({lines}) AS ledger
-ORDER BY b_dispatched_at, b_number, l_id
-"""
+_LINE_ANNOTATIONS = {
+    "b_number": "batch__number",
+    "b_dispatched_at": "batch__dispatched_at",
+    "b_expected_arrival": "batch__expected_arrival",
+    "b_received_at": "batch__received_at",
+    "b_source": "batch__source_warehouse__code",
+    "b_kind": "batch__destination__kind",
+    "b_dest_zh": "batch__destination__name_zh",
+    "b_dest_en": "batch__destination__name_en",
+    "i_code": "item__code",
+    "i_zh": "item__name_zh",
+    "i_en": "item__name_en",
+    "i_spec": "item__specification",
+    "i_unit": "item__unit",
+    "l_quantity": "quantity",
+    "l_channel": "channel",
+    "l_donation": "donation_id",
+    "d_donor": "donation__donor_name",
+    "b_status": "batch__status",
+    "l_received": "received_quantity",
+    "u_name": "batch__dispatched_by__username",
+    "u_first": "batch__dispatched_by__first_name",
+    "u_last": "batch__dispatched_by__last_name",
+    "l_id": "id",
+}
 
 
 def _sql_case(column, choices, params, prefix):
@@ -260,360 +357,185 @@ def _sql_case(column, choices, params, prefix):
     return f"CASE {column} {' '.join(parts)} ELSE {column} END"
 
 
-def _ledger_copy_sql(query: LedgerQuery) -> str:
+def _copy_expressions(params: dict, *, english: bool) -> dict:
+    minute = "'YYYY-MM-DD HH24:MI'"
+    return {
+        "number": "b_number",
+        "dispatched_at": f"to_char(b_dispatched_at AT TIME ZONE %(tz)s, {minute})",
+        "expected_arrival": "to_char(b_expected_arrival, 'YYYY-MM-DD')",
+        "received_at": f"to_char(b_received_at AT TIME ZONE %(tz)s, {minute})",
+        "source_warehouse": "b_source",
+        "destination_kind": _sql_case("b_kind", DestinationKind.choices, params, "k"),
+        "destination": "COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
+        "item_code": "i_code",
+        "item": "COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
+        "specification": "i_spec",
+        "unit": _sql_case("i_unit", Unit.choices, params, "u"),
+        "quantity": "l_quantity",
+        "channel": _sql_case("l_channel", Channel.choices, params, "c"),
+        "donation": "CASE WHEN l_donation IS NOT NULL THEN '#' || l_donation || ' ' || d_donor END",
+        "status": _sql_case("b_status", BatchStatus.choices, params, "s"),
+        "received_quantity": "l_received",
+        "discrepancy": "l_received - l_quantity",
+        "handled_by": "COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || "
+        "coalesce(u_last, '')), ''), u_name)",
+    }
+
+
+def _ledger_copy_sql(export: AllocationLedgerExport) -> str:
     lines = (
-        query.lines.order_by()
-        .annotate(
-            b_number=F("batch__number"),
-            b_dispatched_at=F("batch__dispatched_at"),
-            b_expected_arrival=F("batch__expected_arrival"),
-            b_received_at=F("batch__received_at"),
-            b_source=F("batch__source_warehouse__code"),
-            b_kind=F("batch__destination__kind"),
-            b_dest_zh=F("batch__destination__name_zh"),
-            b_dest_en=F("batch__destination__name_en"),
-            i_code=F("item__code"),
-            i_zh=F("item__name_zh"),
-            i_en=F("item__name_en"),
-            i_spec=F("item__specification"),
-            i_unit=F("item__unit"),
-            l_quantity=F("quantity"),
-            l_channel=F("channel"),
-            l_donation=F("donation_id"),
-            d_donor=F("donation__donor_name"),
-            b_status=F("batch__status"),
-            l_received=F("received_quantity"),
-            u_name=F("batch__dispatched_by__username"),
-            u_first=F("batch__dispatched_by__first_name"),
-            u_last=F("batch__dispatched_by__last_name"),
-            l_id=F("id"),
-        )
-        .values(
-            "b_number",
-            "b_dispatched_at",
-            "b_expected_arrival",
-            "b_received_at",
-            "b_source",
-            "b_kind",
-            "b_dest_zh",
-            "b_dest_en",
-            "i_code",
-            "i_zh",
-            "i_en",
-            "i_spec",
-            "i_unit",
-            "l_quantity",
-            "l_channel",
-            "l_donation",
-            "d_donor",
-            "b_status",
-            "l_received",
-            "u_name",
-            "u_first",
-            "u_last",
-            "l_id",
-        )
+        export.lines.order_by()
+        .annotate(**{name: F(path) for name, path in _LINE_ANNOTATIONS.items()})
+        .values(*_LINE_ANNOTATIONS)
     )
     inner_sql, inner_params = lines.query.sql_with_params()
     with connection.cursor() as cursor:
         inner = cursor.mogrify(inner_sql, inner_params).decode()
     params = {"tz": settings.TIME_ZONE}
-    english = _english()
-    text = {
-        "number": "b_number",
-        "source": "b_source",
-        "destination": "COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
-        "item_code": "i_code",
-        "item": "COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
-        "specification": "NULLIF(i_spec, '')",
-        "handled_by": "COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || "
-        "coalesce(u_last, '')), ''), u_name)",
-    }
-    sql = _COPY_SELECT.format(
-        safe={key: formula_safe_sql(expression) for key, expression in text.items()},
-        kind=_sql_case("b_kind", DestinationKind.choices, params, "k"),
-        unit=_sql_case("i_unit", Unit.choices, params, "u"),
-        channel=_sql_case("l_channel", Channel.choices, params, "c"),
-        status=_sql_case("b_status", BatchStatus.choices, params, "s"),
-        lines=inner.replace("%", "%%"),
+    expressions = _copy_expressions(params, english=english())
+    selected = []
+    for column in export.columns():
+        expression = expressions[column.key]
+        if column.kind == TEXT:
+            # NULL, never '': COPY quotes an empty string, the csv module writes it bare.
+            expression = formula_safe_sql(f"NULLIF({expression}, '')")
+        selected.append(expression)
+    sql = (
+        f"SELECT {', '.join(selected)} FROM ({inner.replace('%', '%%')}) AS ledger "
+        "ORDER BY b_dispatched_at, b_number, l_id"
     )
     with connection.cursor() as cursor:
         return cursor.mogrify(sql, params).decode()
 
 
-def _ledger_csv_copy(query: LedgerQuery):
-    columns = _columns()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([str(label) for _key, label, _width in columns])
-    copy_sql = _ledger_copy_sql(query)
-    sums = query.lines.aggregate(quantity=Sum("quantity"), received=Sum("received_quantity"))
+def _crlf(blocks):
+    """COPY ends records with LF: make them CRLF, leaving line feeds inside quoted fields
+    alone (inside one exactly when an odd number of quotes came before)."""
+    inside = False
+    for block in blocks:
+        parts = block.split('"')
+        for index in range(len(parts)):
+            if not inside:
+                parts[index] = parts[index].replace("\n", "\r\n")
+            if index < len(parts) - 1:
+                inside = not inside
+        yield '"'.join(parts)
+
+
+def ledger_csv_lines(export: AllocationLedgerExport):
+    """The ledger's CSV: the declaration's header (with BOM), the lines formatted by
+    PostgreSQL (spooled to a temporary file, streamed out in blocks), the totals per unit."""
+    writer = csv_writer()
+    columns = export.columns()
+    yield csv_header(export, writer)
+    copy_sql = _ledger_copy_sql(export)
+    totals = export.totals_rows()
+
+    def blocks(spool):
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        while block := spool.read(256 * 1024):
+            yield decoder.decode(block)
+        yield decoder.decode(b"", final=True)
+
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
         with connection.cursor() as cursor:
             cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH CSV", spool)
         spool.seek(0)
-        while block := spool.read(256 * 1024):
-            yield block
-    quantity, received = sums["quantity"] or 0, sums["received"] or 0
-    totals = {
-        "quantity": quantity,
-        "received_quantity": received,
-        "discrepancy": received - quantity,
-    }
-    yield writer.writerow(_totals_row(columns, totals))
+        yield from _crlf(blocks(spool))
+    for row in totals:
+        yield csv_row(columns, row, writer)
 
 
-def _totals_row(columns, sums):
-    return [
-        str(_("Total")) if index == 0 else sums.get(key, "")
-        for index, (key, _label, _width) in enumerate(columns)
-    ]
+# --- The donation ledger (捐赠物资台账) -------------------------------------------------------
 
 
-# --- xlsx ----------------------------------------------------------------------------------
+def certificate_number(donation) -> str:
+    """捐赠接收凭证 number: JZ, the year received and the donation's id, e.g. JZ2020-00012."""
+    return f"JZ{donation.received_on:%Y}-{donation.pk:05d}"
 
 
-def ledger_xlsx(query: LedgerQuery, *, handle=None, progress=None):
-    """The workbook written to `handle` (default a temporary file, which closing deletes),
-    rewound. `progress(rows_written)` is called every CHUNK rows (the background job's bar)."""
-    columns = _columns()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Allocation ledger")[:31])
-    sheet.freeze_panes = "A2"
-    for index, (_key, _label, width) in enumerate(columns):
-        sheet.column_dimensions[_letter(index)].width = width
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DDE6F0")
+def restriction_text(donation) -> str:
+    text = str(donation.get_restriction_display())
+    if donation.restricted_prefecture:
+        text += f" · {donation.restricted_prefecture.name}"
+    if donation.restricted_destination:
+        text += f" · {donation.restricted_destination.name}"
+    return text
 
-    def styled(value, *, fill=False, number_format=None):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = bold
-        if fill:
-            cell.fill = header_fill
-        if number_format:
-            cell.number_format = number_format
-        return cell
 
-    def plain(key, value):
-        if value is None or value == "":
-            return None
-        cell = WriteOnlyCell(sheet, value=formula_safe(value))
-        if key in ("dispatched_at", "received_at"):
-            cell.number_format = "yyyy-mm-dd hh:mm"
-        elif key == "expected_arrival":
-            cell.number_format = "yyyy-mm-dd"
-        elif key in SUMMED:
-            cell.number_format = "#,##0"
-        return cell
+def _items_text(trace) -> str:
+    return "；".join(
+        f"{row['item'].name} {row['received']}{row['item'].get_unit_display()}"
+        for row in trace["lines"]
+    )
 
-    sheet.append([styled(str(label), fill=True) for _key, label, _width in columns])
-    sums = dict.fromkeys(SUMMED, 0)
-    for count, values in enumerate(query.rows(), start=1):
-        for key in SUMMED:
-            sums[key] += values[key]
-        sheet.append([plain(key, values[key]) for key, _label, _width in columns])
-        if progress is not None and count % CHUNK == 0:
-            progress(count)
-    sheet.append(
-        [
-            styled(value, number_format="#,##0" if key in SUMMED else None) if value != "" else None
-            for (key, _label, _width), value in zip(
-                columns, _totals_row(columns, sums), strict=True
+
+class DonationLedgerExport(Exporter):
+    """One row per donation the ledger's filters keep, newest first. Its received, allocated
+    and remaining quantities are sums over the donation's items: written only when they share
+    one unit (else the items column says each with its own)."""
+
+    read_rule = staticmethod(permissions.sees_whole_province)
+
+    title = _("Donation ledger")
+
+    def __init__(self, user, params=None):
+        super().__init__(user, params)
+        self.form = DonationFilterForm(self.params or None)
+        self.form.is_valid()
+        self.donations = self.form.filter(
+            Donation.objects.select_related(
+                "warehouse", "restricted_prefecture", "restricted_destination"
             )
+        ).order_by("-received_on", "-id")
+
+    def columns(self):
+        return [
+            Column("certificate", _("Certificate number"), width=14),
+            Column("donor", _("Donor"), width=24),
+            Column("donor_kind", _("Donor kind"), width=10),
+            Column("origin", _("Origin"), width=9),
+            Column("received_on", _("Received on"), DATE, 12),
+            Column("items", _("Donated items"), width=36),
+            Column("declared_value", _("Declared value"), DECIMAL, 14, unit=_("yuan")),
+            Column("restriction", _("Restriction"), width=20),
+            Column("warehouse", _("Receiving warehouse"), width=18),
+            Column("unit", _("Unit"), width=7),
+            Column("received", _("Quantity received"), INT, 11),
+            Column("allocated", _("Allocated"), INT, 11),
+            Column("remaining", _("Remaining in the warehouse"), INT, 11),
         ]
-    )
-    _summary_sheet(workbook, query.totals(), styled_font=bold, fill=header_fill)
-    if handle is None:
-        # Closed (and so deleted) by the FileResponse that streams it.
-        handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
 
+    def date_range(self):
+        cleaned = getattr(self.form, "cleaned_data", {})
+        return (cleaned.get("date_from"), cleaned.get("date_to"))
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    def filters_text(self):
+        return describe_filters(self.form, skip=("date_from", "date_to"))
 
+    def filename_parts(self):
+        return [local_today().isoformat()]
 
-def _summary_sheet(workbook, totals: dict, *, styled_font, fill):
-    """汇总: the allocation totals by destination kind, destination, item and channel."""
-    sheet = workbook.create_sheet(title=pgettext("ledger sheet", "Summary")[:31])
-    for letter, width in (("A", 18), ("B", 28), ("C", 14)):
-        sheet.column_dimensions[letter].width = width
-    english = _english()
-    kinds = dict(DestinationKind.choices)
-    channels = dict(Channel.choices)
+    def count(self) -> int:
+        return self.donations.count()
 
-    def bold(value, *, header=False, number=False):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = styled_font
-        if header:
-            cell.fill = fill
-        if number:
-            cell.number_format = "#,##0"
-        return cell
-
-    def number(value):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "#,##0"
-        return cell
-
-    sheet.append([bold(str(_("Allocation totals")), header=True)])
-    sheet.append([str(_("Number of batches")), None, number(totals["batches"])])
-    sheet.append([bold(str(_("Total"))), None, bold(totals["total"], number=True)])
-
-    def section(title, head, rows):
-        sheet.append([])
-        sheet.append(
-            [
-                bold(str(title), header=True),
-                bold(str(head), header=True),
-                bold(str(_("Quantity")), header=True),
-            ]
-        )
-        for first, second, quantity in rows:
-            sheet.append([formula_safe(first), formula_safe(second), number(quantity)])
-
-    section(
-        _("By destination kind"),
-        _("Destination kind"),
-        [
-            (str(kinds.get(r["destination_kind"], r["destination_kind"])), None, r["quantity"])
-            for r in totals["by_destination_kind"]
-        ],
-    )
-    section(
-        _("By destination"),
-        _("Destination"),
-        [
-            (
-                str(kinds.get(r["destination_kind"], r["destination_kind"])),
-                (r["name_en"] if english and r["name_en"] else r["name_zh"]),
-                r["quantity"],
-            )
-            for r in totals["by_destination"]
-        ],
-    )
-    section(
-        _("By item"),
-        _("Item code"),
-        [(None, r["item_code"], r["quantity"]) for r in totals["by_item"]],
-    )
-    section(
-        _("By channel"),
-        _("Channel"),
-        [
-            (str(channels.get(r["channel"], r["channel"])), None, r["quantity"])
-            for r in totals["by_channel"]
-        ],
-    )
-
-
-# --- Large exports: a background job ------------------------------------------------------
-# Over SUPPLYCOORD["LEDGER_EXPORT_ASYNC_ROWS"] lines (default 50,000) the xlsx is written by a
-# Celery job (allocation.tasks.ledger_export_xlsx) into MEDIA_ROOT/exports/ledger/ (shared by
-# the web and worker containers, never served directly); the job's state lives in the cache,
-# the page polls it and offers the download to the user who asked. Files and states are kept
-# SUPPLYCOORD["EXPORT_KEEP_HOURS"] hours (default 24); a periodic job removes older files.
-
-JOB_KEY = "allocation:ledger-export:%s"
-
-
-def export_dir():
-    return Path(settings.MEDIA_ROOT) / "exports" / "ledger"
-
-
-def job_path(job_id: str) -> Path:
-    return export_dir() / f"{job_id}.xlsx"
-
-
-def _keep_seconds() -> int:
-    return int(settings.SUPPLYCOORD.get("EXPORT_KEEP_HOURS", 24)) * 3600
-
-
-def async_threshold() -> int:
-    return int(settings.SUPPLYCOORD.get("LEDGER_EXPORT_ASYNC_ROWS", 50_000))
-
-
-def job_get(job_id: str) -> dict | None:
-    return cache.get(JOB_KEY % job_id)
-
-
-def job_save(job_id: str, job: dict) -> None:
-    cache.set(JOB_KEY % job_id, job, timeout=_keep_seconds())
-
-
-def job_start(user, params, total: int, filename: str) -> str:
-    """Record a new job (state `pending`) and hand it to the worker; its id."""
-    from .tasks import ledger_export_xlsx as task
-
-    job_id = uuid.uuid4().hex
-    job_save(
-        job_id,
-        {
-            "user_id": user.pk,
-            "params": {key: params.getlist(key) for key in params}
-            if hasattr(params, "getlist")
-            else {key: [value] for key, value in params.items()},
-            "language": get_language() or settings.LANGUAGE_CODE,
-            "status": "pending",
-            "done": 0,
-            "total": total,
-            "filename": filename,
-            "error": "",
-        },
-    )
-    transaction.on_commit(lambda: task.delay(job_id))
-    return job_id
-
-
-def job_run(job_id: str) -> None:
-    """The worker's part: write the workbook, reporting progress into the job's state."""
-    from django.contrib.auth import get_user_model
-    from django.http import QueryDict
-
-    job = job_get(job_id)
-    if job is None:
-        return
-    params = QueryDict(mutable=True)
-    for key, values in job["params"].items():
-        params.setlist(key, values)
-    user = get_user_model().objects.get(pk=job["user_id"])
-    job.update(status="running")
-    job_save(job_id, job)
-
-    def progress(done):
-        job["done"] = done
-        job_save(job_id, job)
-
-    export_dir().mkdir(parents=True, exist_ok=True)
-    partial = job_path(job_id).with_suffix(".part")
-    try:
-        with translation.override(job["language"]), partial.open("wb") as handle:
-            ledger_xlsx(LedgerQuery(user, params), handle=handle, progress=progress)
-        partial.replace(job_path(job_id))
-    except Exception as exc:
-        partial.unlink(missing_ok=True)
-        job.update(status="failed", error=str(exc)[:500])
-        job_save(job_id, job)
-        raise
-    job.update(status="done", done=job["total"])
-    job_save(job_id, job)
-
-
-def exports_cleanup(now=None) -> int:
-    """Remove export files older than the keep time; how many were removed."""
-    limit = (now or time.time()) - _keep_seconds()
-    removed = 0
-    folder = export_dir()
-    if not folder.is_dir():
-        return 0
-    for path in folder.iterdir():
-        if path.is_file() and path.stat().st_mtime < limit:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    def rows(self):
+        for trace in donation_traces(self.donations):
+            donation = trace["donation"]
+            units = {row["item"].get_unit_display() for row in trace["lines"]}
+            one_unit = len(units) == 1
+            yield {
+                "certificate": certificate_number(donation),
+                "donor": donation.donor_name,
+                "donor_kind": str(donation.get_donor_kind_display()),
+                "origin": str(_("From abroad") if donation.foreign else _("Domestic")),
+                "received_on": donation.received_on,
+                "items": _items_text(trace),
+                "declared_value": donation.declared_value,
+                "restriction": restriction_text(donation),
+                "warehouse": f"{donation.warehouse.code} {donation.warehouse.name}",
+                "unit": str(next(iter(units))) if one_unit else "",
+                "received": trace["received"] if one_unit else None,
+                "allocated": trace["allocated"] if one_unit else None,
+                "remaining": trace["remaining"] if one_unit else None,
+            }

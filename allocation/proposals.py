@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -19,6 +20,7 @@ from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
 from inventory.services import parse_whole_number
 from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Prefecture
+from supplycoord.permissions import can_edit_proposals
 
 from .models import (
     BatchPriority,
@@ -34,7 +36,6 @@ from .models import (
     ReserveFloor,
 )
 from .services import AllocationError, AllocationInvalid, batch_create
-from .services import _require_office as require_office
 from .waterfill import Claimant, water_fill
 
 MAX_WEIGHT = Decimal(10)
@@ -88,7 +89,8 @@ class ProposalConflict(AllocationError):
 
 
 def _require_office(user):
-    require_office(user, _("Only the office makes allocation proposals."))
+    if not can_edit_proposals(user):
+        raise PermissionDenied(_("Only the office makes allocation proposals."))
 
 
 def reserve_position(item: Item, warehouses) -> tuple[int, int]:
@@ -135,7 +137,7 @@ def reserve_positions(items, warehouses) -> dict[int, tuple[int, int]]:
 @transaction.atomic
 def reserve_floor_set(*, user, item: Item, quantity: int) -> ReserveFloor:
     """The quantity of `item` a proposal never hands out of the reserve. Office only."""
-    from inventory.services import MAX_FIGURE
+    from supplycoord.bulk import MAX_FIGURE
 
     _require_office(user)
     if (

@@ -19,6 +19,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from supplycoord.permissions import scope_batches
+
 from .models import (
     PREFECTURE_KINDS,
     SHIPPED_STATUSES,
@@ -36,17 +38,7 @@ def _local_day_start(day: dt.date) -> dt.datetime:
 def batches_visible_to(user) -> QuerySet[DispatchBatch]:
     """Office, leadership, admin: every batch. A prefecture officer: batches to destinations
     of their prefecture, or that name them as the confirming officer. Anyone else: none."""
-    batches = DispatchBatch.objects.all()
-    if not getattr(user, "is_authenticated", False):
-        return batches.none()
-    if user.sees_whole_province:
-        return batches
-    if user.is_prefecture_officer and user.prefecture_id:
-        return batches.filter(
-            Q(destination__prefecture_id=user.prefecture_id)
-            | Q(destination__confirming_officer_id=user.pk)
-        )
-    return batches.none()
+    return scope_batches(user, DispatchBatch.objects.all())
 
 
 def in_transit_by_key(date: dt.date) -> dict[tuple[int, int], tuple[int, int]]:

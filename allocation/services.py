@@ -34,8 +34,20 @@ from django.utils.translation import gettext as _
 
 from inventory.models import IssueKind, ReceiptSource, Warehouse
 from inventory.services import InsufficientStock, LedgerError, stock_issue, stock_receive
+from supplycoord.events import batch_moved
 from supplycoord.lib.text import text_error
 from supplycoord.models import Item
+from supplycoord.permissions import (
+    can_approve_batch,
+    can_attach_to_batch,
+    can_cancel_batch,
+    can_close_batch,
+    can_create_batch,
+    can_dispatch_batch,
+    can_edit_batch,
+    can_receive_batch,
+    can_record_donation,
+)
 
 from .models import (
     BatchAttachment,
@@ -54,7 +66,6 @@ from .models import (
     DonationRestriction,
     DonorKind,
 )
-from .signals import batch_moved
 
 FRONT_LINE_KINDS = (
     DestinationKind.PREFECTURE,
@@ -146,27 +157,18 @@ def donation_receive(
 
     Raises PermissionDenied (office only), AllocationInvalid, LedgerError (from the receipt).
     """
-    if not user.is_office:
-        raise PermissionDenied(_("Only the office records donations."))
-    errors = []
+    _require(can_record_donation(user), _("Only the office records donations."))
     donor_name = (donor_name or "").strip()
-    if not donor_name:
-        errors.append((None, _("Name the donor.")))
-    if donor_kind not in DonorKind.values:
-        errors.append((None, _("Choose the kind of donor.")))
-    if restriction not in DonationRestriction.values:
-        errors.append((None, _("Choose a restriction.")))
-    if restriction == DonationRestriction.NAMED_PREFECTURE and restricted_prefecture is None:
-        errors.append((None, _("Name the prefecture the donation is for.")))
-    if restriction == DonationRestriction.NAMED_DESTINATION and restricted_destination is None:
-        errors.append((None, _("Name the destination the donation is for.")))
+    errors = _donation_errors(
+        None,
+        donor_name=donor_name,
+        donor_kind=donor_kind,
+        restriction=restriction,
+        restricted_prefecture=restricted_prefecture,
+        restricted_destination=restricted_destination,
+    )
     if errors:
         raise AllocationInvalid(errors)
-    if restriction != DonationRestriction.NAMED_PREFECTURE:
-        restricted_prefecture = None
-    if restriction != DonationRestriction.NAMED_DESTINATION:
-        restricted_destination = None
-
     event = stock_receive(
         user=user,
         warehouse=warehouse,
@@ -177,8 +179,10 @@ def donation_receive(
         occurred_at=occurred_at,
         note=note,
     )
-    now = timezone.now()
-    donation = Donation.objects.create(
+    return _donation_write(
+        user=user,
+        event=event,
+        now=timezone.now(),
         donor_name=donor_name,
         donor_kind=donor_kind,
         foreign=foreign,
@@ -188,11 +192,42 @@ def donation_receive(
         restricted_prefecture=restricted_prefecture,
         restricted_destination=restricted_destination,
         public=public,
-        warehouse=warehouse,
-        receipt_event=event,
         note=note,
+    )
+
+
+def _donation_errors(
+    index, *, donor_name, donor_kind, restriction, restricted_prefecture, restricted_destination
+) -> list:
+    """What is wrong with a donation's own fields (the page's and the migration's rule)."""
+    errors = []
+    if not donor_name:
+        errors.append((index, _("Name the donor.")))
+    if donor_kind not in DonorKind.values:
+        errors.append((index, _("Choose the kind of donor.")))
+    if restriction not in DonationRestriction.values:
+        errors.append((index, _("Choose a restriction.")))
+    if restriction == DonationRestriction.NAMED_PREFECTURE and not restricted_prefecture:
+        errors.append((index, _("Name the prefecture the donation is for.")))
+    if restriction == DonationRestriction.NAMED_DESTINATION and not restricted_destination:
+        errors.append((index, _("Name the destination the donation is for.")))
+    return errors
+
+
+def _donation_write(*, user, event, now, restriction, **fields) -> Donation:
+    """The donation of the receipt `event`, with its lines as received. A restriction's
+    prefecture or destination is kept only where the restriction names one."""
+    if restriction != DonationRestriction.NAMED_PREFECTURE:
+        fields["restricted_prefecture"] = None
+    if restriction != DonationRestriction.NAMED_DESTINATION:
+        fields["restricted_destination"] = None
+    donation = Donation.objects.create(
+        restriction=restriction,
+        warehouse=event.warehouse,
+        receipt_event=event,
         created_by=user,
         created_at=now,
+        **fields,
     )
     DonationLine.objects.bulk_create(
         [
@@ -367,9 +402,10 @@ def _next_batch_number(year: int) -> str:
     return f"{year}-{number:03d}"
 
 
-def _require_office(user, message=None):
-    if not getattr(user, "is_authenticated", False) or not user.is_office:
-        raise PermissionDenied(message or _("Only the office may do this."))
+def _require(allowed: bool, message: str):
+    """Raise the refusal of a permission rule (supplycoord.permissions) that said no."""
+    if not allowed:
+        raise PermissionDenied(message)
 
 
 def _check_places(source_warehouse, destination, errors):
@@ -400,6 +436,144 @@ def _audit(batch, *, user, from_status, to_status, now, note=""):
     )
 
 
+# --- Transitions: the one place a batch changes state ---------------------------------------
+#
+# A batch is written as a draft by `_draft_write` and changes state only through
+# `_transition` (the row moves under its version, the audit row is written with it), each
+# state by the one function that sets the fields that go with it. The services below check who
+# may act, lock the batch and validate what was entered, then call these; the history import
+# (the office's paper ledger) calls the same ones with the ledger's people and times.
+
+
+def _draft_write(
+    *, number, year, source_warehouse, destination, parsed, by, at, audit_note="", **values
+):
+    batch = DispatchBatch.objects.create(
+        number=number,
+        year=year,
+        source_warehouse=source_warehouse,
+        destination=destination,
+        created_by=by,
+        created_at=at,
+        **values,
+    )
+    _write_lines(batch, parsed)
+    _audit(batch, user=by, from_status="", to_status=BatchStatus.DRAFT, now=at, note=audit_note)
+    return batch
+
+
+def _transition(batch, *, to_status, by, at, audit_note="", **fields) -> DispatchBatch:
+    """Move `batch` (as read, under its lock) to `to_status` with `fields` (the batch's own
+    `note` among them, for a draft's edit), and audit it with `audit_note`."""
+    from_status = batch.status
+    batch = _move(batch, expected_version=batch.version, status=to_status, **fields)
+    _audit(batch, user=by, from_status=from_status, to_status=to_status, now=at, note=audit_note)
+    return batch
+
+
+def _approved(batch, *, by, at, note="") -> DispatchBatch:
+    return _transition(
+        batch,
+        to_status=BatchStatus.APPROVED,
+        by=by,
+        at=at,
+        audit_note=note,
+        approved_by=by,
+        approved_at=at,
+    )
+
+
+def _dispatched(batch, *, by, event, at, note="") -> DispatchBatch:
+    """The goods left with `event`, the issue posted at the source warehouse."""
+    return _transition(
+        batch,
+        to_status=BatchStatus.DISPATCHED,
+        by=by,
+        at=at,
+        audit_note=note,
+        dispatched_by=by,
+        dispatched_at=event.occurred_at,
+        issue_event=event,
+    )
+
+
+def _receipt_discrepant(lines: dict, quantities: dict, *, complete: bool) -> list[int]:
+    """The lines a receipt of `quantities` {line id: quantity} leaves different from what was
+    shipped and that need its note: those it takes above what was shipped (earlier receipts
+    were explained then) and, when it completes the receipt, those still short."""
+    totals = {pk: line.received_quantity + quantities.get(pk, 0) for pk, line in lines.items()}
+    discrepant = [pk for pk in quantities if totals[pk] > lines[pk].quantity]
+    if complete:
+        discrepant += [pk for pk, line in lines.items() if totals[pk] < line.quantity]
+    return discrepant
+
+
+def _receipt_note_missing() -> str:
+    return _("Explain in a note why the received quantities differ from those shipped.")
+
+
+def _received(
+    batch, *, lines: dict, quantities: dict, by, received_at, recorded_at, at, note, complete
+) -> DispatchBatch:
+    """One receipt of `quantities` {line id: quantity > 0} on `lines` {id: line, as locked}.
+
+    Partial receipts add up; the batch is received when every line has what was shipped or
+    the receipt is `complete`, else partly received. A line left different keeps `note` as its
+    discrepancy note (`_receipt_discrepant`; the caller has checked a note was given).
+    """
+    discrepant = _receipt_discrepant(lines, quantities, complete=complete)
+    BatchReceipt.objects.bulk_create(
+        [
+            BatchReceipt(
+                batch=batch,
+                line=lines[pk],
+                quantity=quantity,
+                received_at=received_at,
+                received_by=by,
+                recorded_at=recorded_at,
+                note=note,
+            )
+            for pk, quantity in sorted(quantities.items())
+        ]
+    )
+    for pk, line in lines.items():
+        changes = {}
+        if pk in quantities:
+            changes["received_quantity"] = F("received_quantity") + quantities[pk]
+            line.received_quantity += quantities[pk]
+        if pk in discrepant:
+            line.discrepancy_note = (
+                f"{line.discrepancy_note}\n{note}".strip() if line.discrepancy_note else note
+            )
+            changes["discrepancy_note"] = line.discrepancy_note
+        if changes:
+            DispatchBatchLine.objects.filter(pk=pk).update(**changes)
+    done = complete or all(line.received_quantity >= line.quantity for line in lines.values())
+    if done:
+        return _transition(
+            batch,
+            to_status=BatchStatus.RECEIVED,
+            by=by,
+            at=at,
+            audit_note=note,
+            received_by=by,
+            received_at=received_at,
+        )
+    return _transition(batch, to_status=BatchStatus.PARTLY_RECEIVED, by=by, at=at, audit_note=note)
+
+
+def _closed(batch, *, by, at, note) -> DispatchBatch:
+    return _transition(
+        batch,
+        to_status=BatchStatus.CLOSED,
+        by=by,
+        at=at,
+        audit_note=note,
+        closed_by=by,
+        closed_at=at,
+    )
+
+
 @transaction.atomic
 def batch_create(
     *,
@@ -422,7 +596,7 @@ def batch_create(
     lines (different channels or donations). Raises PermissionDenied (office only),
     AllocationInvalid, DonationRestricted, DonationOverdrawn.
     """
-    _require_office(user, _("Only the office creates dispatch batches."))
+    _require(can_create_batch(user), _("Only the office creates dispatch batches."))
     errors: list = []
     _check_places(source_warehouse, destination, errors)
     values = _batch_fields(
@@ -441,18 +615,16 @@ def batch_create(
     _check_donations(parsed, destination=destination, source_warehouse=source_warehouse)
     now = timezone.now()
     year = timezone.localdate(now).year
-    batch = DispatchBatch.objects.create(
+    return _draft_write(
         number=_next_batch_number(year),
         year=year,
         source_warehouse=source_warehouse,
         destination=destination,
-        created_by=user,
-        created_at=now,
+        parsed=parsed,
+        by=user,
+        at=now,
         **values,
     )
-    _write_lines(batch, parsed)
-    _audit(batch, user=user, from_status="", to_status=BatchStatus.DRAFT, now=now)
-    return batch
 
 
 def _locked(batch, expected_version) -> DispatchBatch:
@@ -491,7 +663,7 @@ def batch_update_draft(
     batch_create) replaces every line. Raises PermissionDenied, BatchConflict,
     BatchWrongState, AllocationInvalid, DonationRestricted, DonationOverdrawn.
     """
-    _require_office(user, _("Only the office edits dispatch batches."))
+    _require(can_edit_batch(user, batch), _("Only the office edits dispatch batches."))
     allowed = {
         "source_warehouse",
         "destination",
@@ -529,10 +701,12 @@ def batch_update_draft(
     _check_donations(
         parsed, destination=destination, source_warehouse=source_warehouse, batch=current
     )
-    now = timezone.now()
-    current = _move(
+    current = _transition(
         current,
-        expected_version=expected_version,
+        to_status=BatchStatus.DRAFT,
+        by=user,
+        at=timezone.now(),
+        audit_note=_("Draft edited."),
         source_warehouse=source_warehouse,
         destination=destination,
         **values,
@@ -541,14 +715,6 @@ def batch_update_draft(
         # A draft's lines are not a ledger: replacing them is the edit.
         current.lines.all().delete()
         _write_lines(current, parsed)
-    _audit(
-        current,
-        user=user,
-        from_status=BatchStatus.DRAFT,
-        to_status=BatchStatus.DRAFT,
-        now=now,
-        note=_("Draft edited."),
-    )
     return current
 
 
@@ -556,31 +722,12 @@ def batch_update_draft(
 def batch_approve(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
     """draft → approved. Leadership or an admin. Raises PermissionDenied, BatchConflict,
     BatchWrongState."""
-    if not getattr(user, "is_authenticated", False) or not (
-        user.is_leadership or user.is_admin_role
-    ):
-        raise PermissionDenied(_("Only leadership approves dispatch batches."))
+    _require(can_approve_batch(user, batch), _("Only leadership approves dispatch batches."))
     current = _locked(batch, expected_version)
     _require_status(
         current, (BatchStatus.DRAFT,), _("Only a draft can be approved; this batch is %(status)s.")
     )
-    now = timezone.now()
-    current = _move(
-        current,
-        expected_version=expected_version,
-        status=BatchStatus.APPROVED,
-        approved_by=user,
-        approved_at=now,
-    )
-    _audit(
-        current,
-        user=user,
-        from_status=BatchStatus.DRAFT,
-        to_status=BatchStatus.APPROVED,
-        now=now,
-        note=note,
-    )
-    return current
+    return _approved(current, by=user, at=timezone.now(), note=note)
 
 
 @transaction.atomic
@@ -600,7 +747,7 @@ def batch_dispatch(
     BatchStockShort (every short item; nothing changes), AllocationInvalid (the ledger
     refused the date or the warehouse).
     """
-    _require_office(user, _("Only the office dispatches batches."))
+    _require(can_dispatch_batch(user, batch), _("Only the office dispatches batches."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
@@ -627,39 +774,9 @@ def batch_dispatch(
         raise BatchStockShort(exc.shortfalls) from exc
     except LedgerError as exc:
         raise AllocationInvalid([(None, exc.message)]) from exc
-    now = timezone.now()
-    current = _move(
-        current,
-        expected_version=expected_version,
-        status=BatchStatus.DISPATCHED,
-        dispatched_by=user,
-        dispatched_at=event.occurred_at,
-        issue_event=event,
-    )
-    _audit(
-        current,
-        user=user,
-        from_status=BatchStatus.APPROVED,
-        to_status=BatchStatus.DISPATCHED,
-        now=now,
-        note=note,
-    )
+    current = _dispatched(current, by=user, event=event, at=timezone.now(), note=note)
     _announce(event.occurred_at)
     return current
-
-
-def user_can_receive_batch(user, batch: DispatchBatch) -> bool:
-    """The office, the destination's confirming officer, or an officer of its prefecture."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_office:
-        return True
-    if not user.is_prefecture_officer:
-        return False
-    destination = batch.destination
-    return destination.confirming_officer_id == user.pk or bool(
-        destination.prefecture_id and destination.prefecture_id == user.prefecture_id
-    )
 
 
 @transaction.atomic
@@ -682,10 +799,10 @@ def batch_receive(
     otherwise `partly_received`. Raises PermissionDenied, BatchConflict, BatchWrongState,
     AllocationInvalid.
     """
-    if not user_can_receive_batch(user, batch):
+    if not can_receive_batch(user, batch):
         raise PermissionDenied(_("You may not confirm receipt of this batch."))
     current = _locked(batch, expected_version)
-    if not user_can_receive_batch(user, current):
+    if not can_receive_batch(user, current):
         raise PermissionDenied(_("You may not confirm receipt of this batch."))
     _require_status(
         current,
@@ -694,15 +811,35 @@ def batch_receive(
     )
     now = timezone.now()
     note = (note or "").strip()
+    when = _aware(received_at or now)
+    lines = {line.pk: line for line in current.lines.select_for_update().order_by("pk")}
+    quantities = _receipt_quantities(
+        current, lines=lines, received=received, when=when, now=now, note=note, complete=complete
+    )
+    current = _received(
+        current,
+        lines=lines,
+        quantities=quantities,
+        by=user,
+        received_at=when,
+        recorded_at=now,
+        at=now,
+        note=note,
+        complete=complete,
+    )
+    _announce(when)
+    return current
+
+
+def _receipt_quantities(batch, *, lines, received, when, now, note, complete) -> dict[int, int]:
+    """The checks of one receipt, the page's and the paper ledger's alike: `received` {line id:
+    quantity ≥ 0} on `lines` {id: line} of `batch`, at `when`. Returns {line id: quantity > 0};
+    raises AllocationInvalid with every problem."""
     errors: list = []
-    when = received_at or now
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when)
     if when > now:
         errors.append((None, _("A receipt cannot happen in the future.")))
-    elif when < current.dispatched_at:
+    elif when < batch.dispatched_at:
         errors.append((None, _("A receipt cannot happen before the batch was dispatched.")))
-    lines = {line.pk: line for line in current.lines.select_for_update().order_by("pk")}
     quantities = {}
     for raw_id, raw_quantity in (received or {}).items():
         try:
@@ -722,59 +859,18 @@ def batch_receive(
             quantities[line_id] = raw_quantity
     if not quantities and not complete and not errors:
         errors.append((None, _("Enter the quantity received on at least one line.")))
-    totals = {pk: line.received_quantity + quantities.get(pk, 0) for pk, line in lines.items()}
-    # Lines this receipt takes above what was shipped (earlier ones were explained then).
-    discrepant = [pk for pk in quantities if totals[pk] > lines[pk].quantity]
-    if complete:
-        discrepant += [pk for pk, line in lines.items() if totals[pk] < line.quantity]
-    if discrepant and not note:
-        errors.append(
-            (None, _("Explain in a note why the received quantities differ from those shipped."))
-        )
+    if _receipt_discrepant(lines, quantities, complete=complete) and not note:
+        errors.append((None, _receipt_note_missing()))
     if errors:
         raise AllocationInvalid(errors)
-
-    BatchReceipt.objects.bulk_create(
-        [
-            BatchReceipt(
-                batch=current,
-                line=lines[pk],
-                quantity=quantity,
-                received_at=when,
-                received_by=user,
-                recorded_at=now,
-                note=note,
-            )
-            for pk, quantity in sorted(quantities.items())
-        ]
-    )
-    for pk, line in lines.items():
-        changes = {}
-        if pk in quantities:
-            changes["received_quantity"] = F("received_quantity") + quantities[pk]
-        if pk in discrepant:
-            changes["discrepancy_note"] = (
-                f"{line.discrepancy_note}\n{note}".strip() if line.discrepancy_note else note
-            )
-        if changes:
-            DispatchBatchLine.objects.filter(pk=pk).update(**changes)
-    done = complete or all(totals[pk] >= line.quantity for pk, line in lines.items())
-    to_status = BatchStatus.RECEIVED if done else BatchStatus.PARTLY_RECEIVED
-    changes = {"status": to_status}
-    if done:
-        changes.update(received_by=user, received_at=when)
-    from_status = current.status
-    current = _move(current, expected_version=expected_version, **changes)
-    _audit(current, user=user, from_status=from_status, to_status=to_status, now=now, note=note)
-    _announce(when)
-    return current
+    return quantities
 
 
 @transaction.atomic
 def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str) -> DispatchBatch:
     """received / partly received → closed, with a note (what was settled). Office only.
     What was not received by then stops counting as in transit."""
-    _require_office(user, _("Only the office closes batches."))
+    _require(can_close_batch(user, batch), _("Only the office closes batches."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
@@ -786,21 +882,7 @@ def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str)
         raise AllocationInvalid([(None, _("Give a note when closing a batch."))])
     now = timezone.now()
     from_status = current.status
-    current = _move(
-        current,
-        expected_version=expected_version,
-        status=BatchStatus.CLOSED,
-        closed_by=user,
-        closed_at=now,
-    )
-    _audit(
-        current,
-        user=user,
-        from_status=from_status,
-        to_status=BatchStatus.CLOSED,
-        now=now,
-        note=note,
-    )
+    current = _closed(current, by=user, at=now, note=note)
     if from_status == BatchStatus.PARTLY_RECEIVED:
         _announce(now)
     return current
@@ -810,32 +892,27 @@ def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str)
 def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
     """draft / approved → cancelled (never after dispatch). Office only. Its donation lines
     no longer hold their share of the donations."""
-    _require_office(user, _("Only the office cancels batches."))
+    _require(can_cancel_batch(user, batch), _("Only the office cancels batches."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
         (BatchStatus.DRAFT, BatchStatus.APPROVED),
         _("Only a batch not yet dispatched can be cancelled; this batch is %(status)s."),
     )
-    now = timezone.now()
-    from_status = current.status
-    current = _move(current, expected_version=expected_version, status=BatchStatus.CANCELLED)
-    _audit(
+    return _transition(
         current,
-        user=user,
-        from_status=from_status,
         to_status=BatchStatus.CANCELLED,
-        now=now,
-        note=(note or "").strip(),
+        by=user,
+        at=timezone.now(),
+        audit_note=(note or "").strip(),
     )
-    return current
 
 
 def _announce(when: dt.datetime) -> None:
-    """Tell listeners (the snapshots' in-transit) which day the batch moved. Inside the
-    transaction: what they write (the reports' outbox rows) commits or rolls back with the
-    batch; they defer their side effects to the commit."""
-    batch_moved.send(sender=DispatchBatch, dates={timezone.localdate(when)})
+    """Tell the apps that read batches (the snapshots' in-transit) which day the batch moved.
+    Inside the transaction: what they write (the reports' outbox rows) commits or rolls back
+    with the batch; they defer their side effects to the commit."""
+    batch_moved(dates={timezone.localdate(when)})
 
 
 # --- History: the office's paper ledger, migrated ----------------------------------------
@@ -873,25 +950,18 @@ def donations_import_history(*, user, donations: list[dict]) -> list[Donation]:
     """
     from inventory.services import stock_events_import
 
-    _require_office(user, _("Only the office records donations."))
+    _require(can_record_donation(user), _("Only the office records donations."))
     errors: list = []
     events = []
     for index, raw in enumerate(donations):
-        restriction = raw.get("restriction", DonationRestriction.NONE)
-        if not (raw.get("donor_name") or "").strip():
-            errors.append((index, _("Name the donor.")))
-        if raw.get("donor_kind") not in DonorKind.values:
-            errors.append((index, _("Choose the kind of donor.")))
-        if restriction not in DonationRestriction.values:
-            errors.append((index, _("Choose a restriction.")))
-        if restriction == DonationRestriction.NAMED_PREFECTURE and not raw.get(
-            "restricted_prefecture"
-        ):
-            errors.append((index, _("Name the prefecture the donation is for.")))
-        if restriction == DonationRestriction.NAMED_DESTINATION and not raw.get(
-            "restricted_destination"
-        ):
-            errors.append((index, _("Name the destination the donation is for.")))
+        errors += _donation_errors(
+            index,
+            donor_name=(raw.get("donor_name") or "").strip(),
+            donor_kind=raw.get("donor_kind"),
+            restriction=raw.get("restriction", DonationRestriction.NONE),
+            restricted_prefecture=raw.get("restricted_prefecture"),
+            restricted_destination=raw.get("restricted_destination"),
+        )
         received_at = raw.get("received_at")
         if not isinstance(received_at, dt.datetime):
             errors.append((index, _("Give the date and time the donation was received.")))
@@ -922,32 +992,20 @@ def donations_import_history(*, user, donations: list[dict]) -> list[Donation]:
     for raw, event in zip(donations, posted, strict=True):
         donation = existing.get(event.pk)
         if donation is None:
-            restriction = raw.get("restriction", DonationRestriction.NONE)
-            donation = Donation.objects.create(
+            donation = _donation_write(
+                user=user,
+                event=event,
+                now=now,
                 donor_name=raw["donor_name"].strip(),
                 donor_kind=raw["donor_kind"],
                 foreign=bool(raw.get("foreign")),
                 received_on=timezone.localdate(event.occurred_at),
                 declared_value=raw.get("declared_value"),
-                restriction=restriction,
-                restricted_prefecture=raw.get("restricted_prefecture")
-                if restriction == DonationRestriction.NAMED_PREFECTURE
-                else None,
-                restricted_destination=raw.get("restricted_destination")
-                if restriction == DonationRestriction.NAMED_DESTINATION
-                else None,
+                restriction=raw.get("restriction", DonationRestriction.NONE),
+                restricted_prefecture=raw.get("restricted_prefecture"),
+                restricted_destination=raw.get("restricted_destination"),
                 public=bool(raw.get("public")),
-                warehouse=event.warehouse,
-                receipt_event=event,
                 note=raw.get("note", ""),
-                created_by=user,
-                created_at=now,
-            )
-            DonationLine.objects.bulk_create(
-                [
-                    DonationLine(donation=donation, item_id=line.item_id, quantity=line.quantity)
-                    for line in event.lines.order_by("id")
-                ]
             )
             donation.replayed = False
         else:
@@ -979,7 +1037,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
 
     from inventory.services import stock_events_import
 
-    _require_office(user, _("Only the office imports dispatch batches."))
+    _require(can_create_batch(user), _("Only the office imports dispatch batches."))
     numbers = [raw.get("number") for raw in batches]
     stored = {b.number: b for b in DispatchBatch.objects.filter(number__in=numbers)}
     warehouses = {w.code: w for w in Warehouse.objects.all()}
@@ -1024,32 +1082,26 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         dispatched_at = _aware(dispatched_at)
         parsed = _parse_batch_lines(raw.get("lines"))
         _check_donations(parsed, destination=destination, source_warehouse=source)
-        created_at = _aware(raw.get("created_at") or dispatched_at)
-        approved_at = _aware(raw.get("approved_at") or dispatched_at)
-        approved_by = raw.get("approved_by") or user
-        batch = DispatchBatch.objects.create(
+        batch = _draft_write(
             number=number,
             year=year,
             source_warehouse=source,
             destination=destination,
-            created_by=user,
-            created_at=created_at,
-            approved_by=approved_by,
-            approved_at=approved_at,
+            parsed=parsed,
+            by=user,
+            at=_aware(raw.get("created_at") or dispatched_at),
+            audit_note=HISTORY_NOTE,
             **values,
         )
-        _write_lines(batch, parsed)
-        note = HISTORY_NOTE
-        _audit(
-            batch, user=user, from_status="", to_status=BatchStatus.DRAFT, now=created_at, note=note
-        )
-        _audit(
+        approved_by = raw.get("approved_by") or user
+        if not can_approve_batch(approved_by, batch):
+            message = _("%(user)s may not approve batch %(number)s.")
+            raise AllocationInvalid([(index, message % {"user": approved_by, "number": number})])
+        batch = _approved(
             batch,
-            user=approved_by,
-            from_status=BatchStatus.DRAFT,
-            to_status=BatchStatus.APPROVED,
-            now=approved_at,
-            note=note,
+            by=approved_by,
+            at=_aware(raw.get("approved_at") or dispatched_at),
+            note=HISTORY_NOTE,
         )
         created.append((batch, raw, parsed))
         results[index] = batch
@@ -1086,95 +1138,61 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
 
     dates = set()
     for (batch, raw, _parsed), event in zip(created, posted, strict=True):
-        DispatchBatch.objects.filter(pk=batch.pk).update(
-            status=BatchStatus.DISPATCHED,
-            dispatched_by=user,
-            dispatched_at=event.occurred_at,
-            issue_event=event,
-        )
-        _audit(
-            batch,
-            user=user,
-            from_status=BatchStatus.APPROVED,
-            to_status=BatchStatus.DISPATCHED,
-            now=event.occurred_at,
-            note=HISTORY_NOTE,
-        )
+        batch = _dispatched(batch, by=user, event=event, at=event.occurred_at, note=HISTORY_NOTE)
         dates.add(timezone.localdate(event.occurred_at))
-        status = BatchStatus.DISPATCHED
-        lines = list(batch.lines.order_by("pk"))
-        totals = [0] * len(lines)
-        receipts = []
-        last_at = None
-        last_by = None
-        for receipt in raw.get("receipts") or ():
-            at = _aware(receipt["at"])
-            if at < event.occurred_at or at > now:
-                raise AllocationInvalid(
-                    [(None, _("A receipt cannot happen before the batch was dispatched."))]
-                )
-            by = receipt.get("by") or user
-            quantities = receipt["quantities"]
-            if len(quantities) != len(lines):
+        lines = {line.pk: line for line in batch.lines.order_by("pk")}
+        receipts = raw.get("receipts") or ()
+        for number, receipt in enumerate(receipts, start=1):
+            at, by = receipt.get("at"), receipt.get("by") or user
+            if not isinstance(at, dt.datetime):
+                raise AllocationInvalid([(None, _("Give the date and time of each receipt."))])
+            if not can_receive_batch(by, batch):
+                message = _("%(user)s may not confirm receipt of batch %(number)s.")
+                raise AllocationInvalid([(None, message % {"user": by, "number": batch.number})])
+            _require_status(
+                batch,
+                (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED),
+                _("Only a dispatched batch can be received; this batch is %(status)s."),
+            )
+            quantities = receipt.get("quantities")
+            if not isinstance(quantities, list | tuple) or len(quantities) != len(lines):
                 raise AllocationInvalid([(None, _("A line of another batch was given."))])
-            for k, quantity in enumerate(quantities):
-                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-                    raise AllocationInvalid([(None, _("Enter whole quantities of zero or more."))])
-                if quantity:
-                    totals[k] += quantity
-                    receipts.append(
-                        BatchReceipt(
-                            batch=batch,
-                            line=lines[k],
-                            quantity=quantity,
-                            received_at=at,
-                            received_by=by,
-                            recorded_at=now,
-                            note=receipt.get("note", ""),
-                        )
-                    )
-            done = raw.get("complete") and receipt is raw["receipts"][-1]
-            done = done or all(t >= line.quantity for t, line in zip(totals, lines, strict=True))
-            to_status = BatchStatus.RECEIVED if done else BatchStatus.PARTLY_RECEIVED
-            _audit(
+            at, note = _aware(at), (receipt.get("note") or "").strip()
+            complete = bool(raw.get("complete")) and number == len(receipts)
+            quantities = _receipt_quantities(
                 batch,
-                user=by,
-                from_status=status,
-                to_status=to_status,
-                now=at,
-                note=receipt.get("note", ""),
+                lines=lines,
+                received=dict(zip(lines, quantities, strict=True)),
+                when=at,
+                now=now,
+                note=note,
+                complete=complete,
             )
-            status, last_at, last_by = to_status, at, by
+            batch = _received(
+                batch,
+                lines=lines,
+                quantities=quantities,
+                by=by,
+                received_at=at,
+                recorded_at=now,
+                at=at,
+                note=note,
+                complete=complete,
+            )
             dates.add(timezone.localdate(at))
-        BatchReceipt.objects.bulk_create(receipts)
-        for k, line in enumerate(lines):
-            changes = {}
-            if totals[k]:
-                changes["received_quantity"] = totals[k]
-            if totals[k] != line.quantity and raw.get("receipts"):
-                changes["discrepancy_note"] = raw["receipts"][-1].get("note", "")
-            if changes:
-                DispatchBatchLine.objects.filter(pk=line.pk).update(**changes)
-        changes = {"status": status}
-        if status == BatchStatus.RECEIVED:
-            changes.update(received_by=last_by, received_at=last_at)
         closed_at = raw.get("closed_at")
-        if closed_at and status in (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED):
-            closed_at = _aware(closed_at)
-            _audit(
-                batch,
-                user=user,
-                from_status=status,
-                to_status=BatchStatus.CLOSED,
-                now=closed_at,
-                note=raw.get("close_note") or HISTORY_NOTE,
+        if closed_at and batch.status in (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED):
+            if not isinstance(closed_at, dt.datetime) or not (
+                batch.dispatched_at <= _aware(closed_at) <= now
+            ):
+                raise AllocationInvalid(
+                    [(None, _("A batch is closed after it was dispatched and not in the future."))]
+                )
+            batch = _closed(
+                batch, by=user, at=_aware(closed_at), note=raw.get("close_note") or HISTORY_NOTE
             )
-            changes.update(status=BatchStatus.CLOSED, closed_by=user, closed_at=closed_at)
-        DispatchBatch.objects.filter(pk=batch.pk).update(**changes)
-        batch.refresh_from_db()
         batch.replayed = False
-    if dates:
-        batch_moved.send(sender=DispatchBatch, dates=set(dates))
+    batch_moved(dates=dates)
     return results
 
 
@@ -1189,7 +1207,7 @@ def batch_attach(*, user, batch, file, description=""):
     SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]. Raises AllocationInvalid with field "file".
     """
 
-    if not user.is_office:
+    if not can_attach_to_batch(user, batch):
         raise PermissionDenied
     name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1]
     limit = settings.SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]

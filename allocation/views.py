@@ -2,21 +2,38 @@
 receipt form and the printable dispatch note (调拨单). Every change goes through
 allocation/services.py; these views only read forms and show the services' errors."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.models import StockBalance
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
-from supplycoord.lib.permissions import is_office, require
+from supplycoord.permissions import (
+    can_approve_batch,
+    can_attach_to_batch,
+    can_cancel_batch,
+    can_close_batch,
+    can_create_batch,
+    can_dispatch_batch,
+    can_edit_batch,
+    can_read_prefecture_data,
+    can_receive_batch,
+    is_office,
+    require,
+)
+from supplycoord.views_exports import (
+    export_response,
+    job_file_response,
+    job_page,
+    own_job_or_404,
+)
 
 from . import exports, forms, services
 from .filters import BatchFilter
@@ -24,10 +41,6 @@ from .models import BatchStatus, Donation
 from .selectors import batches_visible_to
 
 BATCH_PAGE_SIZE = 50
-
-
-def can_see_batches(user) -> bool:
-    return user.sees_whole_province or user.is_prefecture_officer
 
 
 def _visible_batch(user, number, *, related=()):
@@ -55,7 +68,7 @@ def _item_choices():
 # --- List ------------------------------------------------------------------------------------
 
 
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_list(request):
     filters = forms.BatchFilterForm(request.GET or None, item_choices=_item_choices())
     # An invalid filter is left out rather than guessed (BatchFilter drops it), and shown.
@@ -79,7 +92,7 @@ def batch_list(request):
             "batches": page.object_list,
             "page_query": f"{query}&" if query else "",
             "export_query": f"?{query}" if query else "",
-            "can_create": request.user.is_office,
+            "can_create": can_create_batch(request.user),
         },
     )
 
@@ -88,29 +101,29 @@ def batch_list(request):
 
 
 ACTIONS = {
-    # name: (service, button label, who may see the button, states it applies to)
+    # name: (service, button label, the rule its service applies, states it applies to)
     "approve": (
         services.batch_approve,
         gettext_lazy("Approve"),
-        lambda user, batch: user.is_leadership or user.is_admin_role,
+        can_approve_batch,
         (BatchStatus.DRAFT,),
     ),
     "dispatch": (
         services.batch_dispatch,
         pgettext_lazy("batch action", "Dispatch"),
-        lambda user, batch: user.is_office,
+        can_dispatch_batch,
         (BatchStatus.APPROVED,),
     ),
     "cancel": (
         services.batch_cancel,
         gettext_lazy("Cancel batch"),
-        lambda user, batch: user.is_office,
+        can_cancel_batch,
         (BatchStatus.DRAFT, BatchStatus.APPROVED),
     ),
     "close": (
         services.batch_close,
         gettext_lazy("Close"),
-        lambda user, batch: user.is_office,
+        can_close_batch,
         (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED),
     ),
 }
@@ -147,12 +160,12 @@ def _detail_context(request, batch, **extra):
         "batch": batch,
         "lines": list(batch.lines.select_related("item", "donation")),
         "attachments": list(batch.attachments.select_related("uploaded_by")),
-        "can_attach": user.is_office,
+        "can_attach": can_attach_to_batch(user, batch),
         "timeline": _timeline(batch),
         "actions": actions,
-        "can_edit": user.is_office and batch.status == BatchStatus.DRAFT,
+        "can_edit": can_edit_batch(user, batch) and batch.status == BatchStatus.DRAFT,
         "can_receive": batch.status in (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED)
-        and services.user_can_receive_batch(user, batch),
+        and can_receive_batch(user, batch),
         "shortages": [],
         "action_error": "",
         "conflict": False,
@@ -160,14 +173,14 @@ def _detail_context(request, batch, **extra):
     }
 
 
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_detail(request, number):
     batch = _visible_batch(request.user, number)
     return render(request, "allocation/batch_detail.html", _detail_context(request, batch))
 
 
 @require_POST
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_action(request, number, action):
     """One transition: a small POST form with the version the person saw."""
     if action not in ACTIONS:
@@ -243,7 +256,7 @@ def _show_service_error(exc, *, filled, page_errors):
         page_errors.append(exc.message)
 
 
-@require(is_office)
+@require(can_create_batch)
 def batch_form(request, number=None):
     """A new draft, or the edit of one: header fields and several lines, saved together."""
     batch = None
@@ -336,7 +349,7 @@ def batch_form(request, number=None):
 
 
 @require_GET
-@require(is_office)
+@require(can_create_batch)
 def available_stock(request):
     """htmx partial: the balance of one item at one warehouse. Reads `warehouse` and `item`,
     or the form's own field names (`source_warehouse`, `lines-N-item`) sent by hx-include."""
@@ -362,11 +375,11 @@ def available_stock(request):
 # --- Receipt -----------------------------------------------------------------------------
 
 
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_receive(request, number):
     """签收: the destination's officer (or the office) enters what arrived per line."""
     batch = _visible_batch(request.user, number)
-    if not services.user_can_receive_batch(request.user, batch):
+    if not can_receive_batch(request.user, batch):
         raise PermissionDenied
     if batch.status not in (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED):
         messages.warning(request, _("Only a dispatched batch can be received."))
@@ -418,7 +431,7 @@ def batch_receive(request, number):
 # --- Dispatch note -------------------------------------------------------------------------
 
 
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_note(request, number):
     """调拨单: the printable A4 dispatch note with the signature block of the paper form."""
     batch = _visible_batch(request.user, number, related=("source_warehouse__prefecture",))
@@ -438,91 +451,45 @@ def batch_note(request, number):
 # --- Ledger exports (调拨台账) ---------------------------------------------------------------
 
 
-def _ledger_query(request):
-    query = exports.LedgerQuery(request.user, request.GET)
-    if not query.valid:
-        messages_ = "; ".join(
-            f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in query.errors.items()
-        )
-        return None, HttpResponseBadRequest(messages_, content_type="text/plain; charset=utf-8")
-    return query, None
-
-
 @require_GET
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def ledger_export_csv(request):
-    """The allocation ledger as streamed CSV, with the list's filters; officers: their batches."""
-    query, error = _ledger_query(request)
-    if error:
-        return error
-    response = StreamingHttpResponse(
-        exports.ledger_csv_lines(query), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        True, exports.ledger_filename(query, "csv")
-    )
-    return response
+    """The allocation ledger as streamed CSV (written by PostgreSQL's COPY), with the list's
+    filters; officers: their batches."""
+    export = exports.AllocationLedgerExport(request.user, request.GET)
+    return export_response(export, "csv", csv_lines=exports.ledger_csv_lines)
 
 
 @require_GET
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def ledger_export_xlsx(request):
-    """The allocation ledger as .xlsx (written in constant memory), with the 汇总 sheet."""
-    query, error = _ledger_query(request)
-    if error:
-        return error
-    total = query.lines.count()
-    if total > exports.async_threshold():
-        job_id = exports.job_start(
-            request.user, request.GET, total, exports.ledger_filename(query, "xlsx")
-        )
-        return redirect("allocation:ledger_job", job_id=job_id)
-    return FileResponse(
-        exports.ledger_xlsx(query),
-        as_attachment=True,
-        filename=exports.ledger_filename(query, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    """The allocation ledger as .xlsx (written in constant memory), with the 汇总 sheet; over
+    SUPPLYCOORD["LEDGER_EXPORT_ASYNC_ROWS"] lines, by a background job."""
+    return export_response(
+        exports.AllocationLedgerExport(request.user, request.GET),
+        "xlsx",
+        user=request.user,
+        job_url=lambda job: reverse("allocation:ledger_job", args=[job.pk]),
     )
 
 
-def _own_job(request, job_id):
-    job = exports.job_get(job_id)
-    if job is None or job["user_id"] != request.user.pk:
-        raise Http404
-    return job
-
-
 @require_GET
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def ledger_export_job(request, job_id):
     """A large ledger export being written: its progress, then the download link."""
-    job = _own_job(request, job_id)
-    percent = int(100 * job["done"] / job["total"]) if job["total"] else 100
-    return render(
+    job = own_job_or_404(request.user, job_id)
+    return job_page(
         request,
-        "allocation/ledger_export_job.html",
-        {
-            "job": job,
-            "job_id": job_id,
-            "percent": percent,
-            "keep_hours": settings.SUPPLYCOORD.get("EXPORT_KEEP_HOURS", 24),
-        },
+        job,
+        template="allocation/ledger_export_job.html",
+        download_url=reverse("allocation:ledger_job_download", args=[job.pk]),
     )
 
 
 @require_GET
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def ledger_export_download(request, job_id):
-    job = _own_job(request, job_id)
-    path = exports.job_path(job_id)
-    if job["status"] != "done" or not path.is_file():
-        raise Http404
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=job["filename"],
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    return job_file_response(request.user, own_job_or_404(request.user, job_id))
 
 
 @require_POST
@@ -548,7 +515,7 @@ def batch_attachment_upload(request, number):
     return redirect("allocation:batch_detail", batch.number)
 
 
-@require(can_see_batches)
+@require(can_read_prefecture_data)
 def batch_attachment_download(request, number, pk):
     """A batch's paper, to those who may see the batch (files are never served publicly)."""
     batch = _visible_batch(request.user, number)

@@ -14,7 +14,7 @@
 3. Times the floor: PostgreSQL's own `COPY (<the exporter's SQL>) TO STDOUT WITH CSV`, the
    exporter's queryset rendered by `cursor.mogrify`, read by psycopg2 `copy_expert` into a
    sink that only counts bytes: rows/s, best of --runs. Target: CSV export >= 40 % of it.
-4. Writes the xlsx (the function the background job uses, `exports.ledger_xlsx`: over
+4. Writes the xlsx (the function the background job uses, `write_xlsx`: over
    50,000 rows the view hands the work to a Celery job) in a child process, with its time
    and peak RSS growth (VmHWM after - VmRSS before). Target: growth under 150 MB.
 
@@ -311,12 +311,13 @@ class _Sink:
 
 
 def floor_sql(user):
-    """The exporter's own query (what `LedgerQuery.rows` iterates), as one SQL string."""
+    """The exporter's own query (what `AllocationLedgerExport.line_rows` iterates), as one SQL
+    string."""
     from django.db import connection
 
-    from allocation.exports import FIELDS, LedgerQuery
+    from allocation.exports import FIELDS, AllocationLedgerExport
 
-    query = LedgerQuery(user, {})
+    query = AllocationLedgerExport(user, {})
     queryset = query.lines.order_by("batch__dispatched_at", "batch__number", "id").values(*FIELDS)
     sql, params = queryset.query.sql_with_params()
     connection.ensure_connection()
@@ -357,6 +358,7 @@ def xlsx_child(user_id):
     from django.utils import translation
 
     from allocation import exports
+    from supplycoord.exports import write_xlsx
 
     user = get_user_model().objects.get(pk=user_id)
     connection.ensure_connection()
@@ -366,7 +368,7 @@ def xlsx_child(user_id):
         translation.override("zh-hans"),
         tempfile.NamedTemporaryFile(suffix=".xlsx") as handle,
     ):
-        exports.ledger_xlsx(exports.LedgerQuery(user, {}), handle=handle)
+        write_xlsx(exports.AllocationLedgerExport(user, {}), handle)
         seconds = time.perf_counter() - started
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
@@ -439,7 +441,7 @@ def main():
         floor_best, floor_rows, floor_bytes, _sql = bench_floor(user, args.runs)
         xlsx = None
         if not args.skip_xlsx:
-            print("\nxlsx export (exports.ledger_xlsx, in a child process)", flush=True)
+            print("\nxlsx export (supplycoord.exports.write_xlsx, in a child process)", flush=True)
             xlsx = bench_xlsx(url, user)
 
         csv_rate, floor_rate = csv_rows / csv_best, floor_rows / floor_best

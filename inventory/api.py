@@ -1,6 +1,6 @@
 """The inventory API: daily figures, and the reserve ledger (stock events and balances).
 
-Validation lives in `daily_figures_submit`, which checks all rows in bulk (a few queries for
+Validation lives in the bulk-rows pipeline (supplycoord.bulk), which checks all rows in bulk (a few queries for
 any number of rows); the view only checks that the body is a list and shapes the answer.
 Per-row DRF serializers would cost a query or two per row and miss the 2,000 rows/s target.
 Stock events likewise go straight to the stock services, which report every problem at once.
@@ -26,9 +26,18 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supplycoord.api import ApiPagination, MaySubmitDailyFigures
+from supplycoord.api import ApiPagination
+from supplycoord.bulk import (
+    API_RESPONSES,
+    BulkRowsView,
+    api_row_serializer,
+    indexed_errors_serializer,
+    stored_row_serializer,
+    stored_row_values,
+)
 from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import validate_filter_date
+from supplycoord.permissions import MaySubmitDailyFigures
 from supplycoord.selectors import prefecture_ids_visible_to
 
 from .models import (
@@ -43,12 +52,10 @@ from .models import (
 )
 from .selectors import balances_visible_to, warehouses_visible_to
 from .services import (
-    DailyFiguresInvalid,
-    DailyFiguresOutOfScope,
+    DAILY_FIGURES,
     InsufficientStock,
     LedgerInvalid,
     ReversalRefused,
-    daily_figures_submit,
     stock_adjust,
     stock_count,
     stock_issue,
@@ -56,74 +63,15 @@ from .services import (
     stock_reverse,
 )
 
-
-class DailyFigureRowSerializer(serializers.Serializer):
-    """One submitted row. For the schema only: `daily_figures_submit` does the validation."""
-
-    prefecture = serializers.CharField(help_text="Prefecture code, e.g. 620100.")
-    item = serializers.CharField(help_text="Item code, e.g. FH001.")
-    date = serializers.DateField()
-    stock = serializers.IntegerField(min_value=0)
-    received = serializers.IntegerField(min_value=0)
-    consumption = serializers.IntegerField(min_value=0)
-    demand = serializers.IntegerField(min_value=0)
-    expected_arrivals_3d = serializers.IntegerField(min_value=0)
-    reason = serializers.CharField(
-        required=False,
-        help_text="Why a past date is corrected; required when a row changes a past figure.",
-    )
+# The row and the answers are the bulk pipeline's, documented from the kind's declaration.
+DailyFigureRowSerializer = api_row_serializer(DAILY_FIGURES, "DailyFigureRow", many=True)
 
 
-class DailyFigureSerializer(serializers.Serializer):
-    """A stored figure, read from `.values()` rows (codes, not ids)."""
-
-    prefecture = serializers.CharField(source="prefecture__code")
-    item = serializers.CharField(source="item__code")
-    date = serializers.DateField()
-    stock = serializers.IntegerField()
-    received = serializers.IntegerField()
-    consumption = serializers.IntegerField()
-    demand = serializers.IntegerField()
-    expected_arrivals_3d = serializers.IntegerField()
-    on_time = serializers.BooleanField()
-    first_submitted_at = serializers.DateTimeField()
-    submitted_at = serializers.DateTimeField()
-    submitted_by = serializers.CharField(source="submitted_by__username")
-    correction_reason = serializers.CharField()
-
-
-SubmitResultSerializer = inline_serializer(
-    "DailyFiguresSubmitResult",
-    {
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "unchanged": serializers.IntegerField(),
-    },
-)
-RowErrorsSerializer = inline_serializer(
-    "DailyFiguresErrors",
-    {
-        "errors": inline_serializer(
-            "DailyFiguresRowError",
-            {
-                "row": serializers.IntegerField(
-                    allow_null=True, help_text="0-based index in the list; null for the body."
-                ),
-                "field": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-        )
-    },
-)
-OutOfScopeSerializer = inline_serializer(
-    "DailyFiguresOutOfScope",
-    {
-        "detail": serializers.CharField(),
-        "rows": serializers.ListField(
-            child=serializers.IntegerField(), required=False, help_text="0-based row indexes."
-        ),
-    },
+DailyFigureSerializer = stored_row_serializer(
+    DAILY_FIGURES,
+    "DailyFigure",
+    doc="A stored figure, read from `.values()` rows (codes, not ids).",
+    extra={"on_time": serializers.BooleanField()},
 )
 
 
@@ -152,18 +100,13 @@ DailyFigureFilter.base_filters["to"] = filters.DateFilter(field_name="date", loo
     )
 )
 @extend_schema(tags=["daily figures"])
-class DailyFigureListView(generics.ListAPIView):
+class DailyFigureListView(BulkRowsView):
     """GET: the figures of the prefectures the caller may see. POST: submit figures."""
 
+    kind = DAILY_FIGURES
     serializer_class = DailyFigureSerializer
     filterset_class = DailyFigureFilter
-    pagination_class = ApiPagination
     permission_classes = [MaySubmitDailyFigures]
-    # The body is a JSON list; a form post could not carry one.
-    parser_classes = [StrictJSONParser]
-    # Up to SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] rows: a larger body than other views take.
-    bulk_rows = True
-    input_error_index = "row"
 
     def get_queryset(self):
         queryset = DailyFigure.objects.all()
@@ -172,30 +115,12 @@ class DailyFigureListView(generics.ListAPIView):
             queryset = queryset.filter(prefecture_id__in=visible)
         return queryset.order_by(
             "date", "prefecture__code", "item__sort_order", "item__code"
-        ).values(
-            "prefecture__code",
-            "item__code",
-            "date",
-            "stock",
-            "received",
-            "consumption",
-            "demand",
-            "expected_arrivals_3d",
-            "on_time",
-            "first_submitted_at",
-            "submitted_at",
-            "submitted_by__username",
-            "correction_reason",
-        )
+        ).values(*stored_row_values(DailyFigureSerializer))
 
     @extend_schema(
         operation_id="daily_figures_submit",
-        request=DailyFigureRowSerializer(many=True),
-        responses={
-            200: SubmitResultSerializer,
-            400: RowErrorsSerializer,
-            403: OutOfScopeSerializer,
-        },
+        request=DailyFigureRowSerializer,
+        responses=API_RESPONSES,
         examples=[
             OpenApiExample(
                 "One row",
@@ -230,45 +155,15 @@ class DailyFigureListView(generics.ListAPIView):
         description=(
             "Save a list of daily figures, all or none. A row for an existing "
             "(prefecture, item, date) is a correction; resending identical rows changes nothing "
-            "and counts them as `unchanged`. Always 200 on success, whether or not anything was "
-            "created. 400 lists every problem by row (0-based) and field; 403 when any row is "
+            "and counts them as `unchanged`. The body is the list of rows, or an object with "
+            "`rows` and a `reason` for every row (as for production reports). Always 200 on "
+            "success, whether or not anything was created. 400 lists every problem by row (0-based) and field; 403 when any row is "
             "for a prefecture the caller may not report for (nothing is saved), or the caller's "
             "role may not submit figures at all (leadership, producer reporters)."
         ),
     )
     def post(self, request, *args, **kwargs):
-        try:
-            rows = request.data
-        except ParseError as exc:
-            # DRF's parser message is English and technical; keep it as a hint after ours.
-            return _body_error(
-                _("The body is not valid JSON: %(detail)s") % {"detail": str(exc.detail)[:200]}
-            )
-        if not isinstance(rows, list):
-            return _body_error(_("The body must be a JSON list of rows."))
-        try:
-            result = daily_figures_submit(user=request.user, rows=rows)
-        except DailyFiguresOutOfScope as exc:
-            return Response(
-                {
-                    "detail": _("You may not submit figures for the prefecture of these rows."),
-                    "rows": exc.rows,
-                },
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        except DailyFiguresInvalid as exc:
-            return Response(
-                {"errors": [error.as_dict() for error in exc.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return Response(result.as_dict(), status=status.HTTP_200_OK)
-
-
-def _body_error(message):
-    return Response(
-        {"errors": [{"row": None, "field": "non_field_errors", "message": message}]},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
+        return super().post(request, *args, **kwargs)
 
 
 # --- The reserve ledger: stock events and balances -----------------------------------------
@@ -368,21 +263,11 @@ class StockBalanceSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-LedgerErrorsSerializer = inline_serializer(
+LedgerErrorsSerializer = indexed_errors_serializer(
     "StockEventErrors",
-    {
-        "errors": inline_serializer(
-            "StockEventError",
-            {
-                "line": serializers.IntegerField(
-                    allow_null=True, help_text="0-based index in `lines`; null for the event."
-                ),
-                "field": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-        )
-    },
+    "StockEventError",
+    index="line",
+    help_text="0-based index in `lines`; null for the event.",
 )
 ConflictSerializer = inline_serializer(
     "StockEventConflict",

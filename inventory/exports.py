@@ -1,44 +1,25 @@
-"""The stock card export (货位卡): one item in one warehouse, every line with its running balance.
+"""The stock card export (货位卡), declared on the one exporter base (supplycoord/exports.py):
+one item in one warehouse, every line with its running balance.
 
 The same card the page shows (`selectors.stock_card`: same filters, same balances), as .xlsx
-(openpyxl write-only, so memory stays flat on a long card) or as streamed CSV. Headers are in
-the UI language, Chinese by default. The first row after the header is the opening balance,
-the last the closing balance; quantities are in the item's unit, named in its own column.
+or as streamed CSV. The first row after the header is the opening balance, the last the
+closing balance; quantities are in the item's unit, named in its own column and in the title.
 """
 
-import csv
-import io
-
-from django.utils import timezone
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
+from django.utils.translation import gettext_lazy
 
-from supplycoord.lib.exports import formula_safe
+from supplycoord import permissions
+from supplycoord.exports import DATETIME, INT, Column, Exporter, Strong, describe_filters, person
+from supplycoord.models import Item
 
-from .models import StockEventKind
+from . import selectors
+from .forms import StockCardFilterForm
+from .models import StockEventKind, Warehouse
 
 # Lines are read from the database in chunks of this many, never all at once.
 CHUNK = 2000
-
-
-def _columns():
-    return [
-        ("occurred_at", _("Date"), 17),
-        ("document_number", _("Document number"), 18),
-        ("kind", _("Kind"), 10),
-        ("detail", _("Source / reason"), 14),
-        ("counterparty", _("From / to"), 20),
-        ("source_document", _("Source document"), 20),
-        ("unit", _("Unit"), 7),
-        ("quantity_in", _("In"), 11),
-        ("quantity_out", _("Out"), 11),
-        ("counted", _("Counted"), 11),
-        ("balance", _("Balance"), 12),
-        ("recorded_by", _("Recorded by"), 12),
-        ("reversal", _("Reversal"), 20),
-    ]
 
 
 def _detail(event):
@@ -60,33 +41,6 @@ def _reversal(event):
     return ""
 
 
-def _local(moment):
-    # Excel has no time zones: write the office's local time, without tzinfo.
-    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0)
-
-
-def _line_values(line, unit):
-    event = line.event
-    user = event.recorded_by
-    values = {
-        "occurred_at": _local(line.occurred_at),
-        "document_number": event.document_number,
-        "kind": str(StockEventKind(event.kind).label),
-        "detail": _detail(event),
-        "counterparty": event.counterparty,
-        "source_document": event.source_document,
-        "unit": unit,
-        "quantity_in": line.quantity if line.quantity > 0 else None,
-        "quantity_out": -line.quantity if line.quantity < 0 else None,
-        "counted": line.counted,
-        "balance": line.balance_after,
-        "recorded_by": user.get_full_name() or user.username,
-        "reversal": _reversal(event),
-    }
-    # Both writers read these values: people's text is made formula-safe once, here.
-    return {key: formula_safe(value) for key, value in values.items()}
-
-
 def export_lines(card):
     """The card's lines with what the export shows: the reversal links joined, in chunks."""
     return card.lines.select_related("event__reverses", "event__reversed_by").iterator(
@@ -94,104 +48,86 @@ def export_lines(card):
     )
 
 
-def _rows(card):
-    """Yield ("opening"|"line"|"closing", values) for the whole card."""
-    unit = str(card.item.get_unit_display())
-    yield "opening", {"unit": unit, "balance": card.opening}
-    for line in export_lines(card):
-        yield "line", _line_values(line, unit)
-    yield "closing", {"unit": unit, "balance": card.closing}
+class StockCardExport(Exporter):
+    """`params`: the page's filters (?from, ?to, ?kind) and `warehouse_code`, `item_code`.
+    The page passes the card it built (`card`); a background job builds it from `params`."""
 
+    read_rule = staticmethod(permissions.can_read_prefecture_data)
 
-def _carry_label(kind):
-    if kind == "opening":
-        return _("Opening balance")
-    return _("Closing balance")
+    title = gettext_lazy("Stock card")
 
-
-def stock_card_filename(card, fmt):
-    parts = [_("Stock card"), card.warehouse.code, card.item.code]
-    if card.date_from:
-        parts.append(card.date_from.isoformat())
-    if card.date_to:
-        parts.append(card.date_to.isoformat())
-    return "-".join(str(p) for p in parts) + f".{fmt}"
-
-
-def stock_card_xlsx(card) -> bytes:
-    """One sheet: frozen header, opening balance, every line, closing balance."""
-    columns = _columns()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Stock card")[:31])
-    sheet.freeze_panes = "A2"
-    for index, (_key, _label, width) in enumerate(columns):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DDE6F0")
-
-    def styled(value, *, fill=False, number_format=None):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = bold
-        if fill:
-            cell.fill = header_fill
-        if number_format:
-            cell.number_format = number_format
-        return cell
-
-    def plain(key, value):
-        if value is None:
-            return None
-        cell = WriteOnlyCell(sheet, value=value)
-        if key == "occurred_at":
-            cell.number_format = "yyyy-mm-dd hh:mm"
-        elif key in ("quantity_in", "quantity_out", "counted", "balance"):
-            cell.number_format = "#,##0"
-        return cell
-
-    sheet.append([styled(str(label), fill=True) for _key, label, _width in columns])
-    for kind, values in _rows(card):
-        if kind == "line":
-            sheet.append([plain(key, values[key]) for key, _label, _width in columns])
-        else:
-            sheet.append(
-                [
-                    styled(str(_carry_label(kind)))
-                    if key == "occurred_at"
-                    else styled(values[key], number_format="#,##0")
-                    if key == "balance"
-                    else (values[key] if key == "unit" else None)
-                    for key, _label, _width in columns
-                ]
+    def __init__(self, user, params=None, *, card=None):
+        super().__init__(user, params)
+        self.filters = StockCardFilterForm(self.params)
+        if card is None:
+            warehouse = get_object_or_404(Warehouse, code=self.params.get("warehouse_code"))
+            item = get_object_or_404(Item, code=self.params.get("item_code"))
+            card = selectors.stock_card(
+                user, warehouse=warehouse, item=item, **self.filters.filters()
             )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def stock_card_csv_lines(card):
-    """Yield CSV lines (UTF-8 with BOM so Excel opens Chinese text correctly)."""
-    columns = _columns()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([str(label) for _key, label, _width in columns])
-    for kind, values in _rows(card):
-        if kind == "line":
-            row = []
-            for key, _label, _width in columns:
-                value = values[key]
-                if key == "occurred_at":
-                    value = value.strftime("%Y-%m-%d %H:%M")
-                row.append("" if value is None else value)
-            yield writer.writerow(row)
         else:
-            yield writer.writerow(
-                [
-                    _carry_label(kind) if key == "occurred_at" else values.get(key, "")
-                    for key, _label, _width in columns
-                ]
-            )
+            self.filters.is_valid()
+        self.card = card
+        self.unit = str(card.item.get_unit_display())
+
+    def columns(self):
+        return [
+            Column("occurred_at", _("Date"), DATETIME, 17),
+            Column("document_number", _("Document number"), width=18),
+            Column("kind", _("Kind"), width=10),
+            Column("detail", _("Source / reason"), width=14),
+            Column("counterparty", _("From / to"), width=20),
+            Column("source_document", _("Source document"), width=20),
+            Column("unit", _("Unit"), width=7),
+            Column("quantity_in", _("In"), INT, 11),
+            Column("quantity_out", _("Out"), INT, 11),
+            Column("counted", _("Counted"), INT, 11),
+            Column("balance", _("Balance"), INT, 12),
+            Column("recorded_by", _("Recorded by"), width=12),
+            Column("reversal", _("Reversal"), width=20),
+        ]
+
+    def date_range(self):
+        return (self.card.date_from, self.card.date_to)
+
+    def filters_text(self):
+        card = self.card
+        parts = [
+            f"{_('Warehouse')}: {card.warehouse.code} {card.warehouse.name}",
+            f"{_('Item')}: {card.item.code} {card.item.name}",
+        ]
+        kinds = describe_filters(self.filters, skip=("from", "to"))
+        return "; ".join([*parts, kinds] if kinds else parts)
+
+    def unit_text(self):
+        return self.unit
+
+    def filename_parts(self):
+        card = self.card
+        dates = [d.isoformat() for d in (card.date_from, card.date_to) if d]
+        return [card.warehouse.code, card.item.code, *dates]
+
+    def count(self) -> int:
+        return self.card.lines.count()
+
+    def rows(self):
+        card = self.card
+        yield Strong(occurred_at=str(_("Opening balance")), unit=self.unit, balance=card.opening)
+        for line in export_lines(card):
+            event = line.event
+            yield {
+                "occurred_at": line.occurred_at,
+                "document_number": event.document_number,
+                "kind": str(StockEventKind(event.kind).label),
+                "detail": _detail(event),
+                "counterparty": event.counterparty,
+                "source_document": event.source_document,
+                "unit": self.unit,
+                "quantity_in": line.quantity if line.quantity > 0 else None,
+                "quantity_out": -line.quantity if line.quantity < 0 else None,
+                "counted": line.counted,
+                "balance": line.balance_after,
+                "recorded_by": person(event.recorded_by),
+                "reversal": _reversal(event),
+            }
+        yield Strong(occurred_at=str(_("Closing balance")), unit=self.unit, balance=card.closing)

@@ -8,7 +8,8 @@ from django.db.models.expressions import RowRange
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from supplycoord.models import Item, Prefecture, ProtectedStaff, Province, Role, StaffCategory
+from supplycoord.models import Item, Prefecture, ProtectedStaff, Province, StaffCategory
+from supplycoord.permissions import can_view_warehouse, scope_to_prefecture
 from supplycoord.selectors import key_items, prefectures_visible_to
 
 from .models import (
@@ -17,10 +18,8 @@ from .models import (
     DailyFigure,
     StockBalance,
     StockEvent,
-    StockEventKind,
     StockEventLine,
     Warehouse,
-    WarehouseKind,
 )
 
 # How far back the entry form looks for the last reported stock to prefill.
@@ -87,67 +86,7 @@ def protected_staff_table(user):
 
 def warehouses_visible_to(user) -> QuerySet[Warehouse]:
     """Office staff, leadership and admins: every warehouse; an officer: their prefecture's."""
-    if not getattr(user, "is_authenticated", False):
-        return Warehouse.objects.none()
-    if user.sees_whole_province:
-        return Warehouse.objects.all()
-    if user.is_prefecture_officer and user.prefecture_id:
-        return Warehouse.objects.filter(prefecture_id=user.prefecture_id)
-    return Warehouse.objects.none()
-
-
-def user_can_view_warehouse(user, warehouse: Warehouse) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.sees_whole_province:
-        return True
-    return bool(
-        user.is_prefecture_officer
-        and user.prefecture_id
-        and warehouse.prefecture_id == user.prefecture_id
-    )
-
-
-def user_can_post_to_warehouse(
-    user,
-    warehouse: Warehouse,
-    *,
-    kind: str | None = None,
-    reverses_kind: str | None = None,
-    for_production_report: bool = False,
-) -> bool:
-    """Who may post stock events (of `kind`, when given) to a warehouse.
-
-    Office staff and admins: any warehouse (the services still refuse an inactive one, with a
-    message). A prefecture officer: the active prefecture warehouses of their own prefecture;
-    the provincial reserve is the office's. A producer's reporter or commissioner: receipts
-    (output delivered into the held reserve) and reversals of receipts (a corrected report),
-    in the held-reserve warehouse of a producer they report for, and only when booked by
-    their production report (`for_production_report`): never a free-standing receipt through
-    the ledger API. Leadership reads but does not post.
-    """
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_office:
-        return True
-    if user.effective_role == Role.PRODUCER_REPORTER:
-        return bool(
-            for_production_report
-            and (
-                kind == StockEventKind.RECEIPT
-                or (kind == StockEventKind.REVERSAL and reverses_kind == StockEventKind.RECEIPT)
-            )
-            and warehouse.kind == WarehouseKind.PRODUCER_HELD
-            # The reverse of Producer.held_reserve_warehouse (the production app builds on this).
-            and Warehouse.objects.filter(pk=warehouse.pk, producer__reporters=user).exists()
-        )
-    return bool(
-        user.is_prefecture_officer
-        and user.prefecture_id
-        and warehouse.active
-        and warehouse.kind == WarehouseKind.PREFECTURE
-        and warehouse.prefecture_id == user.prefecture_id
-    )
+    return scope_to_prefecture(user, Warehouse.objects.all(), "prefecture_id")
 
 
 def balances_visible_to(user, *, warehouse=None, item=None) -> QuerySet[StockBalance]:
@@ -244,7 +183,7 @@ def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=Non
     A kind filter must not drop lines from the sum: it is applied after the window (Django
     puts a filter on a window expression in an outer query), not in the WHERE clause.
     """
-    if not user_can_view_warehouse(user, warehouse):
+    if not can_view_warehouse(user, warehouse):
         raise PermissionDenied
     start = _local_day_start(date_from) if date_from else None
     end = _local_day_start(date_to + dt.timedelta(days=1)) if date_to else None

@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import re
 import uuid
 from collections.abc import Mapping
 
@@ -14,13 +13,29 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from django.utils.translation import gettext_lazy, ngettext
 
-from supplycoord.lib.dates import cutoff_for, entry_date_error, parse_iso_date, parse_moment
-from supplycoord.lib.text import text_error
+from supplycoord.bulk import (
+    EntryKind,
+    Field,
+    RowsInvalid,
+    RowsOutOfScope,
+    SubmitResult,
+    bulk_upsert,
+    parse_signed_whole_number,
+    parse_whole_number,
+    rows_submit,
+)
+from supplycoord.events import daily_figures_changed, stock_changed
+from supplycoord.lib.dates import cutoff_for, parse_moment
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
-from supplycoord.selectors import earliest_entry_date, user_can_report_for_prefecture
+from supplycoord.permissions import (
+    can_backdate_freely,
+    can_edit_protected_staff,
+    can_import_stock_events,
+    can_post_to_warehouse,
+    can_report_for_prefecture,
+)
 
 from .models import (
     FIGURE_FIELDS,
@@ -35,261 +50,78 @@ from .models import (
     StockEventLine,
     Warehouse,
 )
-from .selectors import user_can_post_to_warehouse
-from .signals import daily_figures_changed, stock_changed
 
-# The first figure refused: beyond SUPPLYCOORD["MAX_QUANTITY"] a figure is a typo (the same
-# bound as the API's, see supplycoord.lib.text), and far beyond it would not fit a bigint.
-MAX_FIGURE = settings.SUPPLYCOORD["MAX_QUANTITY"] + 1
-WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
-FULL_WIDTH = str.maketrans("０１２３４５６７８９，－　", "0123456789,- ")
+# --- Daily figures: a declaration on the bulk-rows pipeline (supplycoord.bulk) ---------------
 
 
-@dataclasses.dataclass(frozen=True)
-class RowError:
-    row: int | None  # position in the submitted list, from 0; None for the submission as a whole
-    field: str
-    message: str
-
-    def as_dict(self):
-        return {"row": self.row, "field": self.field, "message": str(self.message)}
+class DailyFiguresInvalid(RowsInvalid):
+    """Every problem of a submission of daily figures (RowError: row, field, message)."""
 
 
-def too_many_errors(errors: list) -> bool:
-    """Whether a submission's checks may stop: more errors than are ever listed were found.
-
-    Submissions are all or nothing, so past SUPPLYCOORD["MAX_ERRORS_REPORTED"] the rest of
-    the rows need not be looked at: 50,000 rows all wrong would otherwise hold half a
-    million errors (~130 MB of a worker's memory) to list a thousand.
-    """
-    return len(errors) > settings.SUPPLYCOORD["MAX_ERRORS_REPORTED"]
-
-
-def errors_listed(errors: list[RowError]) -> tuple[list[RowError], bool]:
-    """The errors to report, in row order: at most SUPPLYCOORD["MAX_ERRORS_REPORTED"], then,
-    when more were found, one entry for the submission as a whole saying so. And whether
-    there were more."""
-    limit = settings.SUPPLYCOORD["MAX_ERRORS_REPORTED"]
-    listed = sorted(errors, key=lambda e: (e.row or 0, e.field))
-    if len(listed) <= limit:
-        return listed, False
-    note = _("More problems were found than are listed: correct these and submit again.")
-    return [*listed[:limit], RowError(None, "non_field_errors", note)], True
-
-
-class DailyFiguresInvalid(Exception):
-    def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} invalid field(s)")
-        # `more_not_listed`: the last error only says that more were found (for the Excel
-        # import, which says it its own way).
-        self.errors, self.more_not_listed = errors_listed(errors)
-
-
-class DailyFiguresOutOfScope(Exception):
+class DailyFiguresOutOfScope(RowsOutOfScope):
     """The caller tried to write figures of a prefecture that is not theirs."""
 
-    def __init__(self, rows: list[int]):
-        super().__init__(f"rows outside the caller's scope: {rows}")
-        self.rows = rows
+
+class DailyFiguresKind(EntryKind):
+    """日报: a prefecture's five figures of an item and a day."""
+
+    model = DailyFigure
+    owner = "prefecture"
+    owner_model = Prefecture
+    owner_help = "Prefecture code, e.g. 620100."
+    fields = (
+        Field("stock", gettext_lazy("Stock")),
+        Field("received", gettext_lazy("Received")),
+        Field("consumption", gettext_lazy("Consumption")),
+        Field("demand", gettext_lazy("Demand")),
+        Field("expected_arrivals_3d", gettext_lazy("Expected arrivals within 3 days")),
+    )
+    invalid = DailyFiguresInvalid
+    out_of_scope = DailyFiguresOutOfScope
+
+    def messages(self):
+        return {
+            "unknown_owner": _("Unknown prefecture code."),
+            "inactive_owner": _("This prefecture is not active."),
+            "duplicate": _("Duplicate row: the same prefecture, item and date as row %(row)d."),
+            "api_out_of_scope": _("You may not submit figures for the prefecture of these rows."),
+        }
+
+    def may_write(self, user, owner):
+        return can_report_for_prefecture(user, owner)
+
+    def new_row(self, *, user, owner, item, date, figures, now):
+        figure = super().new_row(
+            user=user, owner=owner, item=item, date=date, figures=figures, now=now
+        )
+        figure.on_time = now <= cutoff_for(date)
+        return figure
+
+    def save(self, *, user, created, updated, now):
+        bulk_upsert(self, user=user, created=created, updated=updated, now=now)
+        dates_changed = {row.date for row in (*created, *updated)}
+        if dates_changed:
+            # Inside the transaction: what listeners write (the reports' outbox rows) commits or
+            # rolls back with the figures.
+            daily_figures_changed(dates=set(dates_changed))
+        return []
 
 
-@dataclasses.dataclass
-class SubmitResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    dates_changed: set = dataclasses.field(default_factory=set)
-
-    def as_dict(self):
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
-
-
-def _parse_whole_number(value):
-    """A whole, non-negative number: 12, "12" and 12.0 pass; 1.5, -1, "", True fail."""
-    number, message = _parse_signed_whole_number(value)
-    if message:
-        return None, message
-    if number < 0:
-        return None, _("Must be zero or more.")
-    return number, None
+DAILY_FIGURES = DailyFiguresKind()
+assert DAILY_FIGURES.field_names == FIGURE_FIELDS
 
 
 def daily_figures_submit(
     *, user, rows: list[dict], reason: str = "", now: dt.datetime | None = None
 ) -> SubmitResult:
-    """Save a prefecture's daily figures, all rows or none.
+    """Save a prefecture's daily figures, all rows or none (see `supplycoord.bulk.rows_submit`).
 
     Each row: prefecture (code or Prefecture), item (code or Item), date, the five figures,
     optionally its own `reason`. A row for an existing key is a correction; a correction of a
     past date must give a reason. Raises DailyFiguresOutOfScope if any row belongs to a
     prefecture the user may not report for, DailyFiguresInvalid with every problem found.
-
-    Two first submissions of the same key at the same moment (an officer's form and a retried
-    API call) collide on the unique key; the loser is rolled back and run once more, when the
-    winner's rows exist and its own rows become corrections or "unchanged".
     """
-    now = now or timezone.now()
-    limit = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
-    if len(rows) > limit:
-        raise DailyFiguresInvalid(
-            [
-                RowError(
-                    None,
-                    "non_field_errors",
-                    _("At most %(limit)d rows may be sent at once; split the submission.")
-                    % {"limit": limit},
-                )
-            ]
-        )
-    try:
-        return _daily_figures_submit_once(user=user, rows=rows, reason=reason, now=now)
-    except IntegrityError:
-        return _daily_figures_submit_once(user=user, rows=rows, reason=reason, now=now)
-
-
-@transaction.atomic
-def _daily_figures_submit_once(*, user, rows, reason, now) -> SubmitResult:
-    today = timezone.localdate(now)
-    first_allowed = earliest_entry_date(user, today=today)
-
-    prefectures = _by_code(Prefecture, rows, "prefecture")
-    items = _by_code(Item, rows, "item")
-
-    errors: list[RowError] = []
-    out_of_scope: list[int] = []
-    parsed: list[tuple[int, Prefecture, Item, dt.date, dict, str]] = []
-    seen_keys: dict[tuple, int] = {}
-    for index, row in enumerate(rows):
-        if too_many_errors(errors):
-            break  # enough to refuse the submission and to list
-        row_errors: list[RowError] = []
-        if not isinstance(row, dict):
-            errors.append(RowError(index, "non_field_errors", _("Each row must be an object.")))
-            continue
-        prefecture = _resolve(row.get("prefecture"), Prefecture, prefectures)
-        if prefecture is None:
-            row_errors.append(RowError(index, "prefecture", _("Unknown prefecture code.")))
-        elif not prefecture.active:
-            row_errors.append(RowError(index, "prefecture", _("This prefecture is not active.")))
-        elif not user_can_report_for_prefecture(user, prefecture):
-            out_of_scope.append(index)
-        item = _resolve(row.get("item"), Item, items)
-        if item is None:
-            row_errors.append(RowError(index, "item", _("Unknown item code.")))
-        elif not item.active:
-            row_errors.append(
-                RowError(index, "item", _("This item is no longer in the catalogue."))
-            )
-        date = parse_iso_date(row.get("date"))
-        message = entry_date_error(date, today=today, first_allowed=first_allowed)
-        if message:
-            row_errors.append(RowError(index, "date", message))
-        figures = {}
-        for field in FIGURE_FIELDS:
-            number, message = _parse_whole_number(row.get(field))
-            if message:
-                row_errors.append(RowError(index, field, message))
-            figures[field] = number
-        if prefecture and item and date:
-            key = (prefecture.pk, item.pk, date)
-            if key in seen_keys:
-                row_errors.append(
-                    RowError(
-                        index,
-                        "item",
-                        _("Duplicate row: the same prefecture, item and date as row %(row)d.")
-                        % {"row": seen_keys[key]},
-                    )
-                )
-            else:
-                seen_keys[key] = index
-        row_reason = str(row.get("reason") or reason or "").strip()
-        message = text_error(row_reason, multiline=True)
-        if message:  # e.g. the reason field of an Excel import's form
-            row_errors.append(RowError(index, "reason", message))
-        errors.extend(row_errors)
-        if not row_errors and index not in out_of_scope:
-            parsed.append((index, prefecture, item, date, figures, row_reason))
-
-    if out_of_scope:
-        raise DailyFiguresOutOfScope(out_of_scope)
-
-    existing = _existing_figures(parsed)
-    to_create, to_update = [], []
-    result = SubmitResult()
-    for index, prefecture, item, date, figures, row_reason in parsed:
-        current = existing.get((prefecture.pk, item.pk, date))
-        if current is None:
-            to_create.append(
-                DailyFigure(
-                    prefecture=prefecture,
-                    item=item,
-                    date=date,
-                    submitted_by=user,
-                    first_submitted_at=now,
-                    submitted_at=now,
-                    on_time=now <= cutoff_for(date),
-                    correction_reason="",
-                    **figures,
-                )
-            )
-            continue
-        if current.figures() == figures:
-            result.unchanged += 1
-            continue
-        if date < today and not row_reason:
-            errors.append(
-                RowError(index, "reason", _("A correction of a past date needs a reason."))
-            )
-            if too_many_errors(errors):
-                break
-            continue
-        for field, value in figures.items():
-            setattr(current, field, value)
-        current.submitted_by = user
-        current.submitted_at = now
-        current.correction_reason = row_reason[:500]
-        current._change_reason = row_reason[:100]
-        to_update.append(current)
-
-    if errors:
-        raise DailyFiguresInvalid(errors)
-
-    if to_create:
-        bulk_create_with_history(
-            to_create, DailyFigure, batch_size=2000, default_user=user, default_date=now
-        )
-    if to_update:
-        # Django's bulk_update builds a CASE WHEN per row and field (~1,000 rows/s); an upsert
-        # on the natural key of the rows locked above writes the same values ~6x faster.
-        DailyFigure.objects.bulk_create(
-            to_update,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["prefecture", "item", "date"],
-            update_fields=[*FIGURE_FIELDS, "submitted_by", "submitted_at", "correction_reason"],
-        )
-        # No fields: only the history rows (with each row's change reason) are written.
-        bulk_update_with_history(
-            to_update, DailyFigure, [], batch_size=2000, default_user=user, default_date=now
-        )
-    result.created = len(to_create)
-    result.updated = len(to_update)
-    result.dates_changed = {f.date for f in to_create} | {f.date for f in to_update}
-    if result.dates_changed:
-        # Inside the transaction: what listeners write (the reports' outbox rows) commits or
-        # rolls back with the figures.
-        daily_figures_changed.send(sender=DailyFigure, dates=set(result.dates_changed))
-    return result
-
-
-def _by_code(model, rows, field):
-    codes = {
-        row.get(field).strip()
-        for row in rows
-        if isinstance(row, dict) and isinstance(row.get(field), str)
-    }
-    return {obj.code: obj for obj in model.objects.filter(code__in=codes)} if codes else {}
+    return rows_submit(DAILY_FIGURES, user=user, rows=rows, reason=reason, now=now)
 
 
 def _resolve(value, model, by_code):
@@ -298,25 +130,6 @@ def _resolve(value, model, by_code):
     if isinstance(value, str):
         return by_code.get(value.strip())
     return None
-
-
-def _existing_figures(parsed):
-    if not parsed:
-        return {}
-    prefecture_ids = {p.pk for _, p, _, _, _, _ in parsed}
-    item_ids = {i.pk for _, _, i, _, _, _ in parsed}
-    dates = {d for _, _, _, d, _, _ in parsed}
-    wanted = {(p.pk, i.pk, d) for _, p, i, d, _, _ in parsed}
-    found = {}
-    # Lock the rows we may correct so two simultaneous corrections serialise.
-    queryset = DailyFigure.objects.select_for_update().filter(
-        prefecture_id__in=prefecture_ids, item_id__in=item_ids, date__in=dates
-    )
-    for figure in queryset.order_by("pk"):
-        key = (figure.prefecture_id, figure.item_id, figure.date)
-        if key in wanted:
-            found[key] = figure
-    return found
 
 
 class ProtectedStaffInvalid(Exception):
@@ -332,7 +145,7 @@ def protected_staff_set(*, user, counts: dict) -> int:
     Office staff only. All or nothing; history (who, when, old value) is kept per row.
     Returns the number of rows that changed.
     """
-    if not user.is_office:
+    if not can_edit_protected_staff(user):
         raise PermissionError("only office staff edit protected staff")
     prefectures = {p.code: p for p in Prefecture.objects.filter(code__in={p for p, _c in counts})}
     categories = {c.code: c for c in StaffCategory.objects.filter(code__in={c for _p, c in counts})}
@@ -341,7 +154,7 @@ def protected_staff_set(*, user, counts: dict) -> int:
         if p_code not in prefectures or c_code not in categories:
             errors[(p_code, c_code)] = _("Unknown prefecture or staff category.")
             continue
-        number, message = _parse_whole_number(raw)
+        number, message = parse_whole_number(raw)
         if message:
             errors[(p_code, c_code)] = message
         else:
@@ -611,7 +424,7 @@ def stock_reverse(
     # then finds the first.
     original = StockEvent.objects.select_for_update().get(pk=event.pk)
     warehouse = Warehouse.objects.get(pk=original.warehouse_id)
-    if not user_can_post_to_warehouse(
+    if not can_post_to_warehouse(
         user,
         warehouse,
         kind=StockEventKind.REVERSAL,
@@ -711,7 +524,7 @@ def stock_events_import(*, user, events: list[dict]) -> list[StockEvent]:
     `events`, the line and the field. Returns the events in the order given. Send a large
     ledger in chunks (a month at a time, say): each call is one transaction.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_office:
+    if not can_import_stock_events(user):
         raise PermissionDenied(_("Only office staff may import stock events."))
     try:
         posted = _stock_events_import_once(user=user, events=events)
@@ -1254,7 +1067,7 @@ def _post_stock_event(
     if not isinstance(warehouse, Warehouse):
         errors.append(LineError(None, "warehouse", _("Unknown warehouse code.")))
         warehouse = None
-    elif not user_can_post_to_warehouse(
+    elif not can_post_to_warehouse(
         user,
         warehouse,
         kind=kind,
@@ -1284,7 +1097,7 @@ def _post_stock_event(
         errors=errors,
     )
     backdate_days = settings.SUPPLYCOORD["LEDGER_BACKDATE_DAYS"]
-    if history and user.is_office:
+    if history and can_backdate_freely(user):
         backdate_days = None
     when, message = _occurred_at(occurred_at, now=now, backdate_days=backdate_days)
     if message:
@@ -1323,11 +1136,10 @@ def _post_stock_event(
 
 
 def _announce_stock_changed(dates: set) -> None:
-    """Tell listeners (the snapshot rollups' reserve column) which days moved. Inside the
-    transaction: what they write (the reports' outbox rows) commits or rolls back with the
-    events; they defer their side effects to the commit."""
-    if dates:
-        stock_changed.send(sender=StockEvent, dates=set(dates))
+    """Tell the apps that read the ledger (the snapshot rollups' reserve column) which days
+    moved. Inside the transaction: what they write (the reports' outbox rows) commits or rolls
+    back with the events; they defer their side effects to the commit."""
+    stock_changed(dates=set(dates))
 
 
 def _event_fields(choices, *, source_document, counterparty, note, errors) -> tuple[dict, dict]:
@@ -1750,7 +1562,7 @@ def _parse_lines(
             item = None
         else:
             seen[item.pk] = index
-        number, message = _parse_signed_whole_number(raw_value)
+        number, message = parse_signed_whole_number(raw_value)
         if message is None:
             message = _check_sign(number, kind)
         if message:
@@ -1768,39 +1580,3 @@ def _check_sign(number: int, kind) -> str | None:
     if kind == StockEventKind.COUNT and number < 0:
         return _("Must be zero or more.")
     return None
-
-
-def _parse_signed_whole_number(value):
-    """A whole number, possibly negative: 12, "-12", "１，２００" and 12.0 pass; 1.5, "" fail."""
-    if isinstance(value, bool) or value is None:
-        return None, _("This field is required.") if value is None else _("Enter a whole number.")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not value.is_integer():
-            return None, _("Enter a whole number.")
-        number = int(value)
-    elif isinstance(value, str):
-        # Full-width digits and commas (１，２００, typed with a Chinese IME) become ASCII;
-        # anything else that is not plain ASCII digits ("²", "٣", "--5", "1e3") is refused.
-        text = value.translate(FULL_WIDTH).strip().replace(",", "")
-        if text == "":
-            return None, _("This field is required.")
-        if not WHOLE_NUMBER.fullmatch(text):
-            return None, _("Enter a whole number.")
-        # int() refuses more than 4,300 digits, leading zeros too (a 500); far fewer are
-        # already too large.
-        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-        digits = digits.lstrip("0") or "0"
-        if len(digits) > len(str(MAX_FIGURE)):
-            return None, _("This number is too large.")
-        number = int(sign + digits)
-    else:
-        return None, _("Enter a whole number.")
-    if abs(number) >= MAX_FIGURE:
-        return None, _("This number is too large.")
-    return number, None
-
-
-# For other apps' whole-number fields (production reports): the same parsing as daily figures.
-parse_whole_number = _parse_whole_number

@@ -3,32 +3,37 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from supplycoord.lib.dates import local_today, parse_iso_date
-from supplycoord.lib.permissions import can_enter_daily_figures, can_read_protected_staff, require
-from supplycoord.models import Item
-from supplycoord.selectors import (
-    earliest_entry_date,
-    prefectures_visible_to,
-    user_can_report_for_prefecture,
+from supplycoord.bulk import (
+    entry_date,
+    entry_grid_page,
+    entry_grid_post,
+    import_page,
+    import_template_response,
 )
+from supplycoord.lib.dates import local_today
+from supplycoord.models import Item
+from supplycoord.permissions import (
+    can_edit_protected_staff,
+    can_enter_daily_figures,
+    can_post_to_warehouse,
+    can_read_prefecture_data,
+    can_report_for_prefecture,
+    can_reverse_stock_event,
+    require,
+)
+from supplycoord.selectors import prefectures_visible_to
+from supplycoord.views_exports import export_response
 
 from . import exports, forms, imports, selectors, services
-from .models import FIGURE_FIELDS, StockEventKind
-from .services import (
-    DailyFiguresInvalid,
-    DailyFiguresOutOfScope,
-    ProtectedStaffInvalid,
-    daily_figures_submit,
-    protected_staff_set,
-)
+from .models import StockEventKind
+from .services import DAILY_FIGURES, ProtectedStaffInvalid, protected_staff_set
 
 
 def _entry_prefecture(request, source):
@@ -44,111 +49,86 @@ def _entry_prefecture(request, source):
     return prefectures_visible_to(user).filter(active=True).order_by("code").first()
 
 
-def _entry_date(request, source, *, today, first_allowed):
-    """The date to open the form on. A posted date goes to the service as it is (it reports
-    errors); an unusable ?date= on GET opens today's form with a message."""
-    raw = source.get("date", "").strip()
-    date = parse_iso_date(raw)
-    if request.method == "POST" or not raw:
-        return date or today
-    if date is None or not first_allowed <= date <= today:
-        messages.warning(
-            request,
-            _("Figures can be entered for %(first)s to %(today)s; opened today's form instead.")
-            % {"first": first_allowed.isoformat(), "today": today.isoformat()},
-        )
-        return today
-    return date
-
-
 @require(can_enter_daily_figures)
 def daily_entry(request):
     """The officer's daily form: one row per key item, all saved together or none."""
     source = request.POST if request.method == "POST" else request.GET
     prefecture = _entry_prefecture(request, source)
-    if prefecture is None or not user_can_report_for_prefecture(request.user, prefecture):
+    if prefecture is None or not can_report_for_prefecture(request.user, prefecture):
         raise PermissionDenied
-    today = local_today()
-    first_allowed = earliest_entry_date(request.user, today=today)
-    date = _entry_date(request, source, today=today, first_allowed=first_allowed)
+    date, today, first_allowed = entry_date(
+        request,
+        source,
+        refused_message=_(
+            "Figures can be entered for %(first)s to %(today)s; opened today's form instead."
+        ),
+    )
     rows = selectors.daily_entry_rows(prefecture=prefecture, date=date)
     reason = source.get("reason", "").strip()
     page_errors = []
 
     if request.method == "POST":
-        submitted = []
-        for row in rows:
-            values = {
-                field: request.POST.get(f"{row.item.code}-{field}", "") for field in FIGURE_FIELDS
-            }
-            row.values = values
-            submitted.append(
-                {
-                    "prefecture": prefecture,
-                    "item": row.item,
-                    "date": source.get("date", ""),
-                    **values,
-                }
-            )
-        try:
-            result = daily_figures_submit(user=request.user, rows=submitted, reason=reason)
-        except DailyFiguresOutOfScope as exc:
-            raise PermissionDenied from exc
-        except DailyFiguresInvalid as exc:
-            for error in exc.errors:
-                if error.field in ("date", "prefecture", "reason", "non_field_errors"):
-                    if error.message not in page_errors:
-                        page_errors.append(error.message)
-                else:
-                    rows[error.row].errors[error.field] = error.message
-        else:
-            messages.success(
-                request,
-                _(
-                    "Saved the figures of %(prefecture)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
-                )
-                % {
-                    "prefecture": prefecture.name,
-                    "date": date.isoformat(),
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
-            )
-            url = reverse("inventory:daily_entry") + f"?date={date.isoformat()}"
-            if not request.user.is_prefecture_officer:
-                url += f"&prefecture={prefecture.code}"
-            return redirect(url)
+        url = reverse("inventory:daily_entry") + f"?date={date.isoformat()}"
+        if not request.user.is_prefecture_officer:
+            url += f"&prefecture={prefecture.code}"
+        response, page_errors = entry_grid_post(
+            DAILY_FIGURES,
+            request,
+            owner=prefecture,
+            rows=rows,
+            date=date,
+            reason=reason,
+            saved=_(
+                "Saved the figures of %(prefecture)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
+            ),
+            next_url=url,
+        )
+        if response is not None:
+            return response
 
-    return render(
+    for row in rows:
+        last = "—" if row.last_stock is None else row.last_stock
+        note = f"({row.last_stock_date:%m-%d})" if row.last_stock is not None else ""
+        row.reference = [
+            (row.item.code, "", False),
+            (row.item.name, row.item.specification, False),
+            (row.item.get_unit_display(), "", False),
+            (last, note, True),
+        ]
+    hidden = [("date", date.isoformat())]
+    if not request.user.is_prefecture_officer:
+        hidden.append(("prefecture", prefecture.code))
+    return entry_grid_page(
+        DAILY_FIGURES,
         request,
-        "inventory/daily_entry.html",
-        {
+        template="inventory/daily_entry.html",
+        context={
             "prefecture": prefecture,
             "prefectures": None
             if request.user.is_prefecture_officer
             else prefectures_visible_to(request.user).filter(active=True).order_by("code"),
-            "date": date,
-            "today": today,
-            "min_date": first_allowed,
             "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
-            "rows": rows,
-            "fields": FIGURE_FIELDS,
-            "reason": reason,
-            "page_errors": page_errors,
-            "has_errors": bool(page_errors) or any(r.errors for r in rows),
-            "is_past": date < today,
-            "already_entered": any(r.existing for r in rows),
         },
+        rows=rows,
+        date=date,
+        today=today,
+        first_allowed=first_allowed,
+        form_id="daily-entry-form",
+        reference_headers=[_("Item code"), _("Item"), _("Unit"), _("Last stock")],
+        hidden=hidden,
+        reason=reason,
+        page_errors=page_errors,
+        empty_message=_("No key items are defined yet."),
+        save_label=_("Save all figures"),
     )
 
 
-@require(can_read_protected_staff)
+@require(can_read_prefecture_data)
 def protected_staff(request):
     """保障人员数: the office edits every prefecture's counts; an officer reads their own."""
     errors = {}
     if request.method == "POST":
-        if not request.user.is_office:
+        if not can_edit_protected_staff(request.user):
             raise PermissionDenied
         counts = {}
         for key, value in request.POST.items():
@@ -172,7 +152,7 @@ def protected_staff(request):
             "rows": rows,
             "errors": errors,
             "posted": request.POST if errors else {},
-            "editable": request.user.is_office,
+            "editable": can_edit_protected_staff(request.user),
         },
     )
 
@@ -196,67 +176,23 @@ def _import_prefecture(request):
 def daily_import_template(request):
     """The .xlsx template of a prefecture (or of all, for the office) and a date."""
     prefecture = _import_prefecture(request)
-    today = local_today()
-    date = parse_iso_date(request.GET.get("date", ""))
-    if date is None or not earliest_entry_date(request.user, today=today) <= date <= today:
-        date = today
-    response = HttpResponse(
-        imports.daily_import_template(prefecture=prefecture, date=date),
-        content_type=imports.XLSX_CONTENT_TYPE,
-    )
-    filename = imports.daily_import_template_filename(prefecture=prefecture, date=date)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    return import_template_response(imports.DAILY_IMPORT, request, owner=prefecture)
 
 
 @require(can_enter_daily_figures)
 def daily_import(request):
     """Upload a filled template: every problem listed at once, nothing saved until none is left."""
-    problems, refusal = [], ""
-    reason = request.POST.get("reason", "").strip()
-    if request.method == "POST":
-        try:
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise imports.DailyImportRefused(_("Choose the Excel file to upload."))
-            result = imports.daily_import_submit(upload, user=request.user, reason=reason)
-        except imports.DailyImportRefused as exc:
-            refusal = exc.message
-        except imports.DailyImportInvalid as exc:
-            problems = exc.problems
-        else:
-            messages.success(
-                request,
-                _(
-                    "Imported %(rows)d rows: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged; %(skipped)d rows without figures skipped."
-                )
-                % {
-                    "rows": result.rows,
-                    "created": result.submitted.created,
-                    "updated": result.submitted.updated,
-                    "unchanged": result.submitted.unchanged,
-                    "skipped": result.skipped,
-                },
-            )
-            return redirect("inventory:daily_import")
-    today = local_today()
-    return render(
+    return import_page(
+        imports.DAILY_IMPORT,
         request,
-        "inventory/daily_import.html",
-        {
+        template="inventory/daily_import.html",
+        template_download="inventory:daily_import_template",
+        redirect_to="inventory:daily_import",
+        context={
             "prefectures": None
             if request.user.is_prefecture_officer
             else prefectures_visible_to(request.user).filter(active=True).order_by("code"),
-            "today": today,
-            "min_date": earliest_entry_date(request.user, today=today),
-            "max_bytes": settings.SUPPLYCOORD["IMPORT_MAX_BYTES"],
-            "reason": reason,
-            "refusal": refusal,
-            "problems": problems,
-            "needs_reason": any(p.field == "reason" for p in problems),
         },
-        # A refused file is a refused request: nothing was saved.
-        status=400 if refusal or problems else 200,
     )
 
 
@@ -321,10 +257,6 @@ HEADER_ERROR_FIELDS = {
 }
 
 
-def can_read_ledger(user) -> bool:
-    return user.sees_whole_province or user.is_prefecture_officer
-
-
 def _visible_warehouse(user, code):
     # Another prefecture's warehouse answers 404, as if it did not exist.
     return get_object_or_404(
@@ -355,7 +287,7 @@ def _event_lines(event):
     return lines
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def warehouse_list(request):
     return render(
         request,
@@ -364,7 +296,7 @@ def warehouse_list(request):
     )
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def warehouse_detail(request, code):
     warehouse = _visible_warehouse(request.user, code)
     return render(
@@ -374,7 +306,7 @@ def warehouse_detail(request, code):
             "warehouse": warehouse,
             "balances": selectors.balances_visible_to(request.user, warehouse=warehouse),
             "events": selectors.recent_stock_events(warehouse),
-            "can_post": selectors.user_can_post_to_warehouse(request.user, warehouse),
+            "can_post": can_post_to_warehouse(request.user, warehouse),
         },
     )
 
@@ -394,7 +326,7 @@ def _query_without_page(request):
     return query.urlencode()
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_card(request, code, item_code):
     """货位卡: every line of one item in one warehouse with its running balance, 100 a page."""
     if request.GET.get("format") in ("xlsx", "csv"):
@@ -431,24 +363,18 @@ def stock_card(request, code, item_code):
     )
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_card_export(request, code, item_code, fmt):
     """The stock card as .xlsx or streamed .csv, with the page's filters and balances."""
     if fmt not in ("xlsx", "csv"):
         raise Http404
     card, _filters = _stock_card_for(request, code, item_code)
-    filename = exports.stock_card_filename(card, fmt)
-    if fmt == "xlsx":
-        response = HttpResponse(
-            exports.stock_card_xlsx(card),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            exports.stock_card_csv_lines(card), content_type="text/csv; charset=utf-8"
-        )
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    params = request.GET.copy()
+    params.pop("format", None)
+    params.pop("page", None)
+    params["warehouse_code"], params["item_code"] = code, item_code
+    export = exports.StockCardExport(request.user, params, card=card)
+    return export_response(export, fmt, user=request.user)
 
 
 def _occurred_at(day, *, today):
@@ -491,13 +417,13 @@ def _show_ledger_errors(exc, *, header, filled, page_errors):
             page_errors.append(error.message)
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_event_new(request, code, kind):
     """A receipt, issue, adjustment or count with several lines, saved together or not at all."""
     if kind not in forms.HEADER_FORMS:
         raise Http404
     warehouse = _visible_warehouse(request.user, code)
-    if not selectors.user_can_post_to_warehouse(request.user, warehouse):
+    if not can_post_to_warehouse(request.user, warehouse):
         raise PermissionDenied
     today = local_today()
     earliest = today - dt.timedelta(days=settings.SUPPLYCOORD["LEDGER_BACKDATE_DAYS"])
@@ -597,7 +523,7 @@ def _line_rows(request):
     return max(forms.LINE_ROWS, min(rows, forms.MAX_LINE_ROWS))
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_event_detail(request, document_number):
     event = _visible_event(request.user, document_number)
     reversal = _reversal_of(event)
@@ -608,18 +534,18 @@ def stock_event_detail(request, document_number):
             "event": event,
             "lines": _event_lines(event),
             "reversal": reversal,
-            "can_reverse": event.kind != StockEventKind.REVERSAL
-            and reversal is None
-            and selectors.user_can_post_to_warehouse(request.user, event.warehouse),
+            "can_reverse": can_reverse_stock_event(request.user, event, reversed_by=reversal),
         },
     )
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_event_reverse(request, document_number):
     """GET: the event and a reason box; POST: the reversing event, linked to this one."""
     event = _visible_event(request.user, document_number)
-    if not selectors.user_can_post_to_warehouse(request.user, event.warehouse):
+    if not can_post_to_warehouse(
+        request.user, event.warehouse, kind=StockEventKind.REVERSAL, reverses_kind=event.kind
+    ):
         raise PermissionDenied
     reversal = _reversal_of(event)
     if reversal is not None or event.kind == StockEventKind.REVERSAL:
@@ -667,7 +593,7 @@ def _signed(number):
     return f"{'+' if number > 0 else '−'}{abs(number):,}"
 
 
-@require(can_read_ledger)
+@require(can_read_prefecture_data)
 def stock_event_voucher(request, document_number):
     """The printable voucher (入库单/出库单…), A4, with the signature block of the paper form."""
     event = _visible_event(request.user, document_number)

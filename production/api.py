@@ -1,7 +1,7 @@
 """The production API: producers, daily production reports and producers' problems.
 
-Like the daily figures, reports are validated in bulk by `production_reports_submit`, the
-service the entry form and the Excel import call too; the views only check the body's shape
+Like the daily figures, reports are validated in bulk by the bulk-rows pipeline
+(supplycoord.bulk), which the entry form and the Excel import call too; the views only check the body's shape
 and turn the service's refusals into answers. Producers and reports are scoped by the
 selectors: a reporter sees their producers, an officer their prefecture's (read-only), the
 office and leadership the whole province.
@@ -21,17 +21,24 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination
+from supplycoord.bulk import (
+    API_RESPONSES,
+    BulkRowsView,
+    api_body_serializer,
+    stored_row_serializer,
+    stored_row_values,
+)
 from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import validate_filter_date
+from supplycoord.permissions import MayReportProduction
 
 from .models import (
-    REPORT_FIELDS,
     LineStatus,
     Problem,
     ProblemCategory,
@@ -43,61 +50,15 @@ from .models import (
 )
 from .selectors import problems_visible_to, producers_visible_to, reports_visible_to
 from .services import (
-    ProductionReportsInvalid,
-    ProductionReportsOutOfScope,
+    PRODUCTION_REPORTS,
     problem_report,
     problem_resolve,
     problem_take,
-    production_reports_submit,
 )
-
-
-def user_may_report_production(user) -> bool:
-    """Office staff (for every producer) and producer reporters (for theirs) write reports."""
-    return bool(user and user.is_authenticated and (user.is_office or user.is_producer_reporter))
-
-
-class MayReportProduction(permissions.BasePermission):
-    """Anyone signed in reads what they may see; only the office and reporters write."""
-
-    @property
-    def message(self):
-        return _("Your role may not report for producers.")
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return bool(request.user and request.user.is_authenticated)
-        return user_may_report_production(request.user)
-
 
 # --- Answers ----------------------------------------------------------------------------
 
 
-RowErrorsSerializer = inline_serializer(
-    "ProductionReportsErrors",
-    {
-        "errors": inline_serializer(
-            "ProductionReportsRowError",
-            {
-                "row": serializers.IntegerField(
-                    allow_null=True, help_text="0-based index in `rows`; null for the body."
-                ),
-                "field": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-        )
-    },
-)
-OutOfScopeSerializer = inline_serializer(
-    "ProductionReportsOutOfScope",
-    {
-        "detail": serializers.CharField(),
-        "rows": serializers.ListField(
-            child=serializers.IntegerField(), required=False, help_text="0-based row indexes."
-        ),
-    },
-)
 FieldErrorsSerializer = inline_serializer(
     "ProblemErrors",
     {
@@ -109,21 +70,6 @@ FieldErrorsSerializer = inline_serializer(
     },
 )
 DetailSerializer = inline_serializer("ProductionDetail", {"detail": serializers.CharField()})
-SubmitResultSerializer = inline_serializer(
-    "ProductionReportsSubmitResult",
-    {
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "unchanged": serializers.IntegerField(),
-    },
-)
-
-
-def _rows_error(message, field="non_field_errors"):
-    return Response(
-        {"errors": [{"row": None, "field": field, "message": str(message)}]},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
 
 
 def _field_errors(error: ValidationError) -> Response:
@@ -237,62 +183,17 @@ class ProducerListView(generics.ListAPIView):
 # --- Daily production reports -------------------------------------------------------------
 
 
-class ProductionReportRowSerializer(serializers.Serializer):
-    """One submitted row. For the schema only: `production_reports_submit` validates."""
-
-    producer = serializers.CharField(help_text="Unified social credit code of the producer.")
-    item = serializers.CharField(help_text="Item code, e.g. FH001.")
-    date = serializers.DateField()
-    output = serializers.IntegerField(min_value=0)
-    factory_stock = serializers.IntegerField(min_value=0, help_text="Stock at the factory.")
-    to_reserve = serializers.IntegerField(
-        min_value=0,
-        required=False,
-        help_text="Delivered into the province's held reserve; booked as a receipt into the "
-        "producer's held-reserve warehouse. Default 0.",
-    )
-    to_prefectures = serializers.IntegerField(min_value=0, required=False, help_text="Default 0.")
-    to_market = serializers.IntegerField(min_value=0, required=False, help_text="Default 0.")
-    held_for_province = serializers.IntegerField(
-        min_value=0,
-        required=False,
-        help_text="Of the factory stock, held for the province (代储). Default 0.",
-    )
-    raw_material_days = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True, help_text="Days of production on hand."
-    )
-    reason = serializers.CharField(
-        required=False, help_text="Why this row corrects a past date (overrides `reason`)."
-    )
+# The body and the answers are the bulk pipeline's, documented from the kind's declaration.
+ProductionReportsSubmitSerializer = api_body_serializer(
+    PRODUCTION_REPORTS, "ProductionReportsSubmit", "ProductionReportRow"
+)
 
 
-class ProductionReportsSubmitSerializer(serializers.Serializer):
-    """The body of a submission. For the schema only."""
-
-    rows = ProductionReportRowSerializer(many=True)
-    reason = serializers.CharField(
-        required=False,
-        help_text="Why past dates are corrected; required when a row changes a past report.",
-    )
-
-
-class ProductionReportSerializer(serializers.Serializer):
-    """A stored report, read from `.values()` rows (codes, not ids)."""
-
-    producer = serializers.CharField(source="producer__credit_code")
-    item = serializers.CharField(source="item__code")
-    date = serializers.DateField()
-    output = serializers.IntegerField()
-    to_reserve = serializers.IntegerField()
-    to_prefectures = serializers.IntegerField()
-    to_market = serializers.IntegerField()
-    factory_stock = serializers.IntegerField()
-    held_for_province = serializers.IntegerField()
-    raw_material_days = serializers.IntegerField(allow_null=True)
-    first_submitted_at = serializers.DateTimeField()
-    submitted_at = serializers.DateTimeField()
-    submitted_by = serializers.CharField(source="submitted_by__username")
-    correction_reason = serializers.CharField()
+ProductionReportSerializer = stored_row_serializer(
+    PRODUCTION_REPORTS,
+    "ProductionReport",
+    doc="A stored report, read from `.values()` rows (codes, not ids).",
+)
 
 
 class ProductionReportFilter(filters.FilterSet):
@@ -329,43 +230,25 @@ ProductionReportFilter.base_filters["to"] = filters.DateFilter(
     )
 )
 @extend_schema(tags=["production"])
-class ProductionReportListView(generics.ListAPIView):
+class ProductionReportListView(BulkRowsView):
     """GET: the reports one may see. POST: submit reports, all or none."""
 
+    kind = PRODUCTION_REPORTS
     serializer_class = ProductionReportSerializer
     filterset_class = ProductionReportFilter
-    pagination_class = ApiPagination
     permission_classes = [MayReportProduction]
-    parser_classes = [StrictJSONParser]
-    # Up to SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"] rows: a larger body than other views take.
-    bulk_rows = True
-    input_error_index = "row"
 
     def get_queryset(self):
         return (
             reports_visible_to(self.request.user)
             .order_by("date", "producer__credit_code", "item__sort_order", "item__code")
-            .values(
-                "producer__credit_code",
-                "item__code",
-                "date",
-                *REPORT_FIELDS,
-                "raw_material_days",
-                "first_submitted_at",
-                "submitted_at",
-                "submitted_by__username",
-                "correction_reason",
-            )
+            .values(*stored_row_values(ProductionReportSerializer))
         )
 
     @extend_schema(
         operation_id="production_reports_submit",
         request=ProductionReportsSubmitSerializer,
-        responses={
-            200: SubmitResultSerializer,
-            400: RowErrorsSerializer,
-            403: OutOfScopeSerializer,
-        },
+        responses=API_RESPONSES,
         examples=[
             OpenApiExample(
                 "One day of one line",
@@ -420,35 +303,7 @@ class ProductionReportListView(generics.ListAPIView):
         ),
     )
     def post(self, request, *args, **kwargs):
-        body, error = _json_body(request)
-        if error:
-            return _rows_error(error)
-        # A bare list, as the daily figures take, is the rows without a shared reason.
-        if isinstance(body, list):
-            body = {"rows": body}
-        if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
-            return _rows_error(_("The body must be a JSON object with a list of `rows`."))
-        reason = body.get("reason") or ""
-        if not isinstance(reason, str):
-            return _rows_error(_("The reason must be text."), field="reason")
-        try:
-            result = production_reports_submit(
-                user=request.user, rows=body["rows"], reason=reason.strip()
-            )
-        except ProductionReportsOutOfScope as exc:
-            return Response(
-                {
-                    "detail": _("You may not report for the producer of these rows."),
-                    "rows": exc.rows,
-                },
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        except ProductionReportsInvalid as exc:
-            return Response(
-                {"errors": [error.as_dict() for error in exc.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return Response(result.as_dict(), status=status.HTTP_200_OK)
+        return super().post(request, *args, **kwargs)
 
 
 # --- Problems -----------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from inventory.models import StockBalance
-from inventory.selectors import user_can_view_warehouse
 from supplycoord.models import Item
+from supplycoord.permissions import can_report_for_producer, can_view_warehouse
 
 from .models import (
     REPORT_FIELDS,
@@ -27,7 +27,6 @@ from .selectors import (
     capacity_by_item,
     open_problems,
     producers_visible_to,
-    user_can_change_producer,
     utilisation,
     utilisation_flags,
 )
@@ -80,18 +79,6 @@ def producer_register(
         licences_flagged=_count_of(Licence.objects.filter(expires__lte=warn_until)),
         problems_open=_count_of(Problem.objects.exclude(status=ProblemStatus.RESOLVED)),
     ).order_by("prefecture__code", "name")
-
-
-def producers_changeable_by(user) -> QuerySet[Producer]:
-    """Active producers `user` may report for: all for the office, their own for a reporter."""
-    producers = Producer.objects.filter(active=True).select_related("prefecture")
-    if not user.is_authenticated:
-        return producers.none()
-    if user.is_office:
-        return producers.order_by("prefecture__code", "name")
-    if user.is_producer_reporter:
-        return producers.filter(reporters=user).order_by("prefecture__code", "name")
-    return producers.none()
 
 
 # --- A producer's page --------------------------------------------------------------------
@@ -213,8 +200,8 @@ def producer_page(user, producer: Producer, *, today: dt.date) -> ProducerPage:
             for report in reports
         ],
         held_balances=held_balances,
-        warehouse_link=warehouse is not None and user_can_view_warehouse(user, warehouse),
-        can_change=user_can_change_producer(user, producer),
+        warehouse_link=warehouse is not None and can_view_warehouse(user, warehouse),
+        can_change=can_report_for_producer(user, producer),
         open_problems=with_ages(open_problems(problems), today=today),
         resolved_problems=with_ages(
             problems.filter(status=ProblemStatus.RESOLVED).order_by("-resolved_at", "-pk")[

@@ -6,7 +6,8 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 
-from supplycoord.models import Item, Role
+from supplycoord.models import Item
+from supplycoord.permissions import scope_producers
 
 from .models import (
     Licence,
@@ -21,28 +22,7 @@ from .models import (
 
 def producers_visible_to(user) -> QuerySet[Producer]:
     """Producers `user` may see. Officers see their prefecture's producers, read-only."""
-    producers = Producer.objects.select_related("prefecture", "county")
-    if not user.is_authenticated:
-        return producers.none()
-    if user.sees_whole_province:
-        return producers.all()
-    if user.effective_role == Role.PRODUCER_REPORTER:
-        return producers.filter(reporters=user)
-    if user.is_prefecture_officer and user.prefecture_id:
-        return producers.filter(prefecture_id=user.prefecture_id)
-    return producers.none()
-
-
-def user_can_change_producer(user, producer: Producer) -> bool:
-    """Office staff change every producer; a reporter only the producers assigned to them."""
-    if not user.is_authenticated:
-        return False
-    if user.is_office:
-        return True
-    return (
-        user.effective_role == Role.PRODUCER_REPORTER
-        and producer.reporters.filter(pk=user.pk).exists()
-    )
+    return scope_producers(user, Producer.objects.select_related("prefecture", "county"))
 
 
 def capacity_by_item(*, producer: Producer | None = None) -> QuerySet[Item]:

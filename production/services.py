@@ -2,27 +2,29 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory.models import ReceiptSource, StockEvent
-from inventory.services import (
-    LedgerError,
+from inventory.services import LedgerError, stock_receive, stock_reverse
+from supplycoord.bulk import (
+    DAYS,
+    EntryKind,
+    Field,
     RowError,
+    RowsInvalid,
+    RowsOutOfScope,
     SubmitResult,
-    errors_listed,
-    parse_whole_number,
-    stock_receive,
-    stock_reverse,
+    bulk_upsert,
+    rows_submit,
     too_many_errors,
 )
-from supplycoord.lib.dates import entry_date_error, parse_iso_date
 from supplycoord.lib.text import text_error
-from supplycoord.models import Item, Role
-from supplycoord.selectors import earliest_entry_date
+from supplycoord.models import Role
+from supplycoord.permissions import can_change_producer_register, can_report_for_producer
 
 from .models import (
     REPORT_FIELDS,
@@ -35,7 +37,6 @@ from .models import (
     ProductionLine,
     ProductionReport,
 )
-from .selectors import user_can_change_producer
 
 # Fields office staff may set on a producer; reporters are assigned with `reporters=`.
 PRODUCER_FIELDS = (
@@ -57,7 +58,7 @@ PRODUCER_FIELDS = (
 
 
 def _require_office(user):
-    if not user.is_authenticated or not user.is_office:
+    if not can_change_producer_register(user):
         raise PermissionDenied(_("Only office staff may change the producer register."))
 
 
@@ -114,7 +115,7 @@ def production_line_set_status(
 ) -> ProductionLine:
     """Move a line to `status`. Commissioning records the actual date (`on`, else kept)."""
     line = ProductionLine.objects.select_for_update().select_related("producer").get(pk=line.pk)
-    if not user_can_change_producer(user, line.producer):
+    if not can_report_for_producer(user, line.producer):
         raise PermissionDenied(_("You may not change this producer's lines."))
     line.status = status
     if line.status == LineStatus.COMMISSIONED and on is not None:
@@ -135,7 +136,7 @@ def licence_add(
     expires: dt.date | None = None,
 ) -> Licence:
     """Record a licence of a producer. Office staff, or a reporter of that producer."""
-    if not user_can_change_producer(user, producer):
+    if not can_report_for_producer(user, producer):
         raise PermissionDenied(_("You may not add licences to this producer."))
     licence = Licence(
         producer=producer, kind=kind, number=number, issuer=issuer, issued=issued, expires=expires
@@ -144,37 +145,179 @@ def licence_add(
     return licence
 
 
-# --- Daily production reports -------------------------------------------------------------
+# --- Daily production reports: a declaration on the bulk-rows pipeline (supplycoord.bulk) ----
 
-# Figures a row must carry; the others default to 0 (raw_material_days to "not reported").
-REQUIRED_REPORT_FIELDS = ("output", "factory_stock")
 # When a report's delivery into the held reserve is booked on its date (local time).
 RESERVE_RECEIPT_TIME = dt.time(18, 0)
 
 
-class ProductionReportsInvalid(Exception):
+class ProductionReportsInvalid(RowsInvalid):
     """Every problem of a submission of production reports (RowError: row, field, message)."""
 
-    def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} invalid field(s)")
-        # In row order, at most SUPPLYCOORD["MAX_ERRORS_REPORTED"] (see `errors_listed`).
-        self.errors, self.more_not_listed = errors_listed(errors)
 
-
-class ProductionReportsOutOfScope(Exception):
+class ProductionReportsOutOfScope(RowsOutOfScope):
     """The caller tried to report for a producer that is not theirs."""
 
-    def __init__(self, rows: list[int]):
-        super().__init__(f"rows outside the caller's scope: {rows}")
-        self.rows = rows
+
+def _verbose(field):
+    return ProductionReport._meta.get_field(field).verbose_name
 
 
-# PostgreSQL cannot store or even compare a text holding NUL: such a code is unknown, such
-# a free text (reason, description, resolution) is refused by the rule every door applies
-# (supplycoord.lib.text: no control characters but tab and line breaks), never a 500.
-NUL = "\x00"
+class ProductionReportsKind(EntryKind):
+    """生产日报: one producer's output of one item on one day, and where it went."""
+
+    model = ProductionReport
+    owner = "producer"
+    owner_model = Producer
+    owner_code_field = "credit_code"
+    owner_code_upper = True
+    owner_help = "Unified social credit code of the producer."
+    fields = (
+        Field("output", _verbose("output"), gettext_lazy("Output")),
+        Field(
+            "to_reserve",
+            _verbose("to_reserve"),
+            gettext_lazy("Into the held reserve"),
+            required=False,
+            help_text="Delivered into the province's held reserve; booked as a receipt into "
+            "the producer's held-reserve warehouse.",
+        ),
+        Field(
+            "to_prefectures",
+            _verbose("to_prefectures"),
+            gettext_lazy("To prefectures"),
+            required=False,
+        ),
+        Field("to_market", _verbose("to_market"), gettext_lazy("To the market"), required=False),
+        Field(
+            "factory_stock",
+            _verbose("factory_stock"),
+            gettext_lazy("Stock at the factory"),
+            help_text="Stock at the factory.",
+        ),
+        Field(
+            "held_for_province",
+            _verbose("held_for_province"),
+            gettext_lazy("Held for the province"),
+            required=False,
+            help_text="Of the factory stock, held for the province (代储).",
+        ),
+        Field(
+            "raw_material_days",
+            _verbose("raw_material_days"),
+            gettext_lazy("Raw materials (days)"),
+            unit=DAYS,
+            required=False,
+            empty=None,  # not reported
+            max_value=10_000,
+            help_text="Days of production on hand.",
+        ),
+    )
+    invalid = ProductionReportsInvalid
+    out_of_scope = ProductionReportsOutOfScope
+
+    def __init__(self):
+        self.line_items: dict[int, set[int]] = {}
+
+    def messages(self):
+        return {
+            "unknown_owner": _("Unknown producer (unified social credit code)."),
+            "inactive_owner": _("This producer is not active."),
+            "duplicate": _("Duplicate row: the same producer, item and date as row %(row)d."),
+            "api_out_of_scope": _("You may not report for the producer of these rows."),
+        }
+
+    def may_write(self, user, owner):
+        return can_report_for_producer(user, owner)
+
+    def owners(self, codes):
+        return super().owners(codes).select_related("held_reserve_warehouse")
+
+    def prepare(self, owners):
+        # The items each producer has a production line for (any status).
+        self.line_items = {}
+        pairs = ProductionLine.objects.filter(producer__in=owners).values_list(
+            "producer_id", "item_id"
+        )
+        for producer_id, item_id in pairs:
+            self.line_items.setdefault(producer_id, set()).add(item_id)
+
+    def check_row(self, *, owner, item, figures):
+        found = []
+        if owner and item and item.active and item.pk not in self.line_items.get(owner.pk, ()):
+            found.append(("item", _("This producer has no production line for this item.")))
+        held, stock = figures.get("held_for_province"), figures.get("factory_stock")
+        if held is not None and stock is not None and held > stock:
+            found.append(
+                (
+                    "held_for_province",
+                    _("What is held for the province cannot exceed the stock at the factory."),
+                )
+            )
+        if owner is not None and figures.get("to_reserve") and not owner.held_reserve_warehouse_id:
+            found.append(
+                (
+                    "to_reserve",
+                    _(
+                        "This producer holds no reserve for the province yet: the office must "
+                        "first set its held-reserve warehouse."
+                    ),
+                )
+            )
+        return found
+
+    def new_row(self, *, user, owner, item, date, figures, now):
+        report = super().new_row(
+            user=user, owner=owner, item=item, date=date, figures=figures, now=now
+        )
+        report.reserve_receipt = None
+        return report
+
+    def stored(self, keys):
+        # Only the reports are locked: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer join to their receipt, which stock_reverse locks itself.
+        return ProductionReport.objects.select_for_update(of=("self",)).select_related(
+            "reserve_receipt"
+        )
+
+    def save(self, *, user, created, updated, now):
+        """Book each changed delivery into the held reserve, then write the reports. A ledger
+        refusal (the reserve was dispatched since) is the row's `to_reserve` error."""
+        errors = []
+        for row in (*created, *updated):
+            if row.before is not None and row.before["to_reserve"] == row.figures["to_reserve"]:
+                continue
+            try:
+                _book_reserve_receipt(
+                    row.instance, user=user, now=now, reason=row.instance.correction_reason
+                )
+            except LedgerError as error:
+                errors.append(RowError(row.index, "to_reserve", error.message))
+            except PermissionDenied as error:
+                # The first receipt lies in a warehouse that is no longer this producer's
+                # held reserve (the office changed it): only the office may reverse it now.
+                errors.append(RowError(row.index, "to_reserve", str(error)))
+            if too_many_errors(errors):
+                break
+        if not errors:
+            bulk_upsert(
+                self,
+                user=user,
+                created=created,
+                updated=updated,
+                now=now,
+                extra_update_fields=("reserve_receipt",),
+            )
+        return errors
 
 
+PRODUCTION_REPORTS = ProductionReportsKind()
+assert PRODUCTION_REPORTS.field_names == (*REPORT_FIELDS, "raw_material_days")
+
+
+# PostgreSQL cannot store or even compare a text holding NUL: such a free text (reason,
+# description, resolution) is refused by the rule every door applies (supplycoord.lib.text:
+# no control characters but tab and line breaks), never a 500.
 def _free_text_error(text) -> str | None:
     return text_error(text, multiline=True) if isinstance(text, str) else None
 
@@ -182,7 +325,8 @@ def _free_text_error(text) -> str | None:
 def production_reports_submit(
     *, user, rows: list[dict], reason: str = "", now: dt.datetime | None = None
 ) -> SubmitResult:
-    """Save producers' daily production reports, all rows or none.
+    """Save producers' daily production reports, all rows or none (see
+    `supplycoord.bulk.rows_submit`).
 
     Each row: producer (unified social credit code or Producer), item (code or Item), date,
     `output` and `factory_stock` (required), `to_reserve`, `to_prefectures`, `to_market`,
@@ -200,213 +344,7 @@ def production_reports_submit(
     Raises ProductionReportsOutOfScope if any row is for a producer the user does not report
     for, ProductionReportsInvalid with every problem found.
     """
-    now = now or timezone.now()
-    limit = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
-    if len(rows) > limit:
-        raise ProductionReportsInvalid(
-            [
-                RowError(
-                    None,
-                    "non_field_errors",
-                    _("At most %(limit)d rows may be sent at once; split the submission.")
-                    % {"limit": limit},
-                )
-            ]
-        )
-    message = _free_text_error(reason)
-    if message:
-        raise ProductionReportsInvalid([RowError(None, "reason", message)])
-    try:
-        return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
-    except IntegrityError:
-        # Two first submissions of one key at once: the loser runs again as a correction.
-        return _production_reports_submit_once(user=user, rows=rows, reason=reason, now=now)
-
-
-def _report_figures(row, index, errors) -> dict:
-    figures = {}
-    for field in REPORT_FIELDS:
-        value = row.get(field)
-        if field not in REQUIRED_REPORT_FIELDS and value in (None, ""):
-            value = 0
-        number, message = parse_whole_number(value)
-        if message:
-            errors.append(RowError(index, field, message))
-        figures[field] = number
-    value = row.get("raw_material_days")
-    figures["raw_material_days"] = None
-    if value not in (None, ""):
-        number, message = parse_whole_number(value)
-        if message:
-            errors.append(RowError(index, "raw_material_days", message))
-        elif number > 10_000:
-            errors.append(RowError(index, "raw_material_days", _("This number is too large.")))
-        else:
-            figures["raw_material_days"] = number
-    held, stock = figures.get("held_for_province"), figures.get("factory_stock")
-    if held is not None and stock is not None and held > stock:
-        errors.append(
-            RowError(
-                index,
-                "held_for_province",
-                _("What is held for the province cannot exceed the stock at the factory."),
-            )
-        )
-    return figures
-
-
-@transaction.atomic
-def _production_reports_submit_once(*, user, rows, reason, now) -> SubmitResult:
-    today = timezone.localdate(now)
-    first_allowed = earliest_entry_date(user, today=today)
-    producers = _producers_by_code(rows)
-    items = _items_by_code(rows)
-    line_items = _line_items({p.pk for p in producers.values()} | _instance_ids(rows))
-
-    errors: list[RowError] = []
-    out_of_scope: list[int] = []
-    parsed = []
-    seen: dict[tuple, int] = {}
-    for index, row in enumerate(rows):
-        if too_many_errors(errors):
-            break  # enough to refuse the submission and to list
-        if not isinstance(row, dict):
-            errors.append(RowError(index, "non_field_errors", _("Each row must be an object.")))
-            continue
-        row_errors: list[RowError] = []
-        producer = _resolve(row.get("producer"), Producer, producers)
-        if producer is None:
-            row_errors.append(
-                RowError(index, "producer", _("Unknown producer (unified social credit code)."))
-            )
-        elif not producer.active:
-            row_errors.append(RowError(index, "producer", _("This producer is not active.")))
-        elif not user_can_change_producer(user, producer):
-            out_of_scope.append(index)
-        item = _resolve(row.get("item"), Item, items)
-        if item is None:
-            row_errors.append(RowError(index, "item", _("Unknown item code.")))
-        elif not item.active:
-            # As the daily figures: and the ledger would refuse its delivery anyway.
-            row_errors.append(
-                RowError(index, "item", _("This item is no longer in the catalogue."))
-            )
-        elif producer is not None and item.pk not in line_items.get(producer.pk, set()):
-            row_errors.append(
-                RowError(index, "item", _("This producer has no production line for this item."))
-            )
-        date = parse_iso_date(row.get("date"))
-        message = entry_date_error(date, today=today, first_allowed=first_allowed)
-        if message:
-            row_errors.append(RowError(index, "date", message))
-        figures = _report_figures(row, index, row_errors)
-        if (
-            producer is not None
-            and figures.get("to_reserve")
-            and producer.held_reserve_warehouse_id is None
-        ):
-            row_errors.append(
-                RowError(
-                    index,
-                    "to_reserve",
-                    _(
-                        "This producer holds no reserve for the province yet: the office must "
-                        "first set its held-reserve warehouse."
-                    ),
-                )
-            )
-        if producer and item and date:
-            key = (producer.pk, item.pk, date)
-            if key in seen:
-                row_errors.append(
-                    RowError(
-                        index,
-                        "item",
-                        _("Duplicate row: the same producer, item and date as row %(row)d.")
-                        % {"row": seen[key]},
-                    )
-                )
-            else:
-                seen[key] = index
-        own_reason = row.get("reason")
-        if own_reason not in (None, "") and not isinstance(own_reason, str):
-            row_errors.append(RowError(index, "reason", _("The reason must be text.")))
-        elif _free_text_error(own_reason):
-            row_errors.append(RowError(index, "reason", _free_text_error(own_reason)))
-        errors.extend(row_errors)
-        if not row_errors and index not in out_of_scope:
-            row_reason = str(own_reason or reason or "").strip()
-            parsed.append((index, producer, item, date, figures, row_reason))
-
-    if out_of_scope:
-        raise ProductionReportsOutOfScope(out_of_scope)
-
-    existing = _existing_reports(parsed)
-    result = SubmitResult()
-    to_save = []
-    for index, producer, item, date, figures, row_reason in parsed:
-        current = existing.get((producer.pk, item.pk, date))
-        if current is None:
-            report = ProductionReport(
-                producer=producer,
-                item=item,
-                date=date,
-                submitted_by=user,
-                first_submitted_at=now,
-                submitted_at=now,
-                **figures,
-            )
-            to_save.append((index, report, None))
-            continue
-        if current.figures() == figures:
-            result.unchanged += 1
-            continue
-        if date < today and not row_reason:
-            errors.append(
-                RowError(index, "reason", _("A correction of a past date needs a reason."))
-            )
-            if too_many_errors(errors):
-                break
-            continue
-        previous_to_reserve = current.to_reserve
-        for field, value in figures.items():
-            setattr(current, field, value)
-        current.submitted_by = user
-        current.submitted_at = now
-        current.correction_reason = row_reason[:500]
-        current._change_reason = row_reason[:100]
-        to_save.append((index, current, previous_to_reserve))
-
-    if errors:
-        raise ProductionReportsInvalid(errors)
-
-    for index, report, previous_to_reserve in to_save:
-        if previous_to_reserve is None or report.to_reserve != previous_to_reserve:
-            try:
-                _book_reserve_receipt(report, user=user, now=now, reason=report.correction_reason)
-            except LedgerError as error:
-                errors.append(RowError(index, "to_reserve", error.message))
-                if too_many_errors(errors):
-                    break
-                continue
-            except PermissionDenied as error:
-                # The first receipt lies in a warehouse that is no longer this producer's
-                # held reserve (the office changed it): only the office may reverse it now.
-                errors.append(RowError(index, "to_reserve", str(error)))
-                if too_many_errors(errors):
-                    break
-                continue
-        report._history_user = user
-        report.save()
-        if previous_to_reserve is None:
-            result.created += 1
-        else:
-            result.updated += 1
-        result.dates_changed.add(report.date)
-    if errors:
-        # Receipts already booked for earlier rows roll back with the transaction.
-        raise ProductionReportsInvalid(errors)
-    return result
+    return rows_submit(PRODUCTION_REPORTS, user=user, rows=rows, reason=reason, now=now)
 
 
 def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -> None:
@@ -445,86 +383,11 @@ def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -
     )
 
 
-def _producers_by_code(rows) -> dict[str, Producer]:
-    codes = {
-        row["producer"].strip().upper()
-        for row in rows
-        if isinstance(row, dict) and isinstance(row.get("producer"), str)
-    }
-    codes = {code for code in codes if NUL not in code}
-    if not codes:
-        return {}
-    producers = Producer.objects.filter(credit_code__in=codes).select_related(
-        "held_reserve_warehouse"
-    )
-    return {p.credit_code: p for p in producers}
-
-
-def _items_by_code(rows) -> dict[str, Item]:
-    codes = {
-        row["item"].strip()
-        for row in rows
-        if isinstance(row, dict) and isinstance(row.get("item"), str) and NUL not in row["item"]
-    }
-    return {i.code: i for i in Item.objects.filter(code__in=codes)} if codes else {}
-
-
-def _instance_ids(rows) -> set[int]:
-    return {
-        row["producer"].pk
-        for row in rows
-        if isinstance(row, dict) and isinstance(row.get("producer"), Producer)
-    }
-
-
-def _resolve(value, model, by_code):
-    if isinstance(value, model):
-        return value
-    if isinstance(value, str):
-        key = value.strip()
-        return by_code.get(key.upper() if model is Producer else key)
-    return None
-
-
-def _line_items(producer_ids) -> dict[int, set[int]]:
-    """The items each producer has a production line for (any status)."""
-    found: dict[int, set[int]] = {}
-    pairs = ProductionLine.objects.filter(producer_id__in=producer_ids).values_list(
-        "producer_id", "item_id"
-    )
-    for producer_id, item_id in pairs:
-        found.setdefault(producer_id, set()).add(item_id)
-    return found
-
-
-def _existing_reports(parsed) -> dict[tuple, ProductionReport]:
-    if not parsed:
-        return {}
-    wanted = {(p.pk, i.pk, d) for _, p, i, d, _, _ in parsed}
-    queryset = (
-        # Only the reports are locked: PostgreSQL refuses FOR UPDATE on the nullable side of
-        # the outer join to their receipt, which stock_reverse locks itself.
-        ProductionReport.objects.select_for_update(of=("self",))
-        .filter(
-            producer_id__in={k[0] for k in wanted},
-            item_id__in={k[1] for k in wanted},
-            date__in={k[2] for k in wanted},
-        )
-        .select_related("reserve_receipt")
-        .order_by("pk")
-    )
-    return {
-        (r.producer_id, r.item_id, r.date): r
-        for r in queryset
-        if (r.producer_id, r.item_id, r.date) in wanted
-    }
-
-
 # --- Problems -----------------------------------------------------------------------------
 
 
 def _require_problem_rights(user, producer):
-    if not user_can_change_producer(user, producer):
+    if not can_report_for_producer(user, producer):
         raise PermissionDenied(_("You may not handle this producer's problems."))
 
 

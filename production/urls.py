@@ -19,8 +19,7 @@ urlpatterns = [
         views_import.report_import_template,
         name="report_import_template",
     ),
-    # Dashboard and exports (views_dashboard.py)
-    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    # Exports (views_dashboard.py); the dashboard itself is a report (reports:production_dashboard)
     path("export/producers.<str:fmt>", views_dashboard.producers_export, name="producers_export"),
     path("export/reports.<str:fmt>", views_dashboard.reports_export, name="reports_export"),
 ]

@@ -8,49 +8,36 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from supplycoord.lib.dates import local_today, parse_iso_date
-from supplycoord.lib.permissions import require
-from supplycoord.selectors import earliest_entry_date
+from supplycoord.bulk import entry_date, entry_grid_page, entry_grid_post
+from supplycoord.lib.dates import local_today
+from supplycoord.permissions import (
+    can_read_production,
+    can_report_for_producer,
+    can_report_production,
+    producers_reportable_by,
+    require,
+)
 
 from . import forms, page_selectors
 from .models import ProblemCategory, ProblemStatus
-from .page_selectors import AGE_BUCKETS, ENTRY_FIELDS
+from .page_selectors import AGE_BUCKETS
 from .selectors import (
     commissioner_desk,
     open_problems,
     problems_visible_to,
     producers_visible_to,
-    user_can_change_producer,
 )
 from .services import (
-    ProductionReportsInvalid,
-    ProductionReportsOutOfScope,
+    PRODUCTION_REPORTS,
     problem_report,
     problem_resolve,
     problem_take,
-    production_reports_submit,
 )
-
-
-def can_read_producers(user) -> bool:
-    return user.sees_whole_province or user.is_prefecture_officer or user.is_producer_reporter
-
-
-def can_report_production(user) -> bool:
-    # Officers read their prefecture's producers; leadership reads; neither reports.
-    return user.is_office or user.is_producer_reporter
-
-
-def can_read_problems(user) -> bool:
-    # Officers read their prefecture's producers' problems (as on a producer's page and in
-    # the API), read-only; the selectors scope every list and page.
-    return user.sees_whole_province or user.is_prefecture_officer or user.is_producer_reporter
-
 
 # --- Register and producer pages ----------------------------------------------------------
 
 
-@require(can_read_producers)
+@require(can_read_production)
 def producer_list(request):
     """The register: every producer the user sees, with capacity, licences and problems."""
     filters = forms.ProducerFilterForm(request.GET)
@@ -64,7 +51,7 @@ def producer_list(request):
     )
 
 
-@require(can_read_producers)
+@require(can_read_production)
 def producer_detail(request, pk):
     # Another prefecture's or another reporter's producer answers 404, as if it did not exist.
     producer = get_object_or_404(
@@ -100,31 +87,14 @@ def _entry_producer(request, source):
     if not producer_id:
         if request.method == "POST":
             raise PermissionDenied  # a save must say for which producer
-        return page_selectors.producers_changeable_by(request.user).first()
+        return producers_reportable_by(request.user).first()
     pk = _pk(producer_id)
     if pk is None:
         raise PermissionDenied
     producer = get_object_or_404(producers_visible_to(request.user), pk=pk)
-    if not producer.active or not user_can_change_producer(request.user, producer):
+    if not producer.active or not can_report_for_producer(request.user, producer):
         raise PermissionDenied
     return producer
-
-
-def _entry_date(request, source, *, today, first_allowed):
-    """A posted date goes to the service as it is (it reports errors); an unusable ?date= on
-    GET opens today's form with a message."""
-    raw = source.get("date", "").strip()
-    date = parse_iso_date(raw)
-    if request.method == "POST" or not raw:
-        return date or today
-    if date is None or not first_allowed <= date <= today:
-        messages.warning(
-            request,
-            _("Reports can be entered for %(first)s to %(today)s; opened today's form instead.")
-            % {"first": first_allowed.isoformat(), "today": today.isoformat()},
-        )
-        return today
-    return date
 
 
 def _entry_url(producer, date):
@@ -137,79 +107,61 @@ def report_entry(request):
     """生产日报: one row per item the producer has a line for, all saved together or none."""
     source = request.POST if request.method == "POST" else request.GET
     producer = _entry_producer(request, source)
-    today = local_today()
-    first_allowed = earliest_entry_date(request.user, today=today)
-    date = _entry_date(request, source, today=today, first_allowed=first_allowed)
+    date, today, first_allowed = entry_date(
+        request,
+        source,
+        refused_message=_(
+            "Reports can be entered for %(first)s to %(today)s; opened today's form instead."
+        ),
+    )
     rows = page_selectors.report_entry_rows(producer, date=date) if producer else []
+    for row in rows:
+        row.reference = [
+            (f"{row.item.code} {row.item.name}", "", False),
+            (row.item.get_unit_display(), "", False),
+        ]
     reason = source.get("reason", "").strip()
     page_errors = []
 
     if request.method == "POST":
-        submitted = []
-        for row in rows:
-            values = {
-                field: request.POST.get(f"{row.item.code}-{field}", "").strip()
-                for field in ENTRY_FIELDS
-            }
-            row.values = values
-            submitted.append(
-                {
-                    "producer": producer,
-                    "item": row.item,
-                    "date": source.get("date", ""),
-                    **values,
-                }
-            )
-        try:
-            result = production_reports_submit(user=request.user, rows=submitted, reason=reason)
-        except ProductionReportsOutOfScope as exc:
-            raise PermissionDenied from exc
-        except ProductionReportsInvalid as exc:
-            for error in exc.errors:
-                if error.row is None or error.field not in ENTRY_FIELDS:
-                    if error.message not in page_errors:
-                        page_errors.append(error.message)
-                else:
-                    rows[error.row].errors[error.field] = error.message
-        else:
-            messages.success(
-                request,
-                _(
-                    "Saved the production report of %(producer)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
-                )
-                % {
-                    "producer": producer.name,
-                    "date": date.isoformat(),
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
-            )
-            return redirect(_entry_url(producer, date))
+        response, page_errors = entry_grid_post(
+            PRODUCTION_REPORTS,
+            request,
+            owner=producer,
+            rows=rows,
+            date=date,
+            reason=reason,
+            saved=_(
+                "Saved the production report of %(producer)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
+            ),
+            next_url=_entry_url(producer, date),
+        )
+        if response is not None:
+            return response
 
-    return render(
+    return entry_grid_page(
+        PRODUCTION_REPORTS,
         request,
-        "production/report_entry.html",
-        {
-            "producer": producer,
-            "producers": page_selectors.producers_changeable_by(request.user),
-            "date": date,
-            "today": today,
-            "min_date": first_allowed,
-            "rows": rows,
-            "reason": reason,
-            "page_errors": page_errors,
-            "has_errors": bool(page_errors) or any(r.errors for r in rows),
-            "is_past": date < today,
-            "already_entered": any(r.existing for r in rows),
-        },
+        template="production/report_entry.html",
+        context={"producer": producer, "producers": producers_reportable_by(request.user)},
+        rows=rows,
+        date=date,
+        today=today,
+        first_allowed=first_allowed,
+        form_id="report-entry-form",
+        reference_headers=[_("Item"), _("Unit")],
+        hidden=[("producer", producer.pk if producer else ""), ("date", date.isoformat())],
+        reason=reason,
+        page_errors=page_errors,
+        empty_message=_("This producer has no production lines yet."),
+        save_label=_("Save the report"),
     )
 
 
 # --- Problems -----------------------------------------------------------------------------
 
 
-@require(can_read_problems)
+@require(can_read_production)
 def problem_list(request):
     """Problems oldest first, filtered by category and status, with a count by age."""
     today = local_today()
@@ -237,7 +189,7 @@ def problem_list(request):
             "buckets": AGE_BUCKETS,
             "unresolved_count": len(unresolved),
             "can_report": can_report_production(request.user)
-            and page_selectors.producers_changeable_by(request.user).exists(),
+            and producers_reportable_by(request.user).exists(),
             "today": today,
         },
     )
@@ -245,7 +197,7 @@ def problem_list(request):
 
 @require(can_report_production)
 def problem_new(request):
-    producers = page_selectors.producers_changeable_by(request.user)
+    producers = producers_reportable_by(request.user)
     initial = {}
     producer_pk = _pk(request.GET.get("producer", ""))
     if producer_pk is not None:
@@ -269,10 +221,10 @@ def problem_new(request):
     return render(request, "production/problem_form.html", {"form": form})
 
 
-@require(can_read_problems)
+@require(can_read_production)
 def problem_detail(request, pk):
     problem = get_object_or_404(problems_visible_to(request.user), pk=pk)
-    can_change = user_can_change_producer(request.user, problem.producer)
+    can_change = can_report_for_producer(request.user, problem.producer)
     resolve_form = forms.ProblemResolveForm()
     action_errors = []
     if request.method == "POST":

@@ -10,7 +10,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supplycoord.api import ApiPagination, IsOfficeStaff
+from supplycoord.api import ApiPagination
+from supplycoord.permissions import IsOfficeStaff
 
 from .models import SnapshotRow, Status
 from .selectors import latest_built_date, snapshot_build_for, snapshot_rows_visible_to

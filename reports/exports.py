@@ -1,151 +1,151 @@
-"""The daily report export (日报汇总): the day's snapshot as .xlsx and .csv.
+"""The daily report export (日报汇总), declared on the one exporter base (supplycoord/exports.py):
+the day's snapshot as .xlsx and .csv.
 
-Headers are in the UI language (Chinese by default). Rows are scoped to the caller through
-`snapshot_rows_visible_to`, so an officer's export holds their prefecture only.
+Rows are scoped to the caller through `snapshot_rows_visible_to`, so an officer's export holds
+their prefecture only. The totals are per unit of measure, one row each: pieces and sets are
+never added together.
 """
 
-import csv
-import io
+import datetime as dt
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
+from django.utils.translation import gettext_lazy
 
-from supplycoord.lib.exports import formula_safe
+from supplycoord import permissions
+from supplycoord.exports import DATE, DECIMAL, INT, Column, Exporter, Strong
+from supplycoord.models import Prefecture
 
 from .models import Status
 from .selectors import snapshot_rows_visible_to
+from .spotchecks import spot_check_notice_rows
 
 SUMMED = ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d")
 
 
-def _columns():
-    return [
-        ("date", _("Date")),
-        ("prefecture_code", _("Prefecture code")),
-        ("prefecture", _("Prefecture")),
-        ("item_code", _("Item code")),
-        ("item", _("Item")),
-        ("unit", _("Unit")),
-        ("stock", _("Stock")),
-        ("stock_is_stale", _("Stock is stale")),
-        ("consumption", _("Consumption")),
-        ("avg_consumption_7d", _("Average consumption, 7 days")),
-        ("demand", _("Demand")),
-        ("in_transit", _("In transit")),
-        ("arriving_3d", _("Arriving within 3 days")),
-        ("days_of_cover", _("Days of cover")),
-        ("projected_days_of_cover", _("Projected days of cover")),
-        ("shortfall_3d", _("Shortfall within 3 days")),
-        ("reconciliation_gap", _("Reconciliation gap")),
-        ("status", _("Status")),
-    ]
+def _float(value):
+    return float(value) if value is not None else None
 
 
-def _values(row):
-    values = {
-        "date": row.date,
-        "prefecture_code": row.prefecture.code,
-        "prefecture": row.prefecture.name,
-        "item_code": row.item.code,
-        "item": row.item.name,
-        "unit": str(row.item.get_unit_display()),
-        "stock": row.stock,
-        "stock_is_stale": _("yes") if row.stock_is_stale else "",
-        "consumption": row.consumption,
-        "avg_consumption_7d": float(row.avg_consumption_7d)
-        if row.avg_consumption_7d is not None
-        else None,
-        "demand": row.demand,
-        "in_transit": row.in_transit,
-        "arriving_3d": row.arriving_3d,
-        "days_of_cover": float(row.days_of_cover) if row.days_of_cover is not None else None,
-        "projected_days_of_cover": (
-            float(row.projected_days_of_cover) if row.projected_days_of_cover is not None else None
-        ),
-        "shortfall_3d": row.shortfall_3d,
-        "reconciliation_gap": row.reconciliation_gap,
-        "status": str(Status(row.status).label),
-    }
-    # Both writers read these values: names are made formula-safe once, here.
-    return {key: formula_safe(value) for key, value in values.items()}
+class DailyReportExport(Exporter):
+    """`params`: ?date (ISO) and ?prefecture (a code, optional; its visibility is the view's
+    to check, and the rows are scoped to the user whatever it says)."""
+
+    read_rule = staticmethod(permissions.can_read_prefecture_data)
+
+    title = gettext_lazy("Daily report")
+
+    def __init__(self, user, params=None):
+        super().__init__(user, params)
+        self.date = dt.date.fromisoformat(self.params["date"])
+        code = self.params.get("prefecture")
+        self.prefecture = Prefecture.objects.get(code=code) if code else None
+
+    def columns(self):
+        return [
+            Column("date", _("Date"), DATE, 11),
+            Column("prefecture_code", _("Prefecture code"), width=10),
+            Column("prefecture", _("Prefecture"), width=16),
+            Column("item_code", _("Item code"), width=10),
+            Column("item", _("Item"), width=22),
+            Column("unit", _("Unit"), width=8),
+            Column("stock", _("Stock"), INT, 13),
+            Column("stock_is_stale", _("Stock is stale"), width=13),
+            Column("consumption", _("Consumption"), INT, 13),
+            Column("avg_consumption_7d", _("Average consumption, 7 days"), DECIMAL, 13),
+            Column("demand", _("Demand"), INT, 13),
+            Column("in_transit", _("In transit"), INT, 13),
+            Column("arriving_3d", _("Arriving within 3 days"), INT, 13),
+            Column("days_of_cover", _("Days of cover"), DECIMAL, 13),
+            Column("projected_days_of_cover", _("Projected days of cover"), DECIMAL, 13),
+            Column("shortfall_3d", _("Shortfall within 3 days"), INT, 13),
+            Column("reconciliation_gap", _("Reconciliation gap"), INT, 13),
+            Column("status", _("Status"), width=13),
+        ]
+
+    def date_range(self):
+        return (self.date, self.date)
+
+    def filters_text(self):
+        if self.prefecture is None:
+            return ""
+        return f"{_('Prefecture')}: {self.prefecture.name}"
+
+    def filename_parts(self):
+        scope = [self.prefecture.name] if self.prefecture else []
+        return [*scope, self.date.isoformat()]
+
+    def _snapshot_rows(self):
+        return snapshot_rows_visible_to(self.user, date=self.date, prefecture=self.prefecture)
+
+    def count(self) -> int:
+        return self._snapshot_rows().count()
+
+    def rows(self):
+        totals = {}
+        for row in self._snapshot_rows().iterator(chunk_size=2000):
+            unit = str(row.item.get_unit_display())
+            values = {
+                "date": row.date,
+                "prefecture_code": row.prefecture.code,
+                "prefecture": row.prefecture.name,
+                "item_code": row.item.code,
+                "item": row.item.name,
+                "unit": unit,
+                "stock": row.stock,
+                "stock_is_stale": _("yes") if row.stock_is_stale else "",
+                "consumption": row.consumption,
+                "avg_consumption_7d": _float(row.avg_consumption_7d),
+                "demand": row.demand,
+                "in_transit": row.in_transit,
+                "arriving_3d": row.arriving_3d,
+                "days_of_cover": _float(row.days_of_cover),
+                "projected_days_of_cover": _float(row.projected_days_of_cover),
+                "shortfall_3d": row.shortfall_3d,
+                "reconciliation_gap": row.reconciliation_gap,
+                "status": str(Status(row.status).label),
+            }
+            sums = totals.setdefault(unit, dict.fromkeys(SUMMED, 0))
+            for key in SUMMED:
+                sums[key] += values[key] or 0
+            yield values
+        for unit, sums in (totals or {"": dict.fromkeys(SUMMED, 0)}).items():
+            yield Strong(date=str(_("Total")), unit=unit, **sums)
 
 
-def daily_report_filename(date, fmt, *, prefecture=None):
-    scope = f"-{prefecture.name}" if prefecture else ""
-    return f"{_('Daily report')}{scope}-{date.isoformat()}.{fmt}"
+class SpotCheckNoticeExport(Exporter):
+    """The spot-check notice list (通报) of ?date: the flags that still hold, each with its
+    follow-up status and latest note (`spotchecks.spot_check_notice_rows`)."""
 
+    read_rule = staticmethod(permissions.can_read_spot_checks)
 
-def _rows_with_totals(user, *, date, prefecture):
-    """Yield the value dicts of the scoped snapshot rows, then the totals dict (key None)."""
-    totals = dict.fromkeys(SUMMED, 0)
-    rows = snapshot_rows_visible_to(user, date=date, prefecture=prefecture)
-    for row in rows.iterator(chunk_size=2000):
-        values = _values(row)
-        for key in SUMMED:
-            if values[key] is not None:
-                totals[key] += values[key]
-        yield values
-    yield {None: True, **totals}
+    title = gettext_lazy("Spot-check notice list")
 
+    def __init__(self, user, params=None):
+        super().__init__(user, params)
+        self.date = dt.date.fromisoformat(self.params["date"])
 
-def daily_report_xlsx(user, *, date, prefecture=None) -> bytes:
-    """One sheet: frozen header row, one row per prefecture and key item, a totals row."""
-    columns = _columns()
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Daily report")[:31])
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate([11, 10, 16, 10, 22, 8] + [13] * (len(columns) - 6)):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    def sheet_name(self):
+        return str(_("Notice list"))
 
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DDE6F0")
+    def columns(self):
+        return [
+            Column("prefecture", _("Prefecture"), width=14),
+            Column("item", _("Item"), width=22),
+            Column("figure", _("Consumption per protected person, 7 days"), DECIMAL, 16),
+            Column("median", _("Median of prefectures"), DECIMAL, 16),
+            Column("score", _("Robust z-score"), DECIMAL, 12),
+            Column("status", _("Follow-up"), width=14),
+            Column("latest_note", _("Latest note"), width=40),
+        ]
 
-    def styled(value, fill=True):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = bold
-        if fill:
-            cell.fill = header_fill
-        return cell
+    def date_range(self):
+        return (self.date, self.date)
 
-    sheet.append([styled(str(label)) for _key, label in columns])
-    for values in _rows_with_totals(user, date=date, prefecture=prefecture):
-        if None in values:
-            sheet.append(
-                [
-                    styled(str(_("Total")))
-                    if key == "date"
-                    else (styled(values[key], fill=False) if key in SUMMED else None)
-                    for key, _label in columns
-                ]
-            )
-        else:
-            sheet.append([values[key] for key, _label in columns])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    def unit_text(self):
+        return str(_("the item's unit per protected person"))
 
+    def filename_parts(self):
+        return [self.date.isoformat()]
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def daily_report_csv_lines(user, *, date, prefecture=None):
-    """Yield CSV lines (UTF-8 with BOM so Excel opens Chinese text correctly)."""
-    columns = _columns()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([str(label) for _key, label in columns])
-    for values in _rows_with_totals(user, date=date, prefecture=prefecture):
-        if None in values:
-            yield writer.writerow(
-                [
-                    _("Total") if key == "date" else (values[key] if key in SUMMED else "")
-                    for key, _label in columns
-                ]
-            )
-        else:
-            yield writer.writerow(
-                ["" if values[key] is None else values[key] for key, _label in columns]
-            )
+    def rows(self):
+        return spot_check_notice_rows(self.user, date=self.date)

@@ -12,11 +12,11 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from supplycoord.models import Item, Prefecture
+from supplycoord.permissions import can_view_prefecture, sees_whole_province
 from supplycoord.selectors import (
     key_items,
     prefecture_ids_visible_to,
     prefectures_visible_to,
-    user_can_view_prefecture,
 )
 
 from .models import (
@@ -146,9 +146,9 @@ def trend_series(
     For the whole province: the rollups (prefecture sums), only for roles that see the whole
     province. For a prefecture: its own rows, only if the user may see it. Otherwise None.
     """
-    if prefecture is None and not user.sees_whole_province:
+    if prefecture is None and not sees_whole_province(user):
         return None
-    if prefecture is not None and not user_can_view_prefecture(user, prefecture):
+    if prefecture is not None and not can_view_prefecture(user, prefecture):
         return None
     days = days or settings.SUPPLYCOORD["TREND_DAYS"]
     start = end - dt.timedelta(days=days - 1)
@@ -172,7 +172,7 @@ def trend_series(
 
 
 def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list[SnapshotRow]:
-    if not user_can_view_prefecture(user, prefecture):
+    if not can_view_prefecture(user, prefecture):
         return []
     return list(
         SnapshotRow.objects.filter(prefecture=prefecture, date=date)
@@ -184,7 +184,7 @@ def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list
 def reporting_history(
     user, *, prefecture: Prefecture, end: dt.date, days: int = 30
 ) -> list[ReportingStatus]:
-    if not user_can_view_prefecture(user, prefecture):
+    if not can_view_prefecture(user, prefecture):
         return []
     start = end - dt.timedelta(days=days - 1)
     return list(
@@ -209,7 +209,7 @@ def item_rows_by_cover(user, *, item: Item, date: dt.date) -> list[SnapshotRow]:
 
 def rollup_for(user, *, item: Item, date: dt.date) -> ProvinceRollup | None:
     """Province totals of one item: only for roles that see the whole province."""
-    if not user.sees_whole_province:
+    if not sees_whole_province(user):
         return None
     return ProvinceRollup.objects.filter(item=item, date=date).first()
 

@@ -33,11 +33,12 @@ from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Item
-from supplycoord.selectors import (
-    active_prefectures,
-    key_items,
-    user_can_report_for_prefecture,
+from supplycoord.permissions import (
+    can_build_snapshots,
+    can_report_for_prefecture,
+    can_settle_reconciliation,
 )
+from supplycoord.selectors import active_prefectures, key_items
 
 from .models import (
     ProvinceRollup,
@@ -458,7 +459,7 @@ def snapshot_build_request(*, user, date: dt.date) -> None:
 
     Office staff and admins only. The page and the API both come here.
     """
-    if not user.is_office:
+    if not can_build_snapshots(user):
         raise PermissionDenied
     if date > local_today():
         raise SnapshotDateOutOfRange(_("A snapshot cannot be built for a future date."))
@@ -841,9 +842,9 @@ def reconciliation_actions_allowed(user, case: ReconciliationCase) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return allowed
     pending = case.status in (OPEN, EXPLAINED)
-    if pending and user_can_report_for_prefecture(user, case.prefecture):
+    if pending and can_report_for_prefecture(user, case.prefecture):
         allowed.add(ReconciliationAction.EXPLAIN)
-    if user.is_office:
+    if can_settle_reconciliation(user):
         if pending:
             allowed.add(ReconciliationAction.ACCEPT)
         if case.status in (EXPLAINED, ACCEPTED):
@@ -895,7 +896,7 @@ def reconciliation_explain(
 ) -> ReconciliationCase:
     """The prefecture's officer (or the office) says what explains the gap."""
     case = _locked_case(case)
-    if not user_can_report_for_prefecture(user, case.prefecture):
+    if not can_report_for_prefecture(user, case.prefecture):
         raise PermissionDenied
     if ReconciliationAction.EXPLAIN not in reconciliation_actions_allowed(user, case):
         _refuse_status(case)
@@ -917,7 +918,7 @@ def reconciliation_accept(
     *, user, case: ReconciliationCase, note: str = "", now: dt.datetime | None = None
 ) -> ReconciliationCase:
     """The office accepts the gap as explained. A gap nobody explained needs the office's note."""
-    if not getattr(user, "is_office", False):
+    if not can_settle_reconciliation(user):
         raise PermissionDenied
     case = _locked_case(case)
     if ReconciliationAction.ACCEPT not in reconciliation_actions_allowed(user, case):
@@ -942,7 +943,7 @@ def reconciliation_reopen(
     *, user, case: ReconciliationCase, note: str, now: dt.datetime | None = None
 ) -> ReconciliationCase:
     """The office sends an explained or accepted gap back to the prefecture, saying why."""
-    if not getattr(user, "is_office", False):
+    if not can_settle_reconciliation(user):
         raise PermissionDenied
     case = _locked_case(case)
     if ReconciliationAction.REOPEN not in reconciliation_actions_allowed(user, case):

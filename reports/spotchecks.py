@@ -20,7 +20,6 @@ a rerun of a past date uses the staff as they are now.
 
 import dataclasses
 import datetime as dt
-import io
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,13 +33,11 @@ from django.db import transaction
 from django.db.models import Count, F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from inventory.models import DailyFigure
-from supplycoord.lib.exports import formula_safe
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.models import Item, ProtectedStaff
+from supplycoord.permissions import can_follow_up_spot_checks, can_read_spot_checks
 from supplycoord.selectors import active_prefectures, key_items
 
 from .models import SpotCheckFlag, SpotCheckFollowUp, SpotCheckStatus, significant
@@ -294,24 +291,13 @@ class FollowUpRefused(ValueError):
     """The follow-up cannot be recorded as asked (unknown action, note too long)."""
 
 
-def user_may_follow_up_spot_checks(user) -> bool:
-    """The office records follow-ups; leadership reads them."""
-    return getattr(user, "is_authenticated", False) and user.is_office
-
-
-def user_may_read_spot_checks(user) -> bool:
-    """Office and leadership. Spot checks compare prefectures with each other (and the median
-    is made of every prefecture's figures), so a prefecture officer does not see them."""
-    return getattr(user, "is_authenticated", False) and user.sees_whole_province
-
-
 @transaction.atomic
 def spot_check_follow_up_record(
     *, user, flag: SpotCheckFlag, action: str, note: str = "", now: dt.datetime | None = None
 ) -> SpotCheckFollowUp:
     """The office records what it did about a flag: the flag's status becomes `action`, and a
     follow-up row (append-only) keeps who, when and the note."""
-    if not user_may_follow_up_spot_checks(user):
+    if not can_follow_up_spot_checks(user):
         raise PermissionDenied
     if action not in FOLLOW_UP_ACTIONS:
         raise FollowUpRefused(_("Choose what was done."))
@@ -333,7 +319,7 @@ def spot_check_follow_up_record(
 def spot_check_flags(user, *, date: dt.date) -> QuerySet[SpotCheckFlag]:
     """The flags of `date` with their prefecture, item and follow-ups (authors joined):
     three queries for any number. Largest |score| first; cleared flags last."""
-    if not user_may_read_spot_checks(user):
+    if not can_read_spot_checks(user):
         return SpotCheckFlag.objects.none()
     return (
         SpotCheckFlag.objects.filter(date=date)
@@ -383,31 +369,3 @@ def spot_check_notice_rows(user, *, date: dt.date) -> list[dict]:
             }
         )
     return rows
-
-
-def spot_check_notice_xlsx(user, *, date: dt.date) -> bytes:
-    """The notice list as an .xlsx file, headers in the active language."""
-    columns = [
-        ("prefecture", _("Prefecture")),
-        ("item", _("Item")),
-        ("figure", _("Consumption per protected person, 7 days")),
-        ("median", _("Median of prefectures")),
-        ("score", _("Robust z-score")),
-        ("status", _("Follow-up")),
-        ("latest_note", _("Latest note")),
-    ]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Notice list")
-    sheet.append([_("Spot-check notice list, %(date)s") % {"date": date.isoformat()}])
-    sheet["A1"].font = Font(bold=True)
-    sheet.append([label for _key, label in columns])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for row in spot_check_notice_rows(user, date=date):
-        sheet.append([formula_safe(row[key]) for key, _label in columns])
-    for letter, width in zip("ABCDEFG", (14, 22, 16, 16, 12, 14, 40), strict=True):
-        sheet.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

@@ -2,25 +2,30 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocation.selectors import overdue_batches
 from supplycoord.lib.dates import earliest_date, is_reportable, local_today, parse_iso_date
-from supplycoord.lib.permissions import can_read_reports, is_office, require
 from supplycoord.models import Item, Prefecture
+from supplycoord.permissions import (
+    can_build_snapshots,
+    can_read_prefecture_data,
+    can_report_for_prefecture,
+    can_view_prefecture,
+    require,
+)
 from supplycoord.selectors import (
     earliest_entry_date,
     key_items,
     prefectures_visible_to,
-    user_can_report_for_prefecture,
-    user_can_view_prefecture,
 )
+from supplycoord.views_exports import export_response
 
 from . import alerts, exports, selectors, services
 from .models import ReconciliationAction, ReconciliationStatus
@@ -83,7 +88,7 @@ def _page_context(date, **extra):
     }
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def overview(request):
     if not request.user.sees_whole_province:
         return redirect("reports:prefecture", code=request.user.prefecture.code)
@@ -112,7 +117,7 @@ def overview(request):
     )
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def trend(request):
     """htmx partial: the 30-day chart of one item, for the province or one prefecture."""
     date = _requested_date(request, quiet=True)
@@ -133,10 +138,10 @@ def trend(request):
     )
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def prefecture_detail(request, code):
     prefecture = get_object_or_404(Prefecture, code=code)
-    if not user_can_view_prefecture(request.user, prefecture):
+    if not can_view_prefecture(request.user, prefecture):
         # Do not reveal that another prefecture's page exists.
         raise Http404
     date = _requested_date(request)
@@ -164,7 +169,7 @@ def prefecture_detail(request, code):
     )
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def item_detail(request, code):
     item = get_object_or_404(Item, code=code)
     date = _requested_date(request)
@@ -180,7 +185,7 @@ def item_detail(request, code):
     )
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def daily_export(request, fmt):
     """The day's snapshot as a file; ?prefecture= narrows it to one (visible) prefecture."""
     if fmt not in ("xlsx", "csv"):
@@ -192,26 +197,15 @@ def daily_export(request, fmt):
     prefecture = None
     if request.GET.get("prefecture"):
         prefecture = get_object_or_404(Prefecture, code=request.GET["prefecture"])
-        if not user_can_view_prefecture(request.user, prefecture):
+        if not can_view_prefecture(request.user, prefecture):
             raise Http404
-    filename = exports.daily_report_filename(date, fmt, prefecture=prefecture)
-    if fmt == "xlsx":
-        response = HttpResponse(
-            exports.daily_report_xlsx(request.user, date=date, prefecture=prefecture),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            exports.daily_report_csv_lines(request.user, date=date, prefecture=prefecture),
-            content_type="text/csv; charset=utf-8",
-        )
-    # RFC 6266 with a UTF-8 filename*: the name is Chinese in the Chinese UI.
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    params = {"date": date.isoformat(), "prefecture": prefecture.code if prefecture else ""}
+    export = exports.DailyReportExport(request.user, params)
+    return export_response(export, fmt, user=request.user)
 
 
 @require_POST
-@require(is_office)
+@require(can_build_snapshots)
 def build(request):
     """Office staff rebuild a date's snapshot now (queued; eager without a broker)."""
     date = parse_iso_date(request.POST.get("date", "")) or local_today()
@@ -248,7 +242,7 @@ def _reconciliation_row(user, case, *, today):
     case.actions = services.reconciliation_actions_allowed(user, case)
     case.correct_links = []
     pending = selectors.RECONCILIATION_STATUS_FILTERS["pending"]
-    if case.status in pending and user_can_report_for_prefecture(user, case.prefecture):
+    if case.status in pending and can_report_for_prefecture(user, case.prefecture):
         first_allowed = earliest_entry_date(user, today=today)
         for day in (case.date, case.date - dt.timedelta(days=1)):
             if day >= first_allowed:
@@ -266,7 +260,7 @@ def _safe_next(request, default):
     return default
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def reconciliation(request):
     """The queue of non-zero reconciliation gaps, oldest first; an officer sees their own."""
     user = request.user
@@ -276,7 +270,7 @@ def reconciliation(request):
     prefecture = None
     if request.GET.get("prefecture"):
         prefecture = get_object_or_404(Prefecture, code=request.GET["prefecture"])
-        if not user_can_view_prefecture(user, prefecture):
+        if not can_view_prefecture(user, prefecture):
             raise Http404
     page = selectors.reconciliation_queue(
         user,
@@ -308,7 +302,7 @@ def reconciliation(request):
 
 
 @require_POST
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def reconciliation_act(request, pk):
     """Explain, accept or reopen one case (POST action=..., note=...).
 

@@ -5,22 +5,28 @@ Thin: they validate the request and call reports/spotchecks.py and reports/alert
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from supplycoord.lib.permissions import can_read_reports, require, sees_whole_province
+from supplycoord.permissions import (
+    can_follow_up_spot_checks,
+    can_read_prefecture_data,
+    can_read_spot_checks,
+    require,
+    sees_whole_province,
+)
+from supplycoord.views_exports import export_response
 
 from . import alerts as alert_service
-from . import spotchecks
+from . import exports, spotchecks
 from .models import AlertKind, SpotCheckFlag, SpotCheckStatus
 from .views import _page_context, _requested_date, _safe_next
 
 
-@require(spotchecks.user_may_read_spot_checks)
+@require(can_read_spot_checks)
 def spot_checks(request):
     """The flags of a date (default: the latest built), the comparison of every key item, a
     chart of the items with flags, and the follow-up form (office)."""
@@ -44,7 +50,7 @@ def spot_checks(request):
             charts=charts,
             chart_labels={"median": _("Median"), "figure": _("Per protected person")},
             actions=[c for c in SpotCheckStatus.choices if c[0] != SpotCheckStatus.NONE],
-            may_follow_up=spotchecks.user_may_follow_up_spot_checks(request.user),
+            may_follow_up=can_follow_up_spot_checks(request.user),
             threshold=float(threshold),
             min_prefectures=min_prefectures,
             skipped_too_few=spotchecks.SKIPPED_TOO_FEW,
@@ -55,7 +61,7 @@ def spot_checks(request):
 
 
 @require_POST
-@require(spotchecks.user_may_follow_up_spot_checks)
+@require(can_follow_up_spot_checks)
 def spot_check_follow_up(request, pk):
     """The office records a follow-up (POST action=..., note=...) and goes back to the page."""
     flag = get_object_or_404(SpotCheckFlag.objects.select_related("prefecture", "item"), pk=pk)
@@ -78,22 +84,17 @@ def spot_check_follow_up(request, pk):
     return redirect(_safe_next(request, default))
 
 
-@require(spotchecks.user_may_read_spot_checks)
+@require(can_read_spot_checks)
 def spot_check_notice(request):
     """The notice list (通报) of a date as .xlsx."""
     date = _requested_date(request, quiet=True)
     if date is None:
         raise Http404(_("No snapshot has been built for this date."))
-    response = HttpResponse(
-        spotchecks.spot_check_notice_xlsx(request.user, date=date),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    filename = f"{_('Spot-check notice list')}-{date.isoformat()}.xlsx"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
+    export = exports.SpotCheckNoticeExport(request.user, {"date": date.isoformat()})
+    return export_response(export, "xlsx", user=request.user)
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def alerts(request):
     """The user's alerts: open ones by default, or all (history); officers see their own."""
     show = request.GET.get("show", "open")

@@ -19,14 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date, local_today, parse_iso_date
-from supplycoord.lib.permissions import can_read_reports, require
 from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Norm, StaffCategory
 from supplycoord.norms import norm_set, norm_versions, norms_in_force
-from supplycoord.norms_demo import DEMO_NOTE_PREFIX
+from supplycoord.permissions import can_change_norms, can_read_prefecture_data, require
 from supplycoord.selectors import key_items
 
 from . import demand, selectors
+from .province import DEMO_NOTE_PREFIX
 from .views import _requested_date
 
 NORM_CHANGES_SHOWN = 50
@@ -54,7 +54,7 @@ def _horizon(request) -> int:
     return demand.DEFAULT_HORIZON_DAYS
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def demand_estimate(request):
     date = _requested_date(request)
     items = list(key_items())
@@ -156,11 +156,11 @@ def _norm_history():
     )
 
 
-@require(can_read_reports)
+@require(can_read_prefecture_data)
 def norms(request):
     user = request.user
     if request.method == "POST":
-        if not user.is_office:
+        if not can_change_norms(user):
             raise PermissionDenied
         form = NormForm(request.POST)
         if form.is_valid():
@@ -192,7 +192,9 @@ def norms(request):
                 )
                 return redirect(reverse("reports:norms"))
     else:
-        form = NormForm(initial={"effective_from": local_today()}) if user.is_office else None
+        form = (
+            NormForm(initial={"effective_from": local_today()}) if can_change_norms(user) else None
+        )
 
     on = parse_iso_date(request.GET.get("date", "")) or local_today()
     if not earliest_date() <= on <= LATEST_FILTER_DATE:

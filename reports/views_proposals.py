@@ -29,9 +29,9 @@ from allocation.services import AllocationError
 from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
 from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
-from supplycoord.lib.permissions import is_office, require, sees_whole_province
 from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Prefecture
+from supplycoord.permissions import can_edit_proposals, require, sees_whole_province
 from supplycoord.selectors import key_items
 
 from . import selectors
@@ -66,7 +66,7 @@ def proposal_list(request):
     )
 
 
-@require(is_office)
+@require(can_edit_proposals)
 @require_POST
 def reserve_floors(request):
     errors = []
@@ -104,7 +104,7 @@ def _decimal(raw: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-@require(is_office)
+@require(can_edit_proposals)
 def proposal_new(request):
     """Pick items, date, warehouses, quantities and weights; compute and keep the proposal."""
     items = list(key_items())
@@ -227,7 +227,7 @@ def _detail_context(request, proposal, typed=None, errors=()):
     return {
         "proposal": proposal,
         "views": views,
-        "editable": request.user.is_office and proposal.status == ProposalStatus.DRAFT,
+        "editable": can_edit_proposals(request.user) and proposal.status == ProposalStatus.DRAFT,
         "errors": list(errors),
         "no_share_text": {key: text() for key, text in NO_SHARE_TEXT.items()},
         "charts": [view.chart() for view in views],
@@ -244,7 +244,7 @@ def proposal_detail(request, pk):
         Proposal.objects.select_related("created_by", "accepted_by"), pk=pk
     )
     if request.method == "POST":
-        if not request.user.is_office:
+        if not can_edit_proposals(request.user):
             raise PermissionDenied
         action = request.POST.get("action", "save")
         typed = _typed_quantities(request.POST)
@@ -294,7 +294,7 @@ def proposal_detail(request, pk):
     return render(request, "reports/proposal_detail.html", _detail_context(request, proposal))
 
 
-@require(is_office)
+@require(can_edit_proposals)
 @require_POST
 def proposal_preview(request, pk):
     """htmx: the tables with the quantities as typed: totals and days of cover after."""

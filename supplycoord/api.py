@@ -8,11 +8,10 @@ import json
 
 from django.http import HttpResponse
 from django.template import engines
-from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
-from rest_framework import generics, permissions, serializers
+from rest_framework import generics, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import LimitOffsetPagination
 
@@ -24,33 +23,6 @@ class ApiPagination(LimitOffsetPagination):
     """`?limit=&offset=`; the page size is REST_FRAMEWORK["PAGE_SIZE"], capped so one call stays small."""
 
     max_limit = 10_000
-
-
-class IsOfficeStaff(permissions.BasePermission):
-    """Office staff and admins (a superuser is an admin)."""
-
-    @property
-    def message(self):
-        return _("Only office staff may do this.")
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_office)
-
-
-class MaySubmitDailyFigures(permissions.BasePermission):
-    """Prefecture officers (for their prefecture) and office staff; leadership only reads."""
-
-    @property
-    def message(self):
-        return _("Your role may not submit daily figures.")
-
-    def has_permission(self, request, view):
-        user = request.user
-        if request.method in permissions.SAFE_METHODS:
-            return bool(user and user.is_authenticated)
-        return bool(
-            user and user.is_authenticated and (user.is_office or user.is_prefecture_officer)
-        )
 
 
 class TokenObtainView(ObtainAuthToken):

@@ -1,11 +1,14 @@
 """The shared core: regions, the item catalogue, protected staff, users and roles."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.text import get_valid_filename
 from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
@@ -411,3 +414,88 @@ def _plain_decimal(value) -> str:
     if value is None:
         return ""
     return format(Decimal(value).normalize(), "f")
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("export status", "queued")
+    RUNNING = "running", pgettext_lazy("export status", "running")
+    DONE = "done", pgettext_lazy("export status", "done")
+    FAILED = "failed", pgettext_lazy("export status", "failed")
+    EXPIRED = "expired", pgettext_lazy("export status", "expired")
+
+
+# The stem of an export's stored file name, in characters: a Chinese character is three bytes
+# and a file system allows 255 bytes in one name.
+EXPORT_STORED_STEM = 60
+
+
+def export_stored_name(job, filename) -> str:
+    """Where the file of `job` is stored: one flat name under exports/YYYY/MM/, the job's id
+    and `filename` made safe (get_valid_filename; a "/" or ".." of an item or warehouse code
+    never makes a folder or leaves MEDIA_ROOT). The download is still named `job.filename`,
+    in the UI language; a job run again gets the same name (its old file is deleted first)."""
+    stem, dot, ext = re.sub(r"[/\\]", "_", str(filename)).rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    ext = re.sub(r"[^0-9A-Za-z]", "", ext)[:8]
+    try:
+        stem = get_valid_filename(re.sub(r"\.{2,}", "_", stem))
+    except SuspiciousFileOperation:  # nothing of it was left
+        stem = ""
+    stem = stem[:EXPORT_STORED_STEM].strip("._") or "export"
+    return f"exports/{job.created_at:%Y/%m}/{job.pk}-{stem}" + (f".{ext}" if ext else "")
+
+
+def _export_upload_to(job, filename):
+    return export_stored_name(job, filename)
+
+
+class ExportJob(models.Model):
+    """One export written in the background (supplycoord/exports.py): who asked for what, how
+    far it got, and its file until it expires. A row, not a cache entry: a Redis eviction or a
+    worker's death loses nothing, and the office can see who exported what and when."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="export_jobs",
+    )
+    # The exporter's dotted path, e.g. "allocation.exports.AllocationLedgerExport".
+    exporter = models.CharField(_("exporter"), max_length=200)
+    title = models.CharField(_("title"), max_length=200)
+    params = models.JSONField(_("filters"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=16)
+    file_format = models.CharField(_("format"), max_length=8, default="xlsx")
+    # The download's name, in the UI language; the stored file's is export_stored_name().
+    filename = models.CharField(_("file name"), max_length=255)
+    # The asker's access when the job was made (permissions.access_scope): the file holds
+    # the rows of that scope, so it is served only while theirs is still the same.
+    scope = models.TextField(_("scope"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    done = models.PositiveIntegerField(_("rows written"), default=0)
+    total = models.PositiveIntegerField(_("rows in all"), default=0)
+    row_count = models.PositiveIntegerField(_("row count"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to=_export_upload_to, max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    # Queued again by the sweep after a worker's death; a job is given up after a few tries.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="export_job_status_created")]
+
+    def __str__(self):
+        return f"{self.title} ({self.requested_by}, {self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 100

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .lib.dates import LATEST_FILTER_DATE, earliest_date
 from .models import Item, Norm, StaffCategory
+from .permissions import can_change_norms
 
 # A person does not use a hundred thousand of anything a day: a larger figure is a typo
 # (a pack count entered as pieces, a monthly figure entered as daily).
@@ -71,7 +72,7 @@ def norm_set(
     Raises PermissionDenied for anyone but office staff and admins, ValidationError (a dict
     of field → message, every problem at once) for bad input.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_office:
+    if not can_change_norms(user):
         raise PermissionDenied(_("Only office staff may change demand norms."))
 
     errors: dict[str, str] = {}

@@ -251,10 +251,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.snapshot_rebuilds_sweep",
         "schedule": crontab(minute="*/3"),
     },
-    # Background exports are kept SUPPLYCOORD["EXPORT_KEEP_HOURS"]; remove older files hourly.
-    "exports-cleanup": {
-        "task": "allocation.tasks.exports_cleanup",
+    # Background exports are kept SUPPLYCOORD["EXPORT_KEEP_HOURS"]: hourly, the files of
+    # expired ExportJob rows are deleted and the rows marked expired (supplycoord/exports.py).
+    "exports-expire": {
+        "task": "supplycoord.tasks.export_jobs_expire",
         "schedule": crontab(minute=5),
+    },
+    # Background exports a dead worker or a lost message left queued or running are queued again.
+    "exports-sweep": {
+        "task": "supplycoord.tasks.export_jobs_sweep",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
@@ -288,6 +294,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# Who reacts to a change another app makes (supplycoord/events.py): per event, the services
+# called inside the writer's transaction. Reports records the snapshots the change made stale
+# in its rebuild outbox; later consumers (notifications) are one more entry.
+SUPPLYCOORD_EVENT_HANDLERS = {
+    "daily_figures_changed": ["reports.handlers.snapshots_stale_after_figures"],
+    "stock_changed": ["reports.handlers.snapshots_stale_after_stock"],
+    "batch_moved": ["reports.handlers.snapshots_stale_after_batch_moved"],
 }
 
 # Policy settings from reports.md: defaults here, never constants in code.
@@ -331,6 +346,8 @@ SUPPLYCOORD = {
     "LEDGER_BACKDATE_DAYS": envint("SUPPLYCOORD_LEDGER_BACKDATE_DAYS", "7"),
     # An allocation ledger .xlsx of more lines than this is written by a background job.
     "LEDGER_EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_LEDGER_EXPORT_ASYNC_ROWS", "50000"),
+    # Any other export's .xlsx of more rows than this is written by a background job.
+    "EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_EXPORT_ASYNC_ROWS", "50000"),
     # How long the files of background exports are kept before the hourly clean-up.
     "EXPORT_KEEP_HOURS": envint("SUPPLYCOORD_EXPORT_KEEP_HOURS", "24"),
     # A producer's licence is flagged this many days before it expires, time enough to renew.

@@ -20,7 +20,16 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("allocation/", include("allocation.urls")),
     path("reports/", include("reports.urls")),
+    # The production dashboard is a report now (it reads the snapshots); its old address,
+    # bookmarked by leadership, keeps working.
+    path(
+        "production/dashboard/",
+        RedirectView.as_view(
+            pattern_name="reports:production_dashboard", permanent=True, query_string=True
+        ),
+    ),
     path("production/", include("production.urls")),
+    path("exports/", include("supplycoord.export_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("supplycoord.api_urls")),
 ]

@@ -3,14 +3,26 @@
 import io
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
+from django.utils import translation
 
 from supplycoord.models import Role
 from tests.factories import ItemFactory, PrefectureFactory, UserFactory
 
 PASSWORD = "pass-word-123"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the product's default language (Chinese). A page requested in
+    English leaves English active in the thread (Django does not switch back after a
+    response), which would otherwise leak into the next test's direct calls."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -178,6 +178,22 @@ def _check(value, path: list, field: str | None, problems: list) -> None:
 # --- Parsers ----------------------------------------------------------------------------
 
 
+class RepeatedKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _object_without_repeated_keys(pairs) -> dict:
+    """A JSON object as a dict, refusing a key given twice: `{"prefecture": "620100",
+    "prefecture": "620500"}` would otherwise be read silently as the last one."""
+    data = {}
+    for key, value in pairs:
+        if key in data:
+            raise RepeatedKey(key)
+        data[key] = value
+    return data
+
+
 class StrictJSONParser(BaseParser):
     """JSON with the input rules, read up to the view's own size limit.
 
@@ -205,9 +221,16 @@ class StrictJSONParser(BaseParser):
             raise BodyTooLarge(limit)
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = json.loads(raw.decode(encoding), parse_constant=strict_constant)
+            data = json.loads(
+                raw.decode(encoding),
+                parse_constant=strict_constant,
+                object_pairs_hook=_object_without_repeated_keys,
+            )
         except RecursionError:
             raise InputRefused([((), _too_deep())]) from None
+        except RepeatedKey as exc:
+            message = _("The key “%(key)s” appears twice in one object.") % {"key": exc.key[:100]}
+            raise InputRefused([((exc.key,), message)]) from None
         except ValueError as exc:  # also UnicodeDecodeError
             raise ParseError(f"JSON parse error - {exc}") from None
         problems = input_problems(data)

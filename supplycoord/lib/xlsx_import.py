@@ -1,10 +1,11 @@
 """The engine of the Excel imports: an uploaded .xlsx read into rows for a service, every
 problem at its sheet, Excel row and column letter.
 
-The daily figures (inventory/imports.py) and the production reports (production/imports.py)
-are imported the same way, and a file is refused for the same reasons whichever import it is
-sent to. What is theirs stays with them: their columns and labels, how a row becomes a
-service row, how the service's errors map back to cells, and their templates. Here:
+Every entry kind's import (the daily figures', inventory/imports.py; the production
+reports', production/imports.py; every later one) is an `EntryImport` declaration: its
+template and its reading are made here from the kind's declaration (supplycoord.bulk.
+EntryKind) and a few layout choices, and a file is refused for the same reasons whichever
+import it is sent to. Here:
 
 - the checks of the package before openpyxl reads it (size, type, macros, encryption, zip
   and XML bombs, damaged files): see `open_workbook`,
@@ -12,8 +13,9 @@ service row, how the service's errors map back to cells, and their templates. He
 - `XlsxParser`: the header row found by its labels (in every UI language), rows read with a
   limit, formulas refused, each row's cells remembered for its errors,
 - `import_submit`: the rows sent to the service in one transaction, or checked and rolled back,
-- the pieces of a template (styles, header cells, the whole-number validation).
-"""
+- the pieces of a template (styles, header cells, the whole-number validation),
+- `EntryImport` and its parser: an entry kind's template and reading, the rows sent through
+  the kind's pipeline (`rows_import_submit`)."""
 
 import collections.abc
 import dataclasses
@@ -29,8 +31,9 @@ from django.conf import settings
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.packaging.manifest import Manifest
 from openpyxl.packaging.relationship import get_dependents, get_rels_path
@@ -49,6 +52,8 @@ from openpyxl.xml.constants import (
     SHEET_MAIN_NS,
 )
 from openpyxl.xml.functions import fromstring
+
+from supplycoord.lib.dates import parse_iso_date
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What [Content_Types].xml declares for the workbook of a plain .xlsx. A macro-enabled one
@@ -977,6 +982,43 @@ def import_submit(
     return ImportResult(submitted, rows=len(parsed.rows), skipped=parsed.skipped)
 
 
+def rows_import_submit(
+    kind,
+    parsed: ParsedImport,
+    *,
+    user,
+    reason: str = "",
+    nothing_message: str,
+    out_of_scope_message: str,
+    invalid=ImportInvalid,
+) -> ImportResult:
+    """Save an import's rows through the bulk-rows pipeline (supplycoord.bulk.rows_submit)
+    as `kind`, every row or none; its errors at their cells.
+
+    A key field or a figure the file has no cell for (an officer's own prefecture, now
+    inactive) is the row's; anything else without a cell ("reason") points at the row's item.
+    """
+    from supplycoord.bulk import reason_error, rows_submit  # the pipeline builds on this engine
+
+    # The upload form's reason is the file's, not a row's: refused once, for the file.
+    message = reason_error(reason)
+    if message:
+        raise invalid([ImportProblem("", None, "", "", message, field="reason")])
+    own_fields = {*kind.key, *kind.field_names}
+    return import_submit(
+        parsed,
+        save=lambda rows: rows_submit(kind, user=user, rows=rows, reason=reason),
+        nothing_message=nothing_message,
+        service_invalid=kind.invalid,
+        key_fields=kind.key,
+        row_cell=lambda origin, field: None if field in own_fields else origin.cells["item"],
+        service_out_of_scope=kind.out_of_scope,
+        scope_field=kind.owner,
+        out_of_scope_message=out_of_scope_message,
+        invalid=invalid,
+    )
+
+
 def service_problems(parsed: ParsedImport, errors, *, key_fields, row_cell):
     """The service's errors at the cells they are about.
 
@@ -1090,3 +1132,420 @@ def workbook_bytes(workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- The Excel import of an entry kind ------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceColumn:
+    """A grey column of a template, to read while filling it in; never read back."""
+
+    key: str
+    label: object
+    width: int = 12
+
+
+@dataclasses.dataclass
+class TemplateRow:
+    """One line of a template: an owner's item, its figures (the stored ones of the day, or
+    prefilled; "" or None leaves the cell empty) and the values of the reference columns."""
+
+    owner: object
+    item: object
+    values: dict
+    reference: dict = dataclasses.field(default_factory=dict)
+
+
+class EntryImport:
+    """The Excel import of an entry kind (supplycoord.bulk.EntryKind): the template to
+    download and the reading of the filled file, both made from the kind's declaration (its
+    owner and the owner's code, its fields and their labels, its scope rule, its natural key)
+    and the few layout choices below. The rows then go through the kind's pipeline
+    (`rows_import_submit`), whose errors come back at their cells.
+
+    The template, one sheet (and an instructions sheet when `instructions` gives lines):
+
+        row 1   the heading
+        row 2   Date | 2020-02-10        only when the date is `labelled_above`
+        next    a one-line hint
+        next    Owner code | Owner | Item code | Item | Unit | reference columns… |
+                Date (unless labelled above) | the kind's fields… | Reason (`reason_column`)
+        then    one row per `template_rows`; grey cells are for reference
+
+    The reading is more forgiving than the template: the header row is found by its labels
+    (in every UI language, any column order) on every sheet; a field `labelled_above` is
+    taken from its row's column, else from the labelled cell above the header.
+
+    Declared by a kind's import (class attributes):
+      kind               the EntryKind
+      title              the sheet's title and the file name's first part (lazily translated)
+      labelled_above     fields ("date", the owner's) that may stand in a labelled cell above
+                         the header instead of a column; the others are columns every sheet
+                         must have (with the item code and the required fields)
+      reason_column      the template has each row's reason for a correction, and it is read
+      reference_columns  ReferenceColumn after the unit ("Last stock")
+      owner_label, owner_name_label, owner_width, owner_name_width
+                         the owner's code and name columns (default: the model's verbose names)
+    Hooks: `template_rows` (default: every key item of each owner the user may write for,
+    with the day's stored figures), `implied_owner` (whose rows a file without an owner
+    holds), `heading`, `scope_name` (of the file name), `hint`, `instructions`, `messages`.
+    """
+
+    kind = None
+    title = ""
+    labelled_above: tuple[str, ...] = ()
+    reason_column = True
+    reference_columns: tuple[ReferenceColumn, ...] = ()
+    owner_label = None
+    owner_name_label = None
+    owner_width = 14
+    owner_name_width = 20
+    invalid = ImportInvalid
+
+    # Texts.
+
+    def messages(self) -> dict:
+        """The import's texts, translated; a kind's import may give its own."""
+        return {
+            "missing_header": _(
+                "No sheet has the template's header row. Download the template and fill it in."
+            ),
+            "owner_missing": _("Name the owner of each row: add a “%(column)s” column."),
+            "not_yours": _("You may not import rows for %(code)s."),
+            "duplicate": _(
+                "Duplicate row: the same owner, item and date as row %(row)d of sheet “%(sheet)s”."
+            ),
+            "date_missing": _(
+                "The date is missing: fill it in beside “%(label)s” above the header, or add a "
+                "“%(label)s” column."
+            ),
+            "nothing": _("The file holds no figures: every row's figures are empty."),
+            "out_of_scope": self.kind.messages()["api_out_of_scope"],
+            # The success message, with the counts of supplycoord.bulk.import_counts.
+            "imported": _(
+                "Imported %(rows)d rows: %(created)d new, %(updated)d corrected, %(unchanged)d "
+                "unchanged; %(skipped)d rows without figures skipped."
+            ),
+        }
+
+    def heading(self, owner) -> str:
+        return str(self.title)
+
+    def scope_name(self, owner) -> str | None:
+        """The file name's middle part (whose rows), or None."""
+        return owner.name if owner is not None else None
+
+    def hint(self) -> str:
+        return _(
+            "Enter whole numbers of 0 or more, in each item's unit, in the white cells; grey "
+            "cells are for reference. Formulas and macros are refused. Rows whose figures are "
+            "all empty are skipped."
+        )
+
+    def instructions(self) -> list[str]:
+        """The lines of an instructions sheet; none by default."""
+        return []
+
+    # Rows.
+
+    def template_owners(self, *, user, owner):
+        if owner is not None:
+            return [owner]
+        owners = self.kind.owner_model.objects.filter(active=True).order_by(
+            self.kind.owner_code_field
+        )
+        return [each for each in owners if self.kind.may_write(user, each)]
+
+    def template_rows(self, *, user, date, owner):
+        """The template's lines: `owner`'s (None: every owner `user` may write for)."""
+        from supplycoord.selectors import key_items  # models, only once apps are loaded
+
+        items = list(key_items())
+        for each in self.template_owners(user=user, owner=owner):
+            stored = {
+                row.item_id: row
+                for row in self.kind.model.objects.filter(
+                    **{self.kind.owner: each}, date=date, item__in=items
+                )
+            }
+            for item in items:
+                row = stored.get(item.pk)
+                values = {name: getattr(row, name) for name in self.kind.field_names} if row else {}
+                yield TemplateRow(each, item, values)
+
+    def implied_owner(self, user):
+        """The owner of the rows of a file that names none (an officer's own), or None."""
+        return None
+
+    # Columns and labels.
+
+    def _owner_labels(self):
+        model = self.kind.owner_model
+        code = self.owner_label or model._meta.get_field(self.kind.owner_code_field).verbose_name
+        name = self.owner_name_label or model._meta.verbose_name
+        return capfirst(str(code)), capfirst(str(name))
+
+    def reason_label(self) -> str:
+        return capfirst(str(self.kind.model._meta.get_field("correction_reason").verbose_name))
+
+    def field_labels(self):
+        """(field, header) of every column read back, in the active language."""
+        owner_code, _name = self._owner_labels()
+        yield self.kind.owner, owner_code
+        yield "item", _("Item code")
+        yield "date", _("Date")
+        for field in self.kind.fields:
+            yield field.name, capfirst(str(field.label))
+        if self.reason_column:
+            yield "reason", self.reason_label()
+
+    def columns(self):
+        """(key, header, width, is_input) in the template's order. Reference columns are grey
+        and never read back."""
+        owner_code, owner_name = self._owner_labels()
+        columns = [
+            (self.kind.owner, owner_code, self.owner_width, False),
+            ("_owner_name", owner_name, self.owner_name_width, False),
+            ("item", _("Item code"), 12, False),
+            ("_item_name", _("Item"), 24, False),
+            ("_unit", _("Unit"), 8, False),
+            *[(c.key, str(c.label), c.width, False) for c in self.reference_columns],
+        ]
+        if "date" not in self.labelled_above:
+            columns.append(("date", _("Date"), 12, True))
+        columns.extend((f.name, capfirst(str(f.label)), 14, True) for f in self.kind.fields)
+        if self.reason_column:
+            columns.append(("reason", self.reason_label(), 28, True))
+        return columns
+
+    @property
+    def header_row(self) -> int:
+        return 4 if "date" in self.labelled_above else 3
+
+    # The template.
+
+    def template_filename(self, *, date: dt.date, owner=None) -> str:
+        scope = self.scope_name(owner)
+        parts = [str(self.title), *([scope] if scope else []), date.isoformat()]
+        return "-".join(parts) + ".xlsx"
+
+    def template(self, *, user, date: dt.date, owner=None) -> bytes:
+        """The .xlsx to fill for `date`: `template_rows`, each figure already reported (or
+        prefilled) in its cell."""
+        kind, columns, header_row = self.kind, self.columns(), self.header_row
+        workbook = Workbook(write_only=True)
+        sheet = template_sheet(
+            workbook, title=str(self.title), columns=columns, header_row=header_row
+        )
+
+        def cell(value, **style):
+            return template_cell(sheet, value, **style)
+
+        sheet.append([cell(self.heading(owner), font=Font(bold=True, size=14))])
+        if "date" in self.labelled_above:
+            sheet.append(
+                [
+                    cell(_("Date"), font=Font(bold=True)),
+                    cell(date, font=Font(bold=True), border=BOX, number_format="yyyy-mm-dd"),
+                ]
+            )
+        sheet.append([cell(self.hint(), font=Font(italic=True, color="5F6B7A"))])
+        sheet.append(template_header(sheet, columns))
+
+        last_row = header_row
+        for line in self.template_rows(user=user, date=date, owner=owner):
+            reference = {
+                kind.owner: kind.owner_code_of(line.owner),
+                "_owner_name": line.owner.name,
+                "item": line.item.code,
+                "_item_name": line.item.name,
+                "_unit": str(line.item.get_unit_display()),
+                **line.reference,
+            }
+            row = []
+            for key, _label, _width, is_input in columns:
+                if not is_input:
+                    row.append(cell(reference.get(key), fill=GREY, border=BOX))
+                elif key == "date":
+                    row.append(cell(date, border=BOX, number_format="yyyy-mm-dd"))
+                else:
+                    value = line.values.get(key)
+                    row.append(cell(None if value == "" else value, border=BOX))
+            sheet.append(row)
+            last_row += 1
+
+        if last_row > header_row:
+            at = {key: index for index, (key, *_rest) in enumerate(columns, start=1)}
+            first = get_column_letter(at[kind.fields[0].name])
+            last = get_column_letter(at[kind.fields[-1].name])
+            whole_number_validation(sheet, f"{first}{header_row + 1}:{last}{last_row}")
+
+        lines = self.instructions()
+        if lines:
+            instructions = workbook.create_sheet(title=_("Instructions")[:31])
+            instructions.column_dimensions["A"].width = 110
+            for number, text in enumerate(lines):
+                written = template_cell(
+                    instructions, text, font=Font(bold=True, size=14) if number == 0 else None
+                )
+                written.alignment = Alignment(wrap_text=True, vertical="top")
+                instructions.append([written])
+        return workbook_bytes(workbook)
+
+    # The upload.
+
+    def parse(self, file, *, user) -> ParsedImport:
+        """Read an uploaded workbook into rows for the kind's pipeline, and the problems only
+        the file shows (formulas, the layout, rows of another owner, duplicate rows).
+
+        Raises ImportRefused when the file as a whole is not acceptable (too large, not an
+        .xlsx, macros, unreadable). The rows are not checked against the catalogue or the
+        dates here: the pipeline does that, and `submit` maps its errors back to cells.
+        """
+        return parse_upload(file, EntryImportParser(self, user))
+
+    def submit(self, file, *, user, reason: str = "") -> ImportResult:
+        """Import an uploaded workbook: every row saved through the kind's pipeline, or none.
+
+        Raises ImportRefused for a file refused as a whole, `invalid` with every problem of
+        the file (the parser's and the pipeline's, at their sheet, row and column).
+        """
+        texts = self.messages()
+        return rows_import_submit(
+            self.kind,
+            self.parse(file, user=user),
+            user=user,
+            reason=reason,
+            nothing_message=texts["nothing"],
+            out_of_scope_message=texts["out_of_scope"],
+            invalid=self.invalid,
+        )
+
+
+class EntryImportParser(XlsxParser):
+    """The sheets of an EntryImport's template, however rearranged."""
+
+    def __init__(self, entry_import: EntryImport, user):
+        self.entry = entry_import
+        self.kind = entry_import.kind
+        self.texts = entry_import.messages()
+        # The headers in the active language, for the problems; any language is read.
+        self.labels_now = dict(entry_import.field_labels())
+        super().__init__(user, labels_in_every_language(entry_import.field_labels))
+
+    def missing_header_message(self):
+        return self.texts["missing_header"]
+
+    def is_header(self, found):
+        return "item" in found and any(
+            f in found for f in (self.kind.owner, *self.kind.field_names)
+        )
+
+    def required_columns(self):
+        keys = [f for f in self.kind.key if f not in self.entry.labelled_above]
+        required = [f.name for f in self.kind.fields if f.required]
+        return [(field, self.labels_now[field]) for field in (*keys, *required)]
+
+    def is_unfilled(self, raw, header, formulas):
+        # A line of the template left unfilled: nothing to report for that item.
+        fields = self.kind.field_names
+        return all(is_empty(raw.get(field)) for field in fields) and not any(
+            header[field][0] in formulas for field in fields if field in header
+        )
+
+    def above_header(self, state, values, formulas, row_number):
+        """Above the header: "Date | 2020-02-10", "Prefecture code | 620100"."""
+        for column, value in enumerate(values, start=1):
+            if is_empty(value) or column in formulas:
+                continue
+            field = self.labels.get(normalise(value))
+            if field not in self.entry.labelled_above:
+                continue
+            for next_column in range(column + 1, len(values) + 1):
+                next_value = values[next_column - 1]
+                if not is_empty(next_value) or next_column in formulas:
+                    state.above[field] = (
+                        row_number,
+                        next_column,
+                        str(value).strip(),
+                        next_value,
+                        next_column in formulas,
+                    )
+                    break
+
+    def complete_row(self, state, cells, suppressed, row_values):
+        # A field labelled above: the row's own cell, else the labelled cell above.
+        for field in self.entry.labelled_above:
+            if field in cells and not cells[field].empty:
+                continue
+            if field in state.above:
+                at_row, at_column, label, value, is_formula = state.above[field]
+                cells[field] = Cell(at_row, at_column, label, is_empty(value))
+                row_values[field] = None if is_formula else value
+                if is_formula:
+                    suppressed.add(field)
+
+    def owner_code(self, value):
+        return self.kind.owner_code(code_value(value))
+
+    def finish(self) -> ParsedImport:
+        kind, owner_field = self.kind, self.kind.owner
+        codes = {self.owner_code(values.get(owner_field)) for _origin, values in self.pending}
+        codes.discard(None)
+        owners = {kind.owner_code_of(o): o for o in kind.owners(codes)} if codes else {}
+        implied = self.entry.implied_owner(self.user)
+        owner_missing = self.texts["owner_missing"] % {"column": self.labels_now[owner_field]}
+        may_write = {}  # owner pk -> the kind's rule, asked once
+        seen = {}  # (owner, item, date) -> origin of its first row
+        rows, origins = [], []
+        for origin, values in self.take_pending():
+            cell = origin.cells.get(owner_field)
+            code = self.owner_code(values.get(owner_field))
+            owner = owners.get(code) if code else None
+            if code is None and owner_field not in origin.suppressed:
+                if implied is not None:
+                    owner, code = implied, kind.owner_code_of(implied)
+                elif cell is None:
+                    self.sheet_problem(origin, owner_field, owner_missing)
+            if owner is not None:
+                if owner.pk not in may_write:
+                    may_write[owner.pk] = kind.may_write(self.user, owner)
+                if not may_write[owner.pk]:
+                    # Never sent to the pipeline, which would refuse the whole file unexplained.
+                    message = self.texts["not_yours"] % {"code": code}
+                    if cell is None:
+                        self.sheet_problem(origin, owner_field, message)
+                    else:
+                        self.problems.append(
+                            ImportProblem.at_cell(origin, cell, message, field=owner_field)
+                        )
+                    continue
+            if "date" not in origin.cells:
+                self.sheet_problem(
+                    origin, "date", self.texts["date_missing"] % {"label": _("Date")}
+                )
+            date = date_value(values.get("date"))
+            item = code_value(values.get("item"))
+            day = parse_iso_date(date)
+            if (
+                day
+                and item
+                and code
+                and self.is_duplicate(
+                    seen, (owner.pk if owner else code, item, day), origin, self.texts["duplicate"]
+                )
+            ):
+                continue
+            row = {
+                owner_field: owner or code,
+                "item": item,
+                "date": date,
+                **{field: values.get(field) for field in kind.field_names},
+            }
+            reason = values.get("reason")
+            if self.entry.reason_column and not is_empty(reason):
+                row["reason"] = str(reason).strip()
+            rows.append(row)
+            origins.append(origin)
+        return ParsedImport(rows, self.problems, origins, self.skipped, self.sheet_fields)

@@ -11,7 +11,6 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F
 
-from allocation.demo import demo_batch_plan, demo_reserve_receipts
 from allocation.models import (
     SHIPPED_STATUSES,
     BatchReceipt,
@@ -27,6 +26,18 @@ from allocation.selectors import allocation_totals
 from allocation.services import donation_remaining
 from inventory.management.commands.ledger_verify import ledger_drift
 from inventory.models import StockEvent, StockEventKind
+from reports.province import GANSU, province_read
+from reports.province.generate import batch_plan, batch_reserve_receipts
+
+DEMO = province_read(GANSU)
+
+
+def demo_batch_plan():
+    return batch_plan(DEMO)
+
+
+def demo_reserve_receipts(plan):
+    return batch_reserve_receipts(DEMO, plan)
 
 
 def load_demo() -> str:

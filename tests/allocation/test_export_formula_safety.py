@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from allocation.models import Destination, DispatchBatch, Donation
 from allocation.services import donation_receive
+from supplycoord.exports import TITLE_ROWS
 from supplycoord.models import Item
 from tests.allocation.conftest import dispatched_batch
 
@@ -49,11 +50,13 @@ def test_the_allocation_ledger_writes_peoples_text_as_text(client, office, poiso
     response = client.get(reverse("allocation:ledger_xlsx"))
     book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     ledger, summary = book.worksheets
-    cells = [cell for row in ledger.iter_rows(min_row=2) for cell in row if cell.value]
+    cells = [cell for row in ledger.iter_rows(min_row=TITLE_ROWS + 2) for cell in row if cell.value]
     texts = {cell.value for cell in cells if cell.data_type == "s"}
     assert {"'" + v for v in (TAB, LINK, AT, PLUS, MINUS)} <= texts
     assert not [cell for cell in cells if cell.data_type == "f"]
-    discrepancies = [row[discrepancy] for row in ledger.iter_rows(min_row=2, max_row=3)]
+    discrepancies = [
+        row[discrepancy] for row in ledger.iter_rows(min_row=TITLE_ROWS + 2, max_row=TITLE_ROWS + 3)
+    ]
     assert sorted(cell.value for cell in discrepancies) == [-100, -50]
     summary_cells = [cell for row in summary.iter_rows() for cell in row if cell.value]
     assert "'" + LINK in {cell.value for cell in summary_cells if cell.data_type == "s"}
@@ -70,8 +73,8 @@ def test_the_donation_ledger_writes_peoples_text_as_text(client, office, sz01, n
 
     response = client.get(reverse("allocation:donation_xlsx"))
 
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    donors = [row[1] for row in sheet.iter_rows(min_row=2)]
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    donors = [row[1] for row in sheet.iter_rows(min_row=TITLE_ROWS + 2)]
     assert sorted(cell.value for cell in donors) == sorted(
         "'" + v for v in (LINK, PLUS, MINUS, AT, TAB)
     )

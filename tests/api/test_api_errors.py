@@ -88,6 +88,26 @@ def test_a_nul_in_an_object_key_is_refused(client_for, office):
     assert response.status_code == 400
 
 
+def test_a_key_given_twice_in_one_object_is_refused_not_read_as_the_last(
+    client_for, office, lanzhou, tianshui, n95
+):
+    """{"prefecture": "620100", "prefecture": "620500"}: which did the sender mean? Neither is
+    guessed; nothing is saved."""
+    body = (
+        '[{"prefecture": "620100", "prefecture": "620500", "item": "FH001", '
+        '"date": "2020-02-10", "stock": 1, "received": 0, "consumption": 0, "demand": 0, '
+        '"expected_arrivals_3d": 0}]'
+    )
+
+    response = post_json(client_for(office), DAILY, body)
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["field"] == "prefecture"
+    assert "prefecture" in error["message"] and "twice" in error["message"]
+    assert not DailyFigure.objects.exists()
+
+
 def test_invalid_json_keeps_the_endpoints_error_shape(client_for, office):
     response = post_json(client_for(office), DAILY, "[{")
     assert response.status_code == 400

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from inventory import services
 from inventory.models import IssueKind, ReceiptSource, StockEvent
+from supplycoord.exports import TITLE_ROWS
 from tests.factories import WarehouseFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -58,8 +59,9 @@ def test_the_stock_card_writes_peoples_text_as_text(client, office, poisoned_car
     assert [line[-3] for line in body] == ["1000", "990", "980", "970", "960"]
 
     url = reverse("inventory:stock_card_export", args=["SZ01", "FH001", "xlsx"])
-    sheet = openpyxl.load_workbook(io.BytesIO(client.get(url).content)).active
-    rows = list(sheet.iter_rows(min_row=3, max_row=2 + len(ATTACKS)))
+    content = b"".join(client.get(url).streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    rows = list(sheet.iter_rows(min_row=TITLE_ROWS + 3, max_row=TITLE_ROWS + 2 + len(ATTACKS)))
     for row, attack in zip(rows, ATTACKS, strict=True):
         for cell in (row[counterparty], row[source]):
             assert (cell.value, cell.data_type) == ("'" + attack, "s")

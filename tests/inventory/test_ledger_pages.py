@@ -30,6 +30,7 @@ from inventory.models import (
     StockEventKind,
     WarehouseKind,
 )
+from supplycoord.exports import TITLE_ROWS
 from tests.factories import ItemFactory, WarehouseFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -637,10 +638,10 @@ def test_the_stock_card_exports_to_excel_with_the_running_balances(client, leade
     client.force_login(leader)
     response = client.get(reverse("inventory:stock_card_export", args=["SZ01", "FH001", "xlsx"]))
     assert response.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    rows = list(sheet.iter_rows(values_only=True))
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))[TITLE_ROWS:]
     header, opening, body, closing = rows[0], rows[1], rows[2:-1], rows[-1]
-    assert sheet.freeze_panes == "A2"
+    assert sheet.freeze_panes == f"A{TITLE_ROWS + 2}"
     balance_col = header.index(next(h for h in header if h in ("Balance", "结存", "余额")))
     assert opening[balance_col] == 0
     assert [row[balance_col] for row in body] == [1000, 700, 900, 450, 440]

@@ -16,10 +16,10 @@ from inventory.selectors import (
     balances_visible_to,
     reserve_stock_at,
     stock_card,
-    user_can_post_to_warehouse,
     warehouses_visible_to,
 )
 from inventory.services import stock_adjust, stock_count, stock_issue, stock_receive
+from supplycoord.permissions import can_post_to_warehouse
 from tests.factories import ItemFactory, WarehouseFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -280,13 +280,13 @@ def test_it_shows_each_role_its_warehouses(role_user, visible, request, stores):
 def test_it_lets_each_role_post_where_it_may(role_user, postable, request, stores):
     user = request.getfixturevalue(role_user)
 
-    assert {code for code, w in stores.items() if user_can_post_to_warehouse(user, w)} == postable
+    assert {code for code, w in stores.items() if can_post_to_warehouse(user, w)} == postable
 
 
 def test_it_stops_an_officer_posting_to_a_closed_warehouse(officer, stores):
     stores["LZ01"].active = False
 
-    assert not user_can_post_to_warehouse(officer, stores["LZ01"])
+    assert not can_post_to_warehouse(officer, stores["LZ01"])
 
 
 def test_it_scopes_balances(office, officer, outsider, stores, n95):

@@ -8,7 +8,6 @@ import time_machine
 from django.urls import reverse
 
 from production.credit_code import check_character
-from production.dashboard import production_dashboard, resumption_series
 from production.models import (
     Licence,
     LicenceKind,
@@ -22,11 +21,12 @@ from production.models import (
     ProductionReport,
 )
 from reports.models import ProvinceRollup
+from reports.production_dashboard import production_dashboard, resumption_series
 from tests.factories import ItemFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2020, 2, 10)
-URL = reverse("production:dashboard")
+URL = reverse("reports:production_dashboard")
 
 
 @pytest.fixture(autouse=True)

@@ -13,14 +13,6 @@ from django.core.management import call_command
 
 from inventory.models import StockBalance, StockEvent, StockEventLine
 from production.credit_code import is_valid_credit_code
-from production.demo import (
-    DEMO_LAST_DAY,
-    MASK_ITEMS,
-    REPORT_DAYS,
-    REPORT_FIRST_DAY,
-    demo_capacity,
-    demo_production_rows,
-)
 from production.models import (
     Licence,
     LineStatus,
@@ -39,7 +31,21 @@ from production.selectors import (
     utilisation,
     utilisation_flags,
 )
+from reports.province import GANSU, generate, province_read
 from supplycoord.models import User
+
+DEMO = province_read(GANSU)
+MASK_ITEMS = tuple(DEMO.production["mask_items"])
+REPORT_DAYS = DEMO.production["report_days"]
+REPORT_FIRST_DAY, DEMO_LAST_DAY = generate.report_window(DEMO)
+
+
+def demo_capacity():
+    return generate.capacity(DEMO)
+
+
+def demo_production_rows():
+    return generate.production_rows(DEMO)
 
 
 def load_demo() -> str:

@@ -21,6 +21,7 @@ from production.models import (
     ProductionLine,
 )
 from production.services import production_reports_submit
+from supplycoord.exports import TITLE_ROWS
 from tests.factories import ItemFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,7 +58,7 @@ def csv_rows(response):
 def xlsx_rows(response):
     content = b"".join(response.streaming_content)
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
-    return sheet, [list(row) for row in sheet.iter_rows(values_only=True)]
+    return sheet, [list(row) for row in sheet.iter_rows(values_only=True)][TITLE_ROWS:]
 
 
 @pytest.fixture
@@ -176,7 +177,7 @@ def test_it_writes_the_register_with_capacity_licences_and_problems(
     assert response.status_code == 200
     assert "2020-02-10.xlsx" in response["Content-Disposition"]
     sheet, rows = xlsx_rows(response)
-    assert sheet.freeze_panes == "A2"
+    assert sheet.freeze_panes == f"A{TITLE_ROWS + 2}"
     header = rows[0]
     lanzhou = dict(zip(header, next(r for r in rows[1:] if r[0] == LANZHOU), strict=True))
     values = list(lanzhou.values())
@@ -224,7 +225,7 @@ def test_it_writes_the_ledger_as_xlsx_with_numbers(client, office, ledger):
     assert response.status_code == 200
     assert "2020-02-10-2020-02-10.xlsx" in response["Content-Disposition"].replace("%2D", "-")
     sheet, rows = xlsx_rows(response)
-    assert sheet.freeze_panes == "A2"
+    assert sheet.freeze_panes == f"A{TITLE_ROWS + 2}"
     assert len(rows) == 3  # header and the two producers' rows of the 10th
     lanzhou = next(r for r in rows[1:] if r[1] == LANZHOU)
     assert lanzhou[0] == dt.datetime(2020, 2, 10)

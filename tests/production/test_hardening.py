@@ -18,6 +18,7 @@ from production.services import (
     problem_take,
     production_reports_submit,
 )
+from supplycoord.exports import TITLE_ROWS
 from tests.factories import ItemFactory, WarehouseFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -296,7 +297,7 @@ def test_a_reporters_correction_reason_reaches_the_office_export_as_text_not_a_f
     reasons = [r[-1] for r in list(csv.reader(io.StringIO(text)))[1:]]
     assert reasons == ["'" + attack]
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(as_xlsx.streaming_content))).active
-    cell = sheet.cell(row=2, column=sheet.max_column)
+    cell = sheet.cell(row=TITLE_ROWS + 2, column=sheet.max_column)
     assert cell.value == "'" + attack
     assert cell.data_type == "s"
 
@@ -400,7 +401,7 @@ def test_the_dashboard_drills_down_from_producers_by_status_to_the_register(
     Producer.objects.filter(pk=other_reporting_producer.pk).update(status="stopped")
     client.force_login(office)
 
-    html = client.get(reverse("production:dashboard")).content.decode()
+    html = client.get(reverse("reports:production_dashboard")).content.decode()
     link = f"{reverse('production:producer_list')}?status=stopped"
     register = client.get(link)
 

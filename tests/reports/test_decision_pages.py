@@ -13,6 +13,7 @@ from reports.alerts import alerts_refresh
 from reports.models import SpotCheckFlag, SpotCheckFollowUp, SpotCheckStatus
 from reports.services import snapshot_build_for_date
 from reports.spotchecks import spot_check_follow_up_record, spot_checks_compute_for_date
+from supplycoord.exports import TITLE_ROWS
 from tests.factories import (
     DailyFigureFactory,
     PrefectureFactory,
@@ -114,10 +115,10 @@ def test_the_notice_list_exports_as_xlsx(client, office, province):
     client.force_login(office)
     response = client.get(reverse("reports:spot_check_notice"), {"date": "2020-02-20"})
     assert response.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 3  # title, header, one flag
-    prefecture, item, figure, median, score, status, note = rows[2]
+    assert len(rows) == TITLE_ROWS + 2  # the title block, the header, one flag
+    prefecture, item, figure, median, score, status, note = rows[TITLE_ROWS + 1]
     assert prefecture == "兰州市"
     assert (figure, median, note) == (5.0, 1.01, "Surge ward")
     assert score == float(flag.score)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from reports.models import SpotCheckFlag, SpotCheckFollowUp
 from reports.services import snapshot_build_for_date
 from reports.spotchecks import spot_check_follow_up_record
+from supplycoord.exports import TITLE_ROWS
 from supplycoord.models import Item, Prefecture
 from tests.factories import DailyFigureFactory
 from tests.reports.test_decision_pages import D, seed
@@ -47,8 +48,8 @@ def test_the_daily_report_writes_peoples_text_as_text(client, leader, lanzhou, t
     assert {line[stock] for line in lines} == {"100"}
 
     response = client.get(reverse("reports:export", args=["xlsx"]), {"date": D.isoformat()})
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    rows = list(sheet.iter_rows(min_row=2, max_row=3))
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(min_row=TITLE_ROWS + 2, max_row=TITLE_ROWS + 3))
     assert sorted(row[prefecture].value for row in rows) == sorted(["'" + LINK, "'" + TAB])
     assert {(row[item].value, row[item].data_type) for row in rows} == {("'" + AT, "s")}
     assert {row[prefecture].data_type for row in rows} == {"s"}
@@ -68,8 +69,8 @@ def test_the_spot_check_notice_list_writes_peoples_text_as_text(
 
     response = client.get(reverse("reports:spot_check_notice"), {"date": D.isoformat()})
 
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    prefecture, item, figure, *_rest, note = next(sheet.iter_rows(min_row=3))
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    prefecture, item, figure, *_rest, note = next(sheet.iter_rows(min_row=TITLE_ROWS + 2))
     for cell, attack in ((prefecture, MINUS), (item, LINK), (note, PLUS)):
         assert (cell.value, cell.data_type) == ("'" + attack, "s")
     assert (figure.value, figure.data_type) == (5.0, "n")

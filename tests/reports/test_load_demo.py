@@ -6,16 +6,19 @@ a transaction rolled back when the module ends; each test still runs in its own 
 """
 
 import datetime as dt
+import hashlib
 import io
 from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Sum
 
-from inventory.demo import DEMO_DAYS, DEMO_START, daily_figures_checksum, demo_ledger_events
+from allocation.models import BatchReceipt, Destination, DispatchBatch, DispatchBatchLine, Donation
 from inventory.management.commands.ledger_verify import ledger_drift
 from inventory.models import (
+    FIGURE_FIELDS,
     RESERVE_KINDS,
     AdjustmentReason,
     DailyFigure,
@@ -27,6 +30,14 @@ from inventory.models import (
     WarehouseKind,
 )
 from inventory.selectors import reserve_stock_at
+from production.models import (
+    Licence,
+    Problem,
+    Producer,
+    ProductionLine,
+    ProductionReport,
+    RawMaterial,
+)
 from reports.models import (
     ProvinceRollup,
     ReportingState,
@@ -34,11 +45,14 @@ from reports.models import (
     SnapshotBuild,
     SnapshotRow,
 )
-from supplycoord.demo import DEMO_USERS
+from reports.province import GANSU, province_read
+from reports.province.generate import ledger_events
 from supplycoord.lib.dates import cutoff_for
 from supplycoord.models import (
+    County,
     Item,
     ItemCategory,
+    Norm,
     Prefecture,
     ProtectedStaff,
     Role,
@@ -47,7 +61,62 @@ from supplycoord.models import (
 )
 from supplycoord.selectors import key_items
 
+DEMO = province_read(GANSU)
+DEMO_START, DEMO_DAYS, DEMO_USERS = DEMO.start, DEMO.days, DEMO.users
 LAST_DAY = DEMO_START + dt.timedelta(days=DEMO_DAYS - 1)
+
+
+# What the demo writes, model by model (pinned below against the Python modules it replaced).
+PINNED_MODELS = (
+    Prefecture,
+    County,
+    Item,
+    User,
+    ProtectedStaff,
+    Norm,
+    DailyFigure,
+    Warehouse,
+    StockEvent,
+    StockEventLine,
+    StockBalance,
+    Destination,
+    Donation,
+    DispatchBatch,
+    DispatchBatchLine,
+    BatchReceipt,
+    Producer,
+    ProductionLine,
+    Licence,
+    RawMaterial,
+    ProductionReport,
+    Problem,
+)
+
+
+def demo_ledger_events(**arguments):
+    return ledger_events(DEMO, **arguments)
+
+
+def daily_figures_checksum(*, start: dt.date = DEMO_START, days: int = DEMO_DAYS) -> str:
+    """A SHA-256 over every figure of the date range, by codes: equal data, equal checksum."""
+    digest = hashlib.sha256()
+    end = start + dt.timedelta(days=days - 1)
+    rows = (
+        DailyFigure.objects.filter(date__range=(start, end))
+        .order_by("date", "prefecture__code", "item__code")
+        .values_list(
+            "date",
+            "prefecture__code",
+            "item__code",
+            *FIGURE_FIELDS,
+            "first_submitted_at",
+            "on_time",
+        )
+    )
+    for date, prefecture, item, *values, submitted_at, on_time in rows.iterator(chunk_size=5000):
+        line = f"{date}|{prefecture}|{item}|{values}|{submitted_at.timestamp()}|{on_time}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
 
 
 def load_demo() -> str:
@@ -216,6 +285,53 @@ def test_it_builds_snapshots_for_one_date(demo):
     assert states.count(ReportingState.LATE) == 1
     assert states.count(ReportingState.MISSING) == 1
     assert f"{expected} rows" in out.getvalue()
+
+
+def test_the_data_files_load_what_the_python_modules_wrote(demo):
+    """Counts and sums taken from `load_demo` before the demo became data (the Python modules
+    of commit 7de58a5), on the same database: the data files reproduce them exactly."""
+    assert {model.__name__: model.objects.count() for model in PINNED_MODELS} == {
+        "Prefecture": 15,
+        "County": 86,
+        "Item": 44,
+        "User": 6,
+        "ProtectedStaff": 75,
+        "Norm": 20,
+        "DailyFigure": 23_244,
+        "Warehouse": 5,
+        "StockEvent": 971,
+        "StockEventLine": 4_723,
+        "StockBalance": 41,
+        "Destination": 29,
+        "Donation": 4,
+        "DispatchBatch": 58,
+        "DispatchBatchLine": 218,
+        "BatchReceipt": 218,
+        "Producer": 25,
+        "ProductionLine": 56,
+        "Licence": 16,
+        "RawMaterial": 64,
+        "ProductionReport": 1_050,
+        "Problem": 14,
+    }
+    assert DailyFigure.objects.aggregate(**{f: Sum(f) for f in FIGURE_FIELDS}) == {
+        "stock": 308_865_773,
+        "received": 50_826_551,
+        "consumption": 45_163_711,
+        "demand": 52_914_979,
+        "expected_arrivals_3d": 101_156_266,
+    }
+    assert StockEventLine.objects.aggregate(s=Sum("quantity"))["s"] == 1_124_127
+    assert DispatchBatchLine.objects.aggregate(q=Sum("quantity"), r=Sum("received_quantity")) == {
+        "q": 4_637_000,
+        "r": 4_601_000,
+    }
+    assert ProductionReport.objects.aggregate(
+        o=Sum("output"), r=Sum("to_reserve"), s=Sum("factory_stock")
+    ) == {"o": 68_923_370, "r": 846_000, "s": 33_005_670}
+    assert ProtectedStaff.objects.aggregate(s=Sum("count"))["s"] == 200_110
+    assert str(RawMaterial.objects.aggregate(s=Sum("stock"))["s"]) == "15778.830"
+    assert ProductionLine.objects.aggregate(s=Sum("daily_capacity"))["s"] == 3_408_000
 
 
 # --- the reserve ledger -----------------------------------------------------------------

@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from reports.province import DEMO_NOTE
 from reports.services import snapshot_build_for_date
 from supplycoord.models import Norm
 from supplycoord.norms import norm_set
-from supplycoord.norms_demo import DEMO_NOTE
 from tests.factories import (
     DailyFigureFactory,
     ItemFactory,

@@ -8,14 +8,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from reports.province import DEMO_NOTE_PREFIX, GANSU, province_read
+from reports.province.load import province_norms_create
 from supplycoord.models import Norm
 from supplycoord.norms import norm_set, norm_versions, norms_in_force
-from supplycoord.norms_demo import DEMO_NORMS, DEMO_NOTE_PREFIX, demo_norms_create
 from supplycoord.services import reference_load_shipped
 from tests.factories import ItemFactory, StaffCategoryFactory
 
 JAN_25 = dt.date(2020, 1, 25)
 FEB_10 = dt.date(2020, 2, 10)
+DEMO_NORMS = province_read(GANSU).norms
+
+
+def demo_norms_create(user):
+    return province_norms_create(province_read(GANSU), user=user)
 
 
 @pytest.fixture

@@ -1,54 +1,58 @@
-"""Load the demo province: reference data, users, protected staff, 60 days of figures, and
-the reserve ledger (five warehouses and their stock events over the same days), and the
-allocation ledger (destinations, donations, the 58 dispatch batches to 10 March 2020).
+"""Load a province from a folder of data files: by default the demo province (Gansu, early
+2020: reference data, one user per role, protected staff, 60 days of daily figures, the
+reserve ledger of those days, the dispatch batches and donations, the producers with their
+last 30 days of production reports); with --data DIR, an office's own folder of the same layout
+(supplycoord/data/demo/README.md).
 
-Idempotent: a second run finds everything in place and creates nothing.
+Every file is checked before anything is saved; a problem names the file, the row and the
+field. Idempotent: a second run finds everything in place and creates nothing.
 """
 
 import time
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-from allocation.demo import demo_allocation_create
-from inventory.demo import DEMO_DAYS, DEMO_START, demo_daily_figures_create, demo_ledger_create
-from production.demo import demo_production_create
-from supplycoord.demo import demo_protected_staff_create, demo_users_create
-from supplycoord.models import User
-from supplycoord.norms_demo import demo_norms_create
-from supplycoord.services import reference_load_shipped
+from reports.province import GANSU, ProvinceDataInvalid, province_load, province_read
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo province (Gansu): shipped reference CSVs, one user per role, protected "
-        f"staff, {DEMO_DAYS} days of daily figures from {DEMO_START}, and the reserve "
-        "ledger of those days, dispatch batches, and the producers with 30 days of production "
-        "reports. Safe to run again."
+        "Load a province from a folder of data files (default: the demo province, Gansu, in "
+        "supplycoord/data/demo/gansu/): reference data, users, protected staff, daily figures, "
+        "the reserve ledger, dispatch batches and donations, producers and their production "
+        "reports. Checks every file first; safe to run again."
     )
 
-    def handle(self, *args, **options):
-        started = time.monotonic()
-        with transaction.atomic():
-            references = reference_load_shipped()
-            users = demo_users_create()
-            admin = User.objects.filter(username="admin").first()
-            staff = demo_protected_staff_create(user=admin)
-            office = User.objects.filter(username="office").first()
-            norms = demo_norms_create(office)
-            figures = demo_daily_figures_create(fallback_user=office)
-            ledger = demo_ledger_create(user=office)
-            allocation = demo_allocation_create(
-                user=office, leader=User.objects.filter(username="leader").first()
-            )
-            production = demo_production_create(
-                user=office, reporter=User.objects.filter(username="producer_reporter").first()
-            )
-        elapsed = time.monotonic() - started
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--data",
+            default=str(GANSU),
+            metavar="DIR",
+            help="the province folder to load (default: the demo province)",
+        )
 
+    def handle(self, *args, data, **options):
+        started = time.monotonic()
+        try:
+            province = province_read(data)
+            loaded = province_load(province)
+        except ProvinceDataInvalid as exc:
+            for error in exc.errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                _("Nothing was saved: %(count)d problem(s) found.") % {"count": len(exc.errors)}
+            ) from exc
+        elapsed = time.monotonic() - started
+        self.report(province, loaded, elapsed)
+
+    def report(self, province, loaded, elapsed):
         out = self.stdout
+        users, staff, norms = loaded["users"], loaded["staff"], loaded["norms"]
+        figures, ledger = loaded["figures"], loaded["ledger"]
+        allocation, production = loaded["allocation"], loaded["production"]
         out.write("Demo province loaded")
-        for result in references:
+        for result in loaded["references"]:
             out.write(
                 "  {kind:<17} {rows:>4} rows: {created} created, {updated} updated, "
                 "{unchanged} unchanged".format(**result)
@@ -66,7 +70,7 @@ class Command(BaseCommand):
         )
         out.write(
             f"  daily figures     {figures['created']} created, {figures['existing']} already "
-            f"there ({DEMO_START} + {DEMO_DAYS} days; {figures['late']} late and "
+            f"there ({province.start} + {province.days} days; {figures['late']} late and "
             f"{figures['missing']} missing prefecture-days, {figures['inconsistent']} "
             "inconsistent reports)"
         )

@@ -1,0 +1,53 @@
+import datetime as dt
+
+from django.conf import settings
+
+from supplycoord.lib.dates import local_today
+
+from .services import snapshot_rebuilds_request, snapshot_rebuilds_request_built
+
+# Reports' reactions to changes in the apps it reads, named per event in
+# settings.SUPPLYCOORD_EVENT_HANDLERS and called through supplycoord.events. They run inside
+# the writer's transaction: the outbox rows commit or roll back with the change, and the
+# builds are queued on commit.
+
+
+def dates_within_reach_of(changed_dates) -> set[dt.date]:
+    """The dates from each of `changed_dates` to 6 days later, up to today, built or not.
+
+    A figure of day d feeds the snapshots of d to d+6 (7-day average, stale carry-forward,
+    the next day's reconciliation gap).
+    """
+    today = local_today()
+    reach = max(settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1, settings.SUPPLYCOORD["STALE_DAYS"], 1)
+    candidates = set()
+    for day in changed_dates:
+        for offset in range(reach + 1):
+            target = day + dt.timedelta(days=offset)
+            if target > today:
+                break
+            candidates.add(target)
+    return candidates
+
+
+def snapshots_stale_after_figures(*, dates) -> None:
+    """Past dates within reach are always rebuilt; today's only if it has been built already
+    (otherwise the scheduled build after the cut-off makes it). The check of which are built
+    is folded into the outbox's upsert: one statement."""
+    snapshot_rebuilds_request(dates=dates_within_reach_of(dates), built_only_from=local_today())
+
+
+def snapshots_stale_after_stock(*, dates) -> None:
+    """Reserve stock at the end of day d sums every event up to d, so an event of day t changes
+    the rollups of t and of every later date. Only dates already built are rebuilt (the others
+    are computed from the ledger as it stands when they are built), requested in one statement
+    (ledger posting runs this for every event)."""
+    if dates:
+        snapshot_rebuilds_request_built(since=min(dates))
+
+
+def snapshots_stale_after_batch_moved(*, dates) -> None:
+    """A batch dispatched, received or closed on day t changes in-transit from t on: the same
+    built dates as a ledger event of t."""
+    if dates:
+        snapshot_rebuilds_request_built(since=min(dates))

@@ -1,0 +1,1248 @@
+"""Read and validate a province folder: every file, every row, before anything is saved.
+
+`province_read(directory)` returns a `Province` (plain data, no database) or raises
+`ProvinceDataInvalid` listing every problem found, each naming the file, the row (a CSV line
+as a spreadsheet shows it, the header being row 1; a key path in a YAML file) and the field.
+The layout of the folder is described in supplycoord/data/demo/README.md.
+
+Tables are CSV (UTF-8, a header row): an office fills them in a spreadsheet. Nested records
+(the generator's parameters, line templates, the batch plan, donations with their lines) are
+YAML: they nest, and they carry comments saying why a figure is what it is, which JSON cannot.
+"""
+
+import csv
+import dataclasses
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+from django.utils.translation import gettext as _
+
+from allocation.models import (
+    BatchPriority,
+    Channel,
+    DestinationKind,
+    DonationRestriction,
+    DonorKind,
+)
+from inventory.models import WarehouseKind
+from production.models import (
+    LicenceKind,
+    LineStatus,
+    ProblemCategory,
+    ProducerStatus,
+    RawMaterialKind,
+)
+from supplycoord.lib.dates import parse_iso_date
+from supplycoord.lib.text import ascii_whole_number, text_error
+from supplycoord.models import ItemCategory, Role
+from supplycoord.services import REFERENCE_KINDS, SHIPPED_FILES
+
+GANSU = Path(__file__).resolve().parents[2] / "supplycoord" / "data" / "demo" / "gansu"
+
+# Notes of demo norms start with this; the norms page warns when it sees one.
+DEMO_NOTE_PREFIX = "演示假设"
+DEMO_NOTE = "演示假设，非事实 / Demo assumption, not a fact"
+
+FIELD_NAME_RE = re.compile(r"\{(\w+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceFileError:
+    file: str
+    row: int | str  # a CSV line (header = 1), or a key path in a YAML file; 0 = the whole file
+    field: str
+    message: str
+
+    def __str__(self):
+        if self.row == 0:
+            return _("%(file)s: %(message)s") % {"file": self.file, "message": self.message}
+        if isinstance(self.row, int):
+            return _("%(file)s, row %(row)d, column “%(field)s”: %(message)s") % {
+                "file": self.file,
+                "row": self.row,
+                "field": self.field,
+                "message": self.message,
+            }
+        return _("%(file)s, %(path)s, field “%(field)s”: %(message)s") % {
+            "file": self.file,
+            "path": self.row,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+class ProvinceDataInvalid(Exception):
+    """The folder has problems; nothing was saved. `errors` lists every one found."""
+
+    def __init__(self, errors: list[ProvinceFileError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceUser:
+    username: str
+    password: str
+    role: str
+    prefecture_code: str | None
+    first_name: str
+    superuser: bool
+    row: int = dataclasses.field(default=0, compare=False)  # its row in users.csv
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceNorm:
+    category: str
+    item: str
+    per_shift: Decimal | None
+    shifts_per_day: Decimal | None
+    per_day: Decimal | None
+    effective_from: dt.date
+    note: str
+    row: int = dataclasses.field(default=0, compare=False)  # its row in norms.csv
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceWarehouse:
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    prefecture_code: str | None
+    address: str
+    manager: str
+    row: int = dataclasses.field(default=0, compare=False)  # its row in warehouses.csv
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceLine:
+    item: str
+    capacity: int
+    status: str
+    on: dt.date | None  # actual commissioning when commissioned or stopped, else planned
+    row: int = dataclasses.field(default=0, compare=False)  # its row in production_lines.csv
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvinceProducer:
+    key: str
+    name: str
+    prefecture: str
+    county: str | None
+    address: str
+    contact: str
+    status: str
+    resumption: dt.date | None
+    categories: tuple[str, ...]
+    national: dt.date | None
+    provincial: dt.date | None
+    commissioner: bool
+    lines: tuple[ProvinceLine, ...] = ()
+    row: int = dataclasses.field(default=0, compare=False)  # its row in producers.csv
+
+
+@dataclasses.dataclass(frozen=True)
+class Province:
+    """One province folder, read and checked; the loader and the generator take it."""
+
+    directory: Path
+    name: str
+    seed: int
+    start: dt.date
+    days: int
+    reference: dict  # {kind: path of the CSV to load}
+    figures: dict
+    users: tuple[ProvinceUser, ...]
+    population: dict  # {prefecture code: residents in ten-thousands}
+    medical_concentration: dict  # {prefecture code: factor}, 1.0 when absent
+    staff_rates: dict  # {staff category: (per 10,000 residents, scales with medical)}
+    consumption: dict  # {item: per 10,000 residents a day}
+    norms: tuple[ProvinceNorm, ...]
+    warehouses: tuple[ProvinceWarehouse, ...]
+    reserve_inflows: dict  # {item: {channel: (low, high)}}
+    ledger: dict
+    producers: tuple[ProvinceProducer, ...]
+    licences: tuple[dict, ...]
+    problems: tuple[dict, ...]
+    production: dict
+    destinations: tuple[dict, ...]
+    allocation: dict
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days - 1)
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _text(value, *, optional=False):
+    value = "" if value is None else str(value).strip()
+    if not value and not optional:
+        raise _Bad(_("This field is required."))
+    problem = text_error(value)
+    if problem:
+        raise _Bad(problem)
+    return value
+
+
+def _whole(value, *, minimum=0):
+    text = str(value).strip()
+    number = ascii_whole_number(text.removeprefix("-"))
+    if number is None or isinstance(value, bool):
+        raise _Bad(_("“%(value)s” is not a whole number.") % {"value": text})
+    number = -number if text.startswith("-") else number
+    if number < minimum:
+        raise _Bad(_("Must be at least %(minimum)d.") % {"minimum": minimum})
+    return number
+
+
+def _number(value):
+    if isinstance(value, bool):
+        raise _Bad(_("“%(value)s” is not a number.") % {"value": value})
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        raise _Bad(_("“%(value)s” is not a number.") % {"value": text})
+    return float(text)
+
+
+def _decimal(value):
+    text = str(value).strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0:
+        raise _Bad(_("“%(value)s” is not a number.") % {"value": text})
+    return number
+
+
+def _date(value):
+    date = parse_iso_date(value)
+    if date is None:
+        raise _Bad(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": value})
+    return date
+
+
+def _moment(value):
+    """A local date and time, "YYYY-MM-DD HH:MM", as (date, hour, minute)."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2})", text)
+    try:
+        if not match or int(match[2]) > 23 or int(match[3]) > 59:
+            raise ValueError
+        return dt.date.fromisoformat(match[1]), int(match[2]), int(match[3])
+    except ValueError:
+        raise _Bad(
+            _("“%(value)s” is not a date and time (YYYY-MM-DD HH:MM).") % {"value": text}
+        ) from None
+
+
+def _yes_no(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("yes", "no"):
+        raise _Bad(_("Write yes or no, not “%(value)s”.") % {"value": value})
+    return text == "yes"
+
+
+def _one_of(choices, *, optional=False):
+    def parse(value):
+        text = "" if value is None else str(value).strip()
+        if not text and optional:
+            return None
+        if text not in choices:
+            raise _Bad(
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": text, "choices": ", ".join(sorted(choices))}
+            )
+        return text
+
+    return parse
+
+
+def _optional(parse):
+    def inner(value):
+        if value is None or str(value).strip() == "":
+            return None
+        return parse(value)
+
+    return inner
+
+
+def _template(*names):
+    """A str.format pattern using only the given names, e.g. "CG-2020-{day:03d}"."""
+
+    def parse(value):
+        text = _text(value)
+        unknown = set(FIELD_NAME_RE.findall(text)) - set(names)
+        if unknown:
+            raise _Bad(
+                _("Unknown placeholder(s) %(unknown)s; use %(names)s.")
+                % {"unknown": ", ".join(sorted(unknown)), "names": ", ".join(names) or "-"}
+            )
+        try:
+            text.format(**dict.fromkeys(names, 1))
+        except (ValueError, IndexError, KeyError) as exc:
+            raise _Bad(str(exc)) from None
+        return text
+
+    return parse
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Collects every problem of every file instead of stopping at the first."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.errors: list[ProvinceFileError] = []
+        # Every row of every CSV read, with the cells that parsed (a row with a problem too).
+        self.seen: dict[str, list[dict]] = {}
+
+    def error(self, file, row, field, message):
+        self.errors.append(ProvinceFileError(file, row, field, str(message)))
+
+    def csv(self, name: str, columns: dict, *, key=(), required=True) -> list[dict]:
+        """Rows of a CSV file as {column: parsed value}; a row with a problem is left out.
+
+        `key`: the column(s) identifying a row. A second row with the same key is a problem
+        (one check for every table). Every row's parsed cells stay in `self.seen`, so a row
+        with a wrong cell elsewhere still answers `keys()` (no false errors in other files).
+        """
+        path = self.directory / name
+        if not path.exists():
+            if required:
+                self.error(name, 0, "", _("The file is missing."))
+            return []
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(name, 0, "", _("Cannot read the file: %(error)s") % {"error": exc})
+            return []
+        reader = csv.DictReader(text.splitlines())
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            self.error(
+                name,
+                1,
+                missing[0],
+                _("The header lacks the column(s) %(columns)s.") % {"columns": ", ".join(missing)},
+            )
+            return []
+        rows, seen, first_row = [], self.seen.setdefault(name, []), {}
+        for number, raw in enumerate(reader, start=2):
+            row, good = {}, True
+            for column, parse in columns.items():
+                try:
+                    row[column] = parse(raw.get(column))
+                except _Bad as exc:
+                    self.error(name, number, column, exc)
+                    good = False
+            row["_row"] = number
+            seen.append(row)
+            if key and all(column in row for column in key):
+                value = tuple(row[column] for column in key)
+                if value in first_row:
+                    self.error(
+                        name,
+                        number,
+                        key[-1],
+                        _("“%(value)s” is already in row %(row)d: %(columns)s must be unique.")
+                        % {
+                            "value": ", ".join(str(v) for v in value),
+                            "row": first_row[value],
+                            "columns": ", ".join(key),
+                        },
+                    )
+                    good = False
+                else:
+                    first_row[value] = number
+            if good:
+                rows.append(row)
+        return rows
+
+    def keys(self, name: str, column: str) -> set:
+        """The values of `column` in every row of `name` where that cell itself is valid."""
+        return {row[column] for row in self.seen.get(name, ()) if column in row}
+
+    def yaml(self, name: str) -> dict | None:
+        """The file's mapping, or None (and one problem) when it cannot be used."""
+        path = self.directory / name
+        if not path.exists():
+            self.error(name, 0, "", _("The file is missing."))
+            return None
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(name, 0, "", _("Cannot read the file: %(error)s") % {"error": exc})
+            return None
+        except yaml.YAMLError as exc:
+            self.error(name, 0, "", _("Not valid YAML: %(error)s") % {"error": exc})
+            return None
+        if not isinstance(data, dict):
+            self.error(name, 0, "", _("The file must hold a mapping of names to values."))
+            return None
+        return data
+
+    def field(self, file, node, path, key, parse, *, default=dataclasses.MISSING):
+        """node[key] parsed, or `default` when absent (an error when there is no default)."""
+        if not isinstance(node, dict):
+            self.error(file, path or "/", key, _("Expected a mapping of names to values."))
+            return None
+        if key not in node or node[key] is None:
+            if default is dataclasses.MISSING:
+                self.error(file, path or "/", key, _("This field is required."))
+            return None if default is dataclasses.MISSING else default
+        try:
+            return parse(node[key])
+        except _Bad as exc:
+            self.error(file, path or "/", key, exc)
+            return None
+
+    def items(self, file, node, path, key, parse_each):
+        """node[key] as a list, each element parsed by parse_each(reader, element, path)."""
+        value = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(value, list):
+            self.error(file, path or "/", key, _("Expected a list."))
+            return []
+        return [
+            parse_each(element, f"{path + '.' if path else ''}{key}[{n}]")
+            for n, element in enumerate(value)
+        ]
+
+
+def _codes(path: Path, *, skip_level=None) -> set[str]:
+    """The codes of a reference CSV (rows of `skip_level` left out)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {
+            (row.get("code") or "").strip()
+            for row in csv.DictReader(handle)
+            if skip_level is None or (row.get("level") or "").strip() != skip_level
+        }
+
+
+def _section(r, name, parse, **references) -> dict:
+    """A YAML file parsed by `parse`, or {} when the file itself could not be read."""
+    node = r.yaml(name)
+    return {} if node is None else parse(r, node, **references)
+
+
+def province_read(directory) -> Province:
+    """Read every file of a province folder, or raise ProvinceDataInvalid naming each problem."""
+    directory = Path(directory)
+    r = _Reader(directory)
+    if not directory.is_dir():
+        r.error(str(directory), 0, "", _("No such folder."))
+        raise ProvinceDataInvalid(r.errors)
+
+    # Reference data: the folder's own CSV where it has one, else the shipped one.
+    reference = {
+        kind: directory / f"{kind}.csv"
+        if (directory / f"{kind}.csv").exists()
+        else SHIPPED_FILES[kind]
+        for kind in REFERENCE_KINDS
+    }
+    # The province's own row is not a prefecture.
+    prefectures = _codes(reference["prefectures"], skip_level="province")
+    counties = _codes(reference["counties"])
+    items = _codes(reference["items"])
+    categories = _codes(reference["staff_categories"])
+    prefecture = _one_of(prefectures)
+    item = _one_of(items)
+
+    main = r.yaml("province.yaml") or {}
+    f = "province.yaml"
+    name = r.field(f, main, "", "name", _text)
+    seed = r.field(f, main, "", "seed", _whole)
+    start = r.field(f, main, "", "start", _date)
+    days = r.field(f, main, "", "days", lambda v: _whole(v, minimum=1))
+    figures_node = main.get("figures", {})
+    figures = {
+        "lookahead_days": r.field(f, figures_node, "figures", "lookahead_days", _whole),
+        "missing_prefecture_days": r.field(
+            f, figures_node, "figures", "missing_prefecture_days", _whole
+        ),
+        "late_prefecture_days": r.field(f, figures_node, "figures", "late_prefecture_days", _whole),
+        "inconsistent_reports": r.field(f, figures_node, "figures", "inconsistent_reports", _whole),
+        "default_population_10k": r.field(
+            f, figures_node, "figures", "default_population_10k", _whole
+        ),
+        "category_per_10k": _mapping(
+            r, f, figures_node, "figures", "category_per_10k", _one_of(ItemCategory.values), _number
+        ),
+        "min_stock": _mapping(
+            r,
+            f,
+            figures_node,
+            "figures",
+            "min_stock",
+            _one_of(ItemCategory.values),
+            _whole,
+            default={},
+        ),
+    }
+    outlier = figures_node.get("spot_check_outlier") if isinstance(figures_node, dict) else None
+    figures["spot_check_outlier"] = (
+        (
+            r.field(f, outlier, "figures.spot_check_outlier", "prefecture", prefecture),
+            r.field(f, outlier, "figures.spot_check_outlier", "item", item),
+            r.field(f, outlier, "figures.spot_check_outlier", "factor", _number),
+        )
+        if outlier is not None
+        else None
+    )
+
+    users = tuple(
+        ProvinceUser(
+            row["username"],
+            row["password"],
+            row["role"],
+            row["prefecture"],
+            row["first_name"],
+            row["superuser"],
+            row=row["_row"],
+        )
+        for row in r.csv(
+            "users.csv",
+            key=("username",),
+            columns={
+                "username": _text,
+                "password": _text,
+                "role": _one_of(Role.values),
+                "prefecture": _optional(prefecture),
+                "first_name": lambda v: _text(v, optional=True),
+                "superuser": _yes_no,
+            },
+        )
+    )
+    population_rows = r.csv(
+        "population.csv",
+        key=("prefecture",),
+        columns={
+            "prefecture": prefecture,
+            "population_10k": _whole,
+            "medical_concentration": _optional(_number),
+        },
+    )
+    staff_rows = r.csv(
+        "staff_rates.csv",
+        key=("staff_category",),
+        columns={"staff_category": _one_of(categories), "per_10k": _number, "medical": _yes_no},
+    )
+    consumption_rows = r.csv(
+        "consumption_rates.csv", key=("item",), columns={"item": item, "per_10k": _number}
+    )
+    norm_rows = r.csv(
+        "norms.csv",
+        key=("staff_category", "item", "effective_from"),
+        columns={
+            "staff_category": _one_of(categories),
+            "item": item,
+            "per_shift": _optional(_decimal),
+            "shifts_per_day": _optional(_decimal),
+            "per_day": _optional(_decimal),
+            "effective_from": _date,
+            "note": lambda v: _text(v, optional=True),
+        },
+    )
+    for row in norm_rows:
+        if (row["per_day"] is None) == (row["per_shift"] is None or row["shifts_per_day"] is None):
+            r.error(
+                "norms.csv",
+                row["_row"],
+                "per_day",
+                _("Give either per_day, or per_shift and shifts_per_day."),
+            )
+    warehouse_rows = r.csv(
+        "warehouses.csv",
+        key=("code",),
+        columns={
+            "code": _text,
+            "name_zh": _text,
+            "name_en": lambda v: _text(v, optional=True),
+            "kind": _one_of(WarehouseKind.values),
+            "prefecture": _optional(prefecture),
+            "address": lambda v: _text(v, optional=True),
+            "manager": lambda v: _text(v, optional=True),
+        },
+    )
+    # Every valid code counts, even of a row wrong elsewhere: one wrong cell, one problem.
+    warehouse = _one_of(r.keys("warehouses.csv", "code"))
+    inflow_rows = r.csv(
+        "reserve_inflows.csv",
+        key=("item", "channel"),
+        columns={
+            "item": item,
+            "channel": _one_of(("national", "purchase", "donation")),
+            "low": _whole,
+            "high": _whole,
+        },
+    )
+    inflows: dict[str, dict] = {}
+    for row in inflow_rows:
+        if row["low"] > row["high"]:
+            r.error("reserve_inflows.csv", row["_row"], "high", _("Must be at least low."))
+        inflows.setdefault(row["item"], {})[row["channel"]] = (row["low"], row["high"])
+
+    ledger = _section(r, "ledger.yaml", _ledger, item=item, warehouse=warehouse)
+
+    producer_rows = r.csv(
+        "producers.csv",
+        key=("key",),
+        columns={
+            "key": _text,
+            "name": _text,
+            "prefecture": prefecture,
+            "county": _optional(_one_of(counties)),
+            "address": lambda v: _text(v, optional=True),
+            "contact": lambda v: _text(v, optional=True),
+            "status": _one_of(ProducerStatus.values),
+            "resumption_date": _optional(_date),
+            "product_categories": lambda v: tuple(
+                _one_of(ItemCategory.values)(c) for c in _text(v).split(";")
+            ),
+            "national_whitelist_since": _optional(_date),
+            "provincial_whitelist_since": _optional(_date),
+            "commissioner": _yes_no,
+        },
+    )
+    producer = _one_of(r.keys("producers.csv", "key"))
+    line_rows = r.csv(
+        "production_lines.csv",
+        {
+            "producer": producer,
+            "item": item,
+            "daily_capacity": lambda v: _whole(v, minimum=1),
+            "status": _one_of(LineStatus.values),
+            "commissioning": _date,
+        },
+    )
+    lines: dict[str, list] = {}
+    for row in line_rows:
+        lines.setdefault(row["producer"], []).append(
+            ProvinceLine(
+                row["item"],
+                row["daily_capacity"],
+                row["status"],
+                row["commissioning"],
+                row=row["_row"],
+            )
+        )
+    producers = tuple(
+        ProvinceProducer(
+            key=row["key"],
+            name=row["name"],
+            prefecture=row["prefecture"],
+            county=row["county"],
+            address=row["address"],
+            contact=row["contact"],
+            status=row["status"],
+            resumption=row["resumption_date"],
+            categories=row["product_categories"],
+            national=row["national_whitelist_since"],
+            provincial=row["provincial_whitelist_since"],
+            commissioner=row["commissioner"],
+            lines=tuple(lines.get(row["key"], ())),
+            row=row["_row"],
+        )
+        for row in producer_rows
+    )
+    licences = r.csv(
+        "licences.csv",
+        key=("producer", "kind", "number"),
+        columns={
+            "producer": producer,
+            "kind": _one_of(LicenceKind.values),
+            "number": _text,
+            "issuer": _text,
+            "issued": _date,
+            "expires": _optional(_date),
+        },
+    )
+    # The loader finds a problem again by its producer and description.
+    problems = r.csv(
+        "problems.csv",
+        key=("producer", "description"),
+        columns={
+            "producer": producer,
+            "category": _one_of(ProblemCategory.values),
+            "description": _text,
+            "reported_at": _moment,
+            "taken_by": _one_of(("office", "reporter"), optional=True),
+            "resolution": lambda v: _text(v, optional=True),
+            "resolved_at": _optional(_moment),
+        },
+    )
+    for row in problems:
+        if bool(row["resolution"]) != bool(row["resolved_at"]):
+            r.error(
+                "problems.csv",
+                row["_row"],
+                "resolved_at",
+                _("A resolution needs its resolved_at, and resolved_at its resolution."),
+            )
+    production = _section(
+        r,
+        "production.yaml",
+        _production,
+        item=item,
+        producer=producer,
+        warehouse=warehouse,
+        prefecture=prefecture,
+    )
+    # allocation.yaml names a destination by its Chinese name alone.
+    destinations = r.csv(
+        "destinations.csv",
+        key=("name_zh",),
+        columns={
+            "kind": _one_of([k for k in DestinationKind.values if k != DestinationKind.PREFECTURE]),
+            "name_zh": _text,
+            "name_en": lambda v: _text(v, optional=True),
+            "contact": lambda v: _text(v, optional=True),
+        },
+    )
+    allocation = _section(
+        r,
+        "allocation.yaml",
+        _allocation,
+        item=item,
+        warehouse=warehouse,
+        prefecture=prefecture,
+        destination_names=r.keys("destinations.csv", "name_zh"),
+    )
+    _check_roles(r, allocation)
+    if r.errors:
+        raise ProvinceDataInvalid(r.errors)
+    return Province(
+        directory=directory,
+        name=name,
+        seed=seed,
+        start=start,
+        days=days,
+        reference=reference,
+        figures=figures,
+        users=users,
+        population={row["prefecture"]: row["population_10k"] for row in population_rows},
+        medical_concentration={
+            row["prefecture"]: row["medical_concentration"]
+            for row in population_rows
+            if row["medical_concentration"] is not None
+        },
+        staff_rates={row["staff_category"]: (row["per_10k"], row["medical"]) for row in staff_rows},
+        consumption={row["item"]: row["per_10k"] for row in consumption_rows},
+        norms=tuple(
+            ProvinceNorm(
+                row["staff_category"],
+                row["item"],
+                row["per_shift"],
+                row["shifts_per_day"],
+                row["per_day"],
+                row["effective_from"],
+                row["note"],
+                row=row["_row"],
+            )
+            for row in norm_rows
+        ),
+        warehouses=tuple(
+            ProvinceWarehouse(
+                row["code"],
+                row["name_zh"],
+                row["name_en"],
+                row["kind"],
+                row["prefecture"],
+                row["address"],
+                row["manager"],
+                row=row["_row"],
+            )
+            for row in warehouse_rows
+        ),
+        reserve_inflows=inflows,
+        ledger=ledger,
+        producers=producers,
+        licences=tuple(licences),
+        problems=tuple(problems),
+        production=production,
+        destinations=tuple(destinations),
+        allocation=allocation,
+    )
+
+
+def _check_roles(r, allocation: dict) -> None:
+    """The users the load acts as must be in users.csv: the first of each role it needs.
+
+    Always the office staff (it enters the figures, the ledger and the register of
+    producers); the administrator when staff_rates.csv has a rate (it records the protected
+    staff); a leader when allocation.yaml plans batches (the leader approves them); a
+    producer reporter when producers.csv marks a producer `commissioner`. A row wrong in
+    another cell still counts: its own problem is reported once.
+    """
+    users = r.seen.get("users.csv")
+    if users is None:
+        return  # the file is missing or unreadable: that problem is reported already
+    for row in users:
+        if row.get("role") == Role.PREFECTURE_OFFICER and row.get("prefecture", "") is None:
+            r.error(
+                "users.csv",
+                row["_row"],
+                "prefecture",
+                _("A prefecture officer needs a prefecture."),
+            )
+    if any("role" not in row for row in users):
+        return  # a wrong role cell is reported already; it may be the role that is missing
+    roles = {row["role"] for row in users}
+    needed = {
+        Role.OFFICE_STAFF: _(
+            "No user with role %(role)s: the load acts as the office (it enters the figures, "
+            "the reserve ledger, the batches and the register of producers)."
+        ),
+    }
+    if r.seen.get("staff_rates.csv"):
+        needed[Role.ADMIN] = _(
+            "No user with role %(role)s: the administrator records the protected staff of "
+            "staff_rates.csv."
+        )
+    if allocation.get("batches"):
+        needed[Role.LEADERSHIP] = _(
+            "No user with role %(role)s: a leader approves the batches of allocation.yaml."
+        )
+    if any(row.get("commissioner") for row in r.seen.get("producers.csv", ())):
+        needed[Role.PRODUCER_REPORTER] = _(
+            "No user with role %(role)s: producers.csv stations a producer reporter at the "
+            "producers marked commissioner."
+        )
+    for role, message in needed.items():
+        if role not in roles:
+            r.error("users.csv", 0, "role", message % {"role": role})
+
+
+def _mapping(r, file, node, path, key, parse_key, parse_value, *, default=dataclasses.MISSING):
+    value = node.get(key) if isinstance(node, dict) else None
+    if value is None and default is not dataclasses.MISSING:
+        return default
+    if not isinstance(value, dict):
+        r.error(file, path or "/", key, _("Expected a mapping of names to values."))
+        return {}
+    out = {}
+    for k, v in value.items():
+        where = f"{path + '.' if path else ''}{key}"
+        try:
+            out[parse_key(k)] = parse_value(v)
+        except _Bad as exc:
+            r.error(file, where, str(k), exc)
+    return out
+
+
+def _list_of(parse):
+    def inner(value):
+        if not isinstance(value, list) or not value:
+            raise _Bad(_("Expected a list."))
+        return [parse(v) for v in value]
+
+    return inner
+
+
+def _range(value):
+    if not isinstance(value, list) or len(value) != 2:
+        raise _Bad(_("Write [low, high]."))
+    low, high = _number(value[0]), _number(value[1])
+    if low > high:
+        raise _Bad(_("Low is above high."))
+    return low, high
+
+
+def _ledger(r, node, *, item, warehouse) -> dict:
+    f = "ledger.yaml"
+    field = r.field
+
+    def own(element, path):
+        return {
+            "item": field(f, element, path, "item", item),
+            "from_day": field(f, element, path, "from_day", _whole),
+            "range": (
+                field(f, element, path, "low", _whole),
+                field(f, element, path, "high", _whole),
+            ),
+        }
+
+    own_node = node.get("own_production", {})
+    national = node.get("national", {})
+    always = national.get("always", {}) if isinstance(national, dict) else {}
+    purchase = node.get("purchase", {})
+    donation = node.get("donation", {})
+    dispatch = node.get("dispatch", {})
+    hospitals = node.get("hospitals", {})
+    mistake = node.get("mistake", {})
+    damage = node.get("damage", {})
+    count = node.get("count", {})
+    return {
+        "own_production": {
+            "counterparty": field(f, own_node, "own_production", "counterparty", _text),
+            "document": field(f, own_node, "own_production", "document", _template("item", "day")),
+            "items": r.items(f, own_node, "own_production", "items", own),
+        },
+        "national": {
+            "days": field(f, national, "national", "days", _list_of(_whole)),
+            "sender": field(f, national, "national", "sender", _text),
+            "document": field(f, national, "national", "document", _template("n")),
+            "share_of_items": field(f, national, "national", "share_of_items", _number),
+            "always": (
+                field(f, always, "national.always", "item", item),
+                (
+                    field(f, always, "national.always", "low", _whole),
+                    field(f, always, "national.always", "high", _whole),
+                ),
+            ),
+        },
+        "purchase": {
+            "every_days": field(
+                f, purchase, "purchase", "every_days", lambda v: _whole(v, minimum=1)
+            ),
+            "document": field(f, purchase, "purchase", "document", _template("day")),
+            "share_of_items": field(f, purchase, "purchase", "share_of_items", _number),
+            "suppliers": field(f, purchase, "purchase", "suppliers", _list_of(_text)),
+        },
+        "donation": {
+            "warehouse": field(f, donation, "donation", "warehouse", warehouse),
+            "document": field(f, donation, "donation", "document", _template("day")),
+            "donors": field(f, donation, "donation", "donors", _list_of(_text)),
+        },
+        "dispatch": {
+            "document": field(f, dispatch, "dispatch", "document", _template("mmdd", "n", "k")),
+            "build_up_from_day": field(f, dispatch, "dispatch", "build_up_from_day", _whole),
+            "held_reserve_from_day": field(
+                f, dispatch, "dispatch", "held_reserve_from_day", _whole
+            ),
+            "provincial_recipients": field(
+                f, dispatch, "dispatch", "provincial_recipients", _list_of(_text)
+            ),
+            "receiving_weights": _mapping(
+                r, f, dispatch, "dispatch", "receiving_weights", warehouse, _range
+            ),
+            "other_weight": field(f, dispatch, "dispatch", "other_weight", _range),
+        },
+        "hospitals": {
+            "document": field(f, hospitals, "hospitals", "document", _template("warehouse", "day")),
+            "by_warehouse": _mapping(
+                r, f, hospitals, "hospitals", "by_warehouse", warehouse, _list_of(_text)
+            ),
+        },
+        "mistake": {
+            "day": field(f, mistake, "mistake", "day", _whole),
+            "wrong_warehouse": field(f, mistake, "mistake", "wrong_warehouse", warehouse),
+            "right_warehouse": field(f, mistake, "mistake", "right_warehouse", warehouse),
+            "item": field(f, mistake, "mistake", "item", item),
+            "quantity": field(f, mistake, "mistake", "quantity", lambda v: _whole(v, minimum=1)),
+            "document": field(f, mistake, "mistake", "document", _text),
+            "reversal_note": field(f, mistake, "mistake", "reversal_note", _text),
+            "rebooked_note": field(f, mistake, "mistake", "rebooked_note", _text),
+        },
+        "damage": {
+            "day": field(f, damage, "damage", "day", _whole),
+            "warehouse": field(f, damage, "damage", "warehouse", warehouse),
+            "items": field(f, damage, "damage", "items", _list_of(item)),
+            "at_least": field(f, damage, "damage", "at_least", _whole),
+            "share": field(f, damage, "damage", "share", _number),
+            "note": field(f, damage, "damage", "note", _text),
+        },
+        "count": {
+            "day": field(f, count, "count", "day", _whole),
+            "warehouse": field(f, count, "count", "warehouse", warehouse),
+            "differences": _mapping(
+                r, f, count, "count", "differences", item, lambda v: _whole(v, minimum=-(10**9))
+            ),
+            "note": field(f, count, "count", "note", _text),
+        },
+    }
+
+
+def _production(r, node, *, item, producer, warehouse, prefecture) -> dict:
+    f = "production.yaml"
+    field = r.field
+    held = node.get("held_reserve", {})
+    low = node.get("low_utilisation", {})
+
+    def template(element, path):
+        return {
+            "per": field(f, element, path, "per", lambda v: _whole(v, minimum=1)),
+            "materials": r.items(
+                f,
+                element,
+                path,
+                "materials",
+                lambda m, p: (
+                    field(f, m, p, "material", _one_of(RawMaterialKind.values)),
+                    field(f, m, p, "name", _text),
+                    field(f, m, p, "unit", _text),
+                    field(f, m, p, "daily_use", _decimal),
+                ),
+            ),
+        }
+
+    raw = node.get("raw_materials", {})
+    return {
+        "report_days": field(f, node, "", "report_days", lambda v: _whole(v, minimum=1)),
+        "mask_items": field(f, node, "", "mask_items", _list_of(item)),
+        "n95": field(f, node, "", "n95", item),
+        "suit": field(f, node, "", "suit", item),
+        "counted_in_hundreds": field(f, node, "", "counted_in_hundreds", _list_of(item)),
+        "held_reserve": (
+            field(f, held, "held_reserve", "producer", producer),
+            field(f, held, "held_reserve", "warehouse", warehouse),
+        ),
+        "low_utilisation": (
+            field(f, low, "low_utilisation", "producer", producer),
+            field(f, low, "low_utilisation", "item", item),
+            field(f, low, "low_utilisation", "from", _date),
+        ),
+        "area_codes": _mapping(r, f, node, "", "area_codes", prefecture, _text, default={}),
+        "default_area_code": field(f, node, "", "default_area_code", _text),
+        "raw_materials": {
+            kind: template(
+                raw.get(kind, {}) if isinstance(raw, dict) else {}, f"raw_materials.{kind}"
+            )
+            for kind in ("masks", "suits", "other")
+        },
+        "short_materials": {
+            (entry[0], entry[1]): entry[2]
+            for entry in r.items(
+                f,
+                node,
+                "",
+                "short_materials",
+                lambda m, p: (
+                    field(f, m, p, "producer", producer),
+                    field(f, m, p, "material", _one_of(RawMaterialKind.values)),
+                    field(f, m, p, "days", _whole),
+                ),
+            )
+        },
+    }
+
+
+def _batch_number(value):
+    """Batch numbers are a year and a sequence (allocation's rule): "2020-{n:03d}"."""
+    pattern = _template("n")(value)
+    if not re.fullmatch(r"\d{4}-\d{3,}", pattern.format(n=1)):
+        raise _Bad(_("Batch numbers are a year and a number, as “2020-{n:03d}” writes them."))
+    return pattern
+
+
+def _batches_and_weight(value):
+    if not isinstance(value, list) or len(value) != 2:
+        raise _Bad(_("Write [batches, weight]."))
+    return _whole(value[0], minimum=1), _number(value[1])
+
+
+def _allocation(r, node, *, item, warehouse, prefecture, destination_names) -> dict:
+    f = "allocation.yaml"
+    field = r.field
+    channel = _one_of(Channel.values)
+    # Template lines are drawn from stock the reserve receives for them: not donations.
+    supply = _one_of((Channel.OWN_PRODUCTION, Channel.PURCHASE, Channel.NATIONAL_ALLOCATION))
+    kinds = [k for k in DestinationKind.values if k != DestinationKind.COUNTY]
+    templates_node = node.get("templates", {})
+    templates = {}
+    if not isinstance(templates_node, dict):
+        r.error(f, "/", "templates", _("Expected a mapping of names to values."))
+        templates_node = {}
+    for name, lines in templates_node.items():
+        if not isinstance(lines, list):
+            r.error(f, "templates", str(name), _("Expected a list."))
+            continue
+        parsed = []
+        for n, line in enumerate(lines):
+            try:
+                if not isinstance(line, list) or len(line) != 3:
+                    raise _Bad(_("Write each line as [item, channel, weight]."))
+                parsed.append((item(line[0]), supply(line[1]), _number(line[2])))
+            except _Bad as exc:
+                r.error(f, f"templates.{name}[{n}]", str(name), exc)
+        templates[name] = tuple(parsed)
+    template = _one_of(templates)
+    donations_node = node.get("donations", {})
+    donation_keys = set(donations_node) if isinstance(donations_node, dict) else set()
+    donation = _one_of(donation_keys)
+
+    def fixed_lines(value):
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise _Bad(_("Expected a list."))
+        out = []
+        for line in value:
+            if not isinstance(line, list) or len(line) not in (3, 4):
+                raise _Bad(_("Write each line as [item, channel, quantity, donation or nothing]."))
+            key = donation(line[3]) if len(line) == 4 else None
+            out.append((item(line[0]), channel(line[1]), _whole(line[2], minimum=1), key))
+        return tuple(out)
+
+    def quantities(value):
+        if not isinstance(value, list):
+            raise _Bad(_("Expected a list."))
+        out = []
+        for line in value:
+            if not isinstance(line, list) or len(line) != 2:
+                raise _Bad(_("Write each line as [item, quantity]."))
+            out.append((item(line[0]), _whole(line[1], minimum=1)))
+        return tuple(out)
+
+    prefectures = node.get("prefectures", {})
+    rotation = r.items(
+        f,
+        prefectures,
+        "prefectures",
+        "rotation",
+        lambda e, p: {
+            "warehouse": field(f, e, p, "warehouse", warehouse),
+            "template": field(f, e, p, "template", template),
+            "from": field(f, e, p, "from", _date, default=None),
+            "then": field(f, e, p, "then", template, default=None),
+        },
+    )
+    counts = _mapping(
+        r,
+        f,
+        prefectures,
+        "prefectures",
+        "counts",
+        prefecture,
+        _batches_and_weight,
+    )
+    placements = r.items(
+        f,
+        prefectures,
+        "prefectures",
+        "donations",
+        lambda e, p: {
+            "donation": field(f, e, p, "donation", donation),
+            "destination": field(f, e, p, "destination", prefecture, default=None),
+            "warehouse": field(f, e, p, "warehouse", warehouse),
+            "on_or_after": field(f, e, p, "on_or_after", _date),
+            "nth": field(f, e, p, "nth", lambda v: _whole(v, minimum=1)),
+            "lines": field(f, e, p, "lines", quantities),
+        },
+    )
+    others = r.items(
+        f,
+        node,
+        "",
+        "other_batches",
+        lambda e, p: {
+            "destination": field(f, e, p, "destination", _one_of(destination_names)),
+            "kind": field(f, e, p, "kind", _one_of(kinds)),
+            "day": field(f, e, p, "day", _date),
+            "warehouse": field(f, e, p, "warehouse", warehouse),
+            "template": field(f, e, p, "template", template, default=None),
+            "weight": field(f, e, p, "weight", _number, default=1.0),
+            "priority": field(f, e, p, "priority", _one_of(BatchPriority.values)),
+            "reason": field(f, e, p, "reason", lambda v: _text(v, optional=True), default=""),
+            "fixed": field(f, e, p, "fixed", fixed_lines, default=()),
+        },
+    )
+    donations = {}
+    for key, spec in donations_node.items() if isinstance(donations_node, dict) else ():
+        p = f"donations.{key}"
+        row = {
+            "donor_name": field(f, spec, p, "donor_name", _text),
+            "donor_kind": field(f, spec, p, "donor_kind", _one_of(DonorKind.values)),
+            "warehouse": field(f, spec, p, "warehouse", warehouse),
+            "received_at": field(f, spec, p, "received_at", _moment),
+            "lines": _mapping(r, f, spec, p, "lines", item, lambda v: _whole(v, minimum=1)),
+            "declared_value": field(f, spec, p, "declared_value", _decimal),
+            "public": field(f, spec, p, "public", _yes_no),
+            "note": field(f, spec, p, "note", lambda v: _text(v, optional=True), default=""),
+            "source_document": field(f, spec, p, "document", _text),
+        }
+        for optional, parse in (
+            ("foreign", _yes_no),
+            ("restriction", _one_of(DonationRestriction.values)),
+            ("restricted_prefecture", prefecture),
+        ):
+            if isinstance(spec, dict) and optional in spec:
+                row[optional] = field(f, spec, p, optional, parse)
+        # Kept as the file writes it: the service stores the string as a Decimal.
+        if row["declared_value"] is not None:
+            row["declared_value"] = str(spec["declared_value"])
+        donations[key] = row
+    receipts = node.get("receipts", {})
+    dispatch = node.get("dispatch", {})
+    transit = node.get("in_transit", {})
+    damaged = node.get("damaged", {})
+    totals = _mapping(r, f, node, "", "totals", _one_of(kinds), _whole)
+    return {
+        "number": field(f, node, "", "number", _batch_number),
+        "batches": field(f, node, "", "batches", _whole),
+        "total": field(f, node, "", "total", _whole),
+        "unit": field(f, node, "", "unit", lambda v: _whole(v, minimum=1)),
+        "totals": totals,
+        "templates": templates,
+        "prefectures": {
+            "first_day": field(f, prefectures, "prefectures", "first_day", _date),
+            "last_day": field(f, prefectures, "prefectures", "last_day", _date),
+            "contact": field(f, prefectures, "prefectures", "contact", _text),
+            "rotation_from": field(f, prefectures, "prefectures", "rotation_from", _date),
+            "rotation": rotation,
+            "hard_hit": field(f, prefectures, "prefectures", "hard_hit", _list_of(prefecture)),
+            "hard_hit_priority": field(
+                f, prefectures, "prefectures", "hard_hit_priority", _one_of(BatchPriority.values)
+            ),
+            "hard_hit_reason": field(f, prefectures, "prefectures", "hard_hit_reason", _text),
+            "priority": field(
+                f, prefectures, "prefectures", "priority", _one_of(BatchPriority.values)
+            ),
+            "reason": field(f, prefectures, "prefectures", "reason", _text),
+            "counts": counts,
+            "donations": placements,
+        },
+        "other_batches": others,
+        "donations": donations,
+        "receipts": {
+            "note": field(f, receipts, "receipts", "note", _text),
+            "national_document": field(
+                f, receipts, "receipts", "national_document", _template("week", "n")
+            ),
+            "purchase_document": field(
+                f, receipts, "receipts", "purchase_document", _template("n")
+            ),
+            "own_production_document": field(
+                f, receipts, "receipts", "own_production_document", _template("n")
+            ),
+            "producers": _mapping(r, f, receipts, "receipts", "producers", warehouse, _text),
+        },
+        "dispatch": {
+            "carriers": field(f, dispatch, "dispatch", "carriers", _list_of(_text)),
+            "vehicle": field(f, dispatch, "dispatch", "vehicle", _template("number")),
+            "first_departure_hour": field(f, dispatch, "dispatch", "first_departure_hour", _whole),
+            "minutes_apart": field(f, dispatch, "dispatch", "minutes_apart", _whole),
+            "drafted_hours_before": field(f, dispatch, "dispatch", "drafted_hours_before", _whole),
+            "approved_hours_before": field(
+                f, dispatch, "dispatch", "approved_hours_before", _whole
+            ),
+            "arrives_hours_after": field(f, dispatch, "dispatch", "arrives_hours_after", _whole),
+            "travel_days": _mapping(
+                r, f, dispatch, "dispatch", "travel_days", _one_of(kinds), _whole
+            ),
+        },
+        "in_transit": (
+            field(f, transit, "in_transit", "batch", _text),
+            field(f, transit, "in_transit", "note", _text),
+        ),
+        "damaged": (
+            field(f, damaged, "damaged", "destination", prefecture),
+            field(f, damaged, "damaged", "after", _date),
+            field(f, damaged, "damaged", "note", _text),
+        ),
+    }

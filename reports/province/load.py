@@ -1,0 +1,961 @@
+"""Write a province (read by `files.province_read`) into the database, idempotently.
+
+Where a service exists the loader goes through it, so the audit rows and the ledger rules
+hold: reference CSVs (`reference_load_csv`), norms (`norm_set`), stock events
+(`stock_events_import`), producers, licences, problems and production reports (production's
+services), donations and batches (allocation's history services). Where the history is older
+than the services accept, or the rows are many, it writes as the services would, with
+`bulk_create_with_history`: protected staff and the daily figures (historic dates; the service
+refuses old dates for officers and would queue one snapshot rebuild per date).
+
+Idempotent: users by username, staff by (prefecture, category), norms by (category, item,
+effective date), figures by (prefecture, item, date), stock events and batches by client UUID
+or number, producers by credit code (lines and raw materials only for a producer that has
+none), licences by (producer, kind, number), reports by (producer, item, date), problems by
+(producer, description). Existing rows are never changed, so running it again changes nothing
+and never overwrites what the office has corrected.
+"""
+
+import contextlib
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from allocation.models import Destination
+from allocation.services import AllocationError, batches_import_history, donations_import_history
+from inventory.models import DailyFigure, ReceiptSource, StockEvent, StockEventKind, Warehouse
+from inventory.services import LedgerError, ProtectedStaffInvalid, stock_events_import
+from production.models import (
+    Licence,
+    LineStatus,
+    Problem,
+    Producer,
+    ProductionLine,
+    ProductionReport,
+    RawMaterial,
+)
+from production.services import (
+    licence_add,
+    problem_report,
+    problem_resolve,
+    problem_take,
+    producer_create,
+    production_reports_submit,
+)
+from supplycoord.bulk import RowsInvalid
+from supplycoord.models import (
+    County,
+    Item,
+    Norm,
+    Prefecture,
+    ProtectedStaff,
+    Role,
+    StaffCategory,
+    User,
+)
+from supplycoord.norms import norm_set
+from supplycoord.selectors import active_prefectures, key_items
+from supplycoord.services import ReferenceDataInvalid, reference_load_csv
+
+from . import generate
+from .files import Province, ProvinceDataInvalid, ProvinceFileError
+
+# --- what the services refuse, named like the files' problems ------------------------------
+
+# What a folder that passed the file checks can still run into in the services: the
+# database's constraints, a model's or a service's validation, a permission, the ledger's
+# and allocation's rules, the loader's own ValueErrors.
+_REFUSALS = (
+    DatabaseError,
+    ValidationError,
+    PermissionDenied,
+    AllocationError,
+    LedgerError,
+    RowsInvalid,
+    ProtectedStaffInvalid,
+    ValueError,
+)
+
+
+def _refusal_message(exc) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(
+                f"{field}: {message}"
+                for field, messages in exc.message_dict.items()
+                for message in messages
+            )
+        return "; ".join(exc.messages)
+    if isinstance(exc, DatabaseError):
+        return _("The database refused it: %(error)s") % {"error": " ".join(str(exc).split())}
+    parts = []
+    errors = getattr(exc, "errors", None)
+    for error in errors.items() if isinstance(errors, dict) else errors or ():
+        if isinstance(error, tuple):  # (position, message) or (key, message)
+            parts.append(str(error[-1]))
+        else:
+            field, message = getattr(error, "field", ""), getattr(error, "message", error)
+            parts.append(f"{field}: {message}" if field else str(message))
+    if parts:
+        return "; ".join(parts)
+    return str(getattr(exc, "message", None) or exc)
+
+
+@contextlib.contextmanager
+def _refused_as(file: str, row: int | str = 0, field: str = "", *, columns=None):
+    """Turn what the services refuse into a ProvinceDataInvalid naming the file (and the row
+    and field where known), so the command reports it like a file's problem; the transaction
+    is rolled back as it leaves. `columns` maps a ValidationError's field to the file's."""
+    try:
+        yield
+    except ProvinceDataInvalid:
+        raise
+    except _REFUSALS as exc:
+        if columns and hasattr(exc, "error_dict"):
+            field = next((columns[f] for f in exc.error_dict if f in columns), field)
+        raise ProvinceDataInvalid(
+            [ProvinceFileError(file, row, field, _refusal_message(exc))]
+        ) from exc
+
+
+# --- reference data and people ------------------------------------------------------------
+
+
+@transaction.atomic
+def province_reference_load(province: Province, *, user=None) -> list[dict]:
+    """The folder's reference CSVs (or the shipped ones), in dependency order.
+
+    Their rows are checked by the reference loader itself; its problems are reported like
+    the other files' (file, row, column) and nothing is saved."""
+    results = []
+    for kind, path in province.reference.items():
+        try:
+            results.append(reference_load_csv(kind=kind, path_or_file=path, user=user))
+        except ReferenceDataInvalid as exc:
+            raise ProvinceDataInvalid(
+                [ProvinceFileError(path.name, e.row, e.field, str(e.message)) for e in exc.errors]
+            ) from exc
+    return results
+
+
+@transaction.atomic
+def province_users_create(province: Province) -> dict:
+    """Create the province's users that do not exist yet; existing ones are left as they are."""
+    existing = set(
+        User.objects.filter(username__in=[u.username for u in province.users]).values_list(
+            "username", flat=True
+        )
+    )
+    prefectures = {
+        p.code: p
+        for p in Prefecture.objects.filter(
+            code__in=[u.prefecture_code for u in province.users if u.prefecture_code]
+        )
+    }
+    created = []
+    for spec in province.users:
+        if spec.username in existing:
+            continue
+        if spec.prefecture_code and spec.prefecture_code not in prefectures:
+            raise ValueError(
+                f"prefecture {spec.prefecture_code} of user {spec.username} is not loaded"
+            )
+        user = User(
+            username=spec.username,
+            first_name=spec.first_name,
+            role=spec.role,
+            prefecture=prefectures.get(spec.prefecture_code),
+            is_staff=spec.superuser,
+            is_superuser=spec.superuser,
+        )
+        user.set_password(spec.password)
+        with _refused_as("users.csv", spec.row, "username"):
+            user.save()
+        created.append(spec.username)
+    return {"created": created, "existing": sorted(existing)}
+
+
+def province_users_listing(province: Province) -> list[dict]:
+    """The province's users that exist, with their documented password (or a note if changed)."""
+    users = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=[spec.username for spec in province.users]
+        ).select_related("prefecture")
+    }
+    rows = []
+    for spec in province.users:
+        user = users.get(spec.username)
+        if user is None:
+            continue
+        rows.append(
+            {
+                "username": user.username,
+                "role": user.effective_role,
+                "role_label": Role(user.effective_role).label,
+                "prefecture": user.prefecture.code if user.prefecture else "",
+                "prefecture_name": user.prefecture.name if user.prefecture else "",
+                "password": spec.password,
+                "password_unchanged": user.check_password(spec.password),
+            }
+        )
+    return rows
+
+
+@transaction.atomic
+def province_protected_staff_create(province: Province, *, user=None) -> dict:
+    """Protected staff for every prefecture and category with a rate; existing rows stay."""
+    prefectures = list(Prefecture.objects.order_by("code"))
+    categories = list(StaffCategory.objects.order_by("sort_order", "code"))
+    existing = set(ProtectedStaff.objects.values_list("prefecture_id", "category_id"))
+    rows = []
+    for prefecture in prefectures:
+        for category in categories:
+            if (prefecture.pk, category.pk) in existing:
+                continue
+            count = generate.staff_count(province, prefecture.code, category.code)
+            if count is None:
+                continue
+            rows.append(ProtectedStaff(prefecture=prefecture, category=category, count=count))
+    if rows:
+        bulk_create_with_history(
+            rows,
+            ProtectedStaff,
+            batch_size=500,
+            default_user=user,
+            default_change_reason="demo data",
+            default_date=timezone.now(),
+        )
+    return {"created": len(rows), "existing": len(existing)}
+
+
+# norm_set's fields, as norms.csv names them.
+_NORM_COLUMNS = {
+    "units_per_person_per_day": "per_day",
+    "per_shift": "per_shift",
+    "shifts_per_day": "shifts_per_day",
+    "effective_from": "effective_from",
+    "note": "note",
+}
+
+
+@transaction.atomic
+def province_norms_create(province: Province, *, user) -> dict:
+    """Create the norms that do not exist yet (by category, item and date), through norm_set.
+
+    `user` must be office staff or an admin (norm_set checks). Categories or items missing
+    from the catalogue are skipped and counted, so a trimmed catalogue still loads.
+    """
+    categories = {c.code: c for c in StaffCategory.objects.all()}
+    items = {i.code: i for i in Item.objects.all()}
+    existing = set(Norm.objects.values_list("staff_category__code", "item__code", "effective_from"))
+    created = already = skipped = 0
+    for spec in province.norms:
+        category, item = categories.get(spec.category), items.get(spec.item)
+        if category is None or item is None:
+            skipped += 1
+            continue
+        if (spec.category, spec.item, spec.effective_from) in existing:
+            already += 1
+            continue
+        with _refused_as("norms.csv", spec.row, "per_day", columns=_NORM_COLUMNS):
+            norm_set(
+                user=user,
+                staff_category=category,
+                item=item,
+                effective_from=spec.effective_from,
+                units_per_person_per_day=spec.per_day,
+                per_shift=spec.per_shift,
+                shifts_per_day=spec.shifts_per_day,
+                note=spec.note,
+            )
+        created += 1
+    return {"created": created, "existing": already, "skipped": skipped}
+
+
+# --- daily figures ------------------------------------------------------------------------
+
+
+def _office_user():
+    user = (
+        User.objects.filter(role=Role.OFFICE_STAFF, is_active=True).order_by("pk").first()
+        or User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    )
+    if user is None:
+        raise ValueError("the province's history needs an office-staff or admin user to enter it")
+    return user
+
+
+@transaction.atomic
+def province_daily_figures_create(province: Province, *, fallback_user=None) -> dict:
+    """Write the generated figures of every active prefecture and key item; skip existing keys.
+
+    Each prefecture's officer submits its reports; the office enters the others'.
+    """
+    prefectures = list(active_prefectures())
+    items = list(key_items())
+    if not prefectures or not items:
+        return {"created": 0, "existing": 0, "late": 0, "missing": 0, "inconsistent": 0}
+    fallback_user = fallback_user or _office_user()
+    officers = {}
+    for officer in User.objects.filter(
+        role=Role.PREFECTURE_OFFICER, prefecture__in=prefectures, is_active=True
+    ).order_by("username"):
+        officers.setdefault(officer.prefecture_id, officer)
+    reporters = {p.pk: officers.get(p.pk, fallback_user) for p in prefectures}
+    prefecture_by_code = {p.code: p for p in prefectures}
+    item_by_code = {i.code: i for i in items}
+    existing = set(
+        DailyFigure.objects.filter(
+            date__range=(province.start, province.last_day),
+            prefecture__in=prefectures,
+            item__in=items,
+        ).values_list("prefecture_id", "item_id", "date")
+    )
+
+    to_create = []
+    for code, item_code, date, figures, moment, on_time in generate.daily_figures(
+        province,
+        prefecture_codes=[p.code for p in prefectures],
+        items=[generate.FigureItem(i.code, i.category) for i in items],
+    ):
+        prefecture, item = prefecture_by_code[code], item_by_code[item_code]
+        if (prefecture.pk, item.pk, date) in existing:
+            continue
+        figure = DailyFigure(
+            prefecture=prefecture,
+            item=item,
+            date=date,
+            submitted_by=reporters[prefecture.pk],
+            first_submitted_at=moment,
+            submitted_at=moment,
+            on_time=on_time,
+            correction_reason="",
+            **figures,
+        )
+        # The history row says who submitted it and when, as if it had come in that day.
+        figure._history_user = reporters[prefecture.pk]
+        figure._history_date = moment
+        to_create.append(figure)
+    if to_create:
+        bulk_create_with_history(to_create, DailyFigure, batch_size=2000)
+
+    plan = generate.figure_plan(province, [p.code for p in prefectures], list(item_by_code))
+    return {
+        "created": len(to_create),
+        "existing": len(existing),
+        "late": len(plan.late),
+        "missing": len(plan.missing),
+        "inconsistent": len(plan.inconsistent),
+    }
+
+
+# --- warehouses and the reserve ledger ----------------------------------------------------
+
+
+def province_warehouses_create(province: Province, *, user=None) -> dict:
+    """The province's warehouses, those missing; existing ones are left as they are."""
+    codes = [w.code for w in province.warehouses]
+    existing = set(Warehouse.objects.filter(code__in=codes).values_list("code", flat=True))
+    prefectures = {p.code: p for p in Prefecture.objects.all()}
+    created = []
+    for spec in province.warehouses:
+        if spec.code in existing:
+            continue
+        warehouse = Warehouse(
+            code=spec.code,
+            name_zh=spec.name_zh,
+            name_en=spec.name_en,
+            kind=spec.kind,
+            prefecture=prefectures.get(spec.prefecture_code),
+            address=spec.address,
+            manager=spec.manager,
+        )
+        warehouse._history_user = user
+        with _refused_as("warehouses.csv", spec.row, "code"):
+            warehouse.save()
+        created.append(spec.code)
+    return {"created": len(created), "existing": len(existing)}
+
+
+@transaction.atomic
+def province_ledger_create(province: Province, *, user=None) -> dict:
+    """The warehouses and their generated ledger, posted through `stock_events_import`.
+
+    Idempotent: every event carries a client UUID, so a second run posts nothing.
+    """
+    user = user or _office_user()
+    warehouses = province_warehouses_create(province, user=user)
+    items = dict(Item.objects.filter(active=True).values_list("code", "pack_size"))
+    events = generate.ledger_events(
+        province,
+        item_codes=set(items),
+        pack_sizes=items,
+        prefecture_names=dict(active_prefectures().values_list("code", "name_zh")),
+    )
+    posted = stock_events_import(user=user, events=events)
+    replayed = sum(1 for event in posted if event.replayed)
+    return {
+        "warehouses_created": warehouses["created"],
+        "warehouses_existing": warehouses["existing"],
+        "events_posted": len(posted) - replayed,
+        "events_existing": replayed,
+    }
+
+
+# --- allocation ---------------------------------------------------------------------------
+
+
+def _destinations_create(province: Province) -> dict:
+    """The destinations, those missing (found by kind and Chinese name)."""
+    officers = {
+        u.prefecture_id: u
+        for u in User.objects.filter(role=Role.PREFECTURE_OFFICER)
+        if u.prefecture_id
+    }
+    counts = province.allocation["prefectures"]["counts"]
+    wanted = []
+    for prefecture in Prefecture.objects.filter(code__in=counts).order_by("code"):
+        wanted.append(
+            {
+                "kind": generate.PREFECTURE,
+                "name_zh": prefecture.name_zh,
+                "name_en": prefecture.name_en,
+                "prefecture": prefecture,
+                "contact": province.allocation["prefectures"]["contact"],
+                "confirming_officer": officers.get(prefecture.pk),
+                "key": prefecture.code,
+            }
+        )
+    for row in province.destinations:
+        wanted.append(
+            {
+                "kind": row["kind"],
+                "name_zh": row["name_zh"],
+                "name_en": row["name_en"],
+                "contact": row["contact"],
+                "key": row["name_zh"],
+            }
+        )
+    existing = {(d.kind, d.name_zh): d for d in Destination.objects.all()}
+    by_key, created = {}, 0
+    for fields in wanted:
+        key = fields.pop("key")
+        destination = existing.get((fields["kind"], fields["name_zh"]))
+        if destination is None:
+            destination = Destination.objects.create(**fields)
+            created += 1
+        by_key[key] = destination
+    return {"by_key": by_key, "created": created, "existing": len(wanted) - created}
+
+
+@transaction.atomic
+def province_allocation_create(province: Province, *, user=None, leader=None) -> dict:
+    """Destinations, donations, the reserve receipts and the batches; idempotent.
+
+    The batch services act "now" (stock_issue refuses old dates), so history goes through
+    the migration services `donations_import_history` and `batches_import_history`; the
+    receipts the batches draw on are posted first, so the reserve ledger is unchanged after
+    them."""
+    user = user or User.objects.filter(role=Role.OFFICE_STAFF).order_by("pk").first()
+    leader = leader or User.objects.filter(role=Role.LEADERSHIP).order_by("pk").first() or user
+    p = province.allocation
+    plan = generate.batch_plan(province)
+    needed = {i for b in plan for i, *_rest in b.lines}
+    missing = needed - set(Item.objects.filter(active=True).values_list("code", flat=True))
+    sources = {b.warehouse for b in plan} | {d["warehouse"] for d in p["donations"].values()}
+    if missing or Warehouse.objects.filter(code__in=sources).count() != len(sources):
+        return {
+            "skipped": True,
+            "destinations_created": 0,
+            "donations_created": 0,
+            "receipts_posted": 0,
+            "batches_created": 0,
+            "batches_existing": 0,
+        }
+    with _refused_as("destinations.csv"):
+        destinations = _destinations_create(province)
+    by_key = destinations["by_key"]
+    prefectures = {code.code: code for code in Prefecture.objects.all()}
+
+    donation_rows = []
+    for key, spec in p["donations"].items():
+        day, hour, minute = spec["received_at"]
+        row = {
+            **{k: v for k, v in spec.items() if k not in ("received_at", "lines")},
+            "received_at": generate.at(day, hour, minute),
+            "lines": [{"item": i, "quantity": q} for i, q in spec["lines"].items()],
+            "client_uuid": generate.allocation_uuid(f"donation:{key}"),
+        }
+        if "restricted_prefecture" in spec:
+            row["restricted_prefecture"] = prefectures[spec["restricted_prefecture"]]
+        donation_rows.append(row)
+    donations = dict(
+        zip(
+            p["donations"],
+            donations_import_history(user=user, donations=donation_rows),
+            strict=True,
+        )
+    )
+
+    receipts = stock_events_import(
+        user=user, events=generate.batch_reserve_receipts(province, plan)
+    )
+    officers = {d.pk: d.confirming_officer for d in by_key.values()}
+    dispatch = p["dispatch"]
+    in_transit, transit_note = p["in_transit"]
+    damaged_destination, damaged_after, damaged_note = p["damaged"]
+    damaged = next(
+        (b.number for b in plan if b.key == damaged_destination and b.day > damaged_after), None
+    )
+    unit = p["unit"]
+    rows = []
+    for n, b in enumerate(plan):
+        destination = by_key[b.key]
+        travel = dispatch["travel_days"][b.kind]
+        lines = [
+            {
+                "item": item,
+                "quantity": quantity,
+                "channel": channel,
+                "donation": donations[donation] if donation else None,
+            }
+            for item, channel, quantity, donation in b.lines
+        ]
+        receiver = officers.get(destination.pk) or user
+        arrived = b.at + dt.timedelta(days=travel, hours=dispatch["arrives_hours_after"])
+        quantities = [line["quantity"] for line in lines]
+        receipt = {"at": arrived, "by": receiver, "quantities": quantities, "note": ""}
+        extra = {}
+        if b.number == in_transit:
+            # Still on its way on the last reported day: half has arrived.
+            receipt["quantities"] = [q // 2 // unit * unit for q in quantities]
+            receipt["note"] = transit_note
+        elif b.number == damaged:
+            # One unit short on the first line, the difference kept visible.
+            receipt["quantities"] = [quantities[0] - unit, *quantities[1:]]
+            receipt["note"] = damaged_note
+            extra = {"complete": True}
+        rows.append(
+            {
+                "number": b.number,
+                "source_warehouse": b.warehouse,
+                "destination": destination,
+                "lines": lines,
+                "priority": b.priority,
+                "reason": b.reason,
+                "planned_dispatch_date": b.day,
+                "expected_arrival": b.day + dt.timedelta(days=travel),
+                "carrier": dispatch["carriers"][n % len(dispatch["carriers"])],
+                "vehicle": dispatch["vehicle"].format(number=(n * 7919) % 90000 + 10000),
+                "created_at": b.at - dt.timedelta(hours=dispatch["drafted_hours_before"]),
+                "approved_by": leader,
+                "approved_at": b.at - dt.timedelta(hours=dispatch["approved_hours_before"]),
+                "dispatched_at": b.at,
+                "receipts": [receipt],
+                "issue_client_uuid": generate.allocation_uuid(f"issue:{b.number}"),
+                **extra,
+            }
+        )
+    batches = batches_import_history(user=user, batches=rows)
+    return {
+        "skipped": False,
+        "destinations_created": destinations["created"],
+        "donations_created": sum(1 for d in donations.values() if not d.replayed),
+        "receipts_posted": sum(1 for e in receipts if not e.replayed),
+        "batches_created": sum(1 for b in batches if not b.replayed),
+        "batches_existing": sum(1 for b in batches if b.replayed),
+    }
+
+
+# --- producers ----------------------------------------------------------------------------
+
+
+def _producers_create(province: Province, *, office, reporter) -> tuple[dict, int]:
+    params = province.production
+    prefectures = {p.code: p for p in Prefecture.objects.all()}
+    counties = {c.code: c for c in County.objects.all()}
+    items = {i.code: i for i in Item.objects.all()}
+    held_producer, held_warehouse = params["held_reserve"]
+    warehouse = Warehouse.objects.filter(code=held_warehouse).first()
+    codes = {spec.key: generate.credit_code(province, spec) for spec in province.producers}
+    existing = {p.credit_code: p for p in Producer.objects.filter(credit_code__in=codes.values())}
+    producers, created = {}, 0
+    for spec in province.producers:
+        producer = existing.get(codes[spec.key])
+        if producer is None:
+            rng = random.Random(f"{province.seed}:producer:{spec.key}")
+            area = params["area_codes"].get(spec.prefecture, params["default_area_code"])
+            with _refused_as("producers.csv", spec.row, "name"):
+                producer = producer_create(
+                    user=office,
+                    reporters=[reporter] if spec.commissioner and reporter else [],
+                    name=spec.name,
+                    credit_code=codes[spec.key],
+                    prefecture=prefectures[spec.prefecture],
+                    county=counties.get(spec.county),
+                    address=spec.address,
+                    contact=spec.contact,
+                    phone=f"{area}-{rng.randint(2_000_000, 8_999_999)}",
+                    product_categories=list(spec.categories),
+                    status=spec.status,
+                    resumption_date=spec.resumption,
+                    national_whitelist_since=spec.national,
+                    provincial_whitelist_since=spec.provincial,
+                    held_reserve_warehouse=warehouse if spec.key == held_producer else None,
+                )
+            created += 1
+        if not producer.lines.exists():
+            for line in spec.lines:
+                production_line = ProductionLine(
+                    producer=producer,
+                    item=items[line.item],
+                    daily_capacity=line.capacity,
+                    status=line.status,
+                    planned_commissioning=line.on,
+                    # A stopped line was commissioned once; building and planned ones not yet.
+                    actual_commissioning=line.on
+                    if line.status in (LineStatus.COMMISSIONED, LineStatus.STOPPED)
+                    else None,
+                )
+                with _refused_as("production_lines.csv", line.row, "daily_capacity"):
+                    production_line.full_clean()
+                    production_line._history_user = office
+                    production_line.save()
+        producers[spec.key] = producer
+    return producers, created
+
+
+def _raw_materials_create(province: Province, *, producers, office) -> int:
+    params = province.production
+    have = set(
+        RawMaterial.objects.filter(producer__in=producers.values()).values_list(
+            "producer_id", flat=True
+        )
+    )
+    created = 0
+    for spec in province.producers:
+        producer = producers[spec.key]
+        if producer.pk in have:
+            continue
+        items = {line.item for line in spec.lines}
+        # Sized on the running lines; a producer still building stocks up for its first.
+        running = sum(
+            line.capacity for line in spec.lines if line.status == LineStatus.COMMISSIONED
+        )
+        running = Decimal(running or sum(line.capacity for line in spec.lines))
+        if items & set(params["mask_items"]):
+            template = params["raw_materials"]["masks"]
+        elif params["suit"] in items:
+            template = params["raw_materials"]["suits"]
+        else:
+            template = params["raw_materials"]["other"]
+        scale = running / template["per"]
+        rng = random.Random(f"{province.seed}:raw-materials:{spec.key}")
+        for material, name, unit, per_unit in template["materials"]:
+            daily_use = (per_unit * scale).quantize(Decimal("0.001"))
+            days = params["short_materials"].get((spec.key, material)) or rng.randint(4, 20)
+            stock = (daily_use * days + daily_use * Decimal(rng.randint(0, 9)) / 10).quantize(
+                Decimal("0.001")
+            )
+            raw = RawMaterial(
+                producer=producer,
+                material=material,
+                name=name,
+                stock=stock,
+                daily_use=daily_use,
+                unit=unit,
+            )
+            with _refused_as("production.yaml", "raw_materials", "materials"):
+                raw.full_clean()
+                raw._history_user = office
+                raw.save()
+            created += 1
+    return created
+
+
+def _licences_create(province: Province, *, producers, office) -> int:
+    existing = set(
+        Licence.objects.filter(producer__in=producers.values()).values_list(
+            "producer_id", "kind", "number"
+        )
+    )
+    created = 0
+    for row in province.licences:
+        producer = producers[row["producer"]]
+        if (producer.pk, row["kind"], row["number"]) in existing:
+            continue
+        with _refused_as("licences.csv", row["_row"], "number"):
+            licence_add(
+                user=office,
+                producer=producer,
+                kind=row["kind"],
+                number=row["number"],
+                issuer=row["issuer"],
+                issued=row["issued"],
+                expires=row["expires"],
+            )
+        created += 1
+    return created
+
+
+def _held_reserve_receipts(province: Province, warehouse) -> dict:
+    """{(item code, local date): (event, quantity)} of the own-production receipts of the
+    held reserve within the report window."""
+    if warehouse is None:
+        return {}
+    first_day, last_day = generate.report_window(province)
+    events = (
+        StockEvent.objects.filter(
+            warehouse=warehouse,
+            kind=StockEventKind.RECEIPT,
+            receipt_source=ReceiptSource.OWN_PRODUCTION,
+            occurred_at__gte=generate.at(first_day, 0),
+            occurred_at__lt=generate.at(last_day + dt.timedelta(days=1), 0),
+            reverses__isnull=True,
+        )
+        .prefetch_related("lines__item")
+        .order_by("occurred_at", "pk")
+    )
+    found = {}
+    for event in events:
+        lines = list(event.lines.all())
+        if len(lines) == 1 and lines[0].quantity > 0:
+            found[(lines[0].item.code, timezone.localdate(event.occurred_at))] = (
+                event,
+                lines[0].quantity,
+            )
+    return found
+
+
+def _reports_create(province: Province, *, producers, items, office, reporter) -> dict:
+    held_producer, _warehouse = province.production["held_reserve"]
+    first_day, last_day = generate.report_window(province)
+    receipts = _held_reserve_receipts(province, producers[held_producer].held_reserve_warehouse)
+    # The held-reserve producer's reports carry what its warehouse received from it that day.
+    reserve = {key: quantity for key, (_, quantity) in receipts.items()}
+    existing = set(
+        ProductionReport.objects.filter(
+            producer__in=producers.values(), date__range=(first_day, last_day)
+        ).values_list("producer_id", "item_id", "date")
+    )
+    stationed = (
+        set(reporter.producers.values_list("pk", flat=True)) if reporter is not None else set()
+    )
+    created = linked = 0
+    by_day: dict[tuple[dt.date, bool], list[dict]] = {}
+    for row in generate.production_rows(province, reserve=reserve):
+        producer, item = producers[row["producer"]], items[row["item"]]
+        if (producer.pk, item.pk, row["date"]) in existing:
+            continue
+        figures = {k: v for k, v in row.items() if k not in ("producer", "item", "date")}
+        if row["to_reserve"]:
+            # Already in the ledger: link the report to that receipt rather than book it
+            # again through the service.
+            event, _ = receipts[(row["item"], row["date"])]
+            moment = generate.production_submission_time(
+                province, producer.credit_code, row["date"]
+            )
+            report = ProductionReport(
+                producer=producer,
+                item=item,
+                date=row["date"],
+                reserve_receipt=event,
+                submitted_by=office,
+                first_submitted_at=moment,
+                submitted_at=moment,
+                **figures,
+            )
+            report._history_user = office
+            report._history_date = moment
+            report.save()
+            linked += 1
+            continue
+        by_reporter = producer.pk in stationed
+        by_day.setdefault((row["date"], by_reporter), []).append(
+            {"producer": producer, "item": item, **figures, "date": row["date"].isoformat()}
+        )
+    for (day, by_reporter), rows in sorted(by_day.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        # Each day's reports come in that evening, the commissioner's and the office's.
+        result = production_reports_submit(
+            user=reporter if by_reporter else office,
+            rows=rows,
+            now=generate.production_submission_time(
+                province, "reporter" if by_reporter else "office", day
+            ),
+        )
+        created += result.created
+    return {"created": created + linked, "linked": linked, "existing": len(existing)}
+
+
+def _problems_create(province: Province, *, producers, office, reporter) -> int:
+    existing = set(
+        Problem.objects.filter(producer__in=producers.values()).values_list(
+            "producer_id", "description"
+        )
+    )
+    created = 0
+    for row in province.problems:
+        producer = producers[row["producer"]]
+        if (producer.pk, row["description"]) in existing:
+            continue
+        with _refused_as("problems.csv", row["_row"], "description"):
+            stationed = reporter is not None and producer.reporters.filter(pk=reporter.pk).exists()
+            by = reporter if stationed else office
+            problem = problem_report(
+                user=by,
+                producer=producer,
+                category=row["category"],
+                description=row["description"],
+                now=generate.at(*row["reported_at"]),
+            )
+            if row["taken_by"]:
+                owner = reporter if row["taken_by"] == "reporter" and stationed else office
+                problem = problem_take(user=owner, problem=problem)
+            if row["resolution"]:
+                problem_resolve(
+                    user=problem.owner or office,
+                    problem=problem,
+                    resolution=row["resolution"],
+                    now=generate.at(*row["resolved_at"]),
+                )
+        created += 1
+    return created
+
+
+@transaction.atomic
+def province_production_create(province: Province, *, user=None, reporter=None) -> dict:
+    """The producers, lines, licences, raw materials, the reports of the last days, problems.
+
+    `user`: office staff who keep the register (default: the first office user);
+    `reporter`: the commissioner stationed at the producers marked `commissioner` (default:
+    the first producer reporter, if there is one).
+    """
+    office = user or (
+        User.objects.filter(role=Role.OFFICE_STAFF, is_active=True).order_by("pk").first()
+    )
+    if office is None:
+        raise ValueError("the producers need an office-staff user to register them")
+    if reporter is None:
+        reporter = (
+            User.objects.filter(role=Role.PRODUCER_REPORTER, is_active=True).order_by("pk").first()
+        )
+    params = province.production
+    producers, producers_created = _producers_create(province, office=office, reporter=reporter)
+    items = {i.code: i for i in Item.objects.all()}
+    raw_materials = _raw_materials_create(province, producers=producers, office=office)
+    licences = _licences_create(province, producers=producers, office=office)
+    with _refused_as("production.yaml", "/", "report_days"):
+        reports = _reports_create(
+            province, producers=producers, items=items, office=office, reporter=reporter
+        )
+    problems = _problems_create(province, producers=producers, office=office, reporter=reporter)
+    capacity = generate.capacity(province)
+    mask_items = params["mask_items"]
+    masks = [capacity[i] for i in mask_items if i in capacity]
+    return {
+        "producers_created": producers_created,
+        "producers_existing": len(producers) - producers_created,
+        "mask_producers": sum(
+            1 for spec in province.producers if {line.item for line in spec.lines} & set(mask_items)
+        ),
+        "mask_lines": sum(row["lines"] for row in masks),
+        "mask_capacity": sum(row["when_all_built"] for row in masks),
+        "mask_commissioned": sum(row["commissioned"] for row in masks),
+        "n95_capacity": capacity.get(params["n95"], {}).get("when_all_built", 0),
+        "suit_producers": sum(
+            1
+            for spec in province.producers
+            if any(line.item == params["suit"] for line in spec.lines)
+        ),
+        "suit_capacity": capacity.get(params["suit"], {}).get("when_all_built", 0),
+        "disinfectant_producers": sum(
+            1 for spec in province.producers if "disinfection" in spec.categories
+        ),
+        "raw_materials_created": raw_materials,
+        "licences_created": licences,
+        "reports_created": reports["created"],
+        "reports_linked": reports["linked"],
+        "reports_existing": reports["existing"],
+        "problems_created": problems,
+    }
+
+
+# --- all of it ----------------------------------------------------------------------------
+
+
+def _user_with_role(province: Province, role: str):
+    """The first of the folder's users with the role, as loaded (None when there is none).
+
+    Users already there are left as they are; one that has another role there cannot act
+    as this one, which is said rather than left to a service's PermissionDenied."""
+    specs = [u for u in province.users if u.role == role]
+    users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in specs])}
+    spec = next((spec for spec in specs if spec.username in users), None)
+    if spec is None:
+        return None
+    user = users[spec.username]
+    if user.role != role:
+        message = _("“%(username)s” already exists with the role %(existing)s, not %(role)s.")
+        raise ProvinceDataInvalid(
+            [
+                ProvinceFileError(
+                    "users.csv",
+                    spec.row,
+                    "role",
+                    message % {"username": user.username, "existing": user.role, "role": role},
+                )
+            ]
+        )
+    return user
+
+
+@transaction.atomic
+def province_load(province: Province) -> dict:
+    """Load everything of a province folder, in dependency order, all or nothing.
+
+    Raises ProvinceDataInvalid (nothing saved) when a service, the ledger or the database
+    refuses a row the file checks let through, naming the file and, where known, the row.
+
+    The history is entered by the folder's first office-staff user, approved by its first
+    leader, reported by its first producer reporter; the protected staff are recorded by its
+    first administrator.
+    """
+    references = province_reference_load(province)
+    with _refused_as("users.csv"):
+        users = province_users_create(province)
+    admin = _user_with_role(province, Role.ADMIN)
+    office = _user_with_role(province, Role.OFFICE_STAFF)
+    # Each step is named by the file it mostly comes from; a row's refusal by its row.
+    with _refused_as("staff_rates.csv"):
+        staff = province_protected_staff_create(province, user=admin)
+    with _refused_as("norms.csv"):
+        norms = province_norms_create(province, user=office)
+    with _refused_as("province.yaml"):
+        figures = province_daily_figures_create(province, fallback_user=office)
+    with _refused_as("ledger.yaml"):
+        ledger = province_ledger_create(province, user=office)
+    with _refused_as("allocation.yaml"):
+        allocation = province_allocation_create(
+            province, user=office, leader=_user_with_role(province, Role.LEADERSHIP)
+        )
+    with _refused_as("producers.csv"):
+        production = province_production_create(
+            province, user=office, reporter=_user_with_role(province, Role.PRODUCER_REPORTER)
+        )
+    return {
+        "references": references,
+        "users": users,
+        "staff": staff,
+        "norms": norms,
+        "figures": figures,
+        "ledger": ledger,
+        "allocation": allocation,
+        "production": production,
+    }

@@ -1,0 +1,391 @@
+"""Who may see and change what: every permission rule of SupplyCoord, in one module.
+
+A rule is a plain function of the user (and of the row, where the answer depends on it) that
+returns a bool. Services raise their domain error when a rule says no; page views gate with
+`require(rule)` and hand templates the rules' answers (or templates ask `{% can %}`, see
+supplycoord/templatetags/rules.py); the DRF permission classes at the end call the
+same rules. So the button a page shows is the action its service accepts.
+
+The row scopes ("which prefectures, warehouses, producers, batches may this user see") are
+here too, as `scope_*` functions the selectors apply to their querysets.
+
+Rules read the role properties of `User` (`is_office`, `sees_whole_province`, ...) and the
+rows' fields; they never query more than one `exists()`. This module imports the models of
+the apps whose rows it rules on, and nothing else of theirs; no model imports it.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy
+from rest_framework import permissions as drf_permissions
+
+from inventory.models import StockEventKind, Warehouse, WarehouseKind
+from production.models import Producer
+
+# --- Who the user is: the roles every rule builds on ----------------------------------------
+
+
+def is_signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def is_office(user) -> bool:
+    """Office staff and admins (a superuser is an admin)."""
+    return is_signed_in(user) and user.is_office
+
+
+def sees_whole_province(user) -> bool:
+    """Office staff, leadership and admins read every prefecture's rows."""
+    return is_signed_in(user) and user.sees_whole_province
+
+
+def is_prefecture_officer(user) -> bool:
+    return is_signed_in(user) and user.is_prefecture_officer
+
+
+def is_producer_reporter(user) -> bool:
+    """A producer's reporter or resident commissioner (驻企特派员)."""
+    return is_signed_in(user) and user.is_producer_reporter
+
+
+def _home_prefecture_id(user) -> int | None:
+    """The one prefecture an officer sees and changes; None for every other role."""
+    if is_prefecture_officer(user) and user.prefecture_id:
+        return user.prefecture_id
+    return None
+
+
+# --- Pages a role opens (the rows are scoped below) -----------------------------------------
+
+
+def can_read_prefecture_data(user) -> bool:
+    """Reports, alerts, the ledger, dispatch batches, protected staff: the whole province, or
+    an officer for their own prefecture."""
+    return sees_whole_province(user) or is_prefecture_officer(user)
+
+
+def can_read_production(user) -> bool:
+    """Producers, their problems and the production exports: the whole province, an officer
+    for their prefecture's producers, a reporter for their own."""
+    return can_read_prefecture_data(user) or is_producer_reporter(user)
+
+
+def can_enter_daily_figures(user) -> bool:
+    """Office staff for every prefecture, an officer for theirs; leadership only reads."""
+    return is_office(user) or is_prefecture_officer(user)
+
+
+def can_report_production(user) -> bool:
+    """Office staff for every producer, a reporter for theirs; officers and leadership read."""
+    return is_office(user) or is_producer_reporter(user)
+
+
+def can_backdate_freely(user) -> bool:
+    """Office staff enter any past date; officers only within the back-dating window."""
+    return is_office(user)
+
+
+def can_read_spot_checks(user) -> bool:
+    """Office and leadership. Spot checks compare prefectures with each other (the median is
+    made of every prefecture's figures), so a prefecture officer does not see them."""
+    return sees_whole_province(user)
+
+
+# Office work with no row to decide on: one rule, named where it is used.
+def can_follow_up_spot_checks(user) -> bool:
+    """The office records follow-ups; leadership reads them."""
+    return is_office(user)
+
+
+def can_edit_protected_staff(user) -> bool:
+    return is_office(user)
+
+
+def can_import_stock_events(user) -> bool:
+    return is_office(user)
+
+
+def can_change_producer_register(user) -> bool:
+    return is_office(user)
+
+
+def can_record_donation(user) -> bool:
+    return is_office(user)
+
+
+def can_create_batch(user) -> bool:
+    return is_office(user)
+
+
+def can_change_norms(user) -> bool:
+    return is_office(user)
+
+
+def can_edit_proposals(user) -> bool:
+    return is_office(user)
+
+
+def can_build_snapshots(user) -> bool:
+    return is_office(user)
+
+
+def can_settle_reconciliation(user) -> bool:
+    """Accept or reopen a reconciliation gap; explaining one is `can_report_for_prefecture`."""
+    return is_office(user)
+
+
+# --- Prefectures ------------------------------------------------------------------------------
+
+
+def scope_to_prefecture(user, rows: QuerySet, prefecture_field: str) -> QuerySet:
+    """`rows` as `user` may see them: all for the whole province, an officer's prefecture's
+    (`prefecture_field` is the lookup of a row's prefecture id), none for anyone else."""
+    if sees_whole_province(user):
+        return rows.all()
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return rows.filter(**{prefecture_field: home})
+    return rows.none()
+
+
+def can_view_prefecture(user, prefecture) -> bool:
+    return sees_whole_province(user) or (
+        _home_prefecture_id(user) is not None and _home_prefecture_id(user) == prefecture.pk
+    )
+
+
+def can_report_for_prefecture(user, prefecture) -> bool:
+    """Daily figures, reconciliation explanations: office staff anywhere, an officer at home."""
+    return is_office(user) or (
+        _home_prefecture_id(user) is not None and _home_prefecture_id(user) == prefecture.pk
+    )
+
+
+# --- Warehouses and the stock ledger --------------------------------------------------------
+
+
+def can_view_warehouse(user, warehouse: Warehouse) -> bool:
+    return sees_whole_province(user) or (
+        _home_prefecture_id(user) is not None
+        and warehouse.prefecture_id == _home_prefecture_id(user)
+    )
+
+
+def can_post_to_warehouse(
+    user,
+    warehouse: Warehouse,
+    *,
+    kind: str | None = None,
+    reverses_kind: str | None = None,
+    for_production_report: bool = False,
+) -> bool:
+    """Who may post stock events (of `kind`, when given) to a warehouse.
+
+    Office staff and admins: any warehouse (the services still refuse an inactive one, with a
+    message). A prefecture officer: the active prefecture warehouses of their own prefecture;
+    the provincial reserve is the office's. A producer's reporter or commissioner: receipts
+    (output delivered into the held reserve) and reversals of receipts (a corrected report),
+    in the held-reserve warehouse of a producer they report for, and only when booked by
+    their production report (`for_production_report`): never a free-standing receipt through
+    the ledger API. Leadership reads but does not post.
+    """
+    if is_office(user):
+        return True
+    if is_producer_reporter(user):
+        return bool(
+            for_production_report
+            and (
+                kind == StockEventKind.RECEIPT
+                or (kind == StockEventKind.REVERSAL and reverses_kind == StockEventKind.RECEIPT)
+            )
+            and warehouse.kind == WarehouseKind.PRODUCER_HELD
+            and Warehouse.objects.filter(pk=warehouse.pk, producer__reporters=user).exists()
+        )
+    home = _home_prefecture_id(user)
+    return bool(
+        home is not None
+        and warehouse.active
+        and warehouse.kind == WarehouseKind.PREFECTURE
+        and warehouse.prefecture_id == home
+    )
+
+
+def can_reverse_stock_event(user, event, *, reversed_by=None) -> bool:
+    """The reverse button: an event not itself a reversal, not reversed yet (`reversed_by`,
+    the reversing event if the caller already looked it up), whose warehouse the user may
+    post a reversal to from the ledger pages."""
+    return (
+        event.kind != StockEventKind.REVERSAL
+        and reversed_by is None
+        and can_post_to_warehouse(
+            user, event.warehouse, kind=StockEventKind.REVERSAL, reverses_kind=event.kind
+        )
+    )
+
+
+# --- Producers --------------------------------------------------------------------------------
+
+
+def scope_producers(user, producers: QuerySet) -> QuerySet:
+    """Producers `user` may see: the whole province's, an officer's prefecture's (read-only),
+    a reporter's own."""
+    if is_producer_reporter(user):
+        return producers.filter(reporters=user)
+    return scope_to_prefecture(user, producers, "prefecture_id")
+
+
+def producers_reportable_by(user) -> QuerySet[Producer]:
+    """Active producers `user` may report for: all for the office, a reporter's own, in
+    register order."""
+    producers = (
+        Producer.objects.filter(active=True)
+        .select_related("prefecture", "county")
+        .order_by("prefecture__code", "name")
+    )
+    if is_office(user):
+        return producers
+    if is_producer_reporter(user):
+        return producers.filter(reporters=user)
+    return producers.none()
+
+
+def can_report_for_producer(user, producer: Producer) -> bool:
+    """Report a producer's output, change its lines and licences, handle its problems:
+    office staff for every producer, a reporter for the producers assigned to them."""
+    if is_office(user):
+        return True
+    return is_producer_reporter(user) and producer.reporters.filter(pk=user.pk).exists()
+
+
+def access_scope(user) -> str:
+    """What `user` is allowed to see, as a string that changes when their access does: the
+    role, an officer's prefecture (`scope_to_prefecture`), a reporter's producers
+    (`scope_producers`). A background export records it with its file (which holds the rows
+    of that scope) and is served only while the asker's scope is still the same; "" for
+    someone signed out."""
+    if not is_signed_in(user):
+        return ""
+    parts = [f"role={user.effective_role}"]
+    home = _home_prefecture_id(user)
+    if home is not None:
+        parts.append(f"prefecture={home}")
+    if is_producer_reporter(user):
+        producers = scope_producers(user, Producer.objects.all()).order_by("pk")
+        parts.append(
+            "producers=" + ",".join(str(pk) for pk in producers.values_list("pk", flat=True))
+        )
+    return ";".join(parts)
+
+
+# --- Dispatch batches and donations ---------------------------------------------------------
+
+
+def scope_batches(user, batches: QuerySet) -> QuerySet:
+    """The whole province: every batch. An officer: batches to destinations of their
+    prefecture, or that name them as the confirming officer. Anyone else: none."""
+    if sees_whole_province(user):
+        return batches.all()
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return batches.filter(
+            Q(destination__prefecture_id=home) | Q(destination__confirming_officer_id=user.pk)
+        )
+    return batches.none()
+
+
+def can_edit_batch(user, batch) -> bool:
+    return is_office(user)
+
+
+def can_approve_batch(user, batch) -> bool:
+    """Leadership approves; an admin may stand in."""
+    return is_signed_in(user) and (user.is_leadership or user.is_admin_role)
+
+
+def can_dispatch_batch(user, batch) -> bool:
+    return is_office(user)
+
+
+def can_cancel_batch(user, batch) -> bool:
+    return is_office(user)
+
+
+def can_close_batch(user, batch) -> bool:
+    return is_office(user)
+
+
+def can_attach_to_batch(user, batch) -> bool:
+    return is_office(user)
+
+
+def can_receive_batch(user, batch) -> bool:
+    """The office, the destination's confirming officer, or an officer of its prefecture."""
+    if is_office(user):
+        return True
+    if not is_prefecture_officer(user):
+        return False
+    destination = batch.destination
+    return destination.confirming_officer_id == user.pk or bool(
+        destination.prefecture_id and destination.prefecture_id == user.prefecture_id
+    )
+
+
+# --- Page views ---------------------------------------------------------------------------------
+
+
+def require(rule):
+    """View decorator: log in first, then `rule(user)` must hold, else 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not rule(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- The API: DRF permission classes calling the rules ---------------------------------------
+
+
+class RulePermission(drf_permissions.BasePermission):
+    """Reads (GET, HEAD, OPTIONS) need `read_rule`, writes `write_rule`; each a rule above.
+    Rows are scoped, and row rules checked, by the selectors and services the views call."""
+
+    read_rule = staticmethod(is_signed_in)
+    write_rule = staticmethod(is_signed_in)
+    message = None  # DRF's own "You do not have permission..."
+
+    def has_permission(self, request, view):
+        rule = self.read_rule if request.method in drf_permissions.SAFE_METHODS else self.write_rule
+        return bool(rule(request.user))
+
+
+class IsOfficeStaff(RulePermission):
+    """Office staff and admins, for reads and writes."""
+
+    read_rule = write_rule = staticmethod(is_office)
+    message = gettext_lazy("Only office staff may do this.")
+
+
+class MaySubmitDailyFigures(RulePermission):
+    """Anyone signed in reads what they may see; prefecture officers (for their prefecture)
+    and office staff write; leadership only reads."""
+
+    write_rule = staticmethod(can_enter_daily_figures)
+    message = gettext_lazy("Your role may not submit daily figures.")
+
+
+class MayReportProduction(RulePermission):
+    """Anyone signed in reads what they may see; only the office and reporters write."""
+
+    write_rule = staticmethod(can_report_production)
+    message = gettext_lazy("Your role may not report for producers.")

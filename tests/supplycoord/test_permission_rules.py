@@ -1,0 +1,277 @@
+"""Every permission rule of supplycoord.permissions, for every role.
+
+The world: Lanzhou with a prefecture warehouse (LZ01), a producer whose commissioner is
+`reporter`, and a batch to a Lanzhou destination; the provincial reserve (SZ01). The users:
+office staff, leadership, an admin, Lanzhou's officer, Tianshui's officer (the outsider),
+the producer's commissioner, and an anonymous visitor. Each row of the table names a rule
+and the roles for which it says yes; every other role must get no.
+"""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.template import Context, Template, TemplateSyntaxError
+from django.utils import timezone
+
+from allocation.models import Destination, DestinationKind, DispatchBatch
+from inventory.models import StockEvent, StockEventKind, WarehouseKind
+from production.models import Producer
+from supplycoord import permissions
+from supplycoord.models import Prefecture
+from tests.factories import WarehouseFactory
+
+ROLES = ("office", "leader", "admin", "officer", "outsider", "reporter", "anonymous")
+EVERYONE_SIGNED_IN = {"office", "leader", "admin", "officer", "outsider", "reporter"}
+OFFICE = {"office", "admin"}
+PROVINCE = {"office", "leader", "admin"}
+
+
+@pytest.fixture
+def users(office, leader, admin_user, officer, outsider, reporter):
+    return {
+        "office": office,
+        "leader": leader,
+        "admin": admin_user,
+        "officer": officer,
+        "outsider": outsider,
+        "reporter": reporter,
+        "anonymous": AnonymousUser(),
+    }
+
+
+@pytest.fixture
+def world(lanzhou, tianshui, reporter):
+    lz01 = WarehouseFactory(code="LZ01", kind=WarehouseKind.PREFECTURE, prefecture=lanzhou)
+    held = WarehouseFactory(code="DC09", kind=WarehouseKind.PRODUCER_HELD, prefecture=lanzhou)
+    producer = Producer.objects.create(
+        name="兰州防护用品厂",
+        credit_code="91350100M000100Y43",
+        prefecture=lanzhou,
+        held_reserve_warehouse=held,
+    )
+    producer.reporters.add(reporter)
+    destination = Destination.objects.create(
+        kind=DestinationKind.PREFECTURE, name_zh="兰州市", prefecture=lanzhou
+    )
+    return {
+        "lanzhou": lanzhou,
+        "lz01": lz01,
+        "sz01": WarehouseFactory(code="SZ01", kind=WarehouseKind.PROVINCIAL_RESERVE),
+        "held": held,
+        "producer": producer,
+        # The rules read the batch's destination only; the batch need not be saved.
+        "batch": DispatchBatch(destination=destination),
+    }
+
+
+# (rule, the rows it is asked about, roles that get yes)
+TABLE = [
+    ("is_signed_in", (), EVERYONE_SIGNED_IN),
+    ("is_office", (), OFFICE),
+    ("is_prefecture_officer", (), {"officer", "outsider"}),
+    ("is_producer_reporter", (), {"reporter"}),
+    ("sees_whole_province", (), PROVINCE),
+    ("can_read_prefecture_data", (), PROVINCE | {"officer", "outsider"}),
+    ("can_read_production", (), EVERYONE_SIGNED_IN),
+    ("can_enter_daily_figures", (), OFFICE | {"officer", "outsider"}),
+    ("can_report_production", (), OFFICE | {"reporter"}),
+    ("can_backdate_freely", (), OFFICE),
+    ("can_read_spot_checks", (), PROVINCE),
+    ("can_follow_up_spot_checks", (), OFFICE),
+    ("can_edit_protected_staff", (), OFFICE),
+    ("can_import_stock_events", (), OFFICE),
+    ("can_change_producer_register", (), OFFICE),
+    ("can_record_donation", (), OFFICE),
+    ("can_create_batch", (), OFFICE),
+    ("can_change_norms", (), OFFICE),
+    ("can_edit_proposals", (), OFFICE),
+    ("can_build_snapshots", (), OFFICE),
+    ("can_settle_reconciliation", (), OFFICE),
+    ("can_view_prefecture", ("lanzhou",), PROVINCE | {"officer"}),
+    ("can_report_for_prefecture", ("lanzhou",), OFFICE | {"officer"}),
+    ("can_view_warehouse", ("lz01",), PROVINCE | {"officer"}),
+    ("can_view_warehouse", ("sz01",), PROVINCE),
+    ("can_post_to_warehouse", ("lz01",), OFFICE | {"officer"}),
+    ("can_post_to_warehouse", ("sz01",), OFFICE),
+    # A commissioner posts nothing to the held reserve from the ledger pages...
+    ("can_post_to_warehouse", ("held",), OFFICE),
+    ("can_report_for_producer", ("producer",), OFFICE | {"reporter"}),
+    ("can_edit_batch", ("batch",), OFFICE),
+    ("can_approve_batch", ("batch",), {"leader", "admin"}),
+    ("can_dispatch_batch", ("batch",), OFFICE),
+    ("can_cancel_batch", ("batch",), OFFICE),
+    ("can_close_batch", ("batch",), OFFICE),
+    ("can_attach_to_batch", ("batch",), OFFICE),
+    ("can_receive_batch", ("batch",), OFFICE | {"officer"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "rows", "allowed"), TABLE, ids=[f"{r}-{'-'.join(rows)}" for r, rows, _a in TABLE]
+)
+def test_each_rule_says_yes_to_exactly_its_roles(users, world, rule, rows, allowed):
+    check = getattr(permissions, rule)
+    answers = {role: check(users[role], *(world[row] for row in rows)) for role in ROLES}
+
+    assert {role for role, yes in answers.items() if yes} == allowed
+    assert all(isinstance(yes, bool) for yes in answers.values())
+
+
+def test_every_rule_of_the_module_is_in_the_table():
+    named = {
+        name
+        for name in dir(permissions)
+        if name.startswith(("can_", "is_", "sees_")) and callable(getattr(permissions, name))
+    }
+    # can_reverse_stock_event needs a stored event; it has its own test below.
+    assert named - {rule for rule, _rows, _allowed in TABLE} == {"can_reverse_stock_event"}
+
+
+def test_a_commissioner_books_output_into_their_held_reserve_only_through_a_report(
+    users, world, outsider_reporter
+):
+    receipt = {"kind": StockEventKind.RECEIPT, "for_production_report": True}
+
+    assert permissions.can_post_to_warehouse(users["reporter"], world["held"], **receipt)
+    assert not permissions.can_post_to_warehouse(outsider_reporter, world["held"], **receipt)
+    assert not permissions.can_post_to_warehouse(
+        users["reporter"], world["held"], kind=StockEventKind.RECEIPT
+    )
+    assert not permissions.can_post_to_warehouse(
+        users["reporter"], world["held"], kind=StockEventKind.ISSUE, for_production_report=True
+    )
+    assert permissions.can_post_to_warehouse(
+        users["reporter"],
+        world["held"],
+        kind=StockEventKind.REVERSAL,
+        reverses_kind=StockEventKind.RECEIPT,
+        for_production_report=True,
+    )
+
+
+@pytest.fixture
+def outsider_reporter(db):
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="outsider_reporter", role=Role.PRODUCER_REPORTER)
+
+
+def test_an_officer_cannot_post_to_an_inactive_warehouse_of_their_prefecture(users, world):
+    world["lz01"].active = False
+
+    assert not permissions.can_post_to_warehouse(users["officer"], world["lz01"])
+    assert permissions.can_post_to_warehouse(users["office"], world["lz01"])
+
+
+def test_the_confirming_officer_of_a_destination_elsewhere_may_receive(users, world):
+    hospital = Destination.objects.create(
+        kind=DestinationKind.PROVINCIAL_INSTITUTION,
+        name_zh="甘肃省人民医院",
+        confirming_officer=users["outsider"],
+    )
+    batch = DispatchBatch(destination=hospital)
+
+    assert permissions.can_receive_batch(users["outsider"], batch)
+    assert not permissions.can_receive_batch(users["officer"], batch)
+
+
+def test_a_reversal_or_a_reversed_event_cannot_be_reversed(users, world):
+    receipt = StockEvent(kind=StockEventKind.RECEIPT, warehouse=world["lz01"])
+    reversal = StockEvent(kind=StockEventKind.REVERSAL, warehouse=world["lz01"])
+    may = {role for role in ROLES if permissions.can_reverse_stock_event(users[role], receipt)}
+
+    assert may == OFFICE | {"officer"}
+    assert not permissions.can_reverse_stock_event(users["office"], reversal)
+    assert not permissions.can_reverse_stock_event(users["office"], receipt, reversed_by=reversal)
+
+
+# --- Row scopes ----------------------------------------------------------------------------
+
+
+def test_the_prefecture_scope_gives_the_province_an_officer_home_and_others_nothing(
+    users, world, tianshui
+):
+    seen = {
+        role: set(
+            permissions.scope_to_prefecture(
+                users[role], Prefecture.objects.all(), "pk"
+            ).values_list("code", flat=True)
+        )
+        for role in ROLES
+    }
+
+    assert seen == {
+        "office": {"620100", "620500"},
+        "leader": {"620100", "620500"},
+        "admin": {"620100", "620500"},
+        "officer": {"620100"},
+        "outsider": {"620500"},
+        "reporter": set(),
+        "anonymous": set(),
+    }
+
+
+def test_the_producer_scope_adds_a_reporters_own(users, world):
+    seen = {
+        role: permissions.scope_producers(users[role], Producer.objects.all()).count()
+        for role in ROLES
+    }
+
+    assert seen == {
+        "office": 1,
+        "leader": 1,
+        "admin": 1,
+        "officer": 1,
+        "outsider": 0,
+        "reporter": 1,
+        "anonymous": 0,
+    }
+    assert {role for role in ROLES if permissions.producers_reportable_by(users[role])} == (
+        OFFICE | {"reporter"}
+    )
+
+
+def test_the_batch_scope_follows_the_destination(users, world, office, leader):
+    batch = world["batch"]
+    batch.source_warehouse = world["sz01"]
+    batch.created_by = office
+    batch.year, batch.number, batch.created_at = 2020, "2020-001", timezone.now()
+    batch.save()
+
+    seen = {
+        role: permissions.scope_batches(users[role], DispatchBatch.objects.all()).count()
+        for role in ROLES
+    }
+
+    assert seen == {
+        "office": 1,
+        "leader": 1,
+        "admin": 1,
+        "officer": 1,
+        "outsider": 0,
+        "reporter": 0,
+        "anonymous": 0,
+    }
+
+
+# --- The template tag ----------------------------------------------------------------------
+
+
+def test_the_can_tag_answers_with_the_rule(users, world):
+    template = Template(
+        '{% load rules %}{% can "receive_batch" batch as may %}{{ may|yesno:"yes,no" }}'
+    )
+
+    def shown(role):
+        return template.render(Context({"user": users[role], "batch": world["batch"]}))
+
+    assert {role: shown(role) for role in ROLES} == {
+        role: "yes" if role in OFFICE | {"officer"} else "no" for role in ROLES
+    }
+
+
+def test_the_can_tag_refuses_an_unknown_rule(users):
+    template = Template('{% load rules %}{% can "fly" as may %}')
+
+    with pytest.raises(TemplateSyntaxError, match="can_fly"):
+        template.render(Context({"user": users["office"]}))
