@@ -19,10 +19,13 @@ setup: $(VENV)/.installed compilemessages
 compilemessages: $(VENV)/.installed
 	$(PY) manage.py compile_translations
 
-# Migrate, load the demo province, build every day's snapshot, collect static, serve.
+# Migrate, load the demo province (laid to end yesterday; `manage.py load_demo --historical`
+# keeps its 2020 dates), build every day's snapshot, collect static, serve.
 run: setup
 	$(PY) manage.py migrate --noinput
+	@echo "Loading the demo province (its last day is yesterday; about a minute the first time) …"
 	$(PY) manage.py load_demo
+	@echo "Building the daily snapshots of every demo day …"
 	$(PY) manage.py build_snapshots --all
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo_users

@@ -591,7 +591,9 @@ class BatchCancelView(_TransitionView):
     service = staticmethod(batch_cancel)
 
     @_transition_request(
-        "cancel", description="draft / approved → cancelled (never after dispatch). Office only."
+        "cancel",
+        description="draft / approved → cancelled (never after dispatch), with the reason as "
+        "`note` (required). Office only.",
     )
     def post(self, request, number):
         return super().post(request, number)

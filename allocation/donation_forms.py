@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import Warehouse
 from supplycoord.lib.dates import validate_filter_date
 
+from .forms import DestinationChoiceField
 from .models import Destination, DonationRestriction, DonorKind
 
 DONATION_LINE_ROWS = 5
@@ -83,7 +84,7 @@ class DonationForm(forms.Form):
     restricted_prefecture = forms.ModelChoiceField(
         label=_("Restricted to prefecture"), required=False, queryset=None
     )
-    restricted_destination = forms.ModelChoiceField(
+    restricted_destination = DestinationChoiceField(
         label=_("Restricted to destination"),
         required=False,
         queryset=Destination.objects.filter(active=True),

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from inventory.services import LedgerError
+from supplycoord.lib.dates import local_today
 from supplycoord.permissions import can_record_donation, require, sees_whole_province
 from supplycoord.views_exports import export_response
 
@@ -113,7 +114,7 @@ def donation_new(request):
     form = DonationForm(
         request.POST or None,
         warehouses=warehouses,
-        initial={"received_on": timezone.localdate()},
+        initial={"received_on": local_today()},
     )
     lines = DonationLineFormSet(
         request.POST or None, prefix="lines", form_kwargs={"item_choices": item_choices}

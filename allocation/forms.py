@@ -31,6 +31,47 @@ def _date_field(label, **kwargs):
     )
 
 
+class _DestinationsByKind(forms.models.ModelChoiceIterator):
+    """Destinations as <optgroup>s in DestinationKind's order (prefectures, counties,
+    provincial institutions, aid teams, other provinces), by code within a group: a prefecture
+    or county destination by its GB/T 2260 code, one without a code after them by name."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        kinds = list(DestinationKind)
+        destinations = sorted(
+            self.queryset.select_related("prefecture", "county"),
+            key=lambda d: (kinds.index(d.kind), destination_code(d) or "~", d.name_zh, d.pk),
+        )
+        for kind in kinds:
+            group = [self.choice(d) for d in destinations if d.kind == kind]
+            if group:
+                yield (kind.label, group)
+
+    def __len__(self):
+        return self.queryset.count() + (1 if self.field.empty_label is not None else 0)
+
+
+def destination_code(destination) -> str:
+    """The division code a destination is known by: its county's, else its prefecture's."""
+    if destination.kind == DestinationKind.COUNTY and destination.county_id:
+        return destination.county.code
+    if destination.kind == DestinationKind.PREFECTURE and destination.prefecture_id:
+        return destination.prefecture.code
+    return ""
+
+
+class DestinationChoiceField(forms.ModelChoiceField):
+    """Every <select> of destinations: grouped by kind, ordered by code (issue 12)."""
+
+    iterator = _DestinationsByKind
+
+    def label_from_instance(self, obj):
+        code = destination_code(obj)
+        return f"{code} {obj.name}" if code else obj.name
+
+
 class BatchFilterForm(forms.Form):
     """The batch list's filters as a form to show; the query itself is allocation/filters.py's
     BatchFilter (shared with the API and the ledger exports), which reads the same names."""
@@ -43,10 +84,10 @@ class BatchFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), *DestinationKind.choices],
     )
-    destination = forms.ModelChoiceField(
+    destination = DestinationChoiceField(
         label=_("Destination"),
         required=False,
-        queryset=Destination.objects.order_by("kind", "name_zh"),
+        queryset=Destination.objects.all(),
         empty_label=_("All"),
     )
     item = forms.ChoiceField(label=_("Item"), required=False)
@@ -75,9 +116,8 @@ class BatchHeaderForm(forms.Form):
         queryset=Warehouse.objects.filter(active=True).order_by("code"),
         to_field_name="code",
     )
-    destination = forms.ModelChoiceField(
-        label=_("Destination"),
-        queryset=Destination.objects.filter(active=True).order_by("kind", "name_zh"),
+    destination = DestinationChoiceField(
+        label=_("Destination"), queryset=Destination.objects.filter(active=True)
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=BatchPriority.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)

@@ -503,6 +503,12 @@ class Proposal(models.Model):
         _("status"), max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT
     )
     note = models.TextField(_("note"), blank=True)
+    # Made for a date whose province figures were partial (reports.md "Coverage"): the
+    # office's reason for going on all the same, and which items were partial.
+    coverage_reason = models.TextField(_("reason for proceeding on partial figures"), blank=True)
+    coverage_partial_items = models.CharField(
+        _("items with partial figures"), max_length=500, blank=True
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -177,6 +177,9 @@ def proposal_create(
     quantities: dict[int, int | None] | None = None,
     weights: dict[str, tuple[Decimal, str]] | None = None,
     note: str = "",
+    partial_items: list[Item] | tuple = (),
+    coverage_reason: str = "",
+    floors: dict[int, int] | None = None,
 ) -> Proposal:
     """Compute and keep a proposal for each item of `inputs` over its prefectures.
 
@@ -184,6 +187,12 @@ def proposal_create(
     on hand − committed − the item's reserve floor). `weights`: prefecture code → (weight ≥ 1,
     reason); a weight other than 1 needs a reason. A prefecture without reported stock gets
     nothing (its need is unknown) and says so, as one without a rate does.
+    `partial_items`: the items of `inputs` whose province figures on `date` are below the
+    coverage threshold (the caller reads them from the snapshot): refused unless the office
+    confirms with `coverage_reason`, which the proposal keeps.
+    `floors`: item id → the reserve floor this proposal keeps (the form's default: the office's
+    floor, else SUPPLYCOORD_DEFAULT_RESERVE_FLOOR_DAYS days of the province's consumption);
+    an item absent keeps the office's floor, or none.
     """
     _require_office(user)
     quantities = quantities or {}
@@ -229,6 +238,31 @@ def proposal_create(
             )
         elif weight != 1 and not (reason or "").strip():
             errors.append((None, _("Say why %(code)s is weighted.") % {"code": code}))
+    partial = [item for item in inputs if item in set(partial_items)]
+    coverage_reason = (coverage_reason or "").strip() if partial else ""
+    if partial and not coverage_reason:
+        errors.append(
+            (
+                None,
+                _(
+                    "The figures of %(date)s for %(items)s rest on too few prefectures (below "
+                    "the coverage threshold). Choose another date, or confirm with a reason."
+                )
+                % {"date": date.isoformat(), "items": ", ".join(str(i) for i in partial)},
+            )
+        )
+    for item in inputs:
+        floor = (floors or {}).get(item.pk)
+        if floor is not None and (
+            isinstance(floor, bool) or not isinstance(floor, int) or floor < 0
+        ):
+            errors.append(
+                (
+                    None,
+                    _("%(item)s: the reserve floor must be a whole number, zero or more.")
+                    % {"item": item},
+                )
+            )
     if errors:
         raise ProposalInvalid(errors)
 
@@ -237,14 +271,19 @@ def proposal_create(
         name=name[:128],
         date=date,
         note=note,
+        coverage_reason=coverage_reason[:2000],
+        coverage_partial_items=", ".join(item.code for item in partial)[:500],
         created_by=user,
         created_at=now,
         updated_at=now,
     )
     proposal.warehouses.set(warehouses)
-    floors = dict(
-        ReserveFloor.objects.filter(item__in=list(inputs)).values_list("item_id", "quantity")
-    )
+    floors = {
+        **dict(
+            ReserveFloor.objects.filter(item__in=list(inputs)).values_list("item_id", "quantity")
+        ),
+        **(floors or {}),
+    }
     positions = reserve_positions(list(inputs), warehouses)
     for item, rows in inputs.items():
         on_hand, committed = positions[item.pk]

@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.db.models import (
     BigIntegerField,
     Case,
+    Count,
     F,
     IntegerField,
     OuterRef,
@@ -19,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from inventory.models import StockBalance
 from supplycoord.permissions import scope_batches
 
 from .models import (
@@ -303,3 +305,68 @@ def donation_traces(donations) -> list[dict]:
         rows = _trace_rows(donated.get(donation.pk, []), carried.get(donation.pk, []))
         traces.append({"donation": donation, "lines": rows, **_trace_totals(rows)})
     return traces
+
+
+AWAITING_APPROVAL_SHOWN = 10
+
+
+def batches_awaiting_approval(user, *, limit: int = AWAITING_APPROVAL_SHOWN):
+    """Drafts the user sees, oldest first, at most `limit`, each with `total` (Σ line
+    quantities) and `line_count`; and whether more are waiting. One query (limit + 1 rows)."""
+    batches = list(
+        batches_visible_to(user)
+        .filter(status=BatchStatus.DRAFT)
+        .select_related("destination", "source_warehouse")
+        .annotate(
+            total=Coalesce(Sum("lines__quantity"), Value(0), output_field=BigIntegerField()),
+            line_count=Count("lines"),
+        )
+        .order_by("created_at", "number")[: limit + 1]
+    )
+    return batches[:limit], len(batches) > limit
+
+
+def draft_shortfalls(batch) -> list[dict]:
+    """A draft's lines asking more than its source warehouse can give: on hand less what other
+    approved, not yet dispatched batches from it will take. Flagged on the page, not refused
+    (stock may arrive before dispatch, which refuses for real). Two queries; [] unless draft.
+
+    [{"item", "asked", "on_hand", "committed", "available"}], by item code."""
+    if batch.status != BatchStatus.DRAFT:
+        return []
+    asked: dict = {}
+    for line in batch.lines.select_related("item"):
+        asked[line.item] = asked.get(line.item, 0) + line.quantity
+    if not asked:
+        return []
+    on_hand = dict(
+        StockBalance.objects.filter(
+            warehouse_id=batch.source_warehouse_id, item__in=list(asked)
+        ).values_list("item_id", "quantity")
+    )
+    committed = dict(
+        DispatchBatchLine.objects.filter(
+            batch__source_warehouse_id=batch.source_warehouse_id,
+            batch__status=BatchStatus.APPROVED,
+            item__in=list(asked),
+        )
+        .exclude(batch=batch)
+        .values_list("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("item_id", "total")
+    )
+    shortfalls = []
+    for item, quantity in sorted(asked.items(), key=lambda pair: pair[0].code):
+        held, taken = on_hand.get(item.pk, 0), committed.get(item.pk, 0)
+        available = max(0, held - taken)
+        if quantity > available:
+            shortfalls.append(
+                {
+                    "item": item,
+                    "asked": quantity,
+                    "on_hand": held,
+                    "committed": taken,
+                    "available": available,
+                }
+            )
+    return shortfalls

@@ -889,8 +889,9 @@ def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str)
 
 
 @transaction.atomic
-def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
-    """draft / approved → cancelled (never after dispatch). Office only. Its donation lines
+def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str):
+    """draft / approved → cancelled (never after dispatch). Office only, with the reason as
+    `note` (kept on the audit transition: a cancelled batch must say why). Its donation lines
     no longer hold their share of the donations."""
     _require(can_cancel_batch(user, batch), _("Only the office cancels batches."))
     current = _locked(batch, expected_version)
@@ -899,12 +900,15 @@ def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str
         (BatchStatus.DRAFT, BatchStatus.APPROVED),
         _("Only a batch not yet dispatched can be cancelled; this batch is %(status)s."),
     )
+    note = (note or "").strip()
+    if not note:
+        raise AllocationInvalid([(None, _("Give the reason for cancelling this batch."))])
     return _transition(
         current,
         to_status=BatchStatus.CANCELLED,
         by=user,
         at=timezone.now(),
-        audit_note=(note or "").strip(),
+        audit_note=note,
     )
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -38,7 +39,7 @@ from supplycoord.views_exports import (
 from . import exports, forms, services
 from .filters import BatchFilter
 from .models import BatchStatus, Donation
-from .selectors import batches_visible_to
+from .selectors import batches_visible_to, draft_shortfalls
 
 BATCH_PAGE_SIZE = 50
 
@@ -156,7 +157,14 @@ def _detail_context(request, batch, **extra):
         for name, (_service, label, allowed, states) in ACTIONS.items()
         if batch.status in states and allowed(user, batch)
     ]
+    # The batch's next step (approve, dispatch, close) is the one prominent button; cancelling
+    # stands apart, behind a confirmation that asks for the reason.
     return {
+        "next_actions": [a for a in actions if a["name"] != "cancel"],
+        "cancel_action": next((a for a in actions if a["name"] == "cancel"), None),
+        "cancel_open": False,
+        # A draft asking more than its warehouse can give is flagged, not refused.
+        "draft_shortfalls": draft_shortfalls(batch),
         "batch": batch,
         "lines": list(batch.lines.select_related("item", "donation")),
         "attachments": list(batch.attachments.select_related("uploaded_by")),
@@ -212,7 +220,9 @@ def batch_action(request, number, action):
         )
         return render(request, "allocation/batch_detail.html", context, status=409)
     except services.AllocationError as exc:
-        context = _detail_context(request, batch, action_error=exc.message)
+        context = _detail_context(
+            request, batch, action_error=exc.message, cancel_open=action == "cancel"
+        )
         return render(request, "allocation/batch_detail.html", context, status=400)
     messages.success(
         request,
@@ -223,6 +233,12 @@ def batch_action(request, number, action):
             "status": moved.get_status_display(),
         },
     )
+    # Approving from leadership's overview returns there; anywhere else, to the batch.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("allocation:batch_detail", batch.number)
 
 

@@ -143,10 +143,17 @@ def protected_staff_set(*, user, counts: dict) -> int:
     """Set 保障人员数: `counts` maps (prefecture code, staff category code) to a whole number.
 
     Office staff only. All or nothing; history (who, when, old value) is kept per row.
+    An empty cell (None or blank text) means "no change": the saved count, or its absence,
+    stays; it is neither 0 nor an error, so one untouched cell never refuses the table.
     Returns the number of rows that changed.
     """
     if not can_edit_protected_staff(user):
         raise PermissionError("only office staff edit protected staff")
+    counts = {
+        key: raw
+        for key, raw in counts.items()
+        if raw is not None and not (isinstance(raw, str) and not raw.strip())
+    }
     prefectures = {p.code: p for p in Prefecture.objects.filter(code__in={p for p, _c in counts})}
     categories = {c.code: c for c in StaffCategory.objects.filter(code__in={c for _p, c in counts})}
     errors, parsed = {}, {}

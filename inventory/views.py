@@ -154,6 +154,7 @@ def protected_staff(request):
             "posted": request.POST if errors else {},
             "editable": can_edit_protected_staff(request.user),
         },
+        status=400 if errors else 200,
     )
 
 

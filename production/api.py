@@ -10,7 +10,6 @@ office and leadership the whole province.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -35,7 +34,7 @@ from supplycoord.bulk import (
     stored_row_values,
 )
 from supplycoord.lib.api_input import StrictJSONParser
-from supplycoord.lib.dates import validate_filter_date
+from supplycoord.lib.dates import local_today, validate_filter_date
 from supplycoord.permissions import MayReportProduction
 
 from .models import (
@@ -329,7 +328,7 @@ class ProblemSerializer(serializers.Serializer):
     )
 
     def get_age_days(self, problem) -> int:
-        return problem.age_days(timezone.localdate())
+        return problem.age_days(local_today())
 
 
 class ProblemInSerializer(serializers.Serializer):

@@ -3,8 +3,10 @@ services' business, and the errors they raise come back to these same fields."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from inventory.models import Warehouse, WarehouseKind
 from supplycoord.models import Prefecture
 
 from .models import ProblemCategory, ProblemStatus, ProducerStatus
@@ -31,6 +33,28 @@ class ProducerFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {"status": data.get("status") or None, "prefecture": data.get("prefecture")}
+
+
+class HeldReserveWarehouseForm(forms.Form):
+    """The office names a producer's held-reserve (代储) warehouse on the producer's page: the
+    active producer-held warehouses not already another producer's, or none."""
+
+    warehouse = forms.ModelChoiceField(
+        label=_("Held-reserve warehouse"),
+        required=False,
+        queryset=Warehouse.objects.none(),
+        empty_label=_("None (reports book no held reserve)"),
+    )
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=70)
+
+    def __init__(self, *args, producer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = (
+            Warehouse.objects.filter(kind=WarehouseKind.PRODUCER_HELD, active=True)
+            .filter(models.Q(producer__isnull=True) | models.Q(producer=producer))
+            .order_by("code")
+        )
+        self.fields["warehouse"].initial = producer.held_reserve_warehouse_id
 
 
 class ProblemFilterForm(forms.Form):

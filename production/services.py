@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from inventory.models import ReceiptSource, StockEvent
+from inventory.models import ReceiptSource, StockEvent, Warehouse, WarehouseKind
 from inventory.services import LedgerError, stock_receive, stock_reverse
 from supplycoord.bulk import (
     DAYS,
@@ -106,6 +106,57 @@ def producer_update(*, user, producer: Producer, reporters=None, **fields) -> Pr
     _save_with_history(producer, user=user, reason="producer_update")
     if reporters is not None:
         _set_reporters(producer, reporters)
+    return producer
+
+
+HELD_RESERVE_REASON_MAX = 70
+
+
+@transaction.atomic
+def producer_set_held_reserve_warehouse(
+    *, user, producer: Producer, warehouse: Warehouse | None, reason: str = ""
+) -> Producer:
+    """Name the warehouse where the reserve `producer` holds for the province (代储) is booked,
+    or none. Office staff only; recorded in the producer's history with `reason`.
+
+    The warehouse must be a producer-held one, active, and not already another producer's
+    (a held reserve belongs to one producer). Stock booked earlier stays where it was booked:
+    only the producer's next reports book into the new warehouse.
+    """
+    _require_office(user)
+    producer = Producer.objects.select_for_update().get(pk=producer.pk)
+    if warehouse is not None:
+        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        if warehouse.kind != WarehouseKind.PRODUCER_HELD or not warehouse.active:
+            raise ValidationError(
+                {
+                    "held_reserve_warehouse": _(
+                        "Only an active producer-held reserve warehouse can be chosen."
+                    )
+                }
+            )
+        taken_by = Producer.objects.filter(held_reserve_warehouse=warehouse).exclude(pk=producer.pk)
+        if taken_by.exists():
+            raise ValidationError(
+                {
+                    "held_reserve_warehouse": _(
+                        "This warehouse already holds the reserve of %(producer)s."
+                    )
+                    % {"producer": taken_by.get().name}
+                }
+            )
+    if producer.held_reserve_warehouse_id == (warehouse.pk if warehouse else None):
+        return producer
+    reason = reason.strip()
+    error = _free_text_error(reason) if reason else None
+    if len(reason) > HELD_RESERVE_REASON_MAX:
+        error = _("At most %(n)d characters.") % {"n": HELD_RESERVE_REASON_MAX}
+    if error:
+        raise ValidationError({"reason": error})
+    producer.held_reserve_warehouse = warehouse
+    # The history's change reason holds 100 characters: the change's name and the reason.
+    change = "held_reserve_warehouse"
+    _save_with_history(producer, user=user, reason=f"{change}: {reason}" if reason else change)
     return producer
 
 

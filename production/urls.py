@@ -7,6 +7,11 @@ urlpatterns = [
     # Register and producer pages (views.py)
     path("", views.producer_list, name="producer_list"),
     path("producers/<int:pk>/", views.producer_detail, name="producer_detail"),
+    path(
+        "producers/<int:pk>/held-reserve/",
+        views.producer_held_reserve_set,
+        name="producer_held_reserve_set",
+    ),
     path("commissioner/", views.commissioner, name="commissioner"),
     path("reports/new/", views.report_entry, name="report_entry"),
     path("problems/", views.problem_list, name="problem_list"),

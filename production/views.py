@@ -7,10 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from supplycoord.bulk import entry_date, entry_grid_page, entry_grid_post
 from supplycoord.lib.dates import local_today
 from supplycoord.permissions import (
+    can_change_producer_register,
     can_read_production,
     can_report_for_producer,
     can_report_production,
@@ -32,6 +34,7 @@ from .services import (
     problem_report,
     problem_resolve,
     problem_take,
+    producer_set_held_reserve_warehouse,
 )
 
 # --- Register and producer pages ----------------------------------------------------------
@@ -57,8 +60,44 @@ def producer_detail(request, pk):
     producer = get_object_or_404(
         producers_visible_to(request.user).select_related("held_reserve_warehouse"), pk=pk
     )
+    return _producer_detail_page(request, producer)
+
+
+def _producer_detail_page(request, producer, *, held_form=None, status=200):
     page = page_selectors.producer_page(request.user, producer, today=local_today())
-    return render(request, "production/producer_detail.html", {"page": page, "producer": producer})
+    if held_form is None and can_change_producer_register(request.user):
+        held_form = forms.HeldReserveWarehouseForm(producer=producer)
+    return render(
+        request,
+        "production/producer_detail.html",
+        {"page": page, "producer": producer, "held_form": held_form},
+        status=status,
+    )
+
+
+@require_POST
+@require(can_change_producer_register)
+def producer_held_reserve_set(request, pk):
+    """The office names the producer's held-reserve warehouse (代储库) from its page."""
+    producer = get_object_or_404(
+        producers_visible_to(request.user).select_related("held_reserve_warehouse"), pk=pk
+    )
+    form = forms.HeldReserveWarehouseForm(request.POST, producer=producer)
+    if form.is_valid():
+        try:
+            producer_set_held_reserve_warehouse(
+                user=request.user,
+                producer=producer,
+                warehouse=form.cleaned_data["warehouse"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("warehouse" if field == "held_reserve_warehouse" else field, errors)
+        else:
+            messages.success(request, _("Held-reserve warehouse saved."))
+            return redirect("production:producer_detail", pk=producer.pk)
+    return _producer_detail_page(request, producer, held_form=form, status=400)
 
 
 @require(can_report_production)

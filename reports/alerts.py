@@ -189,8 +189,17 @@ def alerts_email_office(*, keys: list[str]) -> int:
     return send_mail(subject, body, None, recipients)
 
 
-def alert_summary(alert: Alert) -> str:
-    """One line saying what the alert is about, in the active language."""
+def _days_overdue(detail: dict, as_of: dt.date | None):
+    """A batch's days overdue as of `as_of` (the page's date), as overdue_batches counts them
+    (date − expected arrival); as of the alert's last refresh when no date is given."""
+    expected = detail.get("expected_arrival")
+    if as_of is None or not expected:
+        return detail.get("days_overdue", "")
+    return (as_of - dt.date.fromisoformat(expected)).days
+
+
+def alert_summary(alert: Alert, *, as_of: dt.date | None = None) -> str:
+    """One line saying what the alert is about, in the active language; ages as of `as_of`."""
     detail = alert.detail or {}
     where = alert.prefecture.name if alert.prefecture_id else ""
     if alert.kind == AlertKind.ITEM_RED:
@@ -207,7 +216,7 @@ def alert_summary(alert: Alert) -> str:
         text = _("Batch %(number)s to %(destination)s, %(days)s days overdue") % {
             "number": detail.get("number", ""),
             "destination": detail.get("destination", ""),
-            "days": detail.get("days_overdue", ""),
+            "days": _days_overdue(detail, as_of),
         }
     else:
         text = _("%(reported)s of %(expected)s key items reported for %(date)s") % {
@@ -264,10 +273,11 @@ def alerts_page(user, *, open_only: bool, kind: str | None = None, page_number=N
     return page
 
 
-def alerts_panel(user) -> dict:
-    """What the overview's panel shows: open counts by kind and the latest open alerts."""
+def alerts_panel(user, *, as_of: dt.date | None = None) -> dict:
+    """What the overview's panel shows: open counts by kind and the latest open alerts, their
+    ages counted as of `as_of` (the page's date), as the page's overdue table counts them."""
     latest = list(alerts_visible_to(user, open_only=True)[:PANEL_SIZE])
     for alert in latest:
-        alert.summary = alert_summary(alert)
+        alert.summary = alert_summary(alert, as_of=as_of)
     counts = open_alert_counts(user)
     return {"counts": counts, "total": sum(n for _k, _l, n in counts), "latest": latest}

@@ -14,7 +14,12 @@ from supplycoord.api import ApiPagination
 from supplycoord.permissions import IsOfficeStaff
 
 from .models import SnapshotRow, Status
-from .selectors import latest_built_date, snapshot_build_for, snapshot_rows_visible_to
+from .selectors import (
+    latest_built_date,
+    rollups_visible_to,
+    snapshot_build_for,
+    snapshot_rows_visible_to,
+)
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
@@ -133,6 +138,85 @@ class SnapshotListView(generics.ListAPIView):
         serializer = self.get_serializer(page, many=True)
         return self.paginator.get_paginated_response(
             serializer.data, date=date, built_at=build.built_at if build else None
+        )
+
+
+class ProvinceRollupSerializer(serializers.Serializer):
+    """One province figure of an item and date, with what it rests on (reports.md
+    "Province rollups" and "Coverage")."""
+
+    date = serializers.DateField()
+    item = serializers.CharField(source="item.code")
+    stock = serializers.IntegerField(help_text="Σ prefecture stock (reported or stale).")
+    consumption = serializers.IntegerField()
+    demand = serializers.IntegerField()
+    in_transit = serializers.IntegerField()
+    arriving_3d = serializers.IntegerField()
+    shortfall_3d = serializers.IntegerField()
+    avg_consumption_7d = _days(4, help_text="Σ of every prefecture's 7-day average.")
+    reserve_stock = serializers.IntegerField()
+    days_of_cover = _days(
+        2,
+        help_text="(Σ stock + reserve stock) / Σ avg_consumption_7d over the prefectures "
+        "that have both a stock and a rate; null without any.",
+    )
+    status = serializers.ChoiceField(
+        choices=Status.choices, help_text="Always `grey` when the figure is partial."
+    )
+    prefectures_red = serializers.IntegerField()
+    prefectures_reported = serializers.IntegerField(
+        help_text="Active prefectures with a report for `date`."
+    )
+    prefectures_stale = serializers.IntegerField(
+        help_text="Active prefectures whose stock comes from the 3 previous days."
+    )
+    prefectures_missing = serializers.IntegerField(help_text="The other active prefectures.")
+    coverage_share = _days(
+        4,
+        help_text="Σ avg_consumption_7d of prefectures with a stock ÷ Σ of all active "
+        "prefectures that have one (by count when none has a rate), 0..1.",
+    )
+    partial = serializers.BooleanField(
+        help_text="coverage_share below the threshold (setting, default 0.8): not coloured, "
+        "no province alert."
+    )
+
+
+class RollupQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(
+        required=False, help_text="YYYY-MM-DD; defaults to the latest date with a built snapshot."
+    )
+
+
+@extend_schema(
+    tags=["snapshots"],
+    parameters=[RollupQuerySerializer],
+    responses=inline_serializer(
+        "ProvinceRollupList",
+        {
+            "date": serializers.DateField(allow_null=True),
+            "built_at": serializers.DateTimeField(allow_null=True),
+            "results": ProvinceRollupSerializer(many=True),
+        },
+    ),
+    description=(
+        "The province figures of one date, one per key item, each with its coverage. Only "
+        "for roles that see the whole province: others get an empty list."
+    ),
+)
+class RollupListView(APIView):
+    def get(self, request, *args, **kwargs):
+        query = RollupQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        date = query.validated_data.get("date") or latest_built_date()
+        build = snapshot_build_for(date) if date else None
+        rollups = rollups_visible_to(request.user, date=date) if date else []
+        return Response(
+            {
+                "date": date,
+                "built_at": build.built_at if build else None,
+                "results": ProvinceRollupSerializer(rollups, many=True).data,
+            }
         )
 
 

@@ -16,7 +16,7 @@ from supplycoord.exports import DATE, DECIMAL, INT, Column, Exporter, Strong
 from supplycoord.models import Prefecture
 
 from .models import Status
-from .selectors import snapshot_rows_visible_to
+from .selectors import rollups_visible_to, snapshot_rows_visible_to
 from .spotchecks import spot_check_notice_rows
 
 SUMMED = ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d")
@@ -60,6 +60,13 @@ class DailyReportExport(Exporter):
             Column("shortfall_3d", _("Shortfall within 3 days"), INT, 13),
             Column("reconciliation_gap", _("Reconciliation gap"), INT, 13),
             Column("status", _("Status"), width=13),
+            # Filled on the province rows only: what each province figure rests on
+            # (reports.md "Coverage").
+            Column("prefectures_reported", _("Prefectures reported"), INT, 11),
+            Column("prefectures_stale", _("Prefectures stale"), INT, 11),
+            Column("prefectures_missing", _("Prefectures missing"), INT, 11),
+            Column("coverage_share", _("Coverage share"), DECIMAL, 11, number_format="0.0%"),
+            Column("partial", _("Partial"), width=9),
         ]
 
     def date_range(self):
@@ -110,6 +117,26 @@ class DailyReportExport(Exporter):
             yield values
         for unit, sums in (totals or {"": dict.fromkeys(SUMMED, 0)}).items():
             yield Strong(date=str(_("Total")), unit=unit, **sums)
+        if self.prefecture is None:
+            # The province figures, each with its coverage (roles that see the whole
+            # province only; none for an officer).
+            for rollup in rollups_visible_to(self.user, date=self.date):
+                yield Strong(
+                    date=rollup.date,
+                    prefecture=str(_("Province")),
+                    item_code=rollup.item.code,
+                    item=rollup.item.name,
+                    unit=str(rollup.item.get_unit_display()),
+                    **{key: getattr(rollup, key) for key in SUMMED},
+                    avg_consumption_7d=_float(rollup.avg_consumption_7d),
+                    days_of_cover=_float(rollup.days_of_cover),
+                    status=str(Status(rollup.status).label),
+                    prefectures_reported=rollup.prefectures_reported,
+                    prefectures_stale=rollup.prefectures_stale,
+                    prefectures_missing=rollup.prefectures_missing,
+                    coverage_share=_float(rollup.coverage_share),
+                    partial=_("yes") if rollup.partial else "",
+                )
 
 
 class SpotCheckNoticeExport(Exporter):

@@ -93,6 +93,15 @@ class ProvinceRollup(models.Model):
     days_of_cover = _days(_("days of cover"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices)
     prefectures_red = models.PositiveIntegerField(_("prefectures in red"), default=0)
+    # Coverage (reports.md): what the province figures rest on. Reported, stale and missing
+    # add up to the active prefectures; the share is of the province's 7-day consumption.
+    prefectures_reported = models.PositiveIntegerField(_("prefectures reported"), default=0)
+    prefectures_stale = models.PositiveIntegerField(_("prefectures stale"), default=0)
+    prefectures_missing = models.PositiveIntegerField(_("prefectures missing"), default=0)
+    coverage_share = models.DecimalField(
+        _("coverage share"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    partial = models.BooleanField(_("partial"), default=False)
     built_at = models.DateTimeField(_("built at"))
 
     class Meta:
@@ -103,6 +112,14 @@ class ProvinceRollup(models.Model):
 
     def __str__(self):
         return f"{self.date} item {self.item_id}"
+
+    @property
+    def prefectures_with_stock(self) -> int:
+        return self.prefectures_reported + self.prefectures_stale
+
+    @property
+    def prefectures_active(self) -> int:
+        return self.prefectures_reported + self.prefectures_stale + self.prefectures_missing
 
 
 class ReportingStatus(models.Model):
@@ -379,6 +396,10 @@ class SpotCheckFlag(models.Model):
     @property
     def median_shown(self) -> str:
         return significant(self.median)
+
+    @property
+    def mad_shown(self) -> str:
+        return significant(self.mad)
 
 
 def significant(value, digits: int = 3) -> str:

@@ -1,11 +1,15 @@
 """What an allocation proposal needs from the daily snapshot, per prefecture and item."""
 
 import datetime as dt
+import math
 
+from django.conf import settings
+
+from allocation.models import ReserveFloor
 from allocation.proposals import PrefectureInput
 from supplycoord.models import Item, Prefecture
 
-from .models import SnapshotRow
+from .models import ProvinceRollup, SnapshotRow
 
 
 def proposal_inputs(*, date: dt.date, items: list[Item]) -> dict[Item, list[PrefectureInput]]:
@@ -34,3 +38,45 @@ def proposal_inputs(*, date: dt.date, items: list[Item]) -> dict[Item, list[Pref
                 )
             )
     return inputs
+
+
+def partial_items(*, date: dt.date, items: list[Item]) -> list[Item]:
+    """The items whose province figures on `date` are partial (reports.md "Coverage"): a
+    proposal on them needs the office's confirmation with a reason. One query."""
+    partial = set(
+        ProvinceRollup.objects.filter(date=date, item__in=items, partial=True).values_list(
+            "item_id", flat=True
+        )
+    )
+    return [item for item in items if item.pk in partial]
+
+
+def default_reserve_floors(*, date: dt.date, items: list[Item]) -> dict[int, dict]:
+    """The reserve floor a new proposal offers per item (issue 12), shown and editable:
+    the office's floor where it set one, else SUPPLYCOORD_DEFAULT_RESERVE_FLOOR_DAYS days of
+    the province's consumption, read as the rollup's Σ avg_consumption_7d on `date` (the 7-day
+    average, not one day's figure: one late or missing report would swing it), rounded up to a
+    whole unit; 0 where there is no rollup or no rate. Two queries.
+
+    {item id: {"quantity": int, "office": bool, "days": int, "rate": Decimal | None}}."""
+    days = settings.SUPPLYCOORD["DEFAULT_RESERVE_FLOOR_DAYS"]
+    office = dict(ReserveFloor.objects.filter(item__in=items).values_list("item_id", "quantity"))
+    rates = dict(
+        ProvinceRollup.objects.filter(date=date, item__in=items).values_list(
+            "item_id", "avg_consumption_7d"
+        )
+    )
+    floors = {}
+    for item in items:
+        rate = rates.get(item.pk)
+        if item.pk in office:
+            floors[item.pk] = {
+                "quantity": office[item.pk],
+                "office": True,
+                "days": days,
+                "rate": rate,
+            }
+        else:
+            quantity = math.ceil(days * rate) if rate else 0
+            floors[item.pk] = {"quantity": quantity, "office": False, "days": days, "rate": rate}
+    return floors

@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import can_view_prefecture, sees_whole_province
@@ -38,6 +38,49 @@ def latest_built_date(on_or_before: dt.date | None = None) -> dt.date | None:
     if on_or_before:
         builds = builds.filter(date__lte=on_or_before)
     return builds.order_by("-date").values_list("date", flat=True).first()
+
+
+def _partial_dates():
+    return ProvinceRollup.objects.filter(partial=True).values("date")
+
+
+def latest_covered_date(on_or_before: dt.date | None = None) -> dt.date | None:
+    """The latest built date whose province figures all meet the coverage threshold (none of
+    its rollups partial, reports.md "Coverage"), else the latest built date: where dashboards
+    open by default. One query."""
+    builds = SnapshotBuild.objects.all()
+    if on_or_before:
+        builds = builds.filter(date__lte=on_or_before)
+    dates = builds.annotate(
+        covered=~Exists(_partial_dates().filter(date=OuterRef("date")))
+    ).order_by("-covered", "-date")
+    return dates.values_list("date", flat=True).first()
+
+
+@dataclasses.dataclass
+class ReportsInProgress:
+    """Today's reports are still coming in: today's figures are below the threshold."""
+
+    date: dt.date
+    reported: int
+    active: int
+
+
+def reports_in_progress(*, today: dt.date) -> ReportsInProgress | None:
+    """Today's build when some of its province figures are partial, in one query; None when
+    today has no build or every figure meets the threshold."""
+    build = (
+        SnapshotBuild.objects.filter(date=today)
+        .annotate(partial=Exists(_partial_dates().filter(date=OuterRef("date"))))
+        .first()
+    )
+    if build is None or not build.partial:
+        return None
+    return ReportsInProgress(
+        date=today,
+        reported=build.prefectures_on_time + build.prefectures_late,
+        active=build.prefectures_active,
+    )
 
 
 def snapshot_build_for(date: dt.date) -> SnapshotBuild | None:
@@ -205,6 +248,18 @@ def item_rows_by_cover(user, *, item: Item, date: dt.date) -> list[SnapshotRow]:
         )
     )
     return rows
+
+
+def rollups_visible_to(user, *, date: dt.date) -> list[ProvinceRollup]:
+    """The province figures of `date` with their coverage, in item order: only for roles
+    that see the whole province (an empty list otherwise). One query."""
+    if not sees_whole_province(user):
+        return []
+    return list(
+        ProvinceRollup.objects.filter(date=date)
+        .select_related("item")
+        .order_by("item__sort_order", "item__code")
+    )
 
 
 def rollup_for(user, *, item: Item, date: dt.date) -> ProvinceRollup | None:

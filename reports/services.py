@@ -83,6 +83,11 @@ ROLLUP_VALUE_FIELDS = [
     "days_of_cover",
     "status",
     "prefectures_red",
+    "prefectures_reported",
+    "prefectures_stale",
+    "prefectures_missing",
+    "coverage_share",
+    "partial",
     "built_at",
 ]
 REPORTING_VALUE_FIELDS = [
@@ -415,6 +420,14 @@ def _empty_rollup():
         "shortfall_3d": 0,
         "avg": Fraction(0),
         "red": 0,
+        # Coverage (reports.md): counts, the rate of every prefecture that has one, the rate
+        # of those with a stock, and stock and rate of those with both (days of cover).
+        "reported": 0,
+        "stale": 0,
+        "missing": 0,
+        "rate_with_stock": Fraction(0),
+        "cover_stock": 0,
+        "cover_rate": Fraction(0),
     }
 
 
@@ -422,15 +435,48 @@ def _add_to_rollup(acc, values):
     for field in ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d"):
         if values[field] is not None:
             acc[field] += values[field]
-    if values["_avg_exact"] is not None:
-        acc["avg"] += values["_avg_exact"]
+    rate = values["_avg_exact"]
+    has_stock = values["stock"] is not None
+    if rate is not None:
+        acc["avg"] += rate
+    if not has_stock:
+        acc["missing"] += 1
+    elif values["stock_is_stale"]:
+        acc["stale"] += 1
+    else:
+        acc["reported"] += 1
+    if has_stock and rate is not None:
+        acc["rate_with_stock"] += rate
+        acc["cover_stock"] += values["stock"]
+        acc["cover_rate"] += rate
     if values["status"] == Status.RED:
         acc["red"] += 1
 
 
+def coverage_threshold() -> Fraction:
+    return Fraction(Decimal(str(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"])))
+
+
+def coverage_share_of(acc) -> Fraction | None:
+    """Σ rate of prefectures with a stock ÷ Σ rate of all that have one; by count of
+    prefectures when none has a (non-zero) rate; None when there is no active prefecture."""
+    if acc["avg"] > 0:
+        return acc["rate_with_stock"] / acc["avg"]
+    active = acc["reported"] + acc["stale"] + acc["missing"]
+    if active == 0:
+        return None
+    return Fraction(acc["reported"] + acc["stale"], active)
+
+
 def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
     avg = acc["avg"]
-    days = Fraction(acc["stock"] + reserve) / avg if avg > 0 else None
+    # Over the prefectures with both a stock and a rate only: the reserve divided by the rate
+    # of a single reporting prefecture is not the province's cover (issue 12).
+    rate = acc["cover_rate"]
+    days = Fraction(acc["cover_stock"] + reserve) / rate if rate > 0 else None
+    share = coverage_share_of(acc)
+    partial = share is None or share < coverage_threshold()
+    days_shown = _decimal(days, TWO_PLACES)
     return ProvinceRollup(
         date=date,
         item=item,
@@ -442,9 +488,15 @@ def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
         shortfall_3d=acc["shortfall_3d"],
         avg_consumption_7d=_decimal(avg, FOUR_PLACES),
         reserve_stock=reserve,
-        days_of_cover=_decimal(days, TWO_PLACES),
-        status=status_for(_decimal(days, TWO_PLACES), item),
+        days_of_cover=days_shown,
+        # A partial figure is never coloured: grey, so it counts in no "items in red".
+        status=Status.GREY if partial else status_for(days_shown, item),
         prefectures_red=acc["red"],
+        prefectures_reported=acc["reported"],
+        prefectures_stale=acc["stale"],
+        prefectures_missing=acc["missing"],
+        coverage_share=_decimal(share, FOUR_PLACES),
+        partial=partial,
         built_at=now,
     )
 

@@ -10,10 +10,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from allocation.selectors import overdue_batches
+from allocation.selectors import batches_awaiting_approval, overdue_batches
 from supplycoord.lib.dates import earliest_date, is_reportable, local_today, parse_iso_date
 from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import (
+    can_approve_batch,
     can_build_snapshots,
     can_read_prefecture_data,
     can_report_for_prefecture,
@@ -32,13 +33,15 @@ from .models import ReconciliationAction, ReconciliationStatus
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
-def _requested_date(request, *, quiet=False) -> dt.date | None:
+def _requested_date(request, *, quiet=False, covered=False) -> dt.date | None:
     """The ?date= asked for, else the latest built snapshot up to today.
 
     A date that cannot be read, or lies outside [earliest date, today], falls back to the
     default with a message saying so, rather than an empty or broken page.
     """
-    default = selectors.latest_built_date(on_or_before=local_today())
+    # Pages of province figures open on the latest date whose coverage meets the threshold.
+    latest = selectors.latest_covered_date if covered else selectors.latest_built_date
+    default = latest(on_or_before=local_today())
     raw = request.GET.get("date", "").strip()
     if not raw:
         return default
@@ -79,6 +82,7 @@ def _page_context(date, **extra):
         "red_days": settings.SUPPLYCOORD["RED_DAYS"],
         "amber_days": settings.SUPPLYCOORD["AMBER_DAYS"],
         "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
+        "coverage_threshold_pct": round(float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100),
         "trend_labels": {
             "stock": _("Stock"),
             "consumption": _("Consumption"),
@@ -92,8 +96,9 @@ def _page_context(date, **extra):
 def overview(request):
     if not request.user.sees_whole_province:
         return redirect("reports:prefecture", code=request.user.prefecture.code)
-    date = _requested_date(request)
+    date = _requested_date(request, covered=True)
     data = selectors.province_overview(request.user, date=date)
+    today = local_today()
     item = _chosen_item(request, data.items)
     trend = selectors.trend_series(request.user, item=item, end=date) if item and date else None
     return render(
@@ -110,11 +115,23 @@ def overview(request):
             reconciliation=selectors.reconciliation_counts_by_prefecture(
                 request.user, prefectures=data.prefectures
             ),
-            overdue=overdue_batches(request.user, date=local_today()),
+            # Ages as of the page's date: the table and the alerts beside it agree.
+            overdue=overdue_batches(request.user, date=date or today),
+            # Drafts waiting for leadership, approvable here (issue 12).
+            awaiting=_awaiting_approval(request.user),
+            # Today below the coverage threshold while reports come in: a banner, a link.
+            in_progress=selectors.reports_in_progress(today=today) if date != today else None,
             # Rendered with the page, not fetched after it: the first thing leadership reads.
-            alerts_panel=alerts.alerts_panel(request.user),
+            alerts_panel=alerts.alerts_panel(request.user, as_of=date or today),
         ),
     )
+
+
+def _awaiting_approval(user) -> dict:
+    batches, more = batches_awaiting_approval(user)
+    # can_approve_batch reads only the user's role: one answer for every row.
+    can_approve = bool(batches) and can_approve_batch(user, batches[0])
+    return {"batches": batches, "more": more, "can_approve": can_approve}
 
 
 @require(can_read_prefecture_data)
@@ -172,7 +189,7 @@ def prefecture_detail(request, code):
 @require(can_read_prefecture_data)
 def item_detail(request, code):
     item = get_object_or_404(Item, code=code)
-    date = _requested_date(request)
+    date = _requested_date(request, covered=True)
     return render(
         request,
         "reports/item.html",

@@ -4,6 +4,8 @@ the shortage alerts (the user's own list and the overview's panel).
 Thin: they validate the request and call reports/spotchecks.py and reports/alerts.py.
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +24,36 @@ from supplycoord.views_exports import export_response
 
 from . import alerts as alert_service
 from . import exports, spotchecks
-from .models import AlertKind, SpotCheckFlag, SpotCheckStatus
+from .models import AlertKind, SpotCheckFlag, SpotCheckStatus, significant
 from .views import _page_context, _requested_date, _safe_next
+
+# The spot checks compare consumption over the 7 days [d-6, d] (reports.md "Spot checks");
+# people read a daily figure per person, so the words divide by these days.
+SPOT_CHECK_DAYS = 7
+
+
+def spot_check_flag_in_words(flag) -> str:
+    """A flag in plain words, in the reader's language, with the item's unit:
+    "每名保障人员日均消耗 0.714 只，为各市州中位数的 5.0 倍"."""
+    figure, median = Decimal(flag.figure), Decimal(flag.median)
+    unit = flag.item.get_unit_display()
+    daily = significant(figure / SPOT_CHECK_DAYS)
+    if median == 0:
+        return _(
+            "Each protected person used %(daily)s %(unit)s a day on average, where the "
+            "median of the prefectures is 0."
+        ) % {"daily": daily, "unit": unit}
+    ratio = figure / median
+    ratio_shown = f"{ratio:,.1f}" if ratio >= Decimal("0.1") else significant(ratio, 2)
+    return _(
+        "Each protected person used %(daily)s %(unit)s a day on average, %(ratio)s times the "
+        "median of the prefectures (%(median)s %(unit)s a day)."
+    ) % {
+        "daily": daily,
+        "unit": unit,
+        "ratio": ratio_shown,
+        "median": significant(median / SPOT_CHECK_DAYS),
+    }
 
 
 @require(can_read_spot_checks)
@@ -34,6 +64,8 @@ def spot_checks(request):
     threshold, min_prefectures = spotchecks.spot_check_policy()
     comparisons = spotchecks.spot_check_comparisons(date=date) if date else []
     flags = list(spotchecks.spot_check_flags(request.user, date=date)) if date else []
+    for flag in flags:
+        flag.in_words = spot_check_flag_in_words(flag)
     flagged_items = {flag.item_id for flag in flags}
     charts = [
         {"id": f"spotcheck-{c.item.code}", "data": c.chart_data(), "item": c.item}

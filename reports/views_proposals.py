@@ -6,6 +6,7 @@ snapshot's inputs (reports/proposal_inputs.py) and hand them over.
 
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -35,7 +36,7 @@ from supplycoord.permissions import can_edit_proposals, require, sees_whole_prov
 from supplycoord.selectors import key_items
 
 from . import selectors
-from .proposal_inputs import proposal_inputs
+from .proposal_inputs import default_reserve_floors, partial_items, proposal_inputs
 
 # Why a prefecture gets nothing, in plain words.
 NO_SHARE_TEXT = {
@@ -95,6 +96,11 @@ def reserve_floors(request):
     return redirect("reports:proposal_list")
 
 
+def _weight_text(weight: Decimal) -> str:
+    """A reference weight as typed: 1.50 → "1.5", 1.00 → "1"."""
+    return format(weight.normalize(), "f") if weight else "1"
+
+
 def _decimal(raw: str) -> Decimal | None:
     """A finite decimal number, else None ("NaN" and "Infinity" are not weights)."""
     try:
@@ -110,7 +116,7 @@ def proposal_new(request):
     items = list(key_items())
     warehouses = list(_reserve_warehouses())
     prefectures = list(Prefecture.objects.filter(active=True).order_by("code"))
-    default_date = selectors.latest_built_date(on_or_before=local_today())
+    default_date = selectors.latest_covered_date(on_or_before=local_today())
     errors = []
     form = request.POST if request.method == "POST" else None
     chosen_items = [items[0]] if items else []
@@ -139,6 +145,25 @@ def proposal_new(request):
                     )
                 else:
                     quantities[item.pk] = number
+        floors = {}
+        if date is not None:
+            defaults = default_reserve_floors(date=date, items=chosen_items)
+            for item in chosen_items:
+                if f"floor-{item.code}" not in form:
+                    continue  # a post without the field (not this form): the office's floor
+                raw = form[f"floor-{item.code}"].strip()
+                if not raw:
+                    # Emptied: the default for the chosen date, as the hint says.
+                    floors[item.pk] = defaults[item.pk]["quantity"]
+                    continue
+                number, message = parse_whole_number(raw)
+                if message:
+                    errors.append(
+                        _("%(item)s: the reserve floor must be a whole number, zero or more.")
+                        % {"item": item.name}
+                    )
+                else:
+                    floors[item.pk] = number
         weights = {}
         for prefecture in prefectures:
             raw = form.get(f"weight-{prefecture.code}", "").strip()
@@ -163,6 +188,9 @@ def proposal_new(request):
                     quantities=quantities,
                     weights=weights,
                     note=form.get("note", ""),
+                    partial_items=partial_items(date=date, items=chosen_items),
+                    coverage_reason=form.get("coverage_reason", ""),
+                    floors=floors,
                 )
             except ProposalInvalid as exc:
                 errors.extend(message for _row, message in exc.errors)
@@ -172,6 +200,8 @@ def proposal_new(request):
     positions = []
     provincial = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
     held = reserve_positions(items, provincial or warehouses)  # two queries for every item
+    # The floors offered are those of the default date; emptying one takes the chosen date's.
+    offered = default_reserve_floors(date=default_date or local_today(), items=items)
     for item in items:
         on_hand, committed = held[item.pk]
         positions.append(
@@ -181,13 +211,24 @@ def proposal_new(request):
                 "committed": committed,
                 # What was typed comes back after a refusal, so one bad field loses nothing.
                 "typed": form.get(f"quantity-{item.code}", "") if form is not None else "",
+                "floor": form.get(f"floor-{item.code}", "")
+                if form is not None
+                else offered[item.pk]["quantity"],
+                "floor_basis": offered[item.pk],
             }
         )
+    # A new form offers each prefecture's priority weight (reference data), with its reason,
+    # both editable; a refused form gives back what was typed.
+    reference_reason = _("Priority weight in the reference data")
     weight_rows = [
         {
             "prefecture": prefecture,
-            "weight": form.get(f"weight-{prefecture.code}", "1") if form is not None else "1",
-            "reason": form.get(f"reason-{prefecture.code}", "") if form is not None else "",
+            "weight": form.get(f"weight-{prefecture.code}", "1")
+            if form is not None
+            else _weight_text(prefecture.priority_weight),
+            "reason": form.get(f"reason-{prefecture.code}", "")
+            if form is not None
+            else (reference_reason if prefecture.priority_weight != 1 else ""),
         }
         for prefecture in prefectures
     ]
@@ -201,6 +242,9 @@ def proposal_new(request):
             "prefectures": prefectures,
             "weight_rows": weight_rows,
             "default_date": default_date,
+            "coverage_threshold_pct": round(
+                float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100
+            ),
             "form": form,
             "errors": errors,
             "chosen_items": {i.code for i in chosen_items},

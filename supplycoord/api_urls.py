@@ -24,7 +24,7 @@ from production.api import (
     ProducerListView,
     ProductionReportListView,
 )
-from reports.api import SnapshotBuildView, SnapshotListView
+from reports.api import RollupListView, SnapshotBuildView, SnapshotListView
 
 from .api import (
     ItemListView,
@@ -50,6 +50,7 @@ urlpatterns = [
     path("v1/stock-balances/", StockBalanceListView.as_view(), name="stock-balances"),
     path("v1/snapshots/", SnapshotListView.as_view(), name="snapshots"),
     path("v1/snapshots/build/", SnapshotBuildView.as_view(), name="snapshot-build"),
+    path("v1/rollups/", RollupListView.as_view(), name="rollups"),
     path("v1/batches/", BatchListView.as_view(), name="batches"),
     path("v1/batches/<str:number>/", BatchDetailView.as_view(), name="batch-detail"),
     path("v1/batches/<str:number>/approve/", BatchApproveView.as_view(), name="batch-approve"),

@@ -120,6 +120,10 @@ class Item(BilingualNameMixin, models.Model):
     code = models.CharField(_("code"), max_length=32, unique=True)
     name_zh = models.CharField(_("Chinese name"), max_length=128)
     name_en = models.CharField(_("English name"), max_length=128, blank=True)
+    # Column heads of wide grids (the overview's prefecture × item grid): the full name
+    # shows on hover. Blank: the full name is used.
+    short_name_zh = models.CharField(_("Chinese short name"), max_length=24, blank=True)
+    short_name_en = models.CharField(_("English short name"), max_length=24, blank=True)
     category = models.CharField(_("category"), max_length=20, choices=ItemCategory.choices)
     unit = models.CharField(_("unit"), max_length=12, choices=Unit.choices)
     specification = models.CharField(_("specification"), max_length=200, blank=True)
@@ -159,6 +163,14 @@ class Item(BilingualNameMixin, models.Model):
                 violation_error_message=_("The red threshold must be below the amber threshold."),
             ),
         ]
+
+    @property
+    def short_name(self) -> str:
+        """The short name of the UI language, else the full name (`name`)."""
+        lang = (get_language() or settings.LANGUAGE_CODE).lower()
+        if lang.startswith("en"):
+            return self.short_name_en or self.name
+        return self.short_name_zh or self.name
 
     @property
     def red_threshold(self) -> Decimal:

@@ -233,6 +233,8 @@ ITEM_SPEC = FileSpec(
         Column("active", _bool(True), required=False),
         Column("red_days", _decimal(minimum=Decimal("0"), exclusive=True), required=False),
         Column("amber_days", _decimal(minimum=Decimal("0"), exclusive=True), required=False),
+        Column("short_name_zh", _text(24, required=False), required=False),
+        Column("short_name_en", _text(24, required=False), required=False),
     )
 )
 STAFF_CATEGORY_SPEC = FileSpec(

@@ -294,6 +294,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Snapshot rows and province rollups share the red/amber/green/grey status: one name.
+    "ENUM_NAME_OVERRIDES": {"SnapshotStatusEnum": "reports.models.Status"},
 }
 
 # Who reacts to a change another app makes (supplycoord/events.py): per event, the services
@@ -311,8 +313,14 @@ SUPPLYCOORD = {
     "RED_DAYS": 3,
     "AMBER_DAYS": 7,
     "STALE_DAYS": 3,
+    # A province figure resting on less than this share of the province's 7-day consumption
+    # is partial (reports.md, "Coverage"): greyed, never coloured, no province alert.
+    "COVERAGE_THRESHOLD": os.environ.get("SUPPLYCOORD_COVERAGE_THRESHOLD", "0.8"),
     "AVG_WINDOW_DAYS": 7,
     "OFFICER_BACKDATE_DAYS": envint("SUPPLYCOORD_OFFICER_BACKDATE_DAYS", "7"),
+    # A new proposal keeps, for an item whose reserve floor the office has not set, this many
+    # days of the province's consumption (Σ avg_consumption_7d) in the reserve.
+    "DEFAULT_RESERVE_FLOOR_DAYS": envint("SUPPLYCOORD_DEFAULT_RESERVE_FLOOR_DAYS", "3"),
     "TREND_DAYS": 30,
     # No figure, snapshot or page date before this: guards against typos like 0202-02-10.
     "EARLIEST_DATE": os.environ.get("SUPPLYCOORD_EARLIEST_DATE", "2000-01-01"),

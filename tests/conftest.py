@@ -127,7 +127,7 @@ def demo_loaded(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            call_command("load_demo", stdout=io.StringIO())
+            call_command("load_demo", "--historical", stdout=io.StringIO())
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -48,14 +48,18 @@ def assert_print_ready(sheet, exporter, *, issued_by=""):
 def assert_number_and_date_cells(sheet, exporter):
     """Numbers are numbers with thousands separators, dates real dates with a date format;
     returns how many of each it saw (so a test can say the check was not vacuous)."""
-    kinds = [c.kind for c in exporter.columns()]
+    columns = exporter.columns()
+    kinds = [c.kind for c in columns]
+    formats = [c.number_format for c in columns]
     seen = {"number": 0, "date": 0}
     for row in sheet.iter_rows(min_row=HEADER_ROW + 1):
-        for cell, kind in zip(row, kinds, strict=False):
+        for cell, kind, declared in zip(row, kinds, formats, strict=False):
             if isinstance(cell.value, bool) or cell.value is None:
                 continue
             if isinstance(cell.value, int | float | Decimal):
-                assert "#,##0" in cell.number_format, (cell.coordinate, cell.number_format)
+                # A column's own format where it declares one (a share as "0.0%").
+                expected = declared or "#,##0"
+                assert expected in cell.number_format, (cell.coordinate, cell.number_format)
                 seen["number"] += 1
             elif isinstance(cell.value, dt.datetime):
                 assert cell.is_date

@@ -19,8 +19,9 @@ from .files import (
     ProvinceDataInvalid,
     ProvinceFileError,
     province_read,
+    province_shift,
 )
-from .load import province_load
+from .load import province_laid_shift, province_load
 
 __all__ = [
     "DEMO_NOTE",
@@ -29,6 +30,8 @@ __all__ = [
     "Province",
     "ProvinceDataInvalid",
     "ProvinceFileError",
+    "province_laid_shift",
     "province_load",
     "province_read",
+    "province_shift",
 ]

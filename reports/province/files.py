@@ -171,9 +171,47 @@ class Province:
     destinations: tuple[dict, ...]
     allocation: dict
 
+    # Days every date of the folder was moved by (`province_shift`); 0 as the files write them.
+    shift_days: int = 0
+
     @property
     def last_day(self) -> dt.date:
         return self.start + dt.timedelta(days=self.days - 1)
+
+    def as_recorded(self, date: dt.date) -> dt.date:
+        """The date as the folder's files write it (before any shift)."""
+        return date - dt.timedelta(days=self.shift_days)
+
+
+def _shifted(value, delta: dt.timedelta):
+    """`value` with every date and moment in it moved by `delta` (dicts' keys too)."""
+    if isinstance(value, (dt.date, dt.datetime)):  # a datetime is a date too
+        return value + delta
+    if isinstance(value, dict):
+        return {_shifted(k, delta): _shifted(v, delta) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(_shifted(v, delta) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(
+            value,
+            **{
+                f.name: _shifted(getattr(value, f.name), delta)
+                for f in dataclasses.fields(value)
+                if f.init and f.name != "shift_days"
+            },
+        )
+    return value
+
+
+def province_shift(province: Province, days: int) -> Province:
+    """The province with every date of its story moved by `days`: the daily figures, the
+    ledger, batches and donations, production reports, lines, licences, problems, norms. The
+    story reads the same (the generator draws from the dates as recorded, not the shifted
+    ones); batch numbers take the year of their shifted dispatch day."""
+    if not days:
+        return province
+    moved = _shifted(province, dt.timedelta(days=days))
+    return dataclasses.replace(moved, shift_days=province.shift_days + days)
 
 
 # --- values --------------------------------------------------------------------------------

@@ -247,7 +247,8 @@ def _series(
 
 def _figure_submission_time(province: Province, *, prefecture_code: str, date: dt.date, late: bool):
     """When a prefecture's report of `date` came in: before the cut-off, or after it if late."""
-    rng = random.Random(f"{province.seed}:submitted:{prefecture_code}:{date.isoformat()}")
+    recorded = province.as_recorded(date)  # the same draw wherever the story is laid
+    rng = random.Random(f"{province.seed}:submitted:{prefecture_code}:{recorded.isoformat()}")
     cutoff = cutoff_for(date)
     if late:
         return cutoff + dt.timedelta(minutes=rng.randint(20, 390))
@@ -730,7 +731,8 @@ def production_rows(
 
 def production_submission_time(province: Province, who: str, day: dt.date) -> dt.datetime:
     """When a day's production reports came in: in the evening, from 17:00."""
-    rng = random.Random(f"{province.seed}:production-submitted:{who}:{day.isoformat()}")
+    recorded = province.as_recorded(day).isoformat()  # the same draw wherever the story is laid
+    rng = random.Random(f"{province.seed}:production-submitted:{who}:{recorded}")
     return at(day, 17, 0) + dt.timedelta(minutes=rng.randint(0, 150))
 
 
@@ -751,6 +753,7 @@ class PlannedBatch:
     lines: list = dataclasses.field(default_factory=list)  # [(item, channel, qty, donation)]
     at: dt.datetime | None = None
     number: str = ""
+    recorded: str = ""  # the number as the files write it (before a shift moves its year)
 
 
 def _spread(start: dt.date, end: dt.date, count: int) -> list[dt.date]:
@@ -892,7 +895,9 @@ def batch_plan(province: Province) -> list[PlannedBatch]:
         per_day[b.day] += 1
         minutes = slot * dispatch["minutes_apart"]
         b.at = at(b.day, dispatch["first_departure_hour"] + minutes // 60, minutes % 60)
-        b.number = p["number"].format(n=n)
+        b.recorded = p["number"].format(n=n)
+        # A shifted story numbers its batches in the year they now leave (2026-058).
+        b.number = f"{b.day.year}{b.recorded[4:]}" if province.shift_days else b.recorded
     if len(plan) != p["batches"]:
         raise _plan_invalid(
             "batches",

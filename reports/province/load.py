@@ -533,7 +533,7 @@ def province_allocation_create(province: Province, *, user=None, leader=None) ->
         quantities = [line["quantity"] for line in lines]
         receipt = {"at": arrived, "by": receiver, "quantities": quantities, "note": ""}
         extra = {}
-        if b.number == in_transit:
+        if b.recorded == in_transit:
             # Still on its way on the last reported day: half has arrived.
             receipt["quantities"] = [q // 2 // unit * unit for q in quantities]
             receipt["note"] = transit_note
@@ -916,8 +916,22 @@ def _user_with_role(province: Province, role: str):
     return user
 
 
+def province_laid_shift(province: Province) -> int | None:
+    """How many days the province's story was moved by when it was loaded here (0: the dates
+    as recorded), or None when it is not loaded. Read from its first problem, which the
+    loader keeps by description whatever the dates (problems.csv; None without problems)."""
+    if not province.problems:
+        return None
+    row = province.problems[0]
+    problem = Problem.objects.filter(description=row["description"]).order_by("pk").first()
+    if problem is None:
+        return None
+    recorded = province.as_recorded(row["reported_at"][0])
+    return (timezone.localdate(problem.reported_at) - recorded).days
+
+
 @transaction.atomic
-def province_load(province: Province) -> dict:
+def province_load(province: Province, *, progress=None) -> dict:
     """Load everything of a province folder, in dependency order, all or nothing.
 
     Raises ProvinceDataInvalid (nothing saved) when a service, the ledger or the database
@@ -925,26 +939,33 @@ def province_load(province: Province) -> dict:
 
     The history is entered by the folder's first office-staff user, approved by its first
     leader, reported by its first producer reporter; the protected staff are recorded by its
-    first administrator.
+    first administrator. `progress(line)`, when given, hears each step as it starts.
     """
+    say = progress or (lambda line: None)
+    say("  reference data …")
     references = province_reference_load(province)
     with _refused_as("users.csv"):
         users = province_users_create(province)
     admin = _user_with_role(province, Role.ADMIN)
     office = _user_with_role(province, Role.OFFICE_STAFF)
     # Each step is named by the file it mostly comes from; a row's refusal by its row.
+    say("  users, protected staff, norms …")
     with _refused_as("staff_rates.csv"):
         staff = province_protected_staff_create(province, user=admin)
     with _refused_as("norms.csv"):
         norms = province_norms_create(province, user=office)
+    say(f"  daily figures, {province.days} days …")
     with _refused_as("province.yaml"):
         figures = province_daily_figures_create(province, fallback_user=office)
+    say("  reserve ledger …")
     with _refused_as("ledger.yaml"):
         ledger = province_ledger_create(province, user=office)
+    say("  dispatch batches and donations …")
     with _refused_as("allocation.yaml"):
         allocation = province_allocation_create(
             province, user=office, leader=_user_with_role(province, Role.LEADERSHIP)
         )
+    say("  producers and production reports …")
     with _refused_as("producers.csv"):
         production = province_production_create(
             province, user=office, reporter=_user_with_role(province, Role.PRODUCER_REPORTER)

@@ -1,3 +1,12 @@
+"""The project's one clock, and the dates it reads.
+
+`local_now()` and `local_today()` are "now" and "today" in the office's time zone (settings
+TIME_ZONE, Asia/Shanghai): every age, overdue count, "last N days", "missing today", default
+date and "is this a future date" reads them, so freezing time in a test (time_machine) moves
+all of them together. Audit timestamps stored as aware datetimes use timezone.now() (the same
+instant). A page showing a past date counts its ages as of that date, not today.
+"""
+
 import datetime as dt
 
 from django.conf import settings
@@ -7,7 +16,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 
+def local_now() -> dt.datetime:
+    """Now, as an aware datetime in the office's time zone."""
+    return timezone.localtime(timezone.now())
+
+
 def local_today() -> dt.date:
+    """Today in the office's time zone (Asia/Shanghai), whatever the server's zone."""
     return timezone.localdate()
 
 

@@ -149,12 +149,26 @@ def test_it_cancels_only_before_dispatch(office, leader, stocked, to_lanzhou, n9
     shipped = dispatched_batch(office, leader, stocked, to_lanzhou, [(n95, 10)])
 
     draft = batch_cancel(user=office, batch=draft, expected_version=1, note="duplicate")
-    approved = batch_cancel(user=office, batch=approved, expected_version=2)
+    approved = batch_cancel(user=office, batch=approved, expected_version=2, note="merged")
     with pytest.raises(BatchWrongState):
-        batch_cancel(user=office, batch=shipped, expected_version=shipped.version)
+        batch_cancel(user=office, batch=shipped, expected_version=shipped.version, note="late")
 
     assert draft.status == approved.status == BatchStatus.CANCELLED
     assert transitions(draft)[-1] == ("draft", "cancelled", "office")
+
+
+def test_a_cancel_without_a_reason_is_refused_and_the_reason_is_audited(
+    office, stocked, to_lanzhou, n95
+):
+    batch = make_batch(office, stocked, to_lanzhou, [(n95, 10)])
+
+    with translation.override("en"), pytest.raises(AllocationInvalid) as refused:
+        batch_cancel(user=office, batch=batch, expected_version=1, note="   ")
+    batch = batch_cancel(user=office, batch=batch, expected_version=1, note=" 与第12批重复 ")
+
+    assert "reason for cancelling" in refused.value.message
+    assert batch.status == BatchStatus.CANCELLED and batch.version == 2
+    assert batch.transitions.order_by("at", "id").last().note == "与第12批重复"
 
 
 @pytest.mark.parametrize(
@@ -183,7 +197,7 @@ def test_it_lets_only_the_office_create_dispatch_close_and_cancel(
         with pytest.raises(PermissionDenied):
             batch_dispatch(user=user, batch=batch, expected_version=2)
         with pytest.raises(PermissionDenied):
-            batch_cancel(user=user, batch=batch, expected_version=2)
+            batch_cancel(user=user, batch=batch, expected_version=2, note="no")
     with pytest.raises(PermissionDenied):
         batch_update_draft(user=officer, batch=batch, expected_version=2)
     batch = batch_dispatch(user=office, batch=batch, expected_version=2)
@@ -333,7 +347,7 @@ def test_it_gives_the_second_of_two_calls_with_the_same_version_a_conflict(
 
     batch_approve(user=leader, batch=batch, expected_version=1)
     with translation.override("en"), pytest.raises(BatchConflict) as conflict:
-        batch_cancel(user=office, batch=stale, expected_version=1)
+        batch_cancel(user=office, batch=stale, expected_version=1, note="stale")
 
     assert "Someone else changed this batch" in conflict.value.message
     assert DispatchBatch.objects.get(pk=batch.pk).status == BatchStatus.APPROVED

@@ -42,7 +42,7 @@ def demo_reserve_receipts(plan):
 
 def load_demo() -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--historical", stdout=out)
     return out.getvalue()
 
 

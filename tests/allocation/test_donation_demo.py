@@ -15,7 +15,7 @@ from allocation.services import donation_remaining
 @pytest.mark.django_db
 def test_the_demo_public_page_and_ledger(client, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", "--historical", stdout=io.StringIO())
     donations = list(Donation.objects.all())
     assert len(donations) == 4
     page = client.get(reverse("allocation:public_donations")).content.decode()

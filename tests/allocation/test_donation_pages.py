@@ -65,7 +65,7 @@ def traced(office, leader, sz01, n95, masks, to_lanzhou, to_hospital, to_tianjin
     )
     draft = make_batch(office, sz01, to_hospital, [gift(donation, n95, 200)])
     cancelled = make_batch(office, sz01, to_tianjin, [gift(donation, n95, 100)])
-    batch_cancel(user=office, batch=cancelled, expected_version=cancelled.version)
+    batch_cancel(user=office, batch=cancelled, expected_version=cancelled.version, note="duplicate")
     return {"donation": donation, "shipped": shipped, "draft": draft, "cancelled": cancelled}
 
 

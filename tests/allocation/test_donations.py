@@ -124,7 +124,7 @@ def test_it_refuses_to_draw_more_than_is_left_of_a_donation(office, sz01, n95, t
         )
     assert donation_remaining(donation) == {n95.pk: 300}
     # A cancelled batch gives its share back.
-    batch_cancel(user=office, batch=first, expected_version=1)
+    batch_cancel(user=office, batch=first, expected_version=1, note="duplicate")
     assert donation_remaining(donation) == {n95.pk: 1000}
     make_batch(office, sz01, to_lanzhou, [donated_line(donation, n95, 1000)])
 

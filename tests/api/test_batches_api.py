@@ -191,6 +191,21 @@ def test_wrong_state_and_missing_version_are_bad_requests(
     assert response.json()["errors"][0]["field"] == "expected_version"
 
 
+def test_a_cancel_needs_a_reason_which_the_timeline_keeps(
+    client_for, office, stocked, to_lanzhou, n95
+):
+    batch = make_batch(office, stocked, to_lanzhou, [(n95, 10)])
+
+    refused = act(client_for(office), batch.number, "cancel", 1)
+    cancelled = act(client_for(office), batch.number, "cancel", 1, note="与第12批重复")
+
+    assert refused.status_code == 400 and refused.json()["errors"]
+    assert cancelled.status_code == 200
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CANCELLED
+    assert batch.transitions.order_by("at", "id").last().note == "与第12批重复"
+
+
 @pytest.mark.parametrize(
     ("role", "action"),
     [("office", "approve"), ("leader", "dispatch"), ("leader", "cancel"), ("officer", "cancel")],

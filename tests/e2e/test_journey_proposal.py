@@ -56,6 +56,9 @@ def test_the_office_proposes_edits_and_accepts_leadership_approves(
     page.click("#proposal-new")
     page.fill("#id_name", "N95 今日调拨")
     page.check('input[name="item-FH001"]')
+    # The form offers a floor of 3 days × 1,000 a day = 3,000; this journey hands out all 5,000.
+    expect(page.locator('input[name="floor-FH001"]')).to_have_value("3000")
+    page.fill('input[name="floor-FH001"]', "0")
     with page.expect_navigation():
         page.click("#proposal-compute")
     proposal = Proposal.objects.get()

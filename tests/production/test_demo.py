@@ -50,7 +50,7 @@ def demo_production_rows():
 
 def load_demo() -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--historical", stdout=out)
     return out.getvalue()
 
 

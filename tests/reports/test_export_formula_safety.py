@@ -42,7 +42,7 @@ def test_the_daily_report_writes_peoples_text_as_text(client, leader, lanzhou, t
 
     response = client.get(reverse("reports:export", args=["csv"]), {"date": D.isoformat()})
     text = b"".join(response.streaming_content).decode("utf-8-sig")
-    _header, *lines, _totals = list(csv.reader(io.StringIO(text)))
+    _header, *lines, _totals, _province_n95 = list(csv.reader(io.StringIO(text)))
     assert sorted(line[prefecture] for line in lines) == sorted(["'" + LINK, "'" + TAB])
     assert {line[item] for line in lines} == {"'" + AT}
     assert {line[stock] for line in lines} == {"100"}

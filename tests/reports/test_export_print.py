@@ -72,8 +72,9 @@ def test_the_daily_report_prints_as_a_ledger_and_its_csv_is_its_xlsx(leader, sna
     assert_print_ready(sheet, export, issued_by="甘肃省医疗物资保障组")
     date = sheet.cell(row=HEADER_ROW + 1, column=1)
     assert date.is_date and date.value == dt.datetime(2020, 2, 10)
-    assert assert_number_and_date_cells(sheet, export)["date"] == 4
-    assert len(assert_same_table(csv_text(export), sheet, export)) == 1 + 4 + 2
+    assert assert_number_and_date_cells(sheet, export)["date"] == 4 + 2  # and the province rows
+    # The header, 4 prefecture rows, a total per unit (2), a province row per item (2).
+    assert len(assert_same_table(csv_text(export), sheet, export)) == 1 + 4 + 2 + 2
 
 
 def test_a_large_daily_report_is_written_in_the_background(
@@ -88,10 +89,11 @@ def test_a_large_daily_report_is_written_in_the_background(
     job = ExportJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("exports:job", args=[job.pk])
-    assert (job.status, job.row_count, job.requested_by) == (ExportStatus.DONE, 4 + 2, leader)
+    # 4 prefecture rows, a total per unit (2), a province row per item with its coverage (2).
+    assert (job.status, job.row_count, job.requested_by) == (ExportStatus.DONE, 4 + 2 + 2, leader)
     download = client.get(reverse("exports:download", args=[job.pk]))
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
-    assert sheet.max_row == HEADER_ROW + 4 + 2
+    assert sheet.max_row == HEADER_ROW + 4 + 2 + 2
     # A CSV streams in constant memory however long: never a job.
     csv = client.get(reverse("reports:export", args=["csv"]), {"date": "2020-02-10"})
     assert csv.status_code == 200

@@ -121,7 +121,7 @@ def daily_figures_checksum(*, start: dt.date = DEMO_START, days: int = DEMO_DAYS
 
 def load_demo() -> str:
     out = io.StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", "--historical", stdout=out)
     return out.getvalue()
 
 

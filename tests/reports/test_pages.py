@@ -125,13 +125,19 @@ def test_it_exports_the_daily_report_to_excel_with_totals_equal_to_the_snapshot(
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))[TITLE_ROWS:]
-    header, body, totals = rows[0], rows[1:-1], rows[-1]
+    # The prefecture rows, the total per unit, then one province row per item (leadership).
+    header, body, totals, province_row = rows[0], rows[1:-2], rows[-2], rows[-1]
     assert sheet.freeze_panes == f"A{TITLE_ROWS + 2}"
     assert "库存" in header  # Chinese headers by default
     assert len(body) == 2
     stock_col = header.index("库存")
     rollup = ProvinceRollup.objects.get(date=DAY, item=province["n95"])
     assert totals[stock_col] == rollup.stock == 1200
+    # The province row carries its coverage: both prefectures reported, 100 %.
+    assert province_row[stock_col] == 1200
+    assert province_row[header.index("已报送市州")] == 2
+    assert province_row[-2] == 1.0  # coverage share
+    assert province_row[-1] in ("", None)  # not partial
 
 
 def test_it_exports_only_the_officers_prefecture(client, officer, province):

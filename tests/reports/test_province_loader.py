@@ -30,7 +30,7 @@ def counts() -> dict:
 
 def load(*args) -> str:
     out = io.StringIO()
-    call_command("load_demo", *args, stdout=out, stderr=io.StringIO())
+    call_command("load_demo", "--historical", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
@@ -86,7 +86,9 @@ def test_it_saves_nothing_when_a_file_is_wrong(db, gansu_copy):
     err = io.StringIO()
 
     with pytest.raises(CommandError):
-        call_command("load_demo", "--data", str(gansu_copy), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "load_demo", "--historical", "--data", str(gansu_copy), stdout=io.StringIO(), stderr=err
+        )
 
     assert "warehouses.csv" in err.getvalue() and "“prefecture”" in err.getvalue()
     assert "999999" in err.getvalue()
@@ -178,7 +180,9 @@ def test_batches_that_do_not_add_up_are_refused_and_nothing_is_saved(db, tmp_pat
     err = io.StringIO()
 
     with pytest.raises(CommandError):
-        call_command("load_demo", "--data", str(folder), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "load_demo", "--historical", "--data", str(folder), stdout=io.StringIO(), stderr=err
+        )
 
     assert "allocation.yaml" in err.getvalue() and "“total”" in err.getvalue()
     assert "12000" in err.getvalue() and "12100" in err.getvalue()
@@ -200,7 +204,9 @@ def test_a_wrong_reference_row_is_named_like_the_other_files(db, tmp_path):
     err = io.StringIO()
 
     with pytest.raises(CommandError):
-        call_command("load_demo", "--data", str(folder), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "load_demo", "--historical", "--data", str(folder), stdout=io.StringIO(), stderr=err
+        )
 
     assert "prefectures.csv" in err.getvalue() and "“is_gb_code”" in err.getvalue()
     assert set(counts().values()) == {0}
@@ -233,7 +239,9 @@ def _refused(folder: Path) -> str:
     """Run the command (in English) on a folder it must refuse; returns its stderr."""
     err = io.StringIO()
     with translation.override("en"), pytest.raises(CommandError, match="Nothing was saved"):
-        call_command("load_demo", "--data", str(folder), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "load_demo", "--historical", "--data", str(folder), stdout=io.StringIO(), stderr=err
+        )
     assert set(counts().values()) == {0}
     return err.getvalue()
 
@@ -367,7 +375,9 @@ def test_a_user_already_there_with_another_role_is_named(db, tiny_copy):
 
     err = io.StringIO()
     with translation.override("en"), pytest.raises(CommandError, match="Nothing was saved"):
-        call_command("load_demo", "--data", str(tiny_copy), stdout=io.StringIO(), stderr=err)
+        call_command(
+            "load_demo", "--historical", "--data", str(tiny_copy), stdout=io.StringIO(), stderr=err
+        )
 
     assert "users.csv, row 2, column “role”" in err.getvalue()
     assert "“nx_office” already exists with the role leadership, not office_staff" in err.getvalue()

@@ -100,7 +100,8 @@ def test_it_reads_the_rebuild_state_in_the_queries_it_ran_before(client, leader,
 
     builds = [q for q in without if 'FROM "reports_snapshotbuild"' in q["sql"]]
     rebuilds = [q for q in without if 'FROM "reports_snapshotrebuild"' in q["sql"]]
-    # one read of the build for the date (the other may be the latest built date)
-    assert len([q for q in builds if '"date" = ' in q["sql"]]) == 1
+    # one read of the build for the date (the other may be the latest covered date, whose
+    # EXISTS on the partial rollups compares dates too)
+    assert len([q for q in builds if '"date" = ' in q["sql"] and "EXISTS" not in q["sql"]]) == 1
     assert len(rebuilds) == 1
     assert len(with_pending) == len(without)

@@ -74,6 +74,9 @@ class Command(BaseCommand):
                     f"on time {build.prefectures_on_time}, late {build.prefectures_late}, "
                     f"missing {build.prefectures_missing}"
                 )
+            elif options["verbosity"] >= 1 and (done := dates.index(day) + 1) % 10 == 0:
+                # A long build says where it is (`make run` builds every demo day).
+                self.stdout.write(f"  {done}/{len(dates)} dates built (up to {day})")
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Built {len(dates)} date(s) ({dates[0]} – {dates[-1]}): {rows} snapshot rows "

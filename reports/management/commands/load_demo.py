@@ -4,16 +4,31 @@ reserve ledger of those days, the dispatch batches and donations, the producers 
 last 30 days of production reports); with --data DIR, an office's own folder of the same layout
 (supplycoord/data/demo/README.md).
 
+The demo is laid so that its last day is yesterday (--as-of DATE: that day); every date of its
+story moves together, so it reads the same. --historical keeps the 2020 dates; an office's own
+folder keeps its dates unless --as-of is given. Once loaded, the story stays where it was laid:
+running the command again the next day adds nothing.
+
 Every file is checked before anything is saved; a problem names the file, the row and the
 field. Idempotent: a second run finds everything in place and creates nothing.
 """
 
+import datetime as dt
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from reports.province import GANSU, ProvinceDataInvalid, province_load, province_read
+from reports.province import (
+    GANSU,
+    ProvinceDataInvalid,
+    province_laid_shift,
+    province_load,
+    province_read,
+    province_shift,
+)
+from supplycoord.lib.dates import earliest_date, local_today, parse_iso_date
 
 
 class Command(BaseCommand):
@@ -31,12 +46,68 @@ class Command(BaseCommand):
             metavar="DIR",
             help="the province folder to load (default: the demo province)",
         )
+        when = parser.add_mutually_exclusive_group()
+        when.add_argument(
+            "--as-of",
+            dest="as_of",
+            metavar="DATE",
+            help="lay the story so that its last day is DATE (YYYY-MM-DD, before today; "
+            "default for the demo: yesterday; an office's own --data folder keeps its dates)",
+        )
+        when.add_argument(
+            "--historical",
+            action="store_true",
+            help="keep the dates as the files write them (the demo: 2020-01-25 – 2020-03-24)",
+        )
 
-    def handle(self, *args, data, **options):
+    def _shift(self, province, *, as_of, historical) -> int:
+        """The days to move the story by: to the day asked for, or to where it already lies."""
+        laid = province_laid_shift(province)
+        if historical:
+            wanted = 0
+        elif as_of is not None:
+            day = parse_iso_date(as_of)
+            if day is None:
+                raise CommandError(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": as_of})
+            today = local_today()
+            first = day - dt.timedelta(days=province.days - 1)
+            if not (day < today and first >= earliest_date()):
+                raise CommandError(
+                    _(
+                        "--as-of must lie before today and leave the story's %(days)d days after "
+                        "%(first)s."
+                    )
+                    % {"days": province.days, "first": earliest_date().isoformat()}
+                )
+            wanted = (day - province.last_day).days
+        elif laid is not None:
+            return laid  # already laid: leave it where it is
+        else:
+            wanted = (local_today() - dt.timedelta(days=1) - province.last_day).days
+        if laid is not None and laid != wanted:
+            raise CommandError(
+                _(
+                    "The demo is already loaded with its last day on %(day)s; load it into an "
+                    "empty database to lay it on another day."
+                )
+                % {"day": (province.last_day + dt.timedelta(days=laid)).isoformat()}
+            )
+        return wanted
+
+    def handle(self, *args, data, as_of=None, historical=False, **options):
         started = time.monotonic()
         try:
             province = province_read(data)
-            loaded = province_load(province)
+            # An office's own folder (--data) keeps its dates unless --as-of moves them.
+            own_folder = Path(data).resolve() != Path(GANSU).resolve()
+            historical = historical or (own_folder and as_of is None)
+            shift = self._shift(province, as_of=as_of, historical=historical)
+            province = province_shift(province, shift)
+            self.stdout.write(
+                f"Loading {province.name}: {province.start} – {province.last_day} "
+                + ("(dates as recorded)" if not shift else f"(moved {shift:+d} days)")
+            )
+            loaded = province_load(province, progress=self.stdout.write)
         except ProvinceDataInvalid as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))

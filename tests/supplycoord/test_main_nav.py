@@ -1,0 +1,94 @@
+"""The main navigation: the links grouped in five menus, and each link shown exactly when its
+page lets the user in (the page's permission rule decides, the nav only mirrors it)."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+MENUS = ["figures", "allocation", "production", "decisions", "administration"]
+
+
+def nav_of(html: str) -> str:
+    start = html.index('<nav class="mainnav"')
+    return html[start : html.index("</nav>", start)]
+
+
+def every_nav_page(user):
+    """Every page the nav can link to, for this user (an officer's own prefecture page)."""
+    urls = [
+        reverse("reports:overview"),
+        reverse("inventory:daily_entry"),
+        reverse("allocation:batch_list"),
+        reverse("inventory:protected_staff"),
+        reverse("inventory:warehouse_list"),
+        reverse("reports:reconciliation"),
+        reverse("allocation:donation_list"),
+        reverse("reports:production_dashboard"),
+        reverse("reports:proposal_list"),
+        reverse("reports:demand"),
+        reverse("reports:spot_checks"),
+        reverse("reports:alerts"),
+        reverse("production:commissioner"),
+        reverse("production:report_entry"),
+        reverse("production:producer_list"),
+        reverse("production:problem_list"),
+        reverse("exports:list"),
+        reverse("admin:index"),
+        reverse("api:docs"),
+    ]
+    if user.prefecture_id:
+        urls.append(reverse("reports:prefecture", args=[user.prefecture.code]))
+    return urls
+
+
+@pytest.mark.parametrize("who", ["officer", "office", "leader", "reporter", "admin_user"])
+def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request, who, lanzhou):
+    """With one prefecture in the province (the office's daily form opens on it)."""
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    shown = set(re.findall(r'<a href="([^"]+)"', nav))
+    open_to_user = {url for url in every_nav_page(user) if client.get(url).status_code == 200}
+    assert shown == open_to_user
+
+
+@pytest.mark.parametrize(
+    "who, menus",
+    [
+        ("officer", MENUS),
+        ("office", MENUS),
+        ("leader", MENUS),
+        ("reporter", ["production", "administration"]),
+    ],
+)
+def test_the_links_sit_in_menus_and_a_menu_without_links_is_left_out(client, request, who, menus):
+    client.force_login(request.getfixturevalue(who))
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    assert re.findall(r'<details class="navmenu" data-menu="([a-z]+)">', nav) == menus
+    for block in re.findall(r"<details.*?</details>", nav, flags=re.S):
+        assert "<summary>" in block and "<a href=" in block
+    # Outside the menus only the home dashboard of the role stays as a plain link.
+    outside = re.sub(r"<details.*?</details>", "", nav, flags=re.S)
+    assert len(re.findall(r"<a href=", outside)) <= 1
+
+
+def test_the_english_menu_names(client, office):
+    client.force_login(office)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    summaries = re.findall(r"<summary>([^<]+)</summary>", nav)
+    assert summaries == [
+        "Daily figures and stock",
+        "Allocation",
+        "Production",
+        "Decision support",
+        "Administration",
+    ]
+
+
+def test_the_menu_script_is_served(client, office):
+    client.force_login(office)
+    html = client.get(reverse("exports:list")).content.decode()
+    assert "js/navmenu.js" in html
