@@ -5,13 +5,12 @@ the printable certificate of receipt (捐赠接收凭证), the receipt form, and
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from inventory.services import LedgerError
-from supplycoord.lib.dates import local_today
+from supplycoord.lib.dates import local_date, local_today
 from supplycoord.permissions import can_record_donation, require, sees_whole_province
 from supplycoord.views_exports import export_response
 
@@ -189,7 +188,7 @@ def public_donations(request):
             {
                 "name_zh": name_zh,
                 "name_en": name_en,
-                "date": timezone.localdate(dispatched_at) if dispatched_at else None,
+                "date": local_date(dispatched_at) if dispatched_at else None,
                 "item_id": item_id,
                 "quantity": quantity,
             }

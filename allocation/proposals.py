@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
 from inventory.services import parse_whole_number
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import can_edit_proposals
@@ -214,6 +215,7 @@ def proposal_create(
             )
     if not inputs:
         errors.append((None, _("Choose at least one item.")))
+    refused_weights = []  # (prefecture code, message, its other values)
     for code, (weight, reason) in weights.items():
         if (
             not isinstance(weight, Decimal)
@@ -221,23 +223,21 @@ def proposal_create(
             or weight < 1
             or weight > MAX_WEIGHT
         ):
-            errors.append(
-                (
-                    None,
-                    _("The weight of %(code)s must be between 1 and %(max)s.")
-                    % {"code": code, "max": MAX_WEIGHT},
-                )
-            )
+            message = _("The weight of %(prefecture)s must be between 1 and %(max)s.")
+            refused_weights.append((code, message, {"max": MAX_WEIGHT}))
         elif weight != weight.quantize(WEIGHT_PLACES):
-            errors.append(
-                (
-                    None,
-                    _("The weight of %(code)s may have at most two decimal places.")
-                    % {"code": code},
-                )
-            )
+            message = _("The weight of %(prefecture)s may have at most two decimal places.")
+            refused_weights.append((code, message, {}))
         elif weight != 1 and not (reason or "").strip():
-            errors.append((None, _("Say why %(code)s is weighted.") % {"code": code}))
+            refused_weights.append((code, _("Say why %(prefecture)s is weighted."), {}))
+    if refused_weights:
+        # Named, not coded, in the reader's language: one query, only when a weight is refused.
+        codes = [code for code, _message, _values in refused_weights]
+        names = {p.code: p.name for p in Prefecture.objects.filter(code__in=codes)}
+        errors.extend(
+            (None, message % {"prefecture": names.get(code, code), **values})
+            for code, message, values in refused_weights
+        )
     partial = [item for item in inputs if item in set(partial_items)]
     coverage_reason = (coverage_reason or "").strip() if partial else ""
     if partial and not coverage_reason:
@@ -297,17 +297,17 @@ def proposal_create(
                 (
                     None,
                     _(
-                        "%(item)s: %(wanted)d asked, but only %(available)d can be handed out "
-                        "(on hand %(on_hand)d, in batches not yet dispatched %(committed)d, "
-                        "reserve floor %(floor)d)."
+                        "%(item)s: %(wanted)s asked, but only %(available)s can be handed out "
+                        "(on hand %(on_hand)s, in batches not yet dispatched %(committed)s, "
+                        "reserve floor %(floor)s)."
                     )
                     % {
-                        "item": item,
-                        "wanted": wanted,
-                        "available": available,
-                        "on_hand": on_hand,
-                        "committed": committed,
-                        "floor": floor,
+                        "item": item.name,
+                        "wanted": grouped(wanted),
+                        "available": grouped(available),
+                        "on_hand": grouped(on_hand),
+                        "committed": grouped(committed),
+                        "floor": grouped(floor),
                     },
                 )
             )
@@ -408,10 +408,14 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
                 (
                     None,
                     _(
-                        "%(item)s: the quantities add up to %(total)d, more than the "
-                        "%(available)d that may be handed out."
+                        "%(item)s: the quantities add up to %(total)s, more than the "
+                        "%(available)s that may be handed out."
                     )
-                    % {"item": item.item, "total": total, "available": item.available},
+                    % {
+                        "item": item.item.name,
+                        "total": grouped(total),
+                        "available": grouped(item.available),
+                    },
                 )
             )
     return parsed, errors
@@ -531,17 +535,17 @@ def proposal_accept(
                 (
                     None,
                     _(
-                        "%(item)s: the proposal hands out %(total)d, but only %(available)d "
-                        "can be handed out now (on hand %(on_hand)d, in batches not yet "
-                        "dispatched %(committed)d, reserve floor %(floor)d)."
+                        "%(item)s: the proposal hands out %(total)s, but only %(available)s "
+                        "can be handed out now (on hand %(on_hand)s, in batches not yet "
+                        "dispatched %(committed)s, reserve floor %(floor)s)."
                     )
                     % {
-                        "item": item,
-                        "total": total,
-                        "available": available,
-                        "on_hand": on_hand,
-                        "committed": committed,
-                        "floor": floor,
+                        "item": item.name,
+                        "total": grouped(total),
+                        "available": grouped(available),
+                        "on_hand": grouped(on_hand),
+                        "committed": grouped(committed),
+                        "floor": grouped(floor),
                     },
                 )
             )
@@ -574,8 +578,8 @@ def proposal_accept(
             errors.append(
                 (
                     None,
-                    _("%(prefecture)s, %(item)s: %(short)d more than the warehouses now hold.")
-                    % {"prefecture": line.prefecture.name, "item": item, "short": need},
+                    _("%(prefecture)s, %(item)s: %(short)s more than the warehouses now hold.")
+                    % {"prefecture": line.prefecture.name, "item": item, "short": grouped(need)},
                 )
             )
     if errors:

@@ -160,6 +160,10 @@ def allocation_totals(date_from: dt.date, date_to: dt.date, *, lines=None) -> di
     }
 
 
+# Still on the road: what overdue_batches lists and the batch pages mark.
+ON_THE_ROAD = (BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED)
+
+
 def overdue_batches(user, *, date: dt.date) -> list[DispatchBatch]:
     """Batches the user sees that are on the road past their expected arrival on `date`.
 
@@ -179,7 +183,7 @@ def overdue_batches(user, *, date: dt.date) -> list[DispatchBatch]:
     batches = (
         batches_visible_to(user)
         .filter(
-            status__in=(BatchStatus.DISPATCHED, BatchStatus.PARTLY_RECEIVED),
+            status__in=ON_THE_ROAD,
             expected_arrival__lt=date,
         )
         .select_related("destination")
@@ -188,8 +192,18 @@ def overdue_batches(user, *, date: dt.date) -> list[DispatchBatch]:
     )
     result = list(batches)
     for batch in result:
-        batch.days_overdue = (date - batch.expected_arrival).days
+        batch.days_overdue = days_overdue(batch, date=date)
     return result
+
+
+def days_overdue(batch: DispatchBatch, *, date: dt.date) -> int | None:
+    """Whole days a batch still on the road is past its expected arrival on `date` (a page's
+    date, or local_today() on a page without one): `date` − expected arrival, from 1 on the
+    day after. None when it is not on the road, has no expected arrival, or is not late."""
+    if batch.status not in ON_THE_ROAD or batch.expected_arrival is None:
+        return None
+    late = (date - batch.expected_arrival).days
+    return late if late > 0 else None
 
 
 # --- Donation traceability ------------------------------------------------------------------

@@ -32,9 +32,11 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import IssueKind, ReceiptSource, Warehouse
+from inventory.models import PAPER_LEDGER_NOTE, IssueKind, ReceiptSource, Warehouse
 from inventory.services import InsufficientStock, LedgerError, stock_issue, stock_receive
 from supplycoord.events import batch_moved
+from supplycoord.lib.dates import local_date
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
 from supplycoord.models import Item
 from supplycoord.permissions import (
@@ -112,8 +114,12 @@ class BatchStockShort(AllocationError):
 
     def __init__(self, shortfalls):
         details = "; ".join(
-            _("%(item)s: %(requested)d requested, %(available)d available")
-            % {"item": s.item.code, "requested": s.requested, "available": s.available}
+            _("%(item)s: %(requested)s requested, %(available)s available")
+            % {
+                "item": s.item.name,
+                "requested": grouped(s.requested),
+                "available": grouped(s.available),
+            }
             for s in shortfalls
         )
         super().__init__(
@@ -186,7 +192,7 @@ def donation_receive(
         donor_name=donor_name,
         donor_kind=donor_kind,
         foreign=foreign,
-        received_on=received_on or timezone.localdate(event.occurred_at),
+        received_on=received_on or local_date(event.occurred_at),
         declared_value=declared_value,
         restriction=restriction,
         restricted_prefecture=restricted_prefecture,
@@ -325,11 +331,11 @@ def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=
         if not donation_allows(donation, destination):
             raise DonationRestricted(
                 _(
-                    "Line %(line)d: the donation of %(donor)s is restricted (%(restriction)s) "
+                    "Line %(line)s: the donation of %(donor)s is restricted (%(restriction)s) "
                     "and cannot go to %(destination)s."
                 )
                 % {
-                    "line": index + 1,
+                    "line": grouped(index + 1),
                     "donor": donation.donor_name,
                     "restriction": donation.get_restriction_display(),
                     "destination": destination.name,
@@ -360,10 +366,14 @@ def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=
             if quantity > left:
                 raise DonationOverdrawn(
                     _(
-                        "The donation of %(donor)s has %(left)d left of this item; "
-                        "%(wanted)d requested."
+                        "The donation of %(donor)s has %(left)s left of this item; "
+                        "%(wanted)s requested."
                     )
-                    % {"donor": donation.donor_name, "left": left, "wanted": quantity}
+                    % {
+                        "donor": donation.donor_name,
+                        "left": grouped(left),
+                        "wanted": grouped(quantity),
+                    }
                 )
 
 
@@ -614,7 +624,7 @@ def batch_create(
     parsed = _parse_batch_lines(lines)
     _check_donations(parsed, destination=destination, source_warehouse=source_warehouse)
     now = timezone.now()
-    year = timezone.localdate(now).year
+    year = local_date(now).year
     return _draft_write(
         number=_next_batch_number(year),
         year=year,
@@ -706,7 +716,8 @@ def batch_update_draft(
         to_status=BatchStatus.DRAFT,
         by=user,
         at=timezone.now(),
-        audit_note=_("Draft edited."),
+        # No note: the timeline words a draft → draft step ("Draft edited.") when it shows
+        # it, in the reader's language (allocation.views._timeline).
         source_warehouse=source_warehouse,
         destination=destination,
         **values,
@@ -916,7 +927,7 @@ def _announce(when: dt.datetime) -> None:
     """Tell the apps that read batches (the snapshots' in-transit) which day the batch moved.
     Inside the transaction: what they write (the reports' outbox rows) commits or rolls back
     with the batch; they defer their side effects to the commit."""
-    batch_moved(dates={timezone.localdate(when)})
+    batch_moved(dates={local_date(when)})
 
 
 # --- History: the office's paper ledger, migrated ----------------------------------------
@@ -928,7 +939,9 @@ def _announce(when: dt.datetime) -> None:
 # event through `stock_events_import` (no back-dating limit, stock never negative at any
 # point of a stock card, client UUIDs for idempotency), everything else as recorded.
 
-HISTORY_NOTE = "从纸质台账迁移"  # migrated from the paper ledger
+# The marker stored as the note of what the migration records, worded where it is shown
+# (StockEvent.note_shown, the batch page's timeline) in the reader's language.
+HISTORY_NOTE = PAPER_LEDGER_NOTE
 
 
 def _history_uuid(kind: str, key: str) -> str:
@@ -1003,7 +1016,7 @@ def donations_import_history(*, user, donations: list[dict]) -> list[Donation]:
                 donor_name=raw["donor_name"].strip(),
                 donor_kind=raw["donor_kind"],
                 foreign=bool(raw.get("foreign")),
-                received_on=timezone.localdate(event.occurred_at),
+                received_on=local_date(event.occurred_at),
                 declared_value=raw.get("declared_value"),
                 restriction=raw.get("restriction", DonationRestriction.NONE),
                 restricted_prefecture=raw.get("restricted_prefecture"),
@@ -1143,7 +1156,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
     dates = set()
     for (batch, raw, _parsed), event in zip(created, posted, strict=True):
         batch = _dispatched(batch, by=user, event=event, at=event.occurred_at, note=HISTORY_NOTE)
-        dates.add(timezone.localdate(event.occurred_at))
+        dates.add(local_date(event.occurred_at))
         lines = {line.pk: line for line in batch.lines.order_by("pk")}
         receipts = raw.get("receipts") or ()
         for number, receipt in enumerate(receipts, start=1):
@@ -1183,7 +1196,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
                 note=note,
                 complete=complete,
             )
-            dates.add(timezone.localdate(at))
+            dates.add(local_date(at))
         closed_at = raw.get("closed_at")
         if closed_at and batch.status in (BatchStatus.RECEIVED, BatchStatus.PARTLY_RECEIVED):
             if not isinstance(closed_at, dt.datetime) or not (

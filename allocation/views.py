@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inventory.models import StockBalance
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
+from supplycoord.lib.dates import local_today
 from supplycoord.permissions import (
     can_approve_batch,
     can_attach_to_batch,
@@ -39,7 +40,7 @@ from supplycoord.views_exports import (
 from . import exports, forms, services
 from .filters import BatchFilter
 from .models import BatchStatus, Donation
-from .selectors import batches_visible_to, draft_shortfalls
+from .selectors import batches_visible_to, days_overdue, draft_shortfalls
 
 BATCH_PAGE_SIZE = 50
 
@@ -81,6 +82,11 @@ def batch_list(request):
         .order_by("-year", "-number")
     )
     page = Paginator(batches, BATCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The list has no date of its own: lateness as of today in the office (the one clock).
+    today = local_today()
+    rows = list(page.object_list)
+    for batch in rows:
+        batch.days_overdue = days_overdue(batch, date=today)
     query = request.GET.copy()
     query.pop("page", None)
     query = query.urlencode()
@@ -90,7 +96,7 @@ def batch_list(request):
         {
             "filters": filters,
             "page_obj": page,
-            "batches": page.object_list,
+            "batches": rows,
             "page_query": f"{query}&" if query else "",
             "export_query": f"?{query}" if query else "",
             "can_create": can_create_batch(request.user),
@@ -130,6 +136,20 @@ ACTIONS = {
 }
 
 
+def _shown_note(note: str) -> str:
+    """A note as the reader reads it: what people typed as they typed it; the marker the
+    paper-ledger migration stores (services.HISTORY_NOTE) in the reader's language."""
+    return _("Migrated from the paper ledger") if note == services.HISTORY_NOTE else note
+
+
+def _transition_note(transition) -> str:
+    # A draft → draft step is an edit of the draft: worded now, in the reader's language, also
+    # for the steps that stored "Draft edited." in their editor's language before.
+    if transition.from_status == transition.to_status == BatchStatus.DRAFT:
+        return _("Draft edited.")
+    return _shown_note(transition.note)
+
+
 def _timeline(batch):
     """Transitions and receipts in the order they happened."""
     entries = [
@@ -138,13 +158,13 @@ def _timeline(batch):
             "by": t.by,
             "from_status": t.get_from_status_display() if t.from_status else "",
             "to_status": t.get_to_status_display(),
-            "note": t.note,
+            "note": _transition_note(t),
             "receipt": None,
         }
         for t in batch.transitions.select_related("by")
     ]
     entries += [
-        {"at": r.received_at, "by": r.received_by, "note": r.note, "receipt": r}
+        {"at": r.received_at, "by": r.received_by, "note": _shown_note(r.note), "receipt": r}
         for r in batch.receipts.select_related("received_by", "line__item")
     ]
     return sorted(entries, key=lambda e: (e["at"], e["receipt"] is not None))
@@ -166,6 +186,8 @@ def _detail_context(request, batch, **extra):
         # A draft asking more than its warehouse can give is flagged, not refused.
         "draft_shortfalls": draft_shortfalls(batch),
         "batch": batch,
+        # Late as of today in the office, as the list and the overview of today count it.
+        "days_overdue": days_overdue(batch, date=local_today()),
         "lines": list(batch.lines.select_related("item", "donation")),
         "attachments": list(batch.attachments.select_related("uploaded_by")),
         "can_attach": can_attach_to_batch(user, batch),

@@ -259,11 +259,11 @@ def generate(args, user):
     """
     from django.conf import settings
     from django.db import connection
-    from django.utils import timezone
 
     from inventory.models import StockEvent, StockEventLine
+    from supplycoord.lib.dates import local_today
 
-    end = timezone.localdate() - dt.timedelta(days=1)
+    end = local_today() - dt.timedelta(days=1)
     start = end - dt.timedelta(days=args.days - 1)
     like = f"{PREFIX}%"
     params = {
@@ -584,16 +584,16 @@ def bench_stock_card(user, warehouse, item, pair_lines, days_back):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
-    from django.utils import timezone
 
     from inventory.views import STOCK_CARD_PAGE_SIZE
+    from supplycoord.lib.dates import local_today
 
     client = Client()
     client.force_login(user)
     url = reverse("inventory:stock_card", args=[warehouse.code, item.code])
     pages = math.ceil(pair_lines / STOCK_CARD_PAGE_SIZE)
     # One month in the middle of the history, as someone looking into a period would.
-    month_from = timezone.localdate() - dt.timedelta(days=days_back // 2)
+    month_from = local_today() - dt.timedelta(days=days_back // 2)
     month_to = month_from + dt.timedelta(days=29)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -174,9 +174,10 @@ def generate(args, user):
 
     from django.conf import settings
     from django.db import connection
-    from django.utils import timezone
 
-    end = timezone.localdate() - dt.timedelta(days=1)
+    from supplycoord.lib.dates import local_today
+
+    end = local_today() - dt.timedelta(days=1)
     start = end - dt.timedelta(days=364)
     params = {
         "batches": args.batches,

@@ -96,6 +96,7 @@ def generate(args):
     from inventory.models import Warehouse, WarehouseKind
     from inventory.services import stock_receive
     from reports.models import SnapshotRow, Status
+    from supplycoord.lib.dates import local_today
     from supplycoord.models import Item, Prefecture, Province, Role, User
 
     province = Province.objects.create(code=PREFIX, name_zh="基准省", name_en="Bench province")
@@ -113,7 +114,7 @@ def generate(args):
         code=f"{PREFIX}01", name_zh="基准储备库", kind=WarehouseKind.PROVINCIAL_RESERVE
     )
     stock_receive(user=office, warehouse=warehouse, lines=[(item, 5_000_000)], source="purchase")
-    day = timezone.localdate() - dt.timedelta(days=1)
+    day = local_today() - dt.timedelta(days=1)
     now = timezone.now()
     SnapshotRow.objects.bulk_create(
         SnapshotRow(

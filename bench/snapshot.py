@@ -494,9 +494,9 @@ def main():
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.utils import timezone
 
     from inventory.models import DailyFigure
+    from supplycoord.lib.dates import local_today
     from supplycoord.models import Item, Prefecture, Role, User
 
     safe = str(connection.settings_dict["NAME"])
@@ -512,7 +512,7 @@ def main():
                 "the database of DATABASE_URL already holds data; point it at an empty "
                 "database, or unset DATABASE_URL for a throwaway one"
             )
-        today = timezone.localdate()
+        today = local_today()
         end = today - dt.timedelta(days=1)
         user = User.objects.create_user(
             username=f"{PREFIX.lower()}_office", password="bench-pass-word", role=Role.OFFICE_STAFF

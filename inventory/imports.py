@@ -76,7 +76,7 @@ class DailyFiguresImport(EntryImport):
                 "own prefecture."
             ),
             "duplicate": _(
-                "Duplicate row: the same prefecture, item and date as row %(row)d of sheet "
+                "Duplicate row: the same prefecture, item and date as row %(row)s of sheet "
                 "“%(sheet)s”."
             ),
             "out_of_scope": _("You may not import figures for this prefecture."),

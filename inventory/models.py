@@ -8,6 +8,12 @@ from supplycoord.models import Item, Prefecture
 
 FIGURE_FIELDS = ("stock", "received", "consumption", "demand", "expected_arrivals_3d")
 
+# The note the migration of the office's paper ledger (allocation.services'
+# batches_import_history) stores on what it records: a marker, stored as it is whatever the
+# language of who migrated, and worded where it is shown (StockEvent.note_shown) in the
+# reader's language. Here, so allocation and inventory import it without a cycle.
+PAPER_LEDGER_NOTE = "从纸质台账迁移"
+
 
 class DailyFigure(models.Model):
     """日报: one prefecture's figures for one item and day.
@@ -221,6 +227,14 @@ class StockEvent(models.Model):
 
     def __str__(self):
         return self.document_number
+
+    @property
+    def note_shown(self):
+        """The note as the reader reads it: as typed, or the paper-ledger migration's marker
+        (PAPER_LEDGER_NOTE) in the reader's language."""
+        if self.note == PAPER_LEDGER_NOTE:
+            return _("Migrated from the paper ledger")
+        return self.note
 
 
 class StockEventLine(models.Model):

@@ -27,7 +27,8 @@ from supplycoord.bulk import (
     rows_submit,
 )
 from supplycoord.events import daily_figures_changed, stock_changed
-from supplycoord.lib.dates import cutoff_for, parse_moment
+from supplycoord.lib.dates import cutoff_for, local_date, parse_moment
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
 from supplycoord.permissions import (
     can_backdate_freely,
@@ -83,7 +84,7 @@ class DailyFiguresKind(EntryKind):
         return {
             "unknown_owner": _("Unknown prefecture code."),
             "inactive_owner": _("This prefecture is not active."),
-            "duplicate": _("Duplicate row: the same prefecture, item and date as row %(row)d."),
+            "duplicate": _("Duplicate row: the same prefecture, item and date as row %(row)s."),
             "api_out_of_scope": _("You may not submit figures for the prefecture of these rows."),
         }
 
@@ -228,11 +229,11 @@ class LedgerInvalid(LedgerError):
     def __init__(self, errors: list[LineError]):
         super().__init__(
             ngettext(
-                "The stock event has %(count)d error.",
-                "The stock event has %(count)d errors.",
+                "The stock event has %(count)s error.",
+                "The stock event has %(count)s errors.",
                 len(errors),
             )
-            % {"count": len(errors)}
+            % {"count": grouped(len(errors))}
         )
         self.errors = errors
 
@@ -252,8 +253,12 @@ class InsufficientStock(LedgerError):
 
     def __init__(self, shortfalls: list[Shortfall]):
         details = "; ".join(
-            _("%(item)s: %(requested)d requested, %(available)d available")
-            % {"item": s.item.code, "requested": s.requested, "available": s.available}
+            _("%(item)s: %(requested)s requested, %(available)s available")
+            % {
+                "item": s.item.name,
+                "requested": grouped(s.requested),
+                "available": grouped(s.available),
+            }
             for s in shortfalls
         )
         super().__init__(_("Not enough stock. %(details)s.") % {"details": details})
@@ -488,11 +493,11 @@ class StockImportInvalid(LedgerError):
     def __init__(self, errors: list[EventLineError]):
         super().__init__(
             ngettext(
-                "The import has %(count)d error; nothing was saved.",
-                "The import has %(count)d errors; nothing was saved.",
+                "The import has %(count)s error; nothing was saved.",
+                "The import has %(count)s errors; nothing was saved.",
                 len(errors),
             )
-            % {"count": len(errors)}
+            % {"count": grouped(len(errors))}
         )
         self.errors = errors
 
@@ -631,7 +636,7 @@ def _stock_events_import_once(*, user, events) -> list[StockEvent]:
     for imported in planned:
         imported.event.replayed = False
         results[imported.index] = imported.event
-    _announce_stock_changed({timezone.localdate(imported.occurred_at) for imported in planned})
+    _announce_stock_changed({local_date(imported.occurred_at) for imported in planned})
     return results
 
 
@@ -703,8 +708,8 @@ def _import_validate(user, events, *, now, errors, results) -> list[_ImportedEve
             if client_uuid in first_use:
                 error(
                     "client_uuid",
-                    _("The same client UUID as event %(event)d.")
-                    % {"event": first_use[client_uuid]},
+                    _("The same client UUID as event %(event)s.")
+                    % {"event": grouped(first_use[client_uuid])},
                 )
                 client_uuid = None
             else:
@@ -739,8 +744,8 @@ def _import_validate(user, events, *, now, errors, results) -> list[_ImportedEve
                         LineError(
                             None,
                             "reverses",
-                            _("Event %(event)d already reverses this event.")
-                            % {"event": reversed_in_batch[key]},
+                            _("Event %(event)s already reverses this event.")
+                            % {"event": grouped(reversed_in_batch[key])},
                         )
                     )
                 reversed_in_batch[key] = index
@@ -939,9 +944,7 @@ def _import_run_balances(planned, balances, *, errors) -> None:
     position = dict.fromkeys(balances, 0)
     taker: dict[tuple, tuple] = {}  # the last imported line that took stock out, per card
     broken: set[tuple] = set()
-    codes = dict(
-        Item.objects.filter(pk__in={item_id for _w, item_id in balances}).values_list("pk", "code")
-    )
+    items = Item.objects.in_bulk({item_id for _w, item_id in balances})
 
     def advance(pair, until):
         """Apply the stored lines of `pair` up to `until` (all of them if None)."""
@@ -959,14 +962,14 @@ def _import_run_balances(planned, balances, *, errors) -> None:
                         line,
                         field,
                         _(
-                            "This would leave %(item)s at %(balance)d after %(document)s "
+                            "This would leave %(item)s at %(balance)s after %(document)s "
                             "of %(date)s, already in the ledger."
                         )
                         % {
-                            "item": codes[pair[1]],
-                            "balance": running[pair],
+                            "item": items[pair[1]].name,
+                            "balance": grouped(running[pair]),
                             "document": StockEvent.objects.get(pk=event_id).document_number,
-                            "date": timezone.localtime(occurred_at).date().isoformat(),
+                            "date": local_date(occurred_at).isoformat(),
                         },
                     )
                 )
@@ -999,14 +1002,14 @@ def _import_run_balances(planned, balances, *, errors) -> None:
                         line,
                         field,
                         _(
-                            "Not enough stock of %(item)s on %(date)s: %(requested)d "
-                            "requested, %(available)d available."
+                            "Not enough stock of %(item)s on %(date)s: %(requested)s "
+                            "requested, %(available)s available."
                         )
                         % {
-                            "item": codes[item_id],
-                            "date": timezone.localtime(imported.occurred_at).date().isoformat(),
-                            "requested": -quantity,
-                            "available": running[pair],
+                            "item": items[item_id].name,
+                            "date": local_date(imported.occurred_at).isoformat(),
+                            "requested": grouped(-quantity),
+                            "available": grouped(running[pair]),
                         },
                     )
                 )
@@ -1138,7 +1141,7 @@ def _post_stock_event(
             raise
         return _replayed(winner, user=user, warehouse=warehouse, kind=kind)
     event.replayed = False
-    _announce_stock_changed({timezone.localdate(when)})
+    _announce_stock_changed({local_date(when)})
     return event
 
 
@@ -1531,8 +1534,8 @@ def _parse_lines(
             LineError(
                 None,
                 "lines",
-                _("At most %(limit)d lines may be sent at once; split the event.")
-                % {"limit": limit},
+                _("At most %(limit)s lines may be sent at once; split the event.")
+                % {"limit": grouped(limit)},
             )
         )
         return []
@@ -1562,8 +1565,8 @@ def _parse_lines(
                 LineError(
                     index,
                     "item",
-                    _("This item is already on line %(line)d; one line per item.")
-                    % {"line": seen[item.pk] + 1},
+                    _("This item is already on line %(line)s; one line per item.")
+                    % {"line": grouped(seen[item.pk] + 1)},
                 )
             )
             item = None

@@ -18,6 +18,7 @@ from supplycoord.bulk import (
     import_template_response,
 )
 from supplycoord.lib.dates import local_today
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import Item
 from supplycoord.permissions import (
     can_edit_protected_staff,
@@ -79,7 +80,7 @@ def daily_entry(request):
             date=date,
             reason=reason,
             saved=_(
-                "Saved the figures of %(prefecture)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
+                "Saved the figures of %(prefecture)s for %(date)s: %(created)s new, %(updated)s corrected, %(unchanged)s unchanged."
             ),
             next_url=url,
         )
@@ -141,7 +142,9 @@ def protected_staff(request):
         except ProtectedStaffInvalid as exc:
             errors = {f"staff:{p}:{c}": message for (p, c), message in exc.errors.items()}
         else:
-            messages.success(request, _("Protected staff saved: %(n)d changed.") % {"n": changed})
+            messages.success(
+                request, _("Protected staff saved: %(n)s changed.") % {"n": grouped(changed)}
+            )
             return redirect("inventory:protected_staff")
     categories, rows = selectors.protected_staff_table(request.user)
     return render(
@@ -407,8 +410,8 @@ def _show_ledger_errors(exc, *, header, filled, page_errors):
                 filled[error.line].add_error(field, error.message)
             else:
                 page_errors.append(
-                    _("Line %(line)d: %(message)s")
-                    % {"line": error.line + 1, "message": error.message}
+                    _("Line %(line)s: %(message)s")
+                    % {"line": grouped(error.line + 1), "message": error.message}
                 )
         elif (
             error.field in HEADER_ERROR_FIELDS and HEADER_ERROR_FIELDS[error.field] in header.fields
@@ -475,14 +478,14 @@ def stock_event_new(request, code, kind):
                     messages.success(
                         request,
                         ngettext(
-                            "Saved %(kind)s %(number)s with %(count)d line.",
-                            "Saved %(kind)s %(number)s with %(count)d lines.",
+                            "Saved %(kind)s %(number)s with %(count)s line.",
+                            "Saved %(kind)s %(number)s with %(count)s lines.",
                             len(lines),
                         )
                         % {
                             "kind": event.get_kind_display(),
                             "number": event.document_number,
-                            "count": len(lines),
+                            "count": grouped(len(lines)),
                         },
                     )
                 return redirect("inventory:stock_event_detail", event.document_number)

@@ -68,14 +68,14 @@ class ProductionReportsImport(EntryImport):
                 "of your own producers."
             ),
             "duplicate": _(
-                "Duplicate row: the same producer, item and date as row %(row)d of sheet "
+                "Duplicate row: the same producer, item and date as row %(row)s of sheet "
                 "“%(sheet)s”."
             ),
             "nothing": _("The file holds no reports: every row's figures are empty."),
             "out_of_scope": _("You may not import reports for this producer."),
             "imported": _(
-                "Imported %(rows)d production reports: %(created)d new, %(updated)d "
-                "corrected, %(unchanged)d unchanged; %(skipped)d rows without figures "
+                "Imported %(rows)s production reports: %(created)s new, %(updated)s "
+                "corrected, %(unchanged)s unchanged; %(skipped)s rows without figures "
                 "skipped."
             ),
         }

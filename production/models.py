@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from inventory.models import Warehouse, WarehouseKind
+from supplycoord.lib.dates import local_date
 from supplycoord.models import County, Item, ItemCategory, Prefecture
 
 from .credit_code import validate_credit_code
@@ -377,8 +378,10 @@ class Problem(models.Model):
         return f"{self.producer} · {self.get_category_display()}"
 
     def age_days(self, today: dt.date) -> int:
-        """Whole days from the report to its resolution, or to `today` while it is open."""
-        from django.utils import timezone
+        """Whole days from the report to its resolution, or to `today` while it is open.
 
-        end = timezone.localdate(self.resolved_at) if self.resolved_at else today
-        return max(0, (end - timezone.localdate(self.reported_at)).days)
+        As of `today` (a page's date): a problem resolved after it was still open then."""
+        end = today
+        if self.resolved_at is not None:
+            end = min(local_date(self.resolved_at), today)
+        return max(0, (end - local_date(self.reported_at)).days)

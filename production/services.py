@@ -274,7 +274,7 @@ class ProductionReportsKind(EntryKind):
         return {
             "unknown_owner": _("Unknown producer (unified social credit code)."),
             "inactive_owner": _("This producer is not active."),
-            "duplicate": _("Duplicate row: the same producer, item and date as row %(row)d."),
+            "duplicate": _("Duplicate row: the same producer, item and date as row %(row)s."),
             "api_out_of_scope": _("You may not report for the producer of these rows."),
         }
 
@@ -427,8 +427,9 @@ def _book_reserve_receipt(report: ProductionReport, *, user, now, reason: str) -
         source_document=f"PR {producer.credit_code} {report.date.isoformat()}",
         counterparty=producer.name[:128],
         occurred_at=min(moment, now),
-        note=_("Delivered into the held reserve (production report of %(date)s)")
-        % {"date": report.date.isoformat()},
+        # No note: a text written now would stay in this reporter's language for every later
+        # reader. The source (own production), the source document (PR, credit code, date)
+        # and the producer's held-reserve warehouse say what it is, in any language.
         history=True,
         for_production_report=True,
     )

@@ -171,7 +171,7 @@ def report_entry(request):
             date=date,
             reason=reason,
             saved=_(
-                "Saved the production report of %(producer)s for %(date)s: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged."
+                "Saved the production report of %(producer)s for %(date)s: %(created)s new, %(updated)s corrected, %(unchanged)s unchanged."
             ),
             next_url=_entry_url(producer, date),
         )

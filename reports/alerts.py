@@ -31,10 +31,14 @@ from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from allocation.selectors import overdue_batches
+from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.locks import advisory_xact_lock
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import Role, User
 from supplycoord.selectors import key_items, prefecture_ids_visible_to
 
@@ -171,7 +175,7 @@ def alerts_email_office(*, keys: list[str]) -> int:
     through Django's mail backend, in the site's language. Returns the number of messages."""
     alerts = list(
         Alert.objects.filter(key__in=keys, closed_at__isnull=True)
-        .select_related("prefecture", "item", "batch")
+        .select_related("prefecture", "item", "batch__destination")
         .order_by("kind", "pk")
     )
     recipients = list(
@@ -184,47 +188,100 @@ def alerts_email_office(*, keys: list[str]) -> int:
     with translation.override(settings.LANGUAGE_CODE):
         counts = Counter(alert.get_kind_display() for alert in alerts)
         lines = [alert_summary(alert) for alert in alerts]
-        subject = _("SupplyCoord: %(count)d new alerts") % {"count": len(alerts)}
-        body = "\n".join([", ".join(f"{kind}: {n}" for kind, n in counts.items()), "", *lines])
+        subject = ngettext(
+            "SupplyCoord: %(count)s new alert", "SupplyCoord: %(count)s new alerts", len(alerts)
+        ) % {"count": grouped(len(alerts))}
+        totals = ", ".join(f"{kind}: {grouped(n)}" for kind, n in counts.items())
+        body = "\n".join([totals, "", *lines])
     return send_mail(subject, body, None, recipients)
 
 
-def _days_overdue(detail: dict, as_of: dt.date | None):
+def _expected_arrival(alert: Alert) -> dt.date | None:
+    """The batch's expected arrival: its row's (as the overdue table reads it), else the one
+    the refresh stored (a batch deleted since)."""
+    if alert.batch is not None and alert.batch.expected_arrival is not None:
+        return alert.batch.expected_arrival
+    return parse_iso_date((alert.detail or {}).get("expected_arrival"))
+
+
+def _days_overdue(alert: Alert, as_of: dt.date | None) -> int | None:
     """A batch's days overdue as of `as_of` (the page's date), as overdue_batches counts them
     (date − expected arrival); as of the alert's last refresh when no date is given."""
-    expected = detail.get("expected_arrival")
-    if as_of is None or not expected:
-        return detail.get("days_overdue", "")
-    return (as_of - dt.date.fromisoformat(expected)).days
+    expected = _expected_arrival(alert)
+    if as_of is None or expected is None:
+        return (alert.detail or {}).get("days_overdue")
+    return (as_of - expected).days
+
+
+def _date_in_words(value) -> str:
+    """A date (or a stored ISO date) as the active language writes it in a sentence
+    (2026年12月3日, Dec. 3, 2026); the text as stored when it is not a date."""
+    date = parse_iso_date(value)
+    return date_format(date, "DATE_FORMAT") if date else str(value or "")
+
+
+def _cover_text(days, stock, unit) -> dict:
+    return {
+        "days": grouped(days) or "—",
+        "stock": grouped(stock) or "—",
+        "unit": unit,
+    }
 
 
 def alert_summary(alert: Alert, *, as_of: dt.date | None = None) -> str:
-    """One line saying what the alert is about, in the active language; ages as of `as_of`."""
+    """One line saying what the alert is about, worded now in the active language from the
+    alert's fields and rows (prefecture, item, batch and its destination), never from names
+    stored with it: an alert found while the build ran in Chinese reads in English for an
+    English reader. Numbers are grouped (12,345), dates as the language writes them; a batch's
+    days overdue are counted as of `as_of` (the page's date), else as of the last refresh.
+    Reads alert.prefecture, .item, .batch and .batch.destination: select them with the alert
+    (alerts_visible_to does)."""
     detail = alert.detail or {}
-    where = alert.prefecture.name if alert.prefecture_id else ""
+    item = alert.item
+    unit = item.get_unit_display() if item is not None else ""
+    item_name = item.name if item is not None else ""
     if alert.kind == AlertKind.ITEM_RED:
-        text = _("%(item)s: %(days)s days of cover") % {
-            "item": alert.item.name if alert.item_id else "",
-            "days": detail.get("days_of_cover") or "—",
+        text = _("%(item)s: %(days)s days of cover (stock %(stock)s %(unit)s)") % {
+            "item": item_name,
+            **_cover_text(detail.get("days_of_cover"), detail.get("stock"), unit),
         }
     elif alert.kind == AlertKind.PROJECTED_RED_3D:
-        text = _("%(item)s: %(days)s projected days of cover") % {
-            "item": alert.item.name if alert.item_id else "",
-            "days": detail.get("projected_days_of_cover") or "—",
+        text = _("%(item)s: %(days)s projected days of cover (stock %(stock)s %(unit)s)") % {
+            "item": item_name,
+            **_cover_text(detail.get("projected_days_of_cover"), detail.get("stock"), unit),
         }
     elif alert.kind == AlertKind.BATCH_OVERDUE:
-        text = _("Batch %(number)s to %(destination)s, %(days)s days overdue") % {
-            "number": detail.get("number", ""),
-            "destination": detail.get("destination", ""),
-            "days": _days_overdue(detail, as_of),
+        batch = alert.batch
+        # The batch's own row names its destination in the reader's language; what the
+        # refresh stored is kept only for a batch deleted since.
+        words = {
+            "number": batch.number if batch is not None else detail.get("number", ""),
+            "destination": batch.destination.name
+            if batch is not None
+            else detail.get("destination", ""),
         }
+        days = _days_overdue(alert, as_of)
+        if days is not None and days < 1:
+            # Not yet late on the page's date: say when it was expected instead.
+            text = _("Batch %(number)s to %(destination)s, expected %(expected)s") % {
+                **words,
+                "expected": _date_in_words(_expected_arrival(alert)),
+            }
+        else:
+            text = ngettext(
+                "Batch %(number)s to %(destination)s, %(days)s day overdue",
+                "Batch %(number)s to %(destination)s, %(days)s days overdue",
+                days or 0,
+            ) % {**words, "days": grouped(days) or "—"}
     else:
         text = _("%(reported)s of %(expected)s key items reported for %(date)s") % {
-            "reported": detail.get("items_reported", ""),
-            "expected": detail.get("items_expected", ""),
-            "date": detail.get("date", ""),
+            "reported": grouped(detail.get("items_reported")),
+            "expected": grouped(detail.get("items_expected")),
+            "date": _date_in_words(detail.get("date")),
         }
-    return f"{alert.get_kind_display()} · {where} · {text}" if where else text
+    if alert.prefecture is not None:
+        return f"{alert.get_kind_display()} · {alert.prefecture.name} · {text}"
+    return text
 
 
 # --- Reads ----------------------------------------------------------------------------------
@@ -233,8 +290,9 @@ def alert_summary(alert: Alert, *, as_of: dt.date | None = None) -> str:
 def alerts_visible_to(user, *, open_only: bool = True) -> QuerySet[Alert]:
     """The alerts a user may see: office and leadership all; an officer those of their
     prefecture (an alert about no prefecture, e.g. a batch to a provincial hospital, is the
-    office's). Newest first, prefecture, item and batch joined."""
-    alerts = Alert.objects.select_related("prefecture", "item", "batch")
+    office's). Newest first, prefecture, item, batch and its destination joined (what
+    alert_summary words them with)."""
+    alerts = Alert.objects.select_related("prefecture", "item", "batch__destination")
     if not getattr(user, "is_authenticated", False):
         return alerts.none()
     visible = prefecture_ids_visible_to(user)
@@ -262,22 +320,41 @@ ALERTS_PAGE_SIZE = 50
 PANEL_SIZE = 10
 
 
-def alerts_page(user, *, open_only: bool, kind: str | None = None, page_number=None) -> Page:
-    """One page of the user's alerts (a count and the page), each with its `summary` line."""
+def alerts_page(
+    user,
+    *,
+    open_only: bool,
+    kind: str | None = None,
+    page_number=None,
+    today: dt.date | None = None,
+) -> Page:
+    """One page of the user's alerts (a count and the page), each with its `summary` line.
+
+    The list says how things stand now: an open alert's ages (a batch's days overdue) are
+    counted as of `today` (default: the office's today), a closed one's as of the day it
+    closed (`closed_on`), when it stopped."""
+    today = today or local_today()
     alerts = alerts_visible_to(user, open_only=open_only)
     if kind:
         alerts = alerts.filter(kind=kind)
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(page_number)
     for alert in page:
-        alert.summary = alert_summary(alert)
+        alert.summary = alert_summary(alert, as_of=alert.closed_on or today)
     return page
 
 
 def alerts_panel(user, *, as_of: dt.date | None = None) -> dict:
     """What the overview's panel shows: open counts by kind and the latest open alerts, their
-    ages counted as of `as_of` (the page's date), as the page's overdue table counts them."""
+    ages counted as of `as_of` (the page's date; default the office's today), as the page's
+    overdue table counts them. Two queries."""
+    as_of = as_of or local_today()
     latest = list(alerts_visible_to(user, open_only=True)[:PANEL_SIZE])
     for alert in latest:
         alert.summary = alert_summary(alert, as_of=as_of)
     counts = open_alert_counts(user)
-    return {"counts": counts, "total": sum(n for _k, _l, n in counts), "latest": latest}
+    return {
+        "counts": counts,
+        "total": sum(n for _k, _l, n in counts),
+        "latest": latest,
+        "as_of": as_of,
+    }

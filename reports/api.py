@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supplycoord.api import ApiPagination
+from supplycoord.lib.dates import local_today
 from supplycoord.permissions import IsOfficeStaff
 
 from .models import SnapshotRow, Status
@@ -122,7 +123,7 @@ class SnapshotListView(generics.ListAPIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
 
-        date = params.get("date") or latest_built_date()
+        date = params.get("date") or latest_built_date(on_or_before=local_today())
         build = snapshot_build_for(date) if date else None
         rows = SnapshotRow.objects.none()
         if date is not None:
@@ -208,7 +209,7 @@ class RollupListView(APIView):
     def get(self, request, *args, **kwargs):
         query = RollupQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        date = query.validated_data.get("date") or latest_built_date()
+        date = query.validated_data.get("date") or latest_built_date(on_or_before=local_today())
         build = snapshot_build_for(date) if date else None
         rollups = rollups_visible_to(request.user, date=date) if date else []
         return Response(

@@ -31,7 +31,7 @@ from production.selectors import (
     licences_flagged,
     utilisation_flags,
 )
-from supplycoord.lib.dates import date_range
+from supplycoord.lib.dates import date_range, local_date
 from supplycoord.models import Item, Unit
 
 from .selectors import province_consumption_by_day
@@ -243,8 +243,14 @@ class LicenceFlags:
 
 
 def licence_flags(*, today: dt.date) -> LicenceFlags:
+    """Licences expired or expiring within LICENCE_WARNING_DAYS of `today` (the dashboard's
+    date), each with `days_left` (expires − today: 0 on its last valid day) or `days_expired`
+    (today − expires), counted as of that date, not the day the page is read."""
     within = settings.SUPPLYCOORD["LICENCE_WARNING_DAYS"]
     flagged = list(licences_flagged(today=today, within_days=within))
+    for licence in flagged:
+        licence.days_left = (licence.expires - today).days
+        licence.days_expired = -licence.days_left
     return LicenceFlags(
         expired=[lic for lic in flagged if lic.expires < today],
         expiring=[lic for lic in flagged if lic.expires >= today],
@@ -310,7 +316,7 @@ def problems_by_category_and_age(*, today: dt.date) -> ProblemGrid:
         open_then.select_related("producer").order_by("reported_at", "pk")[:OLDEST_OPEN_SHOWN]
     )
     for problem in oldest:
-        problem.age = max(0, (today - timezone.localdate(problem.reported_at)).days)
+        problem.age = max(0, (today - local_date(problem.reported_at)).days)
     return ProblemGrid(
         rows=rows,
         totals=totals,

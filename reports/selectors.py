@@ -9,8 +9,11 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
+from inventory.models import DailyFigure
+from supplycoord.lib.dates import cutoff_for, local_now, local_today
 from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import can_view_prefecture, sees_whole_province
 from supplycoord.selectors import (
@@ -44,43 +47,82 @@ def _partial_dates():
     return ProvinceRollup.objects.filter(partial=True).values("date")
 
 
-def latest_covered_date(on_or_before: dt.date | None = None) -> dt.date | None:
+def latest_covered_date(
+    on_or_before: dt.date | None = None, *, avoid: dt.date | None = None
+) -> dt.date | None:
     """The latest built date whose province figures all meet the coverage threshold (none of
     its rollups partial, reports.md "Coverage"), else the latest built date: where dashboards
-    open by default. One query."""
+    open by default. `avoid`: a date taken only when no other is built. One query."""
     builds = SnapshotBuild.objects.all()
     if on_or_before:
         builds = builds.filter(date__lte=on_or_before)
     dates = builds.annotate(
-        covered=~Exists(_partial_dates().filter(date=OuterRef("date")))
-    ).order_by("-covered", "-date")
+        covered=~Exists(_partial_dates().filter(date=OuterRef("date"))),
+        avoided=Case(When(date=avoid, then=Value(1)), default=Value(0)),
+    ).order_by("avoided", "-covered", "-date")
     return dates.values_list("date", flat=True).first()
 
 
 @dataclasses.dataclass
 class ReportsInProgress:
-    """Today's reports are still coming in: today's figures are below the threshold."""
+    """Today's reports are still coming in: not every active prefecture has reported every
+    key item yet."""
 
     date: dt.date
     reported: int
     active: int
+    built: bool
+    before_cutoff: bool
 
 
-def reports_in_progress(*, today: dt.date) -> ReportsInProgress | None:
-    """Today's build when some of its province figures are partial, in one query; None when
-    today has no build or every figure meets the threshold."""
-    build = (
-        SnapshotBuild.objects.filter(date=today)
-        .annotate(partial=Exists(_partial_dates().filter(date=OuterRef("date"))))
-        .first()
-    )
-    if build is None or not build.partial:
+def reports_in_progress(
+    *, today: dt.date, now: dt.datetime | None = None
+) -> ReportsInProgress | None:
+    """Today's reporting while it is incomplete, counted from the daily figures themselves
+    (today need not be built yet): prefectures that reported every key item for today, of the
+    active prefectures, as the snapshot build counts them. None once every active prefecture
+    has reported every key item, or when there are no active prefectures or key items.
+    One query, whatever the data."""
+    item, prefecture = Item._meta.db_table, Prefecture._meta.db_table
+    figure, build = DailyFigure._meta.db_table, SnapshotBuild._meta.db_table
+    keys = f"SELECT count(*) FROM {item} WHERE is_key AND active"
+    sql = f"""
+        SELECT ({keys}),
+               (SELECT count(*) FROM {prefecture} WHERE active),
+               (SELECT count(*) FROM (
+                    SELECT f.prefecture_id FROM {figure} f
+                    JOIN {prefecture} p ON p.id = f.prefecture_id AND p.active
+                    JOIN {item} i ON i.id = f.item_id AND i.is_key AND i.active
+                    WHERE f.date = %s
+                    GROUP BY f.prefecture_id
+                    HAVING count(DISTINCT f.item_id) = ({keys})) AS complete),
+               EXISTS (SELECT 1 FROM {build} WHERE date = %s)
+    """  # noqa: S608 (table names from the models, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [today, today])
+        keys_n, active, reported, built = cursor.fetchone()
+    if not keys_n or not active or reported >= active:
         return None
+    now = now or local_now()
     return ReportsInProgress(
         date=today,
-        reported=build.prefectures_on_time + build.prefectures_late,
-        active=build.prefectures_active,
+        reported=reported,
+        active=active,
+        built=built,
+        before_cutoff=now < cutoff_for(today),
     )
+
+
+def dashboard_default_date(*, today: dt.date | None = None) -> dt.date | None:
+    """Where pages of province figures open without a ?date=: the latest built date whose
+    figures all meet the coverage threshold (latest_covered_date), up to today; but while
+    today's reports are still coming in (incomplete, before the cut-off) not today, even where
+    stale stock lifts its coverage over the threshold: the page opens on the day before and
+    the overview's banner links to today (issue 12 §3). Two queries."""
+    today = today or local_today()
+    progress = reports_in_progress(today=today)
+    coming_in = progress is not None and progress.before_cutoff
+    return latest_covered_date(on_or_before=today, avoid=today if coming_in else None)
 
 
 def snapshot_build_for(date: dt.date) -> SnapshotBuild | None:
@@ -135,6 +177,12 @@ class Overview:
     @property
     def on_time(self):
         return [r for r in self.reporting if r.state == ReportingState.ON_TIME]
+
+    @property
+    def items_partial(self):
+        """Province figures below the coverage threshold: grey, so not in `items_red`; the
+        headline card says how many it leaves out (issue 12 §3, "big numbers")."""
+        return sum(1 for r in self.rollups if r.partial)
 
     def grid_rows(self):
         """[(prefecture, [row or None per item])] in display order, for the template."""
@@ -198,20 +246,25 @@ def trend_series(
     dates = [start + dt.timedelta(days=n) for n in range(days)]
     if prefecture is None:
         values = ProvinceRollup.objects.filter(item=item, date__range=(start, end)).values_list(
-            "date", "stock", "consumption", "demand", "reserve_stock"
+            "date", "stock", "consumption", "demand", "partial"
         )
-        by_date = {d: (s, c, dm, r) for d, s, c, dm, r in values}
+        by_date = {d: (s, c, dm, p) for d, s, c, dm, p in values}
     else:
         values = SnapshotRow.objects.filter(
             item=item, prefecture=prefecture, date__range=(start, end)
         ).values_list("date", "stock", "consumption", "demand", "in_transit")
         by_date = {d: (s, c, dm, t) for d, s, c, dm, t in values}
-    return {
+    series = {
         "dates": [d.isoformat() for d in dates],
         "stock": [by_date.get(d, (None,) * 4)[0] for d in dates],
         "consumption": [by_date.get(d, (None,) * 4)[1] for d in dates],
         "demand": [by_date.get(d, (None,) * 4)[2] for d in dates],
     }
+    if prefecture is None:
+        # Days whose province figure is partial (reports.md "Coverage"): the chart greys them,
+        # so a sum over the few prefectures that reported does not read as a fall.
+        series["partial"] = [bool(by_date.get(d, (None,) * 4)[3]) for d in dates]
+    return series
 
 
 def prefecture_item_rows(user, *, prefecture: Prefecture, date: dt.date) -> list[SnapshotRow]:

@@ -32,6 +32,7 @@ from inventory.models import DailyFigure
 from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.lib.locks import advisory_xact_lock
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import Item
 from supplycoord.permissions import (
     can_build_snapshots,
@@ -917,8 +918,8 @@ def _clean_note(note) -> str:
     note = str(note or "").strip()
     if len(note) > RECONCILIATION_NOTE_MAX_LENGTH:
         raise ReconciliationActionRefused(
-            _("A note may be at most %(limit)d characters long.")
-            % {"limit": RECONCILIATION_NOTE_MAX_LENGTH}
+            _("A note may be at most %(limit)s characters long.")
+            % {"limit": grouped(RECONCILIATION_NOTE_MAX_LENGTH)}
         )
     return note
 

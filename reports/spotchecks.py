@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from inventory.models import DailyFigure
 from supplycoord.lib.locks import advisory_xact_lock
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import Item, ProtectedStaff
 from supplycoord.permissions import can_follow_up_spot_checks, can_read_spot_checks
 from supplycoord.selectors import active_prefectures, key_items
@@ -304,8 +305,8 @@ def spot_check_follow_up_record(
     note = str(note or "").strip()
     if len(note) > FOLLOW_UP_NOTE_MAX_LENGTH:
         raise FollowUpRefused(
-            _("A note may be at most %(limit)d characters long.")
-            % {"limit": FOLLOW_UP_NOTE_MAX_LENGTH}
+            _("A note may be at most %(limit)s characters long.")
+            % {"limit": grouped(FOLLOW_UP_NOTE_MAX_LENGTH)}
         )
     now = now or timezone.now()
     flag = SpotCheckFlag.objects.select_for_update(of=("self",)).get(pk=flag.pk)

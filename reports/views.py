@@ -5,13 +5,18 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocation.selectors import batches_awaiting_approval, overdue_batches
-from supplycoord.lib.dates import earliest_date, is_reportable, local_today, parse_iso_date
+from supplycoord.lib.dates import (
+    earliest_date,
+    is_reportable,
+    local_date,
+    local_today,
+    parse_iso_date,
+)
 from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import (
     can_approve_batch,
@@ -39,9 +44,12 @@ def _requested_date(request, *, quiet=False, covered=False) -> dt.date | None:
     A date that cannot be read, or lies outside [earliest date, today], falls back to the
     default with a message saying so, rather than an empty or broken page.
     """
-    # Pages of province figures open on the latest date whose coverage meets the threshold.
-    latest = selectors.latest_covered_date if covered else selectors.latest_built_date
-    default = latest(on_or_before=local_today())
+    # Pages of province figures open on the latest date whose coverage meets the threshold,
+    # and not on today while its reports are still coming in.
+    if covered:
+        default = selectors.dashboard_default_date(today=local_today())
+    else:
+        default = selectors.latest_built_date(on_or_before=local_today())
     raw = request.GET.get("date", "").strip()
     if not raw:
         return default
@@ -87,6 +95,7 @@ def _page_context(date, **extra):
             "stock": _("Stock"),
             "consumption": _("Consumption"),
             "demand": _("Demand"),
+            "partial": _("Partial: below the coverage threshold"),
         },
         **extra,
     }
@@ -99,6 +108,10 @@ def overview(request):
     date = _requested_date(request, covered=True)
     data = selectors.province_overview(request.user, date=date)
     today = local_today()
+    # Batches on the road and alerts are live: counted as of today on the page as it opens
+    # (which may be yesterday's figures while today's reports come in), as of the page's date
+    # when one is asked for; the table and the alerts beside it use the same date.
+    as_of = date if (request.GET.get("date", "").strip() and date) else today
     item = _chosen_item(request, data.items)
     trend = selectors.trend_series(request.user, item=item, end=date) if item and date else None
     return render(
@@ -115,14 +128,14 @@ def overview(request):
             reconciliation=selectors.reconciliation_counts_by_prefecture(
                 request.user, prefectures=data.prefectures
             ),
-            # Ages as of the page's date: the table and the alerts beside it agree.
-            overdue=overdue_batches(request.user, date=date or today),
+            overdue=overdue_batches(request.user, date=as_of),
+            overdue_as_of=as_of,
             # Drafts waiting for leadership, approvable here (issue 12).
             awaiting=_awaiting_approval(request.user),
-            # Today below the coverage threshold while reports come in: a banner, a link.
+            # Today's reports still coming in (not all prefectures have reported): a banner.
             in_progress=selectors.reports_in_progress(today=today) if date != today else None,
             # Rendered with the page, not fetched after it: the first thing leadership reads.
-            alerts_panel=alerts.alerts_panel(request.user, as_of=date or today),
+            alerts_panel=alerts.alerts_panel(request.user, as_of=as_of),
         ),
     )
 
@@ -255,7 +268,7 @@ def _reconciliation_row(user, case, *, today):
     the user may take, and where to correct the figures (the day and the day before, which
     both make the gap), within the dates the user may enter."""
     case.latest_note = case.log[-1] if case.log else None
-    case.age_days = (today - timezone.localdate(case.opened_at)).days
+    case.age_days = (today - local_date(case.opened_at)).days
     case.actions = services.reconciliation_actions_allowed(user, case)
     case.correct_links = []
     pending = selectors.RECONCILIATION_STATUS_FILTERS["pending"]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
 from supplycoord.permissions import (
     can_follow_up_spot_checks,
     can_read_prefecture_data,
@@ -135,13 +136,19 @@ def alerts(request):
     kind = request.GET.get("kind", "")
     if kind not in AlertKind.values:
         kind = ""
+    today = local_today()
     page = alert_service.alerts_page(
-        request.user, open_only=show == "open", kind=kind, page_number=request.GET.get("page")
+        request.user,
+        open_only=show == "open",
+        kind=kind,
+        page_number=request.GET.get("page"),
+        today=today,
     )
     return render(
         request,
         "reports/alerts.html",
         {
+            "today": today,
             "page": page,
             "show": show,
             "kind": kind,
@@ -153,9 +160,13 @@ def alerts(request):
 
 @require(sees_whole_province)
 def alerts_panel(request):
-    """htmx partial for the overview: open alerts by kind and the latest ones."""
+    """htmx partial for the overview: open alerts by kind and the latest ones, their ages as
+    of the overview's date (?date=, as its overdue table counts them); today when none is
+    given or it is not a date the overview could show."""
+    asked = parse_iso_date(request.GET.get("date", ""))
+    as_of = asked if asked is not None and is_reportable(asked) else local_today()
     return render(
         request,
         "reports/_alerts_panel.html",
-        {"alerts_panel": alert_service.alerts_panel(request.user)},
+        {"alerts_panel": alert_service.alerts_panel(request.user, as_of=as_of), "date": as_of},
     )

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from allocation.models import Proposal, ProposalStatus, ReserveFloor
@@ -29,9 +29,10 @@ from allocation.proposals import (
 from allocation.services import AllocationError
 from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
-from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
+from supplycoord.lib.dates import is_reportable, local_now, local_today, parse_iso_date
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number
-from supplycoord.models import Prefecture
+from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import can_edit_proposals, require, sees_whole_province
 from supplycoord.selectors import key_items
 
@@ -116,7 +117,7 @@ def proposal_new(request):
     items = list(key_items())
     warehouses = list(_reserve_warehouses())
     prefectures = list(Prefecture.objects.filter(active=True).order_by("code"))
-    default_date = selectors.latest_covered_date(on_or_before=local_today())
+    default_date = selectors.dashboard_default_date(today=local_today())
     errors = []
     form = request.POST if request.method == "POST" else None
     chosen_items = [items[0]] if items else []
@@ -250,7 +251,7 @@ def proposal_new(request):
             "chosen_items": {i.code for i in chosen_items},
             "chosen_warehouses": {w.code for w in chosen_warehouses},
             "default_name": _("Proposal of %(date)s")
-            % {"date": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+            % {"date": local_now().strftime("%Y-%m-%d %H:%M")},
         },
         status=400 if errors else 200,
     )
@@ -266,6 +267,16 @@ def _typed_quantities(post) -> dict[int, str]:
     return typed
 
 
+def _item_names(codes: str) -> str:
+    """ "FH001, FH002" → "N95口罩、医用外科口罩" (or the English names), in the stored order; a
+    code no longer in the catalogue is shown as it is. One query, none when empty."""
+    wanted = [code.strip() for code in (codes or "").split(",") if code.strip()]
+    if not wanted:
+        return ""
+    names = {item.code: item.name for item in Item.objects.filter(code__in=wanted)}
+    return _(", ").join(names.get(code, code) for code in wanted)
+
+
 def _detail_context(request, proposal, typed=None, errors=()):
     views = proposal_view(proposal, typed=typed)
     return {
@@ -275,6 +286,8 @@ def _detail_context(request, proposal, typed=None, errors=()):
         "errors": list(errors),
         "no_share_text": {key: text() for key, text in NO_SHARE_TEXT.items()},
         "charts": [view.chart() for view in views],
+        # The items whose figure was partial, by name in the reader's language (stored as codes).
+        "coverage_partial_names": _item_names(proposal.coverage_partial_items),
         "batches": proposal.batches.select_related("destination", "source_warehouse").order_by(
             "number"
         ),
@@ -308,8 +321,12 @@ def proposal_detail(request, pk):
                 )
                 messages.success(
                     request,
-                    _("Accepted: %(count)d draft dispatch batches created for approval.")
-                    % {"count": len(batches)},
+                    ngettext(
+                        "Accepted: %(count)s draft dispatch batch created for approval.",
+                        "Accepted: %(count)s draft dispatch batches created for approval.",
+                        len(batches),
+                    )
+                    % {"count": grouped(len(batches))},
                 )
             elif action == "discard":
                 proposal_discard(user=request.user, proposal=proposal, expected_version=version)

@@ -30,7 +30,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import generics, serializers, status
@@ -40,7 +39,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from supplycoord.api import ApiPagination
 from supplycoord.lib.api_input import StrictJSONParser
-from supplycoord.lib.dates import entry_date_error, local_today, parse_iso_date
+from supplycoord.lib.dates import entry_date_error, local_date, local_today, parse_iso_date
+from supplycoord.lib.exports import attachment_header
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
 from supplycoord.models import Item
 from supplycoord.selectors import earliest_entry_date
@@ -245,7 +246,8 @@ class EntryKind:
       fields         the Field declarations, in the order of the grid and the template
       invalid, out_of_scope
                      the kind's RowsInvalid / RowsOutOfScope subclasses
-      messages()     translated: unknown_owner, inactive_owner, duplicate (with %(row)d),
+      messages()     translated: unknown_owner, inactive_owner, duplicate (with %(row)s, the
+                     row's number grouped),
                      api_out_of_scope (the 403's detail)
     """
 
@@ -371,8 +373,10 @@ def rows_submit(
     now = now or timezone.now()
     limit = settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
     if len(rows) > limit:
-        message = _("At most %(limit)d rows may be sent at once; split the submission.")
-        raise kind.invalid([RowError(None, "non_field_errors", message % {"limit": limit})])
+        message = _("At most %(limit)s rows may be sent at once; split the submission.")
+        raise kind.invalid(
+            [RowError(None, "non_field_errors", message % {"limit": grouped(limit)})]
+        )
     try:
         return _rows_submit_once(kind, user=user, rows=rows, reason=reason, now=now)
     except IntegrityError:
@@ -396,7 +400,7 @@ def _item_code(value) -> str | None:
 
 @transaction.atomic
 def _rows_submit_once(kind: EntryKind, *, user, rows, reason, now) -> SubmitResult:
-    today = timezone.localdate(now)
+    today = local_date(now)
     first_allowed = earliest_entry_date(user, today=today)
     owner_codes = _by_code(rows, kind.owner, kind.owner_code)
     owners = {kind.owner_code_of(o): o for o in kind.owners(owner_codes)} if owner_codes else {}
@@ -453,7 +457,7 @@ def _rows_submit_once(kind: EntryKind, *, user, rows, reason, now) -> SubmitResu
         if owner and item and date:
             key = (owner.pk, item.pk, date)
             if key in seen:
-                refuse("item", texts["duplicate"] % {"row": seen[key]})
+                refuse("item", texts["duplicate"] % {"row": grouped(seen[key])})
             else:
                 seen[key] = index
         own_reason = row.get("reason")
@@ -605,9 +609,9 @@ def entry_grid_submit(kind: EntryKind, request, *, owner, rows, date_raw, reason
 
 def entry_grid_post(kind: EntryKind, request, *, owner, rows, date, reason, saved, next_url):
     """Save an entry grid's POST (`entry_grid_submit`). Saved: the success message `saved`
-    (with %(<owner>)s, the owner's name, e.g. %(prefecture)s; %(date)s; %(created)d,
-    %(updated)d and %(unchanged)d) and a redirect to `next_url`, as (response, []). Else
-    (None, the page's errors), the rows holding theirs."""
+    (with %(<owner>)s, the owner's name in the reader's language, e.g. %(prefecture)s;
+    %(date)s; %(created)s, %(updated)s and %(unchanged)s, grouped: 1,234) and a redirect to
+    `next_url`, as (response, []). Else (None, the page's errors), the rows holding theirs."""
     result, page_errors = entry_grid_submit(
         kind,
         request,
@@ -618,8 +622,8 @@ def entry_grid_post(kind: EntryKind, request, *, owner, rows, date, reason, save
     )
     if result is None:
         return None, page_errors
-    counts = {kind.owner: owner.name, "date": date.isoformat(), **result.as_dict()}
-    messages.success(request, saved % counts)
+    counts = {name: grouped(n) for name, n in result.as_dict().items()}
+    messages.success(request, saved % {kind.owner: owner.name, "date": date.isoformat(), **counts})
     return redirect(next_url), []
 
 
@@ -689,8 +693,10 @@ def import_template_response(entry_import, request, *, owner=None) -> HttpRespon
         entry_import.template(user=request.user, date=date, owner=owner),
         content_type=XLSX_CONTENT_TYPE,
     )
-    filename = entry_import.template_filename(date=date, owner=owner)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = attachment_header(
+        entry_import.template_filename(date=date, owner=owner),
+        fallback=entry_import.template_filename(date=date, owner=owner, language="en"),
+    )
     return response
 
 
@@ -737,13 +743,13 @@ def import_page(entry_import, request, *, template, template_download, redirect_
 
 
 def import_counts(result) -> dict:
-    """The numbers of an import's success message."""
+    """The numbers of an import's success message, grouped (1,234) as a sentence shows them."""
     return {
-        "rows": result.rows,
-        "created": result.submitted.created,
-        "updated": result.submitted.updated,
-        "unchanged": result.submitted.unchanged,
-        "skipped": result.skipped,
+        "rows": grouped(result.rows),
+        "created": grouped(result.submitted.created),
+        "updated": grouped(result.submitted.updated),
+        "unchanged": grouped(result.submitted.unchanged),
+        "skipped": grouped(result.skipped),
     }
 
 

@@ -45,7 +45,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from supplycoord import permissions
-from supplycoord.lib.exports import formula_safe
+from supplycoord.lib.exports import ascii_name, download_name, formula_safe
 from supplycoord.lib.xlsx_import import XLSX_CONTENT_TYPE  # noqa: F401 (one name, re-exported)
 from supplycoord.models import ExportJob, ExportStatus, Province, User
 
@@ -198,7 +198,7 @@ class Exporter:
         return "—"
 
     def filename_parts(self) -> list[str]:
-        """What follows the title in the file name (dates, codes)."""
+        """What follows the title in the file name (dates, codes, a name in the UI language)."""
         return []
 
     def sheet_name(self) -> str:
@@ -215,8 +215,15 @@ class Exporter:
     # --- Derived ---------------------------------------------------------------------------
 
     def filename(self, fmt: str) -> str:
-        parts = [str(self.title), *(str(p) for p in self.filename_parts() if p)]
-        return "-".join(parts) + f".{fmt}"
+        """The download's name in the active (UI) language: the title as a file name, then
+        `filename_parts`: 调拨台账-2026-12-03.xlsx, allocation-ledger-2026-12-03.xlsx."""
+        return download_name(self.title, self.filename_parts(), fmt)
+
+    def ascii_filename(self, fmt: str) -> str:
+        """The English name made ASCII: the `filename=` fallback of Content-Disposition, for
+        clients that cannot read the UTF-8 `filename*`."""
+        with translation.override("en"):
+            return ascii_name(self.filename(fmt))
 
     def background_threshold(self) -> int:
         return int(settings.SUPPLYCOORD.get(self.background_setting, 50_000))
@@ -497,6 +504,41 @@ def exporter_class(path: str) -> type[Exporter]:
 
 def exporter_for_job(job: ExportJob) -> Exporter:
     return exporter_class(job.exporter)(job.requested_by, params_from_json(job.params))
+
+
+def export_job_title(job: ExportJob) -> str:
+    """What the job exported, in the reader's language (its exporter's title), whoever asked
+    and in whichever language; the title stored with it when the exporter is gone."""
+    try:
+        return str(exporter_class(job.exporter).title)
+    except (ImportError, TypeError):
+        return job.title
+
+
+def _title_stem(title) -> str:
+    """`title` as the start of a download's name in the active language (allocation-ledger)."""
+    return download_name(title, [], "x").removesuffix(".x")
+
+
+def export_job_ascii_filename(job: ExportJob) -> str:
+    """The ASCII `filename=` of a job's download, the fallback for clients that cannot read
+    the UTF-8 `filename*`, as an export downloaded at once has (Exporter.ascii_filename): the
+    exporter's English title, then the dates and codes that follow the title in
+    `job.filename`, as they were when the job was asked for (its "today" is not today's),
+    made ASCII: 日报汇总-2026-12-03.xlsx → daily-report-2026-12-03.xlsx. The name itself made
+    ASCII when its exporter is gone or the name does not start with its title."""
+    stem, dot, ext = job.filename.rpartition(".")
+    try:
+        title = exporter_class(job.exporter).title
+    except (ImportError, TypeError):
+        return ascii_name(job.filename)
+    with translation.override(job.language):
+        asked = _title_stem(title)
+    with translation.override("en"):
+        english = _title_stem(title)
+    if dot and (stem == asked or stem.startswith(f"{asked}-")):
+        return ascii_name(f"{english}{stem[len(asked) :]}.{ext}")
+    return ascii_name(job.filename)
 
 
 # Why a job's file is not given to a user (export_job_unavailable).

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from .lib.numbers import grouped
 from .lib.text import text_error
 from .models import County, Item, ItemCategory, Prefecture, Province, StaffCategory, Unit, User
 
@@ -55,8 +56,8 @@ class CsvRowError:
     def __str__(self):
         if self.row == 0:
             return str(self.message)
-        return _("Row %(row)d, column “%(field)s”: %(message)s") % {
-            "row": self.row,
+        return _("Row %(row)s, column “%(field)s”: %(message)s") % {
+            "row": grouped(self.row),
             "field": self.field,
             "message": self.message,
         }
@@ -79,9 +80,9 @@ def _text(max_length: int, *, required: bool = True, code: bool = False) -> Call
         if not value:
             return ("", None) if not required else (None, _("This field is required."))
         if len(value) > max_length:
-            return None, _("At most %(max)d characters (this one has %(length)d).") % {
-                "max": max_length,
-                "length": len(value),
+            return None, _("At most %(max)s characters (this one has %(length)s).") % {
+                "max": grouped(max_length),
+                "length": grouped(len(value)),
             }
         # Codes, names and specifications are one line without control characters, as at
         # every other door (a cell of a CSV may hold a line break between quotes).
@@ -266,8 +267,8 @@ def _read_text(path_or_file) -> str:
                     CsvRowError(
                         0,
                         "file",
-                        _("The file is not UTF-8 text (byte %(position)d). Save it as “CSV UTF-8”.")
-                        % {"position": exc.start},
+                        _("The file is not UTF-8 text (byte %(position)s). Save it as “CSV UTF-8”.")
+                        % {"position": grouped(exc.start)},
                     )
                 ]
             ) from exc
@@ -357,8 +358,8 @@ def _duplicate_codes(rows):
             yield CsvRowError(
                 number,
                 "code",
-                _("Duplicate code “%(code)s”: already used in row %(row)d.")
-                % {"code": code, "row": first_row[code]},
+                _("Duplicate code “%(code)s”: already used in row %(row)s.")
+                % {"code": code, "row": grouped(first_row[code])},
             )
         else:
             first_row[code] = number

@@ -10,11 +10,11 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import exports
+from .lib.exports import attachment_header
 from .models import ExportStatus
 
 EXPORTS_PAGE_SIZE = 50
@@ -34,19 +34,19 @@ def export_response(exporter, fmt: str, *, user=None, job_url=None, csv_lines=No
     if user is not None and exporter.runs_in_background(fmt):
         job = exports.export_job_start(user=user, exporter=exporter, fmt=fmt)
         return redirect(job_url(job) if job_url else reverse("exports:job", args=[job.pk]))
-    filename = exporter.filename(fmt)
+    # Named in the UI language of this request (RFC 5987 filename*), with the English name as
+    # the ASCII fallback. Set by hand: FileResponse would keep only what follows a "/".
+    disposition = attachment_header(exporter.filename(fmt), fallback=exporter.ascii_filename(fmt))
     if fmt == "xlsx":
         response = FileResponse(
             exports.xlsx_file(exporter), as_attachment=True, content_type=exports.XLSX_CONTENT_TYPE
         )
-        # The whole name, as the CSV's: FileResponse would keep only what follows a "/" of a code.
-        response["Content-Disposition"] = content_disposition_header(True, filename)
+        response["Content-Disposition"] = disposition
         return response
     response = StreamingHttpResponse(
         (csv_lines or exports.csv_lines)(exporter), content_type=exports.CSV_CONTENT_TYPE
     )
-    # RFC 6266 with a UTF-8 filename*: the name is Chinese in the Chinese UI.
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = disposition
     return response
 
 
@@ -60,7 +60,8 @@ def own_job_or_404(user, job_id):
 def job_file_response(user, job):
     """The file of `job` for `user`, its asker: a 404 unless it is done, not expired, and
     `user` still has the access it was made with (exports.export_job_unavailable). The
-    download is named in the UI language (`job.filename`), whatever the stored name."""
+    download is named as the job was named when asked for (`job.filename`), in the language
+    of that request, the language its headers and title block were written in."""
     if exports.export_job_unavailable(user, job) is not None:
         raise Http404
     if job.status != ExportStatus.DONE or not job.file:
@@ -73,14 +74,19 @@ def job_file_response(user, job):
         exports.XLSX_CONTENT_TYPE if job.file_format == "xlsx" else exports.CSV_CONTENT_TYPE
     )
     response = FileResponse(handle, as_attachment=True, content_type=content_type)
-    # Named as shown when it was asked for (in its language), not as stored.
-    response["Content-Disposition"] = content_disposition_header(True, job.filename)
+    # Named as shown when it was asked for (in its language), not as stored; the ASCII
+    # fallback is its English name, as an export downloaded at once has.
+    response["Content-Disposition"] = attachment_header(
+        job.filename, fallback=exports.export_job_ascii_filename(job)
+    )
     return response
 
 
 def job_page_context(job, *, download_url) -> dict:
     return {
         "job": job,
+        # What it exported, in the reader's language (the stored title is the asker's).
+        "title": exports.export_job_title(job),
         "job_id": job.pk,
         "download_url": download_url,
         "keep_hours": settings.SUPPLYCOORD.get("EXPORT_KEEP_HOURS", 24),
@@ -118,6 +124,9 @@ def export_list(request):
     """Who exported what and when: every export for the office, one's own for others."""
     jobs = exports.export_jobs_visible_to(request.user)
     page = Paginator(jobs, EXPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for job in page:
+        # What each exported, in the reader's language, whoever asked and in which language.
+        job.shown_title = exports.export_job_title(job)
     return render(
         request,
         "exports/export_list.html",

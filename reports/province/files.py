@@ -36,6 +36,7 @@ from production.models import (
     RawMaterialKind,
 )
 from supplycoord.lib.dates import parse_iso_date
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number, text_error
 from supplycoord.models import ItemCategory, Role
 from supplycoord.services import REFERENCE_KINDS, SHIPPED_FILES
@@ -60,9 +61,9 @@ class ProvinceFileError:
         if self.row == 0:
             return _("%(file)s: %(message)s") % {"file": self.file, "message": self.message}
         if isinstance(self.row, int):
-            return _("%(file)s, row %(row)d, column “%(field)s”: %(message)s") % {
+            return _("%(file)s, row %(row)s, column “%(field)s”: %(message)s") % {
                 "file": self.file,
-                "row": self.row,
+                "row": grouped(self.row),
                 "field": self.field,
                 "message": self.message,
             }
@@ -398,10 +399,10 @@ class _Reader:
                         name,
                         number,
                         key[-1],
-                        _("“%(value)s” is already in row %(row)d: %(columns)s must be unique.")
+                        _("“%(value)s” is already in row %(row)s: %(columns)s must be unique.")
                         % {
                             "value": ", ".join(str(v) for v in value),
-                            "row": first_row[value],
+                            "row": grouped(first_row[value]),
                             "columns": ", ".join(key),
                         },
                     )

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from production.credit_code import ALPHABET, check_character
 from supplycoord.lib.dates import cutoff_for
+from supplycoord.lib.numbers import grouped
 
 from .files import Province, ProvinceDataInvalid, ProvinceFileError, ProvinceProducer
 
@@ -875,10 +876,15 @@ def batch_plan(province: Province) -> list[PlannedBatch]:
             raise _plan_invalid(
                 f"totals.{kind}",
                 _(
-                    "%(total)d less the fixed lines (%(fixed)d) cannot be split into whole units "
-                    "of %(unit)d over %(lines)d template lines."
+                    "%(total)s less the fixed lines (%(fixed)s) cannot be split into whole units "
+                    "of %(unit)s over %(lines)s template lines."
                 )
-                % {"total": figure, "fixed": fixed, "unit": unit, "lines": len(slots)},
+                % {
+                    "total": grouped(figure),
+                    "fixed": grouped(fixed),
+                    "unit": grouped(unit),
+                    "lines": grouped(len(slots)),
+                },
             )
         parts = _largest_remainder((figure - fixed) // unit, [s[3] for s in slots]) if slots else []
         for b in batches:
@@ -901,15 +907,15 @@ def batch_plan(province: Province) -> list[PlannedBatch]:
     if len(plan) != p["batches"]:
         raise _plan_invalid(
             "batches",
-            _("The plan has %(count)d batches, not %(expected)d.")
-            % {"count": len(plan), "expected": p["batches"]},
+            _("The plan has %(count)s batches, not %(expected)s.")
+            % {"count": grouped(len(plan)), "expected": grouped(p["batches"])},
         )
     total = sum(q for b in plan for _i, _c, q, _d in b.lines)
     if total != p["total"]:
         raise _plan_invalid(
             "total",
-            _("The batches add up to %(total)d, not %(expected)d.")
-            % {"total": total, "expected": p["total"]},
+            _("The batches add up to %(total)s, not %(expected)s.")
+            % {"total": grouped(total), "expected": grouped(p["total"])},
         )
     return plan
 

@@ -49,6 +49,7 @@ from production.services import (
     production_reports_submit,
 )
 from supplycoord.bulk import RowsInvalid
+from supplycoord.lib.dates import local_date
 from supplycoord.models import (
     County,
     Item,
@@ -727,7 +728,7 @@ def _held_reserve_receipts(province: Province, warehouse) -> dict:
     for event in events:
         lines = list(event.lines.all())
         if len(lines) == 1 and lines[0].quantity > 0:
-            found[(lines[0].item.code, timezone.localdate(event.occurred_at))] = (
+            found[(lines[0].item.code, local_date(event.occurred_at))] = (
                 event,
                 lines[0].quantity,
             )
@@ -927,7 +928,7 @@ def province_laid_shift(province: Province) -> int | None:
     if problem is None:
         return None
     recorded = province.as_recorded(row["reported_at"][0])
-    return (timezone.localdate(problem.reported_at) - recorded).days
+    return (local_date(problem.reported_at) - recorded).days
 
 
 @transaction.atomic

@@ -5,6 +5,9 @@ TIME_ZONE, Asia/Shanghai): every age, overdue count, "last N days", "missing tod
 date and "is this a future date" reads them, so freezing time in a test (time_machine) moves
 all of them together. Audit timestamps stored as aware datetimes use timezone.now() (the same
 instant). A page showing a past date counts its ages as of that date, not today.
+`local_date(moment)` is the office's day of a stored instant. Nothing else in the project
+reads the clock or the time zone (date.today(), datetime.now(), timezone.localdate()):
+tests/supplycoord/test_one_clock.py walks the sources and fails on them.
 """
 
 import datetime as dt
@@ -24,6 +27,13 @@ def local_now() -> dt.datetime:
 def local_today() -> dt.date:
     """Today in the office's time zone (Asia/Shanghai), whatever the server's zone."""
     return timezone.localdate()
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The office's calendar day of an aware instant (the day an event happened, a problem
+    was reported): 2020-03-10 23:30 UTC is 11 March in Shanghai. Never "today": that is
+    local_today(), the one clock."""
+    return timezone.localdate(moment)
 
 
 def cutoff_time() -> dt.time:

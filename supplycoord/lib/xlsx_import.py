@@ -54,6 +54,8 @@ from openpyxl.xml.constants import (
 from openpyxl.xml.functions import fromstring
 
 from supplycoord.lib.dates import parse_iso_date
+from supplycoord.lib.exports import download_name
+from supplycoord.lib.numbers import grouped
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What [Content_Types].xml declares for the workbook of a plain .xlsx. A macro-enabled one
@@ -314,8 +316,8 @@ def _complex_message():
 
 
 def _rows_message():
-    return _("The file has more than %(limit)d rows; split it into smaller files.") % {
-        "limit": settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"]
+    return _("The file has more than %(limit)s rows; split it into smaller files.") % {
+        "limit": grouped(settings.SUPPLYCOORD["MAX_ROWS_PER_SUBMISSION"])
     }
 
 
@@ -355,10 +357,10 @@ def _check_directory(archive):
     if len(infos) > MAX_PARTS:
         raise ImportRefused(
             _(
-                "The file holds more than %(limit)d parts, far more than an Excel workbook to "
+                "The file holds more than %(limit)s parts, far more than an Excel workbook to "
                 "import. Save it as an Excel Workbook (.xlsx) and upload it again."
             )
-            % {"limit": MAX_PARTS}
+            % {"limit": grouped(MAX_PARTS)}
         )
     names = [info.filename for info in infos]
     if any(PurePath(name).name.lower() == "vbaproject.bin" for name in names):
@@ -877,7 +879,8 @@ class XlsxParser:
 
     def is_duplicate(self, seen: dict, key, origin: RowOrigin, message: str) -> bool:
         """Whether a row repeats an earlier one (`key`); then it is reported at its item.
-        `message` is translated, with %(row)d and %(sheet)s of the first row to fill in."""
+        `message` is translated, with %(row)s (grouped) and %(sheet)s of the first row to
+        fill in."""
         first = seen.setdefault(key, origin)
         if first is origin:
             return False
@@ -888,7 +891,7 @@ class XlsxParser:
             cell.row,
             cell.column,
             cell.header,
-            message % {"row": first.row, "sheet": first.sheet},
+            message % {"row": grouped(first.row), "sheet": first.sheet},
             field="item",
         )
         return True
@@ -974,9 +977,9 @@ def import_submit(
         problems = sorted_unique(problems)
         if more or len(problems) > limit:
             note = _(
-                "The file has more than %(limit)d problems; the first %(limit)d are listed. "
+                "The file has more than %(limit)s problems; the first %(limit)s are listed. "
                 "Correct them and upload the file again."
-            ) % {"limit": limit}
+            ) % {"limit": grouped(limit)}
             problems = [ImportProblem("", None, "", "", note), *problems[:limit]]
         raise invalid(problems)
     return ImportResult(submitted, rows=len(parsed.rows), skipped=parsed.skipped)
@@ -1214,7 +1217,7 @@ class EntryImport:
             "owner_missing": _("Name the owner of each row: add a “%(column)s” column."),
             "not_yours": _("You may not import rows for %(code)s."),
             "duplicate": _(
-                "Duplicate row: the same owner, item and date as row %(row)d of sheet “%(sheet)s”."
+                "Duplicate row: the same owner, item and date as row %(row)s of sheet “%(sheet)s”."
             ),
             "date_missing": _(
                 "The date is missing: fill it in beside “%(label)s” above the header, or add a "
@@ -1224,8 +1227,8 @@ class EntryImport:
             "out_of_scope": self.kind.messages()["api_out_of_scope"],
             # The success message, with the counts of supplycoord.bulk.import_counts.
             "imported": _(
-                "Imported %(rows)d rows: %(created)d new, %(updated)d corrected, %(unchanged)d "
-                "unchanged; %(skipped)d rows without figures skipped."
+                "Imported %(rows)s rows: %(created)s new, %(updated)s corrected, %(unchanged)s "
+                "unchanged; %(skipped)s rows without figures skipped."
             ),
         }
 
@@ -1325,10 +1328,13 @@ class EntryImport:
 
     # The template.
 
-    def template_filename(self, *, date: dt.date, owner=None) -> str:
-        scope = self.scope_name(owner)
-        parts = [str(self.title), *([scope] if scope else []), date.isoformat()]
-        return "-".join(parts) + ".xlsx"
+    def template_filename(self, *, date: dt.date, owner=None, language=None) -> str:
+        """The template's download name in the UI language (or `language`), as every
+        download is named: 日报填报-兰州市-2026-12-03.xlsx, daily-figures-Lanzhou-2026-12-03.xlsx."""
+        if language is not None:
+            with translation.override(language):
+                return self.template_filename(date=date, owner=owner)
+        return download_name(self.title, [self.scope_name(owner), date.isoformat()], "xlsx")
 
     def template(self, *, user, date: dt.date, owner=None) -> bytes:
         """The .xlsx to fill for `date`: `template_rows`, each figure already reported (or

@@ -9,10 +9,11 @@ the pages' own; only the people and times come from the ledger.
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from allocation.models import BatchReceipt, BatchStatus, DispatchBatch
 from allocation.services import AllocationError, AllocationInvalid, batches_import_history
-from inventory.models import StockEvent
+from inventory.models import PAPER_LEDGER_NOTE, StockEvent
 from reports.models import SnapshotBuild, SnapshotRebuild
 
 from .conftest import NOW
@@ -208,3 +209,37 @@ def test_it_refuses_a_closing_in_the_future(office, leader, stocked, to_lanzhou,
     )
 
     assert _refused(office, row)
+
+
+@pytest.mark.parametrize(
+    ("language", "shown", "not_shown"),
+    [
+        ("en", "Migrated from the paper ledger", "从纸质台账迁移"),
+        ("zh-hans", "从纸质台账迁移", "Migrated from the paper ledger"),
+    ],
+)
+def test_the_dispatch_of_a_migrated_batch_says_so_in_the_readers_language(
+    client, settings, office, leader, stocked, to_lanzhou, n95, language, shown, not_shown
+):
+    """The issue event stores the migration's marker as its note (PAPER_LEDGER_NOTE, the
+    same whoever migrated); its page and its voucher word it in the reader's language."""
+    (batch,) = batches_import_history(
+        user=office, batches=[ledger_row(stocked, to_lanzhou, [(n95, 10)], approved_by=leader)]
+    )
+    event = batch.issue_event
+    assert event.note == PAPER_LEDGER_NOTE
+
+    client.force_login(office)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for name in ("inventory:stock_event_detail", "inventory:stock_event_voucher"):
+        page = client.get(reverse(name, args=[event.document_number]))
+        assert page.status_code == 200
+        content = page.content.decode()
+        assert shown in content and not_shown not in content, name
+
+
+def test_a_note_typed_on_a_stock_event_is_shown_as_typed():
+    assert (
+        StockEvent(note=f"{PAPER_LEDGER_NOTE}，另附清单").note_shown == "从纸质台账迁移，另附清单"
+    )
+    assert StockEvent(note="").note_shown == ""

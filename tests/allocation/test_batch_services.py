@@ -115,7 +115,11 @@ def test_it_refuses_to_dispatch_short_stock_listing_each_item_and_changes_nothin
         ("FH001", 6000, 5000),
         ("FH002", 2500, 2000),
     ]
-    assert "FH001" in refused.value.message
+    # Each item by its name (the reader's language), its figures grouped.
+    message = refused.value.message
+    assert (n95.name, masks.name) == ("N95口罩", "医用外科口罩")
+    assert all(text in message for text in ("N95口罩", "6,000", "5,000", "医用外科口罩", "2,500"))
+    assert "FH001" not in message
     batch.refresh_from_db()
     assert (batch.status, batch.version, batch.issue_event) == (BatchStatus.APPROVED, 2, None)
     assert StockEvent.objects.count() == events_before

@@ -144,7 +144,7 @@ def test_the_file_and_sheet_names_follow_the_ui_language(office, two_units):
 
     with translation.override("en"):
         export = AllocationLedgerExport(office, {"from": "2020-02-01"})
-        assert export.filename("csv") == "Allocation ledger-2020-02-01.csv"
+        assert export.filename("csv") == "allocation-ledger-2020-02-01.csv"
         assert xlsx_of(export).sheetnames == ["Allocation ledger", "Summary"]
 
 

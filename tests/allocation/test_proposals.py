@@ -121,7 +121,7 @@ def test_a_prefecture_without_stock_gets_nothing_and_says_why(office, stocked, n
 def test_asking_for_more_than_available_is_refused_with_the_figures(office, stocked, n95, snapshot):
     with pytest.raises(ProposalInvalid) as caught:
         build(office, stocked, n95, quantities={n95.pk: 6000})
-    assert "5000" in caught.value.errors[0][1]
+    assert "5,000" in caught.value.errors[0][1]
 
 
 def test_a_weight_needs_a_reason(office, stocked, n95, snapshot):

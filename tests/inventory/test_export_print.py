@@ -90,5 +90,5 @@ def test_the_file_name_follows_the_ui_language(office, card_params, n95):
     )
     with translation.override("en"):
         export = StockCardExport(office, params)
-        assert export.filename("xlsx") == f"Stock card-SZ01-{n95.code}-2020-02-01.xlsx"
+        assert export.filename("xlsx") == f"stock-card-SZ01-{n95.code}-2020-02-01.xlsx"
         assert csv_rows(csv_text(export))[0][0] == "Date"

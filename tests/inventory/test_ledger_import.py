@@ -117,7 +117,10 @@ def test_it_refuses_an_issue_dated_before_its_stock_arrived(office, sz01, n95):
         )
 
     assert errors_of(exc_info) == {(1, 0, "quantity")}
-    assert "30 requested, 0 available" in exc_info.value.errors[0].message
+    # The item by its name in the reader's language, not its code.
+    assert exc_info.value.errors[0].message == (
+        "Not enough stock of N95 respirator on 2020-02-05: 30 requested, 0 available."
+    )
     assert not StockEvent.objects.exists()
     assert not StockBalance.objects.exists()
 
@@ -291,6 +294,7 @@ def test_it_slots_history_before_stored_lines_without_driving_them_negative(offi
 
     assert errors_of(exc_info) == {(0, 0, "quantity")}
     assert later.document_number in exc_info.value.errors[0].message
+    assert "N95口罩" in exc_info.value.errors[0].message  # its name, not FH001
 
     imported = stock_events_import(user=office, events=[receipt(on(3, 1), [("FH001", 500)])])
 

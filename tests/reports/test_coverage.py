@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from reports.alerts import alert_conditions_for_date
 from reports.models import ProvinceRollup, Status
-from reports.selectors import latest_covered_date, reports_in_progress
+from reports.selectors import dashboard_default_date, latest_covered_date, reports_in_progress
 from reports.services import snapshot_build_for_date
 from tests.factories import DailyFigureFactory, ItemFactory, PrefectureFactory
 
@@ -248,6 +248,89 @@ def test_no_banner_when_today_meets_the_threshold(db, lanzhou, n95, today_is_d):
     assert latest_covered_date(on_or_before=D) == D
 
 
+@pytest.fixture
+def stale_covered_today(db, lanzhou, tianshui, n95):
+    """Both prefectures report d-6 … d-1; on d (today) only Lanzhou has reported, so far.
+
+    Lanzhou: stock 100, rate 10; Tianshui: stock 900, rate 90 (stale on d: its d-1 stock).
+    Coverage of d: Lanzhou reported + Tianshui stale carry 10 + 90 = 100 % of the rates, so
+    d meets the threshold (reports.md "Coverage"): (100 + 900) / (10 + 90) = 10.00 days. But
+    only 1 of 2 prefectures has reported today: its reports are still coming in.
+    """
+    for n in range(1, 7):
+        DailyFigureFactory(prefecture=lanzhou, item=n95, date=back(n), stock=100, consumption=10)
+        DailyFigureFactory(prefecture=tianshui, item=n95, date=back(n), stock=900, consumption=90)
+    DailyFigureFactory(prefecture=lanzhou, item=n95, date=D, stock=100, consumption=10)
+    snapshot_build_for_date(date=back(1))
+
+
+def at(hour: int):
+    return time_machine.travel(dt.datetime(2020, 2, 10, hour, 0, tzinfo=TZ), tick=False)
+
+
+def test_while_reports_come_in_dashboards_open_on_yesterday_even_when_stale_stock_covers_today(
+    client, leader, n95, stale_covered_today
+):
+    """Issue 12: one officer's entry must not move leadership onto a today that rests on
+    yesterday's stock of everyone else. Before the 16:00 cut-off, with 1/2 reported, the
+    overview opens on d-1 with the banner; today is built (by the office's button) and linked."""
+    snapshot_build_for_date(date=D)
+    assert rollup(n95).partial is False  # 100 % by the stale stock
+    assert latest_covered_date(on_or_before=D) == D
+    english(client, leader)
+    with at(11):
+        assert dashboard_default_date(today=D) == back(1)
+        response = client.get(reverse("reports:overview"))
+    assert response.context["date"] == back(1)
+    content = response.content.decode()
+    assert "Today's reports are coming in: 1/2, cut-off 16:00" in content
+    assert 'href="?date=2020-02-10" id="show-today"' in content
+
+
+def test_after_the_cut_off_a_covered_today_is_the_default(client, leader, stale_covered_today):
+    """At 17:00 the cut-off has passed: d meets the threshold, so pages open on d (no banner:
+    the banner is for a page showing another date)."""
+    snapshot_build_for_date(date=D)
+    english(client, leader)
+    with at(17):
+        assert dashboard_default_date(today=D) == D
+        response = client.get(reverse("reports:overview"))
+    assert response.context["date"] == D
+    assert response.context["in_progress"] is None
+
+
+def test_the_banner_counts_reports_before_today_is_built(client, leader, stale_covered_today):
+    """Today not built yet: the banner still counts 1/2 from the daily figures themselves and
+    says today's province figures are not built yet instead of linking to an empty page."""
+    english(client, leader)
+    with at(11):
+        progress = reports_in_progress(today=D)
+        response = client.get(reverse("reports:overview"))
+    assert (progress.reported, progress.active, progress.built) == (1, 2, False)
+    assert response.context["date"] == back(1)
+    content = response.content.decode()
+    assert "Today's reports are coming in: 1/2, cut-off 16:00" in content
+    assert "Today's province figures are not built yet." in content
+    assert 'id="show-today"' not in content
+
+
+def test_in_chinese_the_banner_reads_as_the_issue_writes_it(client, leader, stale_covered_today):
+    client.force_login(leader)
+    with at(11):
+        content = client.get(reverse("reports:overview")).content.decode()
+    assert "今日报送进行中 1/2，截止 16:00" in content
+
+
+def test_no_banner_once_every_prefecture_has_reported(
+    client, leader, tianshui, n95, stale_covered_today
+):
+    DailyFigureFactory(prefecture=tianshui, item=n95, date=D, stock=800, consumption=100)
+    with at(11):
+        assert reports_in_progress(today=D) is None
+        snapshot_build_for_date(date=D)
+        assert dashboard_default_date(today=D) == D
+
+
 def test_an_item_outside_the_key_items_is_not_in_the_rollups(n95, three):
     """Sanity: a non-key item has no rollup, so it never makes a date partial."""
     ItemFactory(code="XX001", is_key=False)
@@ -309,3 +392,15 @@ def test_the_rollup_fields_are_in_the_openapi_schema(client_for, office):
     fields = schema["components"]["schemas"]["ProvinceRollup"]["properties"]
     assert {"prefectures_reported", "prefectures_stale", "prefectures_missing"} <= set(fields)
     assert {"coverage_share", "partial", "days_of_cover"} <= set(fields)
+
+
+def test_the_province_trend_marks_its_partial_days(leader, n95, partial_today):
+    """The 30-day trend's last point, d, rests on Lanzhou alone (partial); d-4 is whole and
+    the days without a build are not partial (nothing to mark)."""
+    from reports.selectors import trend_series
+
+    series = trend_series(leader, item=n95, end=D)
+    flags = dict(zip(series["dates"], series["partial"], strict=True))
+    assert flags["2020-02-10"] is True
+    assert flags["2020-02-06"] is False
+    assert sum(flags.values()) == 1

@@ -11,6 +11,7 @@ from django.urls import reverse
 from allocation.models import Destination, DestinationKind, Proposal
 from inventory.services import stock_receive
 from reports.services import snapshot_build_for_date
+from supplycoord.models import Item
 from tests.factories import DailyFigureFactory, WarehouseFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -69,7 +70,9 @@ def test_the_office_confirms_with_a_reason_kept_on_the_proposal(client, office, 
     assert proposal.coverage_partial_items == "FH001"
     page = client.get(reverse("reports:proposal_detail", args=[proposal.pk])).content.decode()
     assert "Made on partial figures" in page
-    assert "FH001: Tianshui phoned its figures in" in page
+    # The stored code is shown as the item's name in the reader's language.
+    assert f"{Item.objects.get(code='FH001').name_en or 'FH001'}: Tianshui phoned" in page
+    assert 'data-items="FH001"' in page
 
 
 def test_a_full_date_needs_no_reason_and_keeps_none(client, office, lanzhou, tianshui, n95):

@@ -185,7 +185,7 @@ def test_batches_that_do_not_add_up_are_refused_and_nothing_is_saved(db, tmp_pat
         )
 
     assert "allocation.yaml" in err.getvalue() and "“total”" in err.getvalue()
-    assert "12000" in err.getvalue() and "12100" in err.getvalue()
+    assert "12,000" in err.getvalue() and "12,100" in err.getvalue()
     assert set(counts().values()) == {0}
 
 

@@ -79,7 +79,7 @@ class StockCountsKind(EntryKind):
         return {
             "unknown_owner": "Unknown prefecture.",
             "inactive_owner": "Inactive prefecture.",
-            "duplicate": "Same as row %(row)d.",
+            "duplicate": "Same as row %(row)s.",
             "api_out_of_scope": "Not your prefecture.",
         }
 
@@ -263,7 +263,7 @@ def test_a_third_kind_has_an_excel_template_and_import_from_its_declaration(
     assert (ws["G4"].value, ws["H4"].value, ws["G5"].value) == (40, 4, None)
     assert str(ws.data_validations.dataValidation[0].sqref) == "G4:H5"
     assert STOCK_COUNTS_IMPORT.template_filename(date=TODAY, owner=lanzhou) == (
-        f"Stock counts-{lanzhou.name}-2020-03-10.xlsx"
+        f"stock-counts-{lanzhou.name}-2020-03-10.xlsx"
     )
 
     ws["G5"], ws["H5"] = 12, 2  # the masks, counted

@@ -194,6 +194,6 @@ def test_the_download_keeps_its_name_while_the_file_is_stored_under_a_safe_one(
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"card"
     assert (
-        f"filename*=utf-8''{quote('库存卡片-SZ/01-../FH001.xlsx')}"
+        f"filename*=utf-8''{quote('库存卡片-SZ/01-../FH001.xlsx', safe='')}"
         in (response["Content-Disposition"])
     )

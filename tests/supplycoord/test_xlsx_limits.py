@@ -338,7 +338,7 @@ def test_it_refuses_a_file_of_too_many_parts(office, never_opened):
     extra = {f"customXml/item{i}.xml": "<a/>" for i in range(1001)}
 
     assert _refusal(_package([_worksheet("")], extra=extra), office).startswith(
-        "The file holds more than 1000 parts"
+        "The file holds more than 1,000 parts"
     )
 
 
@@ -597,7 +597,7 @@ def test_it_lists_the_first_thousand_problems_of_a_file_that_has_more(office, pr
     note, first, *rest = invalid.value.problems
     assert len(rest) == 999
     assert note.message == (
-        "The file has more than 1000 problems; the first 1000 are listed. Correct them and "
+        "The file has more than 1,000 problems; the first 1,000 are listed. Correct them and "
         "upload the file again."
     )
     assert (first.row, first.column) == (5, "H")

@@ -29,6 +29,7 @@ from reports.province import (
     province_shift,
 )
 from supplycoord.lib.dates import earliest_date, local_today, parse_iso_date
+from supplycoord.lib.numbers import grouped
 
 
 class Command(BaseCommand):
@@ -112,7 +113,8 @@ class Command(BaseCommand):
             for error in exc.errors:
                 self.stderr.write(str(error))
             raise CommandError(
-                _("Nothing was saved: %(count)d problem(s) found.") % {"count": len(exc.errors)}
+                _("Nothing was saved: %(count)s problem(s) found.")
+                % {"count": grouped(len(exc.errors))}
             ) from exc
         elapsed = time.monotonic() - started
         self.report(province, loaded, elapsed)

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
 from supplycoord.models import User
 from supplycoord.services import (
@@ -59,7 +60,8 @@ class Command(BaseCommand):
             for error in exc.errors:
                 self.stderr.write(str(error))
             raise CommandError(
-                _("Nothing was saved: %(count)d problem(s) found.") % {"count": len(exc.errors)}
+                _("Nothing was saved: %(count)s problem(s) found.")
+                % {"count": grouped(len(exc.errors))}
             ) from exc
         except OSError as exc:
             raise CommandError(
@@ -68,8 +70,14 @@ class Command(BaseCommand):
         for result in results:
             self.stdout.write(
                 _(
-                    "%(kind)s: %(rows)d rows, %(created)d created, %(updated)d updated, "
-                    "%(unchanged)d unchanged"
+                    "%(kind)s: %(rows)s rows, %(created)s created, %(updated)s updated, "
+                    "%(unchanged)s unchanged"
                 )
-                % result
+                % {
+                    "kind": result["kind"],
+                    **{
+                        key: grouped(result[key])
+                        for key in ("rows", "created", "updated", "unchanged")
+                    },
+                }
             )
