@@ -1,5 +1,6 @@
 """What every benchmark here needs: a throwaway PostgreSQL database, a timer, and fast loading
-of an empty table. Shared by bench/snapshot.py, bench/ledger.py and bench/ledger_export.py."""
+of an empty table. Shared by bench/snapshot.py, bench/ledger.py, bench/ledger_export.py,
+bench/proposal.py, bench/national.py and bench/pages.py."""
 
 import contextlib
 import os
@@ -13,11 +14,13 @@ def usage_error(message):
     sys.exit(2)
 
 
-def prepare_database(default_db):
+def prepare_database(default_db, *, keep_existing=False):
     """Return (DATABASE_URL, created): a PostgreSQL URL, and whether we created the database.
 
     With DATABASE_URL set it must be PostgreSQL and is used as it is; without it a throwaway
-    database `default_db` is (re)created on 127.0.0.1 as user postgres.
+    database `default_db` is (re)created on 127.0.0.1 as user postgres. With `keep_existing`
+    an existing `default_db` is kept as it is (created is then False), for a benchmark that
+    reuses the data an earlier run left.
     """
     import psycopg2
 
@@ -29,11 +32,16 @@ def prepare_database(default_db):
     url = f"postgres://postgres@127.0.0.1:5432/{default_db}"
     admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
     admin.autocommit = True
+    created = True
     with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {default_db} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {default_db}")
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [default_db])
+        if keep_existing and cursor.fetchone():
+            created = False
+        else:
+            cursor.execute(f"DROP DATABASE IF EXISTS {default_db} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {default_db}")
     admin.close()
-    return url, True
+    return url, created
 
 
 def drop_database(url):

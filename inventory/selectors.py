@@ -148,16 +148,23 @@ class StockCard:
     opening: int
     closing: int
     lines: QuerySet
-    keys: QuerySet  # (line id, balance_after), in card order, no joins
+    # (event id, balance_after), in card order, no joins. The event names the line within
+    # the card (an event has one line per item), and unlike the line's id it is in the card's
+    # covering index: the page's keys are read from the index alone.
+    keys: QuerySet
     shown: QuerySet  # the lines shown (kind filter applied), for counting
 
     def page(self, number, per_page: int) -> Page:
         paginator = _KnownCountPaginator(self.keys, per_page, count=self.shown.count())
         page = paginator.get_page(number)
         keyrows = list(page.object_list)
-        full = StockEventLine.objects.filter(id__in=[key for key, _balance in keyrows])
+        full = StockEventLine.objects.filter(
+            warehouse=self.warehouse,
+            item=self.item,
+            event_id__in=[key for key, _balance in keyrows],
+        )
         by_id = {
-            line.id: line
+            line.event_id: line
             for line in full.select_related(
                 "event", "event__recorded_by", "event__reverses", "event__reversed_by"
             )
@@ -211,15 +218,16 @@ def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=Non
     if kinds:
         # A window over the current row only, in the same order as the running sum (so the
         # database sorts once), that is 1 for the wanted kinds: filtering on it happens after
-        # the running sum is computed.
+        # the running sum is computed. The line's own copy of its event's kind is in the
+        # card's covering index: no join to the events.
         lines = lines.annotate(
             kind_shown=Window(
-                Max(Case(When(event__kind__in=kinds, then=Value(1)), default=Value(0))),
+                Max(Case(When(kind__in=kinds, then=Value(1)), default=Value(0))),
                 order_by=order,
                 frame=RowRange(start=0, end=0),
             )
         ).filter(kind_shown=1)
-        shown = in_range.filter(event__kind__in=kinds)
+        shown = in_range.filter(kind__in=kinds)
     lines = lines.order_by("occurred_at", "event_id")
     return StockCard(
         warehouse=warehouse,
@@ -230,7 +238,7 @@ def stock_card(user, *, warehouse, item, date_from=None, date_to=None, kinds=Non
         opening=opening,
         closing=closing,
         lines=lines.select_related("event", "event__recorded_by"),
-        keys=lines.values_list("id", "balance_after"),
+        keys=lines.values_list("event_id", "balance_after"),
         shown=shown,
     )
 

@@ -1,9 +1,10 @@
 """State changes of inventory. Pages, the API and imports all call these."""
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import re
+import secrets
 import uuid
 from collections.abc import Mapping
 
@@ -620,6 +621,7 @@ def _stock_events_import_once(*, user, events) -> list[StockEvent]:
                 counted=counted,
                 warehouse=imported.warehouse,
                 occurred_at=imported.occurred_at,
+                kind=imported.kind,
             )
             for imported in planned
             for item_id, quantity, counted in imported.lines
@@ -1119,26 +1121,22 @@ def _post_stock_event(
     if errors:
         raise LedgerInvalid(sorted(errors, key=lambda e: -1 if e.line is None else e.line))
 
-    try:
-        # With a client UUID, a savepoint: if another transaction wins the same UUID, all this
-        # one did (its document number, the balance rows) rolls back and the winner is returned.
-        with transaction.atomic() if uuid_value else contextlib.nullcontext():
-            event = _write_event(
-                user=user,
-                warehouse=warehouse,
-                kind=kind,
-                parsed=parsed,
-                occurred_at=when,
-                now=now,
-                client_uuid=uuid_value,
-                reverses=reverses,
-                **values,
-                **texts,
-            )
-    except IntegrityError:
-        winner = StockEvent.objects.filter(client_uuid=uuid_value).first() if uuid_value else None
-        if winner is None:
-            raise
+    event = _write_event(
+        user=user,
+        warehouse=warehouse,
+        kind=kind,
+        parsed=parsed,
+        occurred_at=when,
+        now=now,
+        client_uuid=uuid_value,
+        reverses=reverses,
+        **values,
+        **texts,
+    )
+    if event is None:
+        # Another transaction stored this client UUID first (after the check above): nothing
+        # was written but the document number, given back; the winner is the answer.
+        winner = StockEvent.objects.get(client_uuid=uuid_value)
         return _replayed(winner, user=user, warehouse=warehouse, kind=kind)
     event.replayed = False
     _announce_stock_changed({local_date(when)})
@@ -1212,13 +1210,19 @@ def _replayed(event: StockEvent, *, user, warehouse, kind) -> StockEvent:
 
 def _write_event(
     *, user, warehouse, kind, parsed, occurred_at, now, client_uuid, reverses, **fields
-) -> StockEvent:
-    key = (warehouse.pk, _period(occurred_at))
-    number = _take_document_numbers({key: 1})[key]
+) -> StockEvent | None:
+    """Number and insert the event, write its lines and move its balances, never below zero.
+
+    Returns the event, or None when another transaction stored `client_uuid` first: then
+    nothing is written (the document number is given back). Raises InsufficientStock.
+
+    Most events take one statement (`_event_post`). A count (its lines are the differences
+    from the balances it finds) takes three, and a back-dated event that takes stock out (it
+    is checked against the ledger after it as well) four (`_event_post_reading_first`).
+    """
     event = StockEvent(
         warehouse=warehouse,
         kind=kind,
-        document_number=_document_number(warehouse.code, key[1], number),
         occurred_at=occurred_at,
         recorded_at=now,
         recorded_by=user,
@@ -1226,22 +1230,265 @@ def _write_event(
         reverses=reverses,
         **fields,
     )
-    _insert_row(event)
-    item_ids = sorted(item.pk for item, _value in parsed)
-    balances = _locked_balances([(warehouse.pk, item_id) for item_id in item_ids], now=now)
+    period = _period(occurred_at)
     sign = _KIND_RULES[kind]["sign"]
+    if sign is not None:
+        deltas = [(item, sign * value) for item, value in parsed]
+        if occurred_at >= now or all(delta >= 0 for _item, delta in deltas):
+            return _event_post(event, period, deltas, now=now)
+    return _event_post_reading_first(event, period, parsed, now=now)
+
+
+# --- The statements of the ledger's hot path -------------------------------------------------
+#
+# On PostgreSQL an event dated now, or one that only adds stock, is ONE statement between
+# BEGIN and COMMIT (`_event_post`): the document number, the event, the balances (locked,
+# checked and moved, all or none) and the lines. The reports' outbox row for the snapshots
+# (`stock_changed`) is one more, so a posted event costs four round trips (it was seven).
+# Warehouse and items given as codes add one read; a client UUID one more (the replay check).
+# A count or a back-dated event that takes stock out first reads the locked balances and the
+# ledger after it, then writes (`_event_post_reading_first`). The SQL is hand-written:
+# compiling the ORM's queries cost more than running them.
+#
+# Lock order inside the statement, as in every service: the document counter of (warehouse,
+# month), then the event's client UUID (a unique insert), then the existing balance rows in
+# item order, then the new balance rows in item order. Each step reads the one before it
+# (`ev` reads `seq`; `cur` runs only once `ev` has a row), so the order is the data's, not the
+# planner's.
+
+
+def _period(occurred_at: dt.datetime) -> str:
+    """The month of the document number: the event's month in the office's time zone."""
+    return timezone.localtime(occurred_at).strftime("%Y%m")
+
+
+def _document_number(code: str, period: str, number: int) -> str:
+    # `_event_ctes` formats the number the same way in SQL.
+    return f"{_document_prefix(code, period)}{number:04d}"
+
+
+def _document_prefix(code: str, period: str) -> str:
+    return f"{code}-{period}-"
+
+
+@functools.cache
+def _event_fields_in_order() -> tuple:
+    """The event's columns the statements insert as given (the document number is computed)."""
+    return tuple(
+        f
+        for f in StockEvent._meta.concrete_fields
+        if not f.primary_key and f.name != "document_number"
+    )
+
+
+@functools.cache
+def _event_ctes() -> str:
+    """`seq` and `ev`, the head of both posting statements.
+
+    `seq` bumps the counter of the event's (warehouse, month) and keeps its row locked until
+    the transaction ends, so numbers are unique, and an event rolled back gives its number
+    back: no gaps. `ev` inserts the event with the next number (formatted as
+    `_document_number` does). It is empty when another transaction stored the event's client
+    UUID first: ON CONFLICT DO NOTHING waits for that one to commit or roll back, and raises
+    nothing, so no savepoint is needed around the attempt.
+    """
+    quote = connection.ops.quote_name
+    sequences = quote(DocumentSequence._meta.db_table)
+    fields = _event_fields_in_order()
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(f"%({f.attname})s" for f in fields)
+    return (
+        f"seq AS (INSERT INTO {sequences} (warehouse_id, period, last_number) "
+        "VALUES (%(warehouse_id)s, %(period)s, 1) "
+        f"ON CONFLICT (warehouse_id, period) DO UPDATE SET last_number = {sequences}.last_number + 1 "
+        "RETURNING last_number), "
+        f"ev AS (INSERT INTO {quote(StockEvent._meta.db_table)} ({columns}, document_number) "
+        f"VALUES ({values}, (SELECT %(number_prefix)s "
+        "|| lpad(last_number::text, greatest(4, length(last_number::text)), '0') FROM seq)) "
+        "ON CONFLICT (client_uuid) DO NOTHING RETURNING id, document_number)"
+    )
+
+
+def _event_params(event: StockEvent, period: str) -> dict:
+    params = {
+        f.attname: f.get_db_prep_save(getattr(event, f.attname), connection)
+        for f in _event_fields_in_order()
+    }
+    params["period"] = period
+    params["number_prefix"] = _document_prefix(event.warehouse.code, period)
+    return params
+
+
+def _event_saved(event: StockEvent, pk: int, document_number: str) -> None:
+    """Mark the instance as the row just inserted: Model.save() without its bookkeeping.
+
+    Ledger rows are written once and never saved again, and no signals listen to them.
+    """
+    event.pk = pk
+    event.document_number = document_number
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+def _document_number_give_back(warehouse_id: int, period: str) -> None:
+    """Undo the counter's step of an event that was not written (its client UUID lost).
+
+    This transaction still holds the counter's row, so nobody took a number since: no gap.
+    """
+    table = connection.ops.quote_name(DocumentSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number - 1 "
+            "WHERE warehouse_id = %s AND period = %s",
+            [warehouse_id, period],
+        )
+
+
+@functools.cache
+def _post_sql() -> str:
+    """The whole event in one statement; one row per line, in line order: (event id, document
+    number, balance before, ok). Nothing but the number and the event is written unless `ok`:
+    every balance stays at zero or more.
+
+    `cur` locks the line items' existing balance rows in item order and reads them as the
+    last transaction to hold them committed them (READ COMMITTED: FOR UPDATE waits, then
+    returns the row's newest version). `checked` decides for all lines at once. `moved`
+    creates the missing rows (a missing row has a balance of 0, so an event that takes stock
+    from it is refused) and adds each delta to the others, still locked: it inserts
+    max(delta, 0) because a proposed row must pass the table's `quantity >= 0` check before
+    its conflict is found, and takes the delta itself from `checked` on conflict. A row
+    another transaction creates meanwhile is waited for and moved on top of what it holds.
+    """
+    quote = connection.ops.quote_name
+    balances = quote(StockBalance._meta.db_table)
+    lines = quote(StockEventLine._meta.db_table)
+    return (
+        f"WITH {_event_ctes()}, "
+        "m AS (SELECT * FROM unnest(%(items)s::bigint[], %(deltas)s::bigint[]) "
+        "WITH ORDINALITY AS m (item_id, delta, position)), "
+        f"cur AS MATERIALIZED (SELECT b.item_id, b.quantity FROM {balances} b "
+        "WHERE b.warehouse_id = %(warehouse_id)s AND b.item_id = ANY(%(items)s::bigint[]) "
+        "AND EXISTS (SELECT 1 FROM ev) ORDER BY b.item_id FOR UPDATE), "
+        "checked AS MATERIALIZED (SELECT ev.id AS event_id, ev.document_number, m.item_id, "
+        "m.delta, m.position, COALESCE(cur.quantity, 0) AS before, "
+        "bool_and(COALESCE(cur.quantity, 0) + m.delta >= 0) OVER () AS ok "
+        "FROM ev CROSS JOIN m LEFT JOIN cur ON cur.item_id = m.item_id), "
+        f"moved AS (INSERT INTO {balances} (warehouse_id, item_id, quantity, updated_at) "
+        "SELECT %(warehouse_id)s, item_id, greatest(delta, 0), %(now)s FROM checked WHERE ok "
+        "ORDER BY item_id "
+        f"ON CONFLICT (warehouse_id, item_id) DO UPDATE SET quantity = {balances}.quantity "
+        "+ (SELECT c.delta FROM checked c WHERE c.item_id = EXCLUDED.item_id), "
+        "updated_at = EXCLUDED.updated_at), "
+        f"new_lines AS (INSERT INTO {lines} "
+        "(event_id, warehouse_id, occurred_at, kind, item_id, quantity, counted) "
+        "SELECT event_id, %(warehouse_id)s, %(occurred_at)s, %(kind)s, item_id, delta, NULL "
+        "FROM checked WHERE ok ORDER BY position) "
+        "SELECT event_id, document_number, before, ok FROM checked ORDER BY position"
+    )
+
+
+def _execute_prepared(cursor, sql: str, params: dict) -> None:
+    """Run `sql` (%(name)s parameters) as a prepared statement of this connection.
+
+    PostgreSQL then parses, analyses and plans the posting statement once per connection, not
+    for every event: that was half of the database's CPU time per event (bench/ledger.py).
+    The first use on a connection prepares and executes in one round trip. Each connection
+    gets its own name, so a statement left in a pooled server session cannot collide.
+
+    A transaction-pooling PgBouncer gives each transaction whichever server session is free,
+    where the statement does not exist. Django's DISABLE_SERVER_SIDE_CURSORS, which such a
+    deployment sets for the same reason, turns prepared statements off: plain execution.
+    """
+    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        cursor.execute(sql, params)
+        return
+    body, arguments = _numbered_parameters(sql)
+    prepared = getattr(connection, "_inventory_prepared", None)
+    if prepared is None or prepared[0] is not connection.connection:
+        prepared = (connection.connection, {})
+        connection._inventory_prepared = prepared
+    name = prepared[1].get(sql)
+    if name is None:
+        name = f"inventory_{secrets.token_hex(6)}"
+        # Noted before it runs: PREPARE outlives a rollback of the transaction around it.
+        prepared[1][sql] = name
+        cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}({arguments})", params)
+    else:
+        cursor.execute(f"EXECUTE {name}({arguments})", params)
+
+
+@functools.cache
+def _numbered_parameters(sql: str) -> tuple[str, str]:
+    """`sql` with $1, $2, … for its %(name)s parameters, and the EXECUTE arguments that
+    pass them in that order."""
+    names: list[str] = []
+
+    def number(match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    body = re.sub(r"%\((\w+)\)s", number, sql)
+    return body, ", ".join(f"%({name})s" for name in names)
+
+
+def _event_post(event: StockEvent, period: str, deltas: list[tuple], *, now) -> StockEvent | None:
+    """Post an event whose line quantities are known, [(Item, signed delta)], in one
+    statement (`_post_sql`). None: its client UUID was stored by another transaction."""
+    params = _event_params(event, period)
+    params.update(items=[item.pk for item, _delta in deltas], deltas=[d for _i, d in deltas])
+    params["now"] = now
+    with connection.cursor() as cursor:
+        _execute_prepared(cursor, _post_sql(), params)
+        rows = cursor.fetchall()
+    if not rows:
+        _document_number_give_back(event.warehouse_id, period)
+        return None
+    _event_saved(event, rows[0][0], rows[0][1])
+    if not rows[0][3]:
+        # Nothing moved; the event and its number roll back with the caller's transaction.
+        raise InsufficientStock(
+            [
+                Shortfall(item=item, requested=-delta, available=before)
+                for (item, delta), (_pk, _number, before, _ok) in zip(deltas, rows, strict=True)
+                if before + delta < 0
+            ]
+        )
+    return event
+
+
+def _event_post_reading_first(
+    event: StockEvent, period: str, parsed: list[tuple], *, now
+) -> StockEvent | None:
+    """Post a count, or a back-dated event that takes stock out: number and insert the event,
+    lock the balances, read the ledger after the event if it is back-dated, then write the
+    lines and move the balances (three or four statements). None as for `_event_post`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {_event_ctes()} SELECT id, document_number FROM ev", _event_params(event, period)
+        )
+        row = cursor.fetchone()
+    if row is None:
+        _document_number_give_back(event.warehouse_id, period)
+        return None
+    _event_saved(event, *row)
+    warehouse_id, occurred_at = event.warehouse_id, event.occurred_at
+    item_ids = sorted(item.pk for item, _value in parsed)
+    balances = _locked_balances([(warehouse_id, item_id) for item_id in item_ids], now=now)
+    sign = _KIND_RULES[event.kind]["sign"]
     # A count's differences need the balance at occurred_at first.
     deltas = {} if sign is None else {item.pk: sign * value for item, value in parsed}
     # Back-dated, the event lands before lines already in the ledger: it is checked against
     # (and a count compared with) the ledger from its place on, not only today's balance.
-    # Rows are locked, so no line of these items can arrive meanwhile.
+    # Rows are locked, so no line of these items can arrive meanwhile; this statement, unlike
+    # the locking one, sees every line committed before the locks were granted.
     later = {}
-    if occurred_at < now and (sign is None or any(d < 0 for d in deltas.values())):
-        later = _ledger_after(warehouse.pk, item_ids, occurred_at=occurred_at, event_id=event.pk)
+    if occurred_at < now:
+        later = _ledger_after(warehouse_id, item_ids, occurred_at=occurred_at, event_id=event.pk)
 
     new_lines, moves, shortfalls = [], {}, []
     for item, value in parsed:
-        pk, current = balances[(warehouse.pk, item.pk)]
+        pk, current = balances[(warehouse_id, item.pk)]
         total_after, lowest_after = later.get(item.pk, (0, 0))
         # The balance just before the event, and the lowest it reaches from there on.
         before = current - total_after
@@ -1261,31 +1508,12 @@ def _write_event(
     return event
 
 
-# --- The statements of the ledger's hot path -------------------------------------------------
-#
-# On PostgreSQL one event costs four statements between BEGIN and COMMIT: the document number
-# (an upsert), the event (an insert), the balances (an upsert that creates missing rows and
-# locks them) and the lines with the balances' new quantities (an insert inside an update).
-# Warehouse and items given as codes add one read; a back-dated issue, adjustment or count
-# one more (the ledger after it). The SQL is hand-written: compiling the ORM's queries cost
-# more than running them (~2.5 ms an event before, ~0.7 ms now).
-
-
-def _period(occurred_at: dt.datetime) -> str:
-    """The month of the document number: the event's month in the office's time zone."""
-    return timezone.localtime(occurred_at).strftime("%Y%m")
-
-
-def _document_number(code: str, period: str, number: int) -> str:
-    return f"{code}-{period}-{number:04d}"
-
-
 def _take_document_numbers(counts: dict[tuple[int, str], int]) -> dict[tuple[int, str], int]:
     """Reserve `n` numbers per (warehouse id, YYYYMM); {key: first number reserved}.
 
     One upsert bumps every counter and locks its row until the transaction ends, so numbers
     are unique, and a rolled-back event gives its numbers back: no gaps. Keys are taken in
-    sorted order (the lock order).
+    sorted order (the lock order). The batch import's counterpart of `seq` in `_event_ctes`.
     """
     keys = sorted(counts)
     table = connection.ops.quote_name(DocumentSequence._meta.db_table)
@@ -1325,27 +1553,6 @@ def _locked_balances(pairs: list[tuple[int, int]], *, now) -> dict[tuple, tuple[
         return {(w, i): (pk, quantity) for w, i, pk, quantity in cursor.fetchall()}
 
 
-def _insert_row(obj) -> None:
-    """INSERT one new row and set its pk: Model.save() without its per-call bookkeeping.
-
-    Ledger rows are written once and never saved again, and no signals listen to them.
-    """
-    meta = obj._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "
-            f"RETURNING {quote(meta.pk.column)}",
-            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields],
-        )
-        obj.pk = cursor.fetchone()[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
-
-
 def _lines_insert_and_balances_move(event, lines: list[tuple], moves: dict, *, now) -> None:
     """Write the event's lines [(item id, quantity, counted)] and add `moves` to the balances.
 
@@ -1357,8 +1564,8 @@ def _lines_insert_and_balances_move(event, lines: list[tuple], moves: dict, *, n
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH new_lines AS (INSERT INTO {lines_table} "
-            "(event_id, warehouse_id, occurred_at, item_id, quantity, counted) "
-            "SELECT %s, %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])) "
+            "(event_id, warehouse_id, occurred_at, kind, item_id, quantity, counted) "
+            "SELECT %s, %s, %s, %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])) "
             f"UPDATE {balances} SET quantity = {balances}.quantity + m.delta, updated_at = %s "
             "FROM unnest(%s::bigint[], %s::bigint[]) AS m (id, delta) "
             f"WHERE {balances}.id = m.id",
@@ -1366,6 +1573,7 @@ def _lines_insert_and_balances_move(event, lines: list[tuple], moves: dict, *, n
                 event.pk,
                 event.warehouse_id,
                 event.occurred_at,
+                event.kind,
                 [item_id for item_id, _q, _c in lines],
                 [quantity for _i, quantity, _c in lines],
                 [counted for _i, _q, counted in lines],

@@ -5,6 +5,7 @@ The row locks of the stock services are what keeps the balance and the document 
 
 import datetime as dt
 import threading
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -258,3 +259,99 @@ def test_it_posts_a_batch_once_when_three_copies_of_the_import_arrive_at_once(se
     ]
     assert DocumentSequence.objects.get(warehouse=warehouse).last_number == 2
     assert StockBalance.objects.get(warehouse=warehouse, item=item).quantity == 25
+
+
+# --- Two issues that together exceed the balance: the second waits for the first's lock ----
+
+BEFORE_MIDNIGHT = dt.datetime(2020, 2, 29, 12, 0, tzinfo=TZ)
+
+
+def _issue_60(office, warehouse, item, dated):
+    """Issue 60: `dated` "now" (one statement) or "back" (the day before: read-first path)."""
+    return stock_issue(
+        user=office,
+        warehouse=warehouse,
+        lines=[(item, 60)],
+        issue_kind="dispatch",
+        occurred_at=BEFORE_MIDNIGHT if dated == "back" else None,
+    )
+
+
+def _waiting_on_a_lock() -> int:
+    """Other sessions of the test database waiting for a lock."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("now", "back"), ("back", "now"), ("now", "now")],
+    ids=["one-statement-first", "read-first-first", "both-one-statement"],
+)
+def test_it_lets_one_of_two_issues_of_sixty_from_a_hundred_through(setup, first, second):
+    """100 in stock; at 00:30 on 1 March two clerks issue 60 each. The first has written its
+    event and holds its locks, uncommitted; the second waits on a lock (a back-dated one and
+    one dated now use different document counters, so they meet on the balance row itself).
+    Once the first commits, the second reads the balance it left, 40, and is refused: never
+    both, whichever path each takes."""
+    from django.db import transaction
+
+    office, warehouse, item = setup
+    posted, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def hold_first_open():
+        try:
+            with transaction.atomic():
+                outcome["first"] = _issue_60(office, warehouse, item, first)
+                posted.set()
+                release.wait(timeout=30)
+        except Exception as exc:  # noqa: BLE001 - the test looks at whatever went wrong
+            outcome["first"] = exc
+            posted.set()
+        finally:
+            connections.close_all()
+
+    def post_second():
+        try:
+            outcome["second"] = _issue_60(office, warehouse, item, second)
+        except Exception as exc:  # noqa: BLE001
+            outcome["second"] = exc
+        finally:
+            connections.close_all()
+
+    with time_machine.travel(dt.datetime(2020, 3, 1, 0, 30, tzinfo=TZ), tick=False):
+        stock_receive(
+            user=office,
+            warehouse=warehouse,
+            lines=[(item, 100)],
+            source="purchase",
+            occurred_at=dt.datetime(2020, 2, 28, 9, 0, tzinfo=TZ),
+        )
+        holder = threading.Thread(target=hold_first_open)
+        holder.start()
+        assert posted.wait(timeout=30)
+        waiter = threading.Thread(target=post_second)
+        waiter.start()
+        for _ in range(200):  # up to 10 s for the second to reach the lock
+            if _waiting_on_a_lock():
+                break
+            time.sleep(0.05)
+        blocked = _waiting_on_a_lock() == 1 and waiter.is_alive()
+        release.set()
+        holder.join(timeout=30)
+        waiter.join(timeout=30)
+
+    assert blocked
+    assert isinstance(outcome["first"], StockEvent), outcome
+    assert isinstance(outcome["second"], InsufficientStock), outcome
+    assert [(s.requested, s.available) for s in outcome["second"].shortfalls] == [(60, 40)]
+    assert StockBalance.objects.get(warehouse=warehouse, item=item).quantity == 40
+    assert _ledger_sum(warehouse, item) == 40
+    assert StockEvent.objects.filter(kind="issue").count() == 1
