@@ -198,7 +198,7 @@ def test_a_submission_of_the_row_limit_is_answered_by_the_row_limit(
     response = post_json(client_for(office), DAILY, body)
 
     assert response.status_code == 400
-    assert "At most 1000 rows" in response.json()["errors"][0]["message"]
+    assert "At most 1,000 rows" in response.json()["errors"][0]["message"]
 
 
 def test_a_bulk_body_over_its_own_limit_is_a_json_413(client_for, office, settings):
