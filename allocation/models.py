@@ -324,7 +324,12 @@ class DispatchBatch(models.Model):
         verbose_name = _("dispatch batch")
         verbose_name_plural = _("dispatch batches")
         ordering = ["-year", "-number"]
-        indexes = [models.Index(fields=["status", "dispatched_at"])]
+        indexes = [
+            models.Index(fields=["status", "dispatched_at"]),
+            # The batch list's order: its first page reads 50 entries of this index instead of
+            # sorting every batch (issue 13: 40,000 batches, 1 M lines).
+            models.Index(fields=["-year", "-number"], name="batch_list_order"),
+        ]
 
     def __str__(self):
         return self.number

@@ -2,10 +2,11 @@
 receipt form and the printable dispatch note (调拨单). Every change goes through
 allocation/services.py; these views only read forms and show the services' errors."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,7 +41,13 @@ from supplycoord.views_exports import (
 from . import exports, forms, services
 from .filters import BatchFilter
 from .models import BatchStatus, Donation
-from .selectors import batches_visible_to, days_overdue, draft_shortfalls
+from .selectors import (
+    batches_visible_to,
+    batches_with_line_totals,
+    days_overdue,
+    draft_shortfalls,
+    overdue_batches_filter,
+)
 
 BATCH_PAGE_SIZE = 50
 
@@ -78,13 +85,20 @@ def batch_list(request):
     batches = (
         BatchFilter(request.GET, queryset=batches_visible_to(request.user))
         .qs.select_related("source_warehouse", "destination")
-        .annotate(line_count=Count("lines"), total=Sum("lines__quantity"))
         .order_by("-year", "-number")
     )
+    # ?overdue=1: on the road past their expected arrival today, most overdue first, as the
+    # overview lists them; ?overdue=<date> as of that date (the overview of a past date).
+    overdue_on = _overdue_on(request.GET.get("overdue", ""))
+    if overdue_on:
+        batches = overdue_batches_filter(batches, date=overdue_on).order_by(
+            "expected_arrival", "number"
+        )
     page = Paginator(batches, BATCH_PAGE_SIZE).get_page(request.GET.get("page"))
     # The list has no date of its own: lateness as of today in the office (the one clock).
     today = local_today()
-    rows = list(page.object_list)
+    # The page's batches only get their line counts and sums (one query for the 50).
+    rows = batches_with_line_totals(page.object_list)
     for batch in rows:
         batch.days_overdue = days_overdue(batch, date=today)
     query = request.GET.copy()
@@ -100,8 +114,21 @@ def batch_list(request):
             "page_query": f"{query}&" if query else "",
             "export_query": f"?{query}" if query else "",
             "can_create": can_create_batch(request.user),
+            "overdue_on": overdue_on,
         },
     )
+
+
+def _overdue_on(raw: str):
+    """The batch list's ?overdue=: "1" is today in the office, an ISO date that date; anything
+    else is no filter (left out rather than guessed, as the other filters are)."""
+    raw = raw.strip()
+    if raw == "1":
+        return local_today()
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 # --- Detail and its actions --------------------------------------------------------------

@@ -125,6 +125,13 @@ def parse_args(argv=None):
         "--page", action="append", default=[], metavar="KEY", help="only this page (repeatable)"
     )
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    run.add_argument(
+        "--broker",
+        metavar="REDIS_URL",
+        help="give gunicorn this Redis as Celery's broker (no worker runs; the database is "
+        "FLUSHED at the end): background exports are queued as in production, so the xlsx "
+        "page measures its redirect, not the job. Default: Celery eager, the job in the request",
+    )
     parser.add_argument("--smoke", action="store_true", help="small data, few requests")
     parser.add_argument("--reuse", action="store_true", help="use the data already there")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
@@ -297,13 +304,20 @@ def page_table(facts):
 # --- the server ---------------------------------------------------------------------------------
 
 
+def flush_broker(broker):
+    """Drop the export jobs queued for a worker that never ran (--broker's Redis database)."""
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def server_environment(url, static_root, media_root):
+def server_environment(url, static_root, media_root, broker=None):
     """Production settings for a local run: DEBUG off, a random key, no HTTPS (no redirect, no
     secure cookies, no HSTS, no proxy header), no Redis (Celery eager), quiet logs."""
     env = {
@@ -330,6 +344,8 @@ def server_environment(url, static_root, media_root):
         CELERY_TASK_ALWAYS_EAGER="True",
         LOG_LEVEL="WARNING",
     )
+    if broker:
+        env.update(REDIS_URL=broker, CELERY_TASK_ALWAYS_EAGER="False")
     return env
 
 
@@ -602,7 +618,9 @@ def main(argv=None):
         connection.close()  # the server has the database to itself
 
         with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp:
-            env = server_environment(url, Path(tmp) / "static", Path(tmp) / "media")
+            env = server_environment(
+                url, Path(tmp) / "static", Path(tmp) / "media", broker=args.broker
+            )
             with timed("collectstatic into a temporary STATIC_ROOT"):
                 collect_static(env)
             server = Server(
@@ -619,6 +637,8 @@ def main(argv=None):
                     status = 1
             finally:
                 server.stop()
+                if args.broker:
+                    flush_broker(args.broker)
                 errors = server.log_tail()
                 if errors.strip():
                     print(f"\ngunicorn's error log (last lines):\n{errors}")
@@ -655,9 +675,11 @@ def run_measurements(args, server, pages, report):
         result = measure_page(clients[role], path, args.requests)
         result.update(key=key, label=label, role=role, path=path)
         notes = []
-        if result["status"] != 200:
+        # Above its row threshold the xlsx is a background job: the page redirects to it.
+        expected = {200, 302} if key == "export-xlsx" else {200}
+        if result["status"] not in expected:
             errors.append(f"{label}: HTTP {result['status']}")
-            notes.append("NOT 200")
+            notes.append("NOT " + "/".join(str(code) for code in sorted(expected)))
         if result["p90_ms"] >= P90_TARGET_MS:
             missed.append(f"{label}: p90 {result['p90_ms']:,.0f} ms (target < {P90_TARGET_MS})")
             notes.append("p90 MISSED")

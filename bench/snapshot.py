@@ -11,6 +11,11 @@
 3. Times the floor: ONE hand-written SQL statement that computes the same snapshot columns
    for that date and upserts them (`INSERT ... SELECT ... ON CONFLICT DO UPDATE`), best of 3;
    compares its rows with the service's, column by column, for every row.
+3b. Times the whole after-build chain (the build, then its job's spot checks and alerts:
+   `spot_checks_compute_for_date`, `alerts_refresh`) for the day before and then the last day
+   (the daily case: thousands of alerts opened, seen again and closed), then the last day
+   again; reports each part and the ratio of the chain to the floor (target <= 3). Every
+   prefecture gets protected staff, so the spot checks compare every item.
 4. Times `POST /api/v1/daily-figures/` (in-process Django test client, token auth, an office
    user) with 10,000 rows: creates, then the same body again (unchanged), then every value
    changed (updates); then the same three calls of `daily_figures_submit` directly, for
@@ -149,14 +154,29 @@ def generate(args, end, user):
             """
             INSERT INTO supplycoord_item
                 (code, name_zh, name_en, category, unit, specification, pack_size, is_key,
-                 active, red_days, amber_days, sort_order)
+                 active, red_days, amber_days, sort_order, short_name_zh, short_name_en)
             SELECT %s || '-' || lpad(g::text, 4, '0'), '基准物资' || g, 'Bench item ' || g,
                    'protective', 'piece', '', 1, g <= %s, true,
                    CASE g %% 10 WHEN 0 THEN 2 WHEN 5 THEN 2.5 END,
-                   CASE g %% 10 WHEN 0 THEN 5 END, g
+                   CASE g %% 10 WHEN 0 THEN 5 END, g, '', ''
             FROM generate_series(1, %s + 2) AS g
             """,
             [PREFIX, args.items, args.items],
+        )
+        # Protected staff (one category), so the spot checks of the chain compare every item.
+        cursor.execute(
+            "INSERT INTO supplycoord_staffcategory (code, name_zh, name_en, sort_order) "
+            "VALUES (%s, '基准人员', 'Bench staff', 1) RETURNING id",
+            [PREFIX],
+        )
+        (category_id,) = cursor.fetchone()
+        cursor.execute(
+            """
+            INSERT INTO supplycoord_protectedstaff (prefecture_id, category_id, count, updated_at)
+            SELECT id, %s, 200 + (id * 37) %% 400, now() FROM supplycoord_prefecture
+            WHERE code LIKE %s
+            """,
+            [category_id, like],
         )
         params = {
             "start": start,
@@ -325,6 +345,51 @@ def bench_snapshot(args, date):
         "ratio": best / floor_best,
         "mismatches": mismatches,
     }
+
+
+def bench_chain(args, date):
+    """The whole after-build chain of one date: the snapshot build, then (its Celery job, run
+    here in turn) the spot checks and the alerts. First `date - 1` is chained (alerts open),
+    then `date` (the daily case: most alerts seen again, some closed, some opened), then
+    `date` again `--runs` times (nothing changes)."""
+    from reports.alerts import alerts_refresh
+    from reports.models import SnapshotBuild
+    from reports.services import snapshot_build_for_date
+    from reports.spotchecks import spot_checks_compute_for_date
+
+    def chain(day):
+        parts = {}
+        with timed(None) as t:
+            snapshot_build_for_date(date=day)
+        parts["build"] = t.seconds
+        with timed(None) as t:
+            flags = spot_checks_compute_for_date(date=day)
+        parts["spot checks"] = t.seconds
+        with timed(None) as t:
+            result = alerts_refresh(date=day)
+        parts["alerts"] = t.seconds
+        parts["total"] = sum(parts.values())
+        return parts, len(flags), result
+
+    print(f"\nAfter-build chain (build + spot checks + alerts) of {date}", flush=True)
+    # Alerts follow the latest built date: forget that `date` was built (bench_snapshot),
+    # so the day before opens its alerts, then `date` opens, sees and closes them.
+    SnapshotBuild.objects.filter(date__gte=date).delete()
+    chain(date - dt.timedelta(days=1))
+    daily, flags, result = chain(date)
+    print(
+        "  daily (after the day before): "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in daily.items())
+        + f"  [{flags} flags, {result['opened']} opened, {result['closed']} closed]",
+        flush=True,
+    )
+    runs = [chain(date)[0] for _ in range(args.runs)]
+    best = min(runs, key=lambda parts: parts["total"])
+    print(
+        f"  again, best of {args.runs}: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()),
+        flush=True,
+    )
+    return {"daily": daily, "best": best}
 
 
 def compare(date):
@@ -531,7 +596,14 @@ def main():
             flush=True,
         )
 
+        # The build queues its spot checks and alerts as a Celery job after it commits, which
+        # runs eagerly here, inside the timing: the build is timed alone, and the chain calls
+        # them in turn (bench_chain).
+        import reports.services
+
+        reports.services._queue_decisions_refresh = lambda date: None
         snap = bench_snapshot(args, end)
+        chain = bench_chain(args, end)
         api, api_failures = ({}, 0) if args.skip_api else bench_api(args, user, today)
 
         print("\nSummary")
@@ -551,6 +623,13 @@ def main():
         )
         print(f"  ratio service / floor  : {snap['ratio']:.2f}  (target <= 3; build target < 10 s)")
         print(f"  floor vs service       : {snap['mismatches']} mismatching rows")
+        for label, parts in (("daily", chain["daily"]), ("again", chain["best"])):
+            print(
+                f"  chain, {label:5}          : {parts['total']:.2f} s "
+                f"(build {parts['build']:.2f}, spot checks {parts['spot checks']:.2f}, "
+                f"alerts {parts['alerts']:.2f}); ratio to the floor "
+                f"{parts['total'] / snap['floor_best']:.2f}  (target <= 3)"
+            )
         for (label, step), (seconds, rate) in api.items():
             print(f"  {label} {step:9}: {rate:,.0f} rows/s ({seconds:.2f} s)")
         if snap["mismatches"] or api_failures:

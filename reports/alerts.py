@@ -22,13 +22,14 @@ refresh twice changes nothing.
 """
 
 import datetime as dt
+import json
 import types
 from collections import Counter
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.paginator import Page, Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -125,6 +126,46 @@ def _lock_alerts():
     advisory_xact_lock("reports:alerts")
 
 
+# One statement for the whole refresh (bench: 17.6 s for 3,175 opened, 3,181 closed and
+# 11,791 seen again when it compared every open alert in Python and bulk_update'd them):
+# the conditions go in as one array per column; the open alerts found again get last_seen_on
+# and detail where either changed (jsonb compared in the database), those not found are
+# closed, the new ones inserted. The three touch disjoint rows (keys in the conditions with an
+# open alert, open alerts whose key is not there, keys without an open alert) and all see the
+# table as the statement began, so the partial unique index on open keys is never crossed.
+_REFRESH_SQL = """
+    WITH found AS (
+        SELECT * FROM unnest(%(keys)s::varchar[], %(kinds)s::varchar[],
+            %(prefectures)s::bigint[], %(items)s::bigint[], %(batches)s::bigint[],
+            %(details)s::jsonb[]) AS f(key, kind, prefecture_id, item_id, batch_id, detail)
+    ), seen AS (
+        UPDATE {table} AS a
+        SET last_seen_on = GREATEST(a.last_seen_on, %(date)s), detail = found.detail
+        FROM found
+        WHERE a.closed_at IS NULL AND a.key = found.key
+            AND (a.last_seen_on <> %(date)s OR a.detail IS DISTINCT FROM found.detail)
+        RETURNING a.id
+    ), closed AS (
+        UPDATE {table} AS a SET closed_on = %(date)s, closed_at = %(now)s
+        WHERE a.closed_at IS NULL AND NOT EXISTS (SELECT 1 FROM found WHERE found.key = a.key)
+        RETURNING a.id
+    ), opened AS (
+        INSERT INTO {table} (kind, key, prefecture_id, item_id, batch_id, opened_on,
+            opened_at, last_seen_on, detail)
+        SELECT found.kind, found.key, found.prefecture_id, found.item_id, found.batch_id,
+            %(date)s, %(now)s, %(date)s, found.detail
+        FROM found
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {table} AS a WHERE a.closed_at IS NULL AND a.key = found.key
+        )
+        ORDER BY found.key
+        RETURNING key
+    )
+    SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM seen),
+        COALESCE((SELECT array_agg(key ORDER BY key) FROM opened), '{{}}')
+"""
+
+
 @transaction.atomic
 def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
     """Open and close alerts to match the conditions of `date`'s built snapshot.
@@ -132,7 +173,8 @@ def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
     Does nothing when a later date has been built (alerts follow the latest built date).
     A condition without an open alert opens one; an open alert whose condition still holds
     has its `last_seen_on` and detail brought up to date; one whose condition no longer holds
-    is closed (`closed_on`, `closed_at`). Nothing is deleted. Constant queries.
+    is closed (`closed_on`, `closed_at`). Nothing is deleted. Constant queries: the
+    conditions, then one statement that does all three (_REFRESH_SQL).
     Returns {"opened": n, "closed": n, "skipped": bool}.
     """
     _lock_alerts()
@@ -140,34 +182,26 @@ def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
         return {"opened": 0, "closed": 0, "skipped": True}
     now = now or timezone.now()
     conditions = alert_conditions_for_date(date)
-    open_alerts = {
-        alert.key: alert
-        for alert in Alert.objects.select_for_update().filter(closed_at__isnull=True).order_by("pk")
-    }
-    new, changed = [], []
+    columns = {"keys": [], "kinds": [], "prefectures": [], "items": [], "batches": []}
+    details = []
     for key, fields in conditions.items():
-        alert = open_alerts.get(key)
-        if alert is None:
-            new.append(Alert(key=key, opened_on=date, opened_at=now, last_seen_on=date, **fields))
-        elif alert.last_seen_on != date or alert.detail != fields["detail"]:
-            alert.last_seen_on, alert.detail = max(alert.last_seen_on, date), fields["detail"]
-            changed.append(alert)
-    closed = 0
-    for key, alert in open_alerts.items():
-        if key not in conditions:
-            alert.closed_on, alert.closed_at = date, now
-            changed.append(alert)
-            closed += 1
-    if new:
-        Alert.objects.bulk_create(new, batch_size=1000)
-    if changed:
-        Alert.objects.bulk_update(
-            changed, ["last_seen_on", "detail", "closed_on", "closed_at"], batch_size=1000
+        columns["keys"].append(key)
+        columns["kinds"].append(str(fields["kind"]))
+        columns["prefectures"].append(fields.get("prefecture_id"))
+        columns["items"].append(fields.get("item_id"))
+        columns["batches"].append(fields.get("batch_id"))
+        details.append(json.dumps(fields["detail"]))
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REFRESH_SQL.format(table=table),
+            {**columns, "details": details, "date": date, "now": now},
         )
-    if new and settings.SUPPLYCOORD.get("ALERT_EMAIL", False):
-        ids = [alert.key for alert in new]
-        transaction.on_commit(lambda: alerts_email_office(keys=ids))
-    return {"opened": len(new), "closed": closed, "skipped": False}
+        closed, _seen, opened = cursor.fetchone()
+    if opened and settings.SUPPLYCOORD.get("ALERT_EMAIL", False):
+        keys = list(opened)
+        transaction.on_commit(lambda: alerts_email_office(keys=keys))
+    return {"opened": len(opened), "closed": closed, "skipped": False}
 
 
 def alerts_email_office(*, keys: list[str]) -> int:

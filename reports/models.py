@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -400,6 +401,101 @@ class SpotCheckFlag(models.Model):
     @property
     def mad_shown(self) -> str:
         return significant(self.mad)
+
+
+class SpotCheckComparison(models.Model):
+    """One key item's comparison across prefectures on one date, as the spot-check job of the
+    build found it (reports.md "Spot checks"): what the page reads instead of recomputing the
+    robust z-scores. Rewritten with the date's flags by `spot_checks_compute_for_date`."""
+
+    date = models.DateField(_("date"))
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
+    prefectures_compared = models.PositiveIntegerField(_("prefectures compared"))
+    median = models.DecimalField(
+        _("median"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
+    mad = models.DecimalField(
+        _("median absolute deviation"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
+    # Why the item was not compared: "too_few" or "mad_zero" (reports/spotchecks.py); "" if it was.
+    skipped = models.CharField(_("not compared because"), max_length=16, blank=True)
+    outliers_count = models.PositiveIntegerField(_("flags"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("spot-check comparison")
+        verbose_name_plural = _("spot-check comparisons")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "item"], name="spot_check_comparison_key")
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.item_id}: {self.prefectures_compared}"
+
+    @property
+    def median_shown(self) -> str:
+        return significant(self.median)
+
+    @property
+    def mad_shown(self) -> str:
+        return significant(self.mad)
+
+    # The prefectures' figures, read on demand (one query, kept): a page of 60 items reads
+    # only the counts above, the chart of one item reads its figures.
+    @cached_property
+    def stored_figures(self) -> list["SpotCheckFigure"]:
+        return list(
+            SpotCheckFigure.objects.filter(date=self.date, item_id=self.item_id)
+            .select_related("prefecture")
+            .order_by("prefecture__code")
+        )
+
+    @property
+    def figures(self) -> dict:
+        """{Prefecture: figure}, in prefecture code order (as ItemComparison.figures)."""
+        return {f.prefecture: f.figure for f in self.stored_figures}
+
+    @property
+    def outliers(self) -> list:
+        """The flagged prefectures, largest |score| first (as ItemComparison.outliers)."""
+        flagged = [f for f in self.stored_figures if f.flagged]
+        flagged.sort(key=lambda f: (-abs(f.score), f.prefecture.code))
+        return [f.prefecture for f in flagged]
+
+
+class SpotCheckFigure(models.Model):
+    """One prefecture's figure in an item's comparison of a date (the bars of the page's chart):
+    consumption per protected person over [d-6, d], its robust z-score (none when the item was
+    not compared) and whether it is flagged."""
+
+    date = models.DateField(_("date"))
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+    )
+    prefecture = models.ForeignKey(
+        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+    )
+    figure = models.DecimalField(
+        _("consumption per protected person, 7 days"), max_digits=24, decimal_places=6
+    )
+    score = models.DecimalField(
+        _("robust z-score"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    flagged = models.BooleanField(_("flagged"), default=False)
+
+    class Meta:
+        verbose_name = _("spot-check figure")
+        verbose_name_plural = _("spot-check figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "item", "prefecture"], name="spot_check_figure_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.prefecture_id}/{self.item_id}: {self.figure}"
 
 
 def significant(value, digits: int = 3) -> str:

@@ -161,6 +161,9 @@ class Overview:
     reporting: list[ReportingStatus]
     items_red: int
     cells_red: int
+    # Above SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"] cells the grid is this compact blob (see
+    # overview_heatmap) and `grid` stays empty: no model instance per cell.
+    heatmap: dict | None = None
 
     @property
     def reported_count(self):
@@ -194,11 +197,16 @@ def province_overview(user, *, date: dt.date | None) -> Overview:
     build = snapshot_build_for(date) if date else None
     prefectures = list(prefectures_visible_to(user).filter(active=True).order_by("code"))
     items = list(key_items())
-    grid, rollups, reporting = {}, [], []
+    grid, rollups, reporting, heatmap = {}, [], [], None
+    as_heatmap = len(prefectures) * len(items) > settings.SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"]
     if date is not None:
         ids = [p.pk for p in prefectures]
-        for row in SnapshotRow.objects.filter(date=date, prefecture_id__in=ids):
-            grid[(row.prefecture_id, row.item_id)] = row
+        rows = SnapshotRow.objects.filter(date=date, prefecture_id__in=ids)
+        if as_heatmap:
+            heatmap = overview_heatmap(prefectures, items, rows)
+        else:
+            for row in rows:
+                grid[(row.prefecture_id, row.item_id)] = row
         rollups = list(
             ProvinceRollup.objects.filter(date=date)
             .select_related("item")
@@ -225,8 +233,56 @@ def province_overview(user, *, date: dt.date | None) -> Overview:
         rollups=rollups,
         reporting=reporting,
         items_red=sum(1 for r in rollups if r.status == Status.RED),
-        cells_red=sum(1 for r in grid.values() if r.status == Status.RED),
+        cells_red=(
+            heatmap["cells_red"]
+            if heatmap
+            else sum(1 for r in grid.values() if r.status == Status.RED)
+        ),
+        heatmap=heatmap,
     )
+
+
+# The heatmap's status letters: lower case, upper case when the stock is stale; "-" no row.
+HEATMAP_STATUS = {Status.RED: "r", Status.AMBER: "a", Status.GREEN: "g", Status.GREY: "n"}
+
+
+def overview_heatmap(prefectures: list[Prefecture], items: list[Item], rows) -> dict:
+    """The overview's grid at national scale as one compact blob for json_script, read with
+    values_list (no model instance per cell; 340 × 60 cells are about 200 kB).
+
+    {"prefectures": [[code, name]], "items": [[code, short name, name]],
+     "status": one string per prefecture, a letter per item (HEATMAP_STATUS),
+     "days": per prefecture, days of cover per item in hundredths (957 is 9.57) or null,
+     "stock": per prefecture, stock per item or null, "cells_red": n}
+    Rows and columns are in the table's order; a cell without a snapshot row is "-" and null,
+    as the table's "—".
+    """
+    col = {item.pk: n for n, item in enumerate(items)}
+    row_of = {p.pk: n for n, p in enumerate(prefectures)}
+    width = len(items)
+    status = [["-"] * width for _p in prefectures]
+    days = [[None] * width for _p in prefectures]
+    stock = [[None] * width for _p in prefectures]
+    cells_red = 0
+    for prefecture_id, item_id, state, cover, on_hand, stale in rows.values_list(
+        "prefecture_id", "item_id", "status", "days_of_cover", "stock", "stock_is_stale"
+    ):
+        if item_id not in col:
+            continue
+        r, c = row_of[prefecture_id], col[item_id]
+        letter = HEATMAP_STATUS.get(state, "n")
+        status[r][c] = letter.upper() if stale else letter
+        days[r][c] = None if cover is None else int(cover * 100)
+        stock[r][c] = on_hand
+        cells_red += state == Status.RED
+    return {
+        "prefectures": [[p.code, p.name] for p in prefectures],
+        "items": [[i.code, i.short_name, i.name] for i in items],
+        "status": ["".join(letters) for letters in status],
+        "days": days,
+        "stock": stock,
+        "cells_red": cells_red,
+    }
 
 
 def trend_series(

@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Count, F, Prefetch, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,7 +41,14 @@ from supplycoord.models import Item, ProtectedStaff
 from supplycoord.permissions import can_follow_up_spot_checks, can_read_spot_checks
 from supplycoord.selectors import active_prefectures, key_items
 
-from .models import SpotCheckFlag, SpotCheckFollowUp, SpotCheckStatus, significant
+from .models import (
+    SpotCheckComparison,
+    SpotCheckFigure,
+    SpotCheckFlag,
+    SpotCheckFollowUp,
+    SpotCheckStatus,
+    significant,
+)
 
 WINDOW_DAYS = 7  # [d-6, d], as reports.md defines it
 IGLEWICZ_HOAGLIN = Fraction(6745, 10000)
@@ -64,8 +71,14 @@ class RobustZ(NamedTuple):
     scores: dict  # key -> Fraction
 
 
+def _exact_order(value: Fraction):
+    # Comparing Fractions is slow (a third of a national comparison went into sorting): the
+    # float orders them wherever it differs, and only equal floats compare the Fractions.
+    return (float(value), value)
+
+
 def _median(values: list[Fraction]) -> Fraction:
-    ordered = sorted(values)
+    ordered = sorted(values, key=_exact_order)
     n = len(ordered)
     middle = n // 2
     if n % 2:
@@ -88,15 +101,21 @@ def robust_z_scores(values: Mapping[Hashable, Rational]) -> RobustZ | None:
     """
     if not values:
         return None
-    exact = {key: Fraction(value) for key, value in values.items()}
-    median = _median(list(exact.values()))
-    mad = _median([abs(x - median) for x in exact.values()])
+    # At national scale this runs 60 times over 340 values per build: every Fraction made
+    # counts (creating one is most of the time), so values already exact are kept as they are,
+    # each deviation is computed once, and 0.6745 / MAD once per item.
+    keys = list(values)
+    exact = [value if type(value) is Fraction else Fraction(value) for value in values.values()]
+    median = _median(exact)
+    deviations = [x - median for x in exact]
+    mad = _median([abs(d) for d in deviations])
     if mad == 0:
         return None
+    factor = IGLEWICZ_HOAGLIN / mad
     return RobustZ(
         median=median,
         mad=mad,
-        scores={key: IGLEWICZ_HOAGLIN * (x - median) / mad for key, x in exact.items()},
+        scores=dict(zip(keys, (factor * d for d in deviations), strict=True)),
     )
 
 
@@ -188,18 +207,99 @@ def spot_check_comparisons(*, date: dt.date) -> list[ItemComparison]:
         if len(figures) < min_prefectures:
             comparison.skipped = SKIPPED_TOO_FEW
             continue
-        robust = robust_z_scores(figures)
+        # Keyed by id inside (hashing a model instance is slow), by prefecture outside.
+        robust = robust_z_scores({p.pk: x for p, x in figures.items()})
         if robust is None:
             comparison.median = _median(list(figures.values()))
             comparison.mad = Fraction(0)
             comparison.skipped = SKIPPED_MAD_ZERO
             continue
-        comparison.median, comparison.mad, comparison.scores = robust
+        comparison.median, comparison.mad = robust.median, robust.mad
+        comparison.scores = dict(zip(figures, robust.scores.values(), strict=True))
+        robust = robust._replace(scores=comparison.scores)
         comparison.outliers = sorted(
             (p for p, score in robust.scores.items() if abs(score) > threshold),
             key=lambda p: (-abs(robust.scores[p]), p.code),
         )
     return comparisons
+
+
+def _comparison_tables(comparisons: list[ItemComparison]) -> tuple[list, list]:
+    """The comparisons as columns of SpotCheckComparison and SpotCheckFigure (one list per
+    column, for one unnest each), figures and scores rounded as the flags are."""
+    items = [[] for _ in range(6)]
+    figures = [[] for _ in range(5)]
+    for c in comparisons:
+        for column, value in zip(
+            items,
+            (
+                c.item.pk,
+                len(c.figures),
+                None if c.median is None else _decimal(c.median, SIX_PLACES),
+                None if c.mad is None else _decimal(c.mad, SIX_PLACES),
+                c.skipped or "",
+                len(c.outliers),
+            ),
+            strict=True,
+        ):
+            column.append(value)
+        flagged = {p.pk for p in c.outliers}
+        # The scores are in the figures' order (spot_check_comparisons), or there are none.
+        scores = list(c.scores.values()) if c.scores else [None] * len(c.figures)
+        for (prefecture, x), score in zip(c.figures.items(), scores, strict=True):
+            for column, value in zip(
+                figures,
+                (
+                    c.item.pk,
+                    prefecture.pk,
+                    _decimal(x, SIX_PLACES),
+                    None if score is None else _decimal(score, TWO_PLACES),
+                    prefecture.pk in flagged,
+                ),
+                strict=True,
+            ):
+                column.append(value)
+    return items, figures
+
+
+def _comparisons_store(*, date: dt.date, comparisons: list[ItemComparison], now) -> None:
+    """Replace the stored comparisons and figures of `date` (what the page reads) in one
+    statement: upserts from one array per column, then the rows of items or prefectures no
+    longer compared deleted (the outer DELETE does not see the rows the upserts insert)."""
+    items, figures = _comparison_tables(comparisons)
+    comparison_table = SpotCheckComparison._meta.db_table
+    figure_table = SpotCheckFigure._meta.db_table
+    sql = f"""
+        WITH stored_items AS (
+            INSERT INTO {comparison_table} (date, computed_at, item_id, prefectures_compared,
+                median, mad, skipped, outliers_count)
+            SELECT %s, %s, * FROM unnest(%s::bigint[], %s::integer[], %s::numeric[],
+                %s::numeric[], %s::varchar[], %s::integer[])
+            ON CONFLICT (date, item_id) DO UPDATE SET computed_at = EXCLUDED.computed_at,
+                prefectures_compared = EXCLUDED.prefectures_compared,
+                median = EXCLUDED.median, mad = EXCLUDED.mad, skipped = EXCLUDED.skipped,
+                outliers_count = EXCLUDED.outliers_count
+            RETURNING id
+        ), stored_figures AS (
+            INSERT INTO {figure_table} (date, item_id, prefecture_id, figure, score, flagged)
+            SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[],
+                %s::numeric[], %s::boolean[])
+            ON CONFLICT (date, item_id, prefecture_id) DO UPDATE SET
+                figure = EXCLUDED.figure, score = EXCLUDED.score, flagged = EXCLUDED.flagged
+            -- a rerun over unchanged figures (most of them) rewrites nothing
+            WHERE ({figure_table}.figure, {figure_table}.score, {figure_table}.flagged)
+                IS DISTINCT FROM (EXCLUDED.figure, EXCLUDED.score, EXCLUDED.flagged)
+        ), gone_items AS (
+            DELETE FROM {comparison_table} WHERE date = %s
+                AND id NOT IN (SELECT id FROM stored_items)
+        )
+        DELETE FROM {figure_table} AS f WHERE f.date = %s AND NOT EXISTS (
+            SELECT 1 FROM unnest(%s::bigint[], %s::bigint[]) AS k(item_id, prefecture_id)
+            WHERE k.item_id = f.item_id AND k.prefecture_id = f.prefecture_id
+        )
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [date, now, *items, date, *figures, date, date, *figures[:2]])
 
 
 @transaction.atomic
@@ -211,14 +311,18 @@ def spot_checks_compute_for_date(
     A rerun replaces the date's computed figures. A flag that still holds keeps its follow-up
     status and notes; one that no longer holds is deleted if nobody followed it up, and kept
     with `cleared_at` set otherwise (what people wrote is never lost). A flag found again
-    after being cleared is current again. Constant queries: the comparison (4), the date's
-    flags (2), then at most one delete, one insert and one update.
+    after being cleared is current again. Every item's comparison (median, MAD, each
+    prefecture's figure and score) is stored too, for the page to read. Constant queries: the
+    comparison (4), the stored comparisons (1), the date's flags (1), then at most one delete,
+    one insert and one update.
     """
     now = now or timezone.now()
     # Two runs of one date at once (two builds' jobs) would insert the same new flags.
     advisory_xact_lock(f"spotchecks:{date.isoformat()}")
+    comparisons = spot_check_comparisons(date=date)
+    _comparisons_store(date=date, comparisons=comparisons, now=now)
     found = {}
-    for comparison in spot_check_comparisons(date=date):
+    for comparison in comparisons:
         for prefecture in comparison.outliers:
             found[(prefecture.pk, comparison.item.pk)] = {
                 "figure": _decimal(comparison.figures[prefecture], SIX_PLACES),
@@ -232,11 +336,12 @@ def spot_checks_compute_for_date(
     # follow-up being written, which locks its flag first, is seen before a flag is deleted.
     existing = {
         (flag.prefecture_id, flag.item_id): flag
-        for flag in SpotCheckFlag.objects.select_for_update().filter(date=date).order_by("pk")
+        for flag in SpotCheckFlag.objects.select_for_update(of=("self",))
+        .filter(date=date)
+        .annotate(followed_up=Exists(SpotCheckFollowUp.objects.filter(flag=OuterRef("pk"))))
+        .order_by("pk")
     }
-    followed_up = set(
-        SpotCheckFollowUp.objects.filter(flag__date=date).values_list("flag_id", flat=True)
-    )
+    followed_up = {flag.pk for flag in existing.values() if flag.followed_up}
     new, changed, gone = [], [], []
     for key, values in found.items():
         flag = existing.get(key)
@@ -341,6 +446,30 @@ def spot_check_flags(user, *, date: dt.date) -> QuerySet[SpotCheckFlag]:
             "prefecture__code",
         )
     )
+
+
+def spot_check_stored_comparisons(*, date: dt.date) -> list[SpotCheckComparison]:
+    """Every key item's comparison of `date` as the build's spot-check job stored it (items
+    joined, in the catalogue's order): one query, no z-score computed. Items no longer key
+    are left out, as a recomputation would."""
+    return list(
+        SpotCheckComparison.objects.filter(date=date, item__is_key=True, item__active=True)
+        .select_related("item")
+        .order_by("item__sort_order", "item__code")
+    )
+
+
+def spot_check_stored_chart(comparison: SpotCheckComparison) -> dict:
+    """The bar chart of one stored comparison: every compared prefecture (code order), its
+    figure and whether it is flagged, and the median. One query."""
+    figures = comparison.stored_figures
+    return {
+        "item": comparison.item.name,
+        "median": float(comparison.median) if comparison.median is not None else None,
+        "prefectures": [f.prefecture.name for f in figures],
+        "figures": [float(f.figure) for f in figures],
+        "flagged": [f.flagged for f in figures],
+    }
 
 
 def spot_check_dates() -> list[dt.date]:

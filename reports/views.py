@@ -1,15 +1,22 @@
 import datetime as dt
+import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from allocation.selectors import batches_awaiting_approval, overdue_batches
+from allocation.selectors import (
+    batches_awaiting_approval,
+    overdue_batch_count,
+    overdue_batches,
+)
 from supplycoord.lib.dates import (
     earliest_date,
     is_reportable,
@@ -34,7 +41,7 @@ from supplycoord.selectors import (
 from supplycoord.views_exports import export_response
 
 from . import alerts, exports, selectors, services
-from .models import ReconciliationAction, ReconciliationStatus
+from .models import ReconciliationAction, ReconciliationStatus, Status
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
@@ -101,6 +108,10 @@ def _page_context(date, **extra):
     }
 
 
+# How many rows each list on the overview shows before its "all" link.
+OVERVIEW_LIST_SIZE = 20
+
+
 @require(can_read_prefecture_data)
 def overview(request):
     if not request.user.sees_whole_province:
@@ -114,6 +125,11 @@ def overview(request):
     as_of = date if (request.GET.get("date", "").strip() and date) else today
     item = _chosen_item(request, data.items)
     trend = selectors.trend_series(request.user, item=item, end=date) if item and date else None
+    # Prefectures with the most gaps waiting first, so the bounded list shows them.
+    reconciliation = sorted(
+        selectors.reconciliation_counts_by_prefecture(request.user, prefectures=data.prefectures),
+        key=lambda r: -(r["open"] + r["explained"]),
+    )
     return render(
         request,
         "reports/overview.html",
@@ -125,11 +141,19 @@ def overview(request):
             rebuild=selectors.snapshot_rebuild_for(date) if date else None,
             trend_item=item,
             trend=trend,
-            reconciliation=selectors.reconciliation_counts_by_prefecture(
-                request.user, prefectures=data.prefectures
-            ),
-            overdue=overdue_batches(request.user, date=as_of),
+            # Every list is bounded (issue 13): the first OVERVIEW_LIST_SIZE, with the total
+            # and a link to all of them.
+            reconciliation=reconciliation[:OVERVIEW_LIST_SIZE],
+            reconciliation_total=len(reconciliation),
+            overdue=overdue_batches(request.user, date=as_of, limit=OVERVIEW_LIST_SIZE),
+            overdue_total=overdue_batch_count(request.user, date=as_of),
             overdue_as_of=as_of,
+            overdue_all=("1" if as_of == today else as_of.isoformat()),
+            list_size=OVERVIEW_LIST_SIZE,
+            heatmap_labels=_heatmap_labels() if data.heatmap else None,
+            heatmap_json=(
+                _compact_json_script(data.heatmap, "cover-heatmap-data") if data.heatmap else ""
+            ),
             # Drafts waiting for leadership, approvable here (issue 12).
             awaiting=_awaiting_approval(request.user),
             # Today's reports still coming in (not all prefectures have reported): a banner.
@@ -138,6 +162,32 @@ def overview(request):
             alerts_panel=alerts.alerts_panel(request.user, as_of=as_of),
         ),
     )
+
+
+# What json_script escapes, so the blob cannot close its <script> element.
+_JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def _compact_json_script(value, element_id: str) -> str:
+    """json_script without the space json.dumps puts after every "," and ":" and with names
+    in UTF-8 rather than \\u escapes: 60 kB less of the 340 × 60 heatmap's blob."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return format_html(
+        '<script id="{}" type="application/json">{}</script>',
+        element_id,
+        mark_safe(text.translate(_JSON_SCRIPT_ESCAPES)),  # noqa: S308 - escaped above
+    )
+
+
+def _heatmap_labels() -> dict:
+    """The words static/js/heatmap.js puts in a cell's tooltip."""
+    return {
+        "days_of_cover": _("Days of cover"),
+        "stock": _("Stock"),
+        "stale": _("stock carried forward from an earlier day (stale)"),
+        "no_row": _("No figures for this date."),
+        **{status.value: status.label for status in Status},
+    }
 
 
 def _awaiting_approval(user) -> dict:

@@ -7,6 +7,7 @@ Thin: they validate the request and call reports/spotchecks.py and reports/alert
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -57,29 +58,60 @@ def spot_check_flag_in_words(flag) -> str:
     }
 
 
+# Flags are few (about 140 of 20,400 figures at national scale) but each carries its form and
+# notes: a page of them keeps the page light.
+SPOT_CHECK_FLAGS_PAGE_SIZE = 50
+
+
 @require(can_read_spot_checks)
 def spot_checks(request):
-    """The flags of a date (default: the latest built), the comparison of every key item, a
-    chart of the items with flags, and the follow-up form (office)."""
+    """The flags of a date (default: the latest built), a page at a time, the comparison of
+    every key item, the chart of one item (?item=, default the first with flags), and the
+    follow-up form (office). Everything is read as the build's spot-check job stored it."""
     date = _requested_date(request)
     threshold, min_prefectures = spotchecks.spot_check_policy()
-    comparisons = spotchecks.spot_check_comparisons(date=date) if date else []
-    flags = list(spotchecks.spot_check_flags(request.user, date=date)) if date else []
+    comparisons = spotchecks.spot_check_stored_comparisons(date=date) if date else []
+    flags_page = Paginator(
+        spotchecks.spot_check_flags(request.user, date=date)
+        if date
+        else SpotCheckFlag.objects.none(),
+        SPOT_CHECK_FLAGS_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    flags = list(flags_page)
     for flag in flags:
         flag.in_words = spot_check_flag_in_words(flag)
     flagged_items = {flag.item_id for flag in flags}
-    charts = [
-        {"id": f"spotcheck-{c.item.code}", "data": c.chart_data(), "item": c.item}
+    chartable = {
+        c.item.code: c
         for c in comparisons
-        if c.item.pk in flagged_items or c.outliers
-    ]
+        if c.prefectures_compared and c.skipped != spotchecks.SKIPPED_TOO_FEW
+    }
+    chosen = chartable.get(request.GET.get("item", ""))
+    if chosen is None:
+        chosen = next(
+            (c for c in chartable.values() if c.outliers_count or c.item_id in flagged_items),
+            None,
+        )
+    charts = (
+        [
+            {
+                "id": f"spotcheck-{chosen.item.code}",
+                "data": spotchecks.spot_check_stored_chart(chosen),
+                "item": chosen.item,
+            }
+        ]
+        if chosen is not None
+        else []
+    )
     return render(
         request,
         "reports/spotchecks.html",
         _page_context(
             date,
             flags=flags,
+            flags_page=flags_page,
             comparisons=comparisons,
+            chartable=set(chartable),
             charts=charts,
             chart_labels={"median": _("Median"), "figure": _("Per protected person")},
             actions=[c for c in SpotCheckStatus.choices if c[0] != SpotCheckStatus.NONE],

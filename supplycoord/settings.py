@@ -136,6 +136,12 @@ else:
 
     DATABASES = {"default": embedded_database(BASE_DIR)}
 DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", "60")
+# Behind PgBouncer in transaction pooling mode, set DB_DISABLE_SERVER_SIDE_CURSORS=True (and
+# DB_CONN_MAX_AGE=0): server-side cursors and the ledger's per-connection prepared posting
+# statement both need one server connection for the session (README, "Throughput and scaling").
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = envbool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", "False"
+)
 # A kept-alive connection the server dropped (a PostgreSQL restart, a failover) is replaced
 # before a request or a Celery task uses it, instead of failing that one with an error.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -317,6 +323,9 @@ SUPPLYCOORD = {
     # is partial (reports.md, "Coverage"): greyed, never coloured, no province alert.
     "COVERAGE_THRESHOLD": os.environ.get("SUPPLYCOORD_COVERAGE_THRESHOLD", "0.8"),
     "AVG_WINDOW_DAYS": 7,
+    # Up to this many prefecture × item cells the overview shows its grid as a table (Gansu's
+    # 15 × 26); above it, a heatmap drawn from one compact JSON blob (issue 13).
+    "OVERVIEW_TABLE_MAX_CELLS": envint("SUPPLYCOORD_OVERVIEW_TABLE_MAX_CELLS", "1000"),
     "OFFICER_BACKDATE_DAYS": envint("SUPPLYCOORD_OFFICER_BACKDATE_DAYS", "7"),
     # A new proposal keeps, for an item whose reserve floor the office has not set, this many
     # days of the province's consumption (Σ avg_consumption_7d) in the reserve.
@@ -354,6 +363,11 @@ SUPPLYCOORD = {
     "LEDGER_BACKDATE_DAYS": envint("SUPPLYCOORD_LEDGER_BACKDATE_DAYS", "7"),
     # An allocation ledger .xlsx of more lines than this is written by a background job.
     "LEDGER_EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_LEDGER_EXPORT_ASYNC_ROWS", "50000"),
+    # A daily report (日报汇总) .xlsx of more rows than this is written by a background job:
+    # openpyxl writes a few thousand of its 23-column rows a second (bench/daily_export.py),
+    # so a national office's 20,400 rows would hold a web worker for 5-15 s; a province's
+    # few hundred rows stay a direct download.
+    "DAILY_REPORT_EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_DAILY_REPORT_EXPORT_ASYNC_ROWS", "5000"),
     # Any other export's .xlsx of more rows than this is written by a background job.
     "EXPORT_ASYNC_ROWS": envint("SUPPLYCOORD_EXPORT_ASYNC_ROWS", "50000"),
     # How long the files of background exports are kept before the hourly clean-up.

@@ -44,7 +44,8 @@ def export_response(exporter, fmt: str, *, user=None, job_url=None, csv_lines=No
         response["Content-Disposition"] = disposition
         return response
     response = StreamingHttpResponse(
-        (csv_lines or exports.csv_lines)(exporter), content_type=exports.CSV_CONTENT_TYPE
+        exports.csv_chunks((csv_lines or exports.csv_lines)(exporter)),
+        content_type=exports.CSV_CONTENT_TYPE,
     )
     response["Content-Disposition"] = disposition
     return response

@@ -105,3 +105,32 @@ def test_the_overview_lists_them_with_links_in_constant_queries(
         response = client.get(reverse("reports:overview"))
     assert response.content.decode().count('data-batch="') == 5
     assert len(more) == len(few)
+
+
+def test_the_overview_lists_the_most_overdue_first_and_links_to_all(
+    client, leader, office, batches, monkeypatch
+):
+    """With room for one row, the overview lists the batch 3 days late, says 1 of 2, and links
+    to the batch list filtered to the two overdue batches, most overdue first."""
+    monkeypatch.setattr("reports.views.OVERVIEW_LIST_SIZE", 1)
+    assert client.login(username=leader.username, password=PASSWORD)
+    response = client.get(reverse("reports:overview"))
+    assert [b.number for b in response.context["overdue"]] == [batches["late"].number]
+    assert response.context["overdue_total"] == 2
+    html = response.content.decode()
+    assert '<span id="overdue-total">2</span>' in html
+    assert 'href="/allocation/batches/?overdue=1" id="overdue-all"' in html
+
+    assert client.login(username=office.username, password=PASSWORD)
+    listed = client.get(reverse("allocation:batch_list"), {"overdue": "1"})
+    assert [b.number for b in listed.context["batches"]] == [
+        batches["late"].number,
+        batches["partly"].number,
+    ]
+    assert 'id="overdue-filter"' in listed.content.decode()
+    # A past date counts as of that date: on D − 2 only the batch expected on D − 3 was late.
+    past = client.get(reverse("allocation:batch_list"), {"overdue": str(D - dt.timedelta(days=2))})
+    assert [b.number for b in past.context["batches"]] == [batches["late"].number]
+    # Anything else is no filter, as the list's other filters drop what they cannot read.
+    garbage = client.get(reverse("allocation:batch_list"), {"overdue": "garbage"})
+    assert garbage.status_code == 200 and 'id="overdue-filter"' not in garbage.content.decode()

@@ -80,7 +80,7 @@ def test_the_daily_report_prints_as_a_ledger_and_its_csv_is_its_xlsx(leader, sna
 def test_a_large_daily_report_is_written_in_the_background(
     client, leader, snapshot, settings, django_capture_on_commit_callbacks
 ):
-    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "EXPORT_ASYNC_ROWS": 2}
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "DAILY_REPORT_EXPORT_ASYNC_ROWS": 2}
     client.force_login(leader)
 
     with django_capture_on_commit_callbacks(execute=True):

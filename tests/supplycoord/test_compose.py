@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -80,22 +80,31 @@ def test_it_runs_the_app_services_with_debug_off_and_a_required_secret(services,
     assert "ALLOWED_HOSTS" in environment
 
 
-def test_it_migrates_before_starting_gunicorn(services):
-    """web runs `migrate` first and only then execs gunicorn on supplycoord.wsgi."""
-    command = command_of(services["web"])
-
-    assert "gunicorn supplycoord.wsgi" in command
-    assert command.index("migrate") < command.index("gunicorn")
+def test_it_migrates_once_before_any_web_replica_starts(services):
+    """A one-shot `migrate` service; web waits for it to complete, so several web replicas
+    never migrate at once."""
+    assert "manage.py migrate --noinput" in command_of(services["migrate"])
+    assert services["migrate"]["restart"] == "no"
+    assert command_of(services["web"]) == "gunicorn supplycoord.wsgi"
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
 
 
 def test_it_starts_web_once_postgres_and_redis_are_healthy(services):
-    """web waits for healthy postgres and redis; worker and beat wait for a healthy (migrated) web."""
-    assert services["web"]["depends_on"] == {
-        "postgres": {"condition": "service_healthy"},
-        "redis": {"condition": "service_healthy"},
-    }
+    depends = services["web"]["depends_on"]
+    assert depends["postgres"] == {"condition": "service_healthy"}
+    assert depends["redis"] == {"condition": "service_healthy"}
     for name in ("worker", "beat"):
         assert services[name]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
+def test_web_and_worker_scale_by_replicas_and_beat_does_not(services):
+    """Issue 13: more web and Celery workers add throughput; beat stays one."""
+    assert services["web"]["deploy"]["replicas"] == "${WEB_REPLICAS:-1}"
+    assert services["worker"]["deploy"]["replicas"] == "${WORKER_REPLICAS:-1}"
+    assert services["web"]["ports"] == ["${WEB_PORTS:-8000}:8000"]
+    assert services["beat"]["deploy"]["replicas"] == 1
 
 
 def test_it_keeps_database_and_broker_data_in_volumes(services):

@@ -212,7 +212,7 @@ def test_a_background_export_keeps_the_name_of_the_request_that_made_it(
     """Asked in `language`, the file is written in it (headers, title block) and named in it;
     read later in the other language, the download keeps that name, and the list says what it
     is in the reader's language."""
-    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "EXPORT_ASYNC_ROWS": 0}
+    settings.SUPPLYCOORD = {**settings.SUPPLYCOORD, "DAILY_REPORT_EXPORT_ASYNC_ROWS": 0}
     client.force_login(leader)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     with django_capture_on_commit_callbacks(execute=True):
