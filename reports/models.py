@@ -606,6 +606,16 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["closed_at", "kind"]),
             models.Index(fields=["prefecture", "closed_at"]),
+            # The overview's panel (issue 13): the latest open alerts and the open counts by
+            # kind read only the open ones, however long the closed history grows.
+            models.Index(
+                fields=["-opened_at", "kind", "key"],
+                condition=models.Q(closed_at__isnull=True),
+                name="alert_open_latest",
+            ),
+            models.Index(
+                fields=["kind"], condition=models.Q(closed_at__isnull=True), name="alert_open_kind"
+            ),
         ]
 
     def __str__(self):
