@@ -54,7 +54,13 @@ from .models import (
     DispatchBatchLine,
     Donation,
 )
-from .selectors import allocation_totals, batches_visible_to, donation_traces
+from .selectors import (
+    allocation_totals,
+    batches_visible_to,
+    donation_traces,
+    overdue_batches_filter,
+    overdue_on_param,
+)
 
 # Lines are read from the database in chunks of this many, never all at once.
 CHUNK = 2000
@@ -106,6 +112,11 @@ class AllocationLedgerExport(Exporter):
         batches = self.filterset.qs
         if not self.cleaned.get("status"):
             batches = batches.filter(status__in=SHIPPED_STATUSES)
+        # The list's ?overdue= (batches on the road past their expected arrival): the file
+        # holds what the page shows.
+        overdue_on = overdue_on_param(self.params.get("overdue", ""))
+        if overdue_on:
+            batches = overdue_batches_filter(batches, date=overdue_on)
         lines = DispatchBatchLine.objects.filter(batch__in=batches.order_by().values("pk"))
         self.lines = filter_lines(lines, self.cleaned)
 

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import StockBalance
+from supplycoord.lib.dates import local_today
 from supplycoord.permissions import scope_batches
 
 from .models import (
@@ -234,6 +235,19 @@ def overdue_batches_filter(batches: QuerySet[DispatchBatch], *, date: dt.date):
     """Narrow `batches` to those overdue_batches lists on `date` (the batch list's
     ?overdue=1, the overview's "all" link)."""
     return batches.filter(status__in=ON_THE_ROAD, expected_arrival__lt=date)
+
+
+def overdue_on_param(raw: str) -> dt.date | None:
+    """The batch list's (and its export's) ?overdue=: "1" is today in the office, an ISO date
+    that date; anything else is no filter (left out rather than guessed, as the other filters
+    are)."""
+    raw = (raw or "").strip()
+    if raw == "1":
+        return local_today()
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def overdue_batch_count(user, *, date: dt.date) -> int:

@@ -2,8 +2,6 @@
 receipt form and the printable dispatch note (调拨单). Every change goes through
 allocation/services.py; these views only read forms and show the services' errors."""
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -47,6 +45,7 @@ from .selectors import (
     days_overdue,
     draft_shortfalls,
     overdue_batches_filter,
+    overdue_on_param,
 )
 
 BATCH_PAGE_SIZE = 50
@@ -89,7 +88,7 @@ def batch_list(request):
     )
     # ?overdue=1: on the road past their expected arrival today, most overdue first, as the
     # overview lists them; ?overdue=<date> as of that date (the overview of a past date).
-    overdue_on = _overdue_on(request.GET.get("overdue", ""))
+    overdue_on = overdue_on_param(request.GET.get("overdue", ""))
     if overdue_on:
         batches = overdue_batches_filter(batches, date=overdue_on).order_by(
             "expected_arrival", "number"
@@ -117,18 +116,6 @@ def batch_list(request):
             "overdue_on": overdue_on,
         },
     )
-
-
-def _overdue_on(raw: str):
-    """The batch list's ?overdue=: "1" is today in the office, an ISO date that date; anything
-    else is no filter (left out rather than guessed, as the other filters are)."""
-    raw = raw.strip()
-    if raw == "1":
-        return local_today()
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
 
 
 # --- Detail and its actions --------------------------------------------------------------

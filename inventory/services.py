@@ -1410,9 +1410,16 @@ def _execute_prepared(cursor, sql: str, params: dict) -> None:
     name = prepared[1].get(sql)
     if name is None:
         name = f"inventory_{secrets.token_hex(6)}"
-        # Noted before it runs: PREPARE outlives a rollback of the transaction around it.
+        # Noted before it runs: PREPARE outlives a rollback of the transaction around it. But a
+        # PREPARE that fails (cancelled, a lock or statement timeout) leaves no statement: then
+        # forget the name, so the next call prepares afresh under a new one. (Had the EXECUTE
+        # half failed, the prepared statement is orphaned under its random name: harmless.)
         prepared[1][sql] = name
-        cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}({arguments})", params)
+        try:
+            cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}({arguments})", params)
+        except Exception:
+            prepared[1].pop(sql, None)
+            raise
     else:
         cursor.execute(f"EXECUTE {name}({arguments})", params)
 

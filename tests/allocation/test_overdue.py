@@ -134,3 +134,25 @@ def test_the_overview_lists_the_most_overdue_first_and_links_to_all(
     # Anything else is no filter, as the list's other filters drop what they cannot read.
     garbage = client.get(reverse("allocation:batch_list"), {"overdue": "garbage"})
     assert garbage.status_code == 200 and 'id="overdue-filter"' not in garbage.content.decode()
+
+
+def test_the_lists_export_holds_what_the_overdue_filter_shows(client, office, batches):
+    """The batch list's CSV link carries ?overdue=1: the allocation ledger file then holds the
+    lines of the two overdue batches only, as the page lists them (review of issue 13)."""
+    import csv
+    import io
+
+    assert client.login(username=office.username, password=PASSWORD)
+    everything = client.get(reverse("allocation:ledger_csv"))
+    overdue = client.get(reverse("allocation:ledger_csv"), {"overdue": "1"})
+    assert everything.status_code == overdue.status_code == 200
+
+    def numbers(response):
+        text = b"".join(response.streaming_content if response.streaming else [response.content])
+        rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+        return {cell for row in rows for cell in row if cell in wanted | others}
+
+    wanted = {batches["late"].number, batches["partly"].number}
+    others = {b.number for b in batches.values()} - wanted
+    assert numbers(overdue) == wanted
+    assert numbers(everything) & others

@@ -179,3 +179,23 @@ def test_it_executes_the_statement_plainly_behind_a_transaction_pooler(
 
     assert captured.captured_queries[1]["sql"].startswith("WITH seq AS")
     assert StockBalance.objects.get(item=n95).quantity == 10
+
+
+def test_a_prepare_that_fails_is_prepared_afresh_next_time(db):
+    """A PREPARE that fails (here: its table does not exist yet; in production a lock or
+    statement timeout, a cancel) leaves no statement on the server. The next call must prepare
+    again instead of EXECUTE-ing a name that was never made."""
+    from django.db import DatabaseError, transaction
+
+    from inventory.services import _execute_prepared
+
+    sql = "SELECT count(*) FROM zz_prepare_probe WHERE n > %(floor)s"
+    with connection.cursor() as cursor:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            _execute_prepared(cursor, sql, {"floor": 0})
+        cursor.execute("CREATE TEMPORARY TABLE zz_prepare_probe (n int)")
+        cursor.execute("INSERT INTO zz_prepare_probe VALUES (1), (2), (3)")
+        _execute_prepared(cursor, sql, {"floor": 1})
+        assert cursor.fetchone() == (2,)  # 2 and 3
+        _execute_prepared(cursor, sql, {"floor": 2})  # now only EXECUTE
+        assert cursor.fetchone() == (1,)
