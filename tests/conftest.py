@@ -1,5 +1,6 @@
 """Role fixtures: named users for every role, plus an outsider officer of another prefecture."""
 
+import contextlib
 import io
 
 import pytest
@@ -110,16 +111,17 @@ def client_for():
     return make
 
 
-@pytest.fixture(scope="module")
-def demo_loaded(django_db_setup, django_db_blocker):
-    """The demo province, loaded once per module inside a transaction rolled back at its end.
+@contextlib.contextmanager
+def commands_run_for_module(django_db_blocker, *commands):
+    """Run management `commands` (each a list of arguments) once, inside a transaction rolled
+    back on leaving; yields what they printed. For module-scoped demo fixtures: the tests use
+    them through a fixture that also takes `db`, so each still runs in its own savepoint.
 
-    Tests use it through a `demo` fixture that also takes `db`, so each still runs in its own
-    savepoint. The load leaves PostgreSQL's deferred foreign-key checks of ~100,000 rows
-    pending; were they left so, every test's teardown (Django checks constraints before the
-    rollback) would run them all again. Checking them once here, outside any savepoint,
-    settles them for the module.
+    A demo load leaves PostgreSQL's deferred foreign-key checks of ~100,000 rows pending; were
+    they left so, every test's teardown (Django checks constraints before the rollback) would
+    run them all again. Checking them once here, outside any savepoint, settles them.
     """
+    out = io.StringIO()
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
@@ -127,11 +129,19 @@ def demo_loaded(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            call_command("load_demo", "--historical", stdout=io.StringIO())
+            for command in commands:
+                call_command(*command, stdout=out)
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            yield
+            yield out.getvalue()
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker):
+    """The historical demo province, loaded once per module (commands_run_for_module)."""
+    with commands_run_for_module(django_db_blocker, ["load_demo", "--historical"]):
+        yield

@@ -19,19 +19,17 @@ On none of them:
 """
 
 import datetime as dt
-import io
 import re
 import zoneinfo
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from allocation.models import DispatchBatch
 from supplycoord.models import User
+from tests.conftest import commands_run_for_module
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2025, 7, 15, 10, 0, tzinfo=SHANGHAI)
@@ -75,24 +73,13 @@ EXTRA = [
 @pytest.fixture(scope="module")
 def current_demo(django_db_setup, django_db_blocker):
     """The default demo and its snapshots, once for the module, rolled back at its end."""
-    out = io.StringIO()
     with (
         time_machine.travel(NOW, tick=False),
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        commands_run_for_module(
+            django_db_blocker, ["load_demo"], ["build_snapshots", "--all"]
+        ) as out,
     ):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_demo", stdout=out)
-            call_command("build_snapshots", "--all", stdout=out)
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            yield out.getvalue()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+        yield out
 
 
 @pytest.fixture

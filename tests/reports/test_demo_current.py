@@ -18,9 +18,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
 from django.db.models import Count, Max, Min
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +29,7 @@ from inventory.models import DailyFigure, StockEvent
 from production.models import Licence, Problem, ProductionReport
 from reports.province import GANSU, generate, province_read, province_shift
 from supplycoord.models import Item, Prefecture
+from tests.conftest import commands_run_for_module
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2025, 7, 15, 10, 0, tzinfo=SHANGHAI)
@@ -40,23 +39,11 @@ FIRST_DAY, LAST_DAY = dt.date(2025, 5, 16), dt.date(2025, 7, 14)
 
 @pytest.fixture(scope="module")
 def shifted_demo(django_db_setup, django_db_blocker):
-    out = io.StringIO()
     with (
         time_machine.travel(NOW, tick=False),
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        commands_run_for_module(django_db_blocker, ["load_demo"]) as out,
     ):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("load_demo", stdout=out)
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            yield out.getvalue()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+        yield out
 
 
 @pytest.fixture
