@@ -21,6 +21,8 @@ def grouped(value, decimal_pos: int | None = None) -> str:
     to that many places. None and "" give "" (the caller says what is missing)."""
     if value is None or value == "":
         return ""
+    if type(value) is int and decimal_pos is None:
+        return f"{value:,}"  # the same, without numberformat's work (pages call this per cell)
     return str(
         numberformat.format(
             value,

@@ -1,7 +1,10 @@
-"""How figures look on every page: thousands grouped by 3 (as in the office's spreadsheets),
+"""How figures look on every page: thousands grouped by 3 (as in the office's spreadsheets,
+and as supplycoord.lib.numbers.grouped groups numbers in sentences),
 in every language, and a dash for a missing figure (never 0, which would mean "none left")."""
 
 from django import template
+
+from supplycoord.lib.numbers import grouped
 
 register = template.Library()
 
@@ -13,7 +16,7 @@ def qty(value):
     """A whole quantity: 1234567 → 1,234,567."""
     if value is None or value == "":
         return MISSING
-    return f"{int(value):,}"
+    return grouped(int(value))
 
 
 @register.filter
