@@ -1,15 +1,15 @@
 # SupplyCoord: one image for web (gunicorn), worker and beat (celery); docker-compose.yml runs it.
 FROM python:3.11-slim
 
-# gunicorn reads GUNICORN_CMD_ARGS and WEB_CONCURRENCY itself; `docker run -e` or compose can
-# override either without repeating the command.
+# gunicorn reads GUNICORN_CMD_ARGS itself and gunicorn.conf.py from /app (sync workers, two per
+# core, WEB_CONCURRENCY to override); `docker run -e` or compose can override either without
+# repeating the command.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=supplycoord.settings \
-    GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000 --access-logfile - --timeout 120 --no-control-socket" \
-    WEB_CONCURRENCY=3
+    GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000 --access-logfile - --timeout 120 --no-control-socket"
 
 WORKDIR /app
 

@@ -10,14 +10,10 @@ Totals are per unit of measure, one row each.
 The ledger's CSV is written by PostgreSQL itself (`COPY … TO STDOUT WITH CSV`): a million
 lines in seconds, in constant memory (bench/ledger_export.py measures it). Its columns and
 headers come from the same declaration as the generic writer's, each column's SQL next to
-its key, text through `formula_safe_sql`; a test holds the two byte for byte equal.
+its key, text through `csv_text_sql` (supplycoord/exports.py); a test holds the two byte for byte equal.
 """
 
-import codecs
-import tempfile
-
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -28,20 +24,20 @@ from supplycoord.exports import (
     DATETIME,
     DECIMAL,
     INT,
-    TEXT,
     Column,
     Exporter,
     Strong,
     bilingual,
-    csv_header,
-    csv_row,
-    csv_writer,
+    copy_columns,
+    copy_csv_lines,
     describe_filters,
     english,
+    mogrify,
     person_name,
+    queryset_sql,
+    sql_case,
 )
 from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date, local_today
-from supplycoord.lib.exports import formula_safe_sql
 from supplycoord.models import Unit
 
 from .donation_forms import DonationFilterForm
@@ -358,16 +354,6 @@ _LINE_ANNOTATIONS = {
 }
 
 
-def _sql_case(column, choices, params, prefix):
-    """CASE column WHEN 'value' THEN %(label)s …: the labels travel as parameters."""
-    parts = []
-    for index, (value, label) in enumerate(choices):
-        params[f"{prefix}_v{index}"] = value
-        params[f"{prefix}_l{index}"] = str(label)
-        parts.append(f"WHEN %({prefix}_v{index})s THEN %({prefix}_l{index})s")
-    return f"CASE {column} {' '.join(parts)} ELSE {column} END"
-
-
 def _copy_expressions(params: dict, *, english: bool) -> dict:
     minute = "'YYYY-MM-DD HH24:MI'"
     return {
@@ -376,16 +362,16 @@ def _copy_expressions(params: dict, *, english: bool) -> dict:
         "expected_arrival": "to_char(b_expected_arrival, 'YYYY-MM-DD')",
         "received_at": f"to_char(b_received_at AT TIME ZONE %(tz)s, {minute})",
         "source_warehouse": "b_source",
-        "destination_kind": _sql_case("b_kind", DestinationKind.choices, params, "k"),
+        "destination_kind": sql_case("b_kind", DestinationKind.choices, params, "k"),
         "destination": "COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
         "item_code": "i_code",
         "item": "COALESCE(NULLIF(i_en, ''), i_zh)" if english else "i_zh",
         "specification": "i_spec",
-        "unit": _sql_case("i_unit", Unit.choices, params, "u"),
+        "unit": sql_case("i_unit", Unit.choices, params, "u"),
         "quantity": "l_quantity",
-        "channel": _sql_case("l_channel", Channel.choices, params, "c"),
+        "channel": sql_case("l_channel", Channel.choices, params, "c"),
         "donation": "CASE WHEN l_donation IS NOT NULL THEN '#' || l_donation || ' ' || d_donor END",
-        "status": _sql_case("b_status", BatchStatus.choices, params, "s"),
+        "status": sql_case("b_status", BatchStatus.choices, params, "s"),
         "received_quantity": "l_received",
         "discrepancy": "l_received - l_quantity",
         "handled_by": "COALESCE(NULLIF(trim(coalesce(u_first, '') || ' ' || "
@@ -399,62 +385,21 @@ def _ledger_copy_sql(export: AllocationLedgerExport) -> str:
         .annotate(**{name: F(path) for name, path in _LINE_ANNOTATIONS.items()})
         .values(*_LINE_ANNOTATIONS)
     )
-    inner_sql, inner_params = lines.query.sql_with_params()
-    with connection.cursor() as cursor:
-        inner = cursor.mogrify(inner_sql, inner_params).decode()
     params = {"tz": settings.TIME_ZONE}
-    expressions = _copy_expressions(params, english=english())
-    selected = []
-    for column in export.columns():
-        expression = expressions[column.key]
-        if column.kind == TEXT:
-            # NULL, never '': COPY quotes an empty string, the csv module writes it bare.
-            expression = formula_safe_sql(f"NULLIF({expression}, '')")
-        selected.append(expression)
+    selected = copy_columns(export.columns(), _copy_expressions(params, english=english()))
     sql = (
-        f"SELECT {', '.join(selected)} FROM ({inner.replace('%', '%%')}) AS ledger "
+        f"SELECT {', '.join(selected)} FROM ({queryset_sql(lines)}) AS ledger "
         "ORDER BY b_dispatched_at, b_number, l_id"
     )
-    with connection.cursor() as cursor:
-        return cursor.mogrify(sql, params).decode()
-
-
-def _crlf(blocks):
-    """COPY ends records with LF: make them CRLF, leaving line feeds inside quoted fields
-    alone (inside one exactly when an odd number of quotes came before)."""
-    inside = False
-    for block in blocks:
-        parts = block.split('"')
-        for index in range(len(parts)):
-            if not inside:
-                parts[index] = parts[index].replace("\n", "\r\n")
-            if index < len(parts) - 1:
-                inside = not inside
-        yield '"'.join(parts)
+    return mogrify(sql, params)
 
 
 def ledger_csv_lines(export: AllocationLedgerExport):
     """The ledger's CSV: the declaration's header (with BOM), the lines formatted by
-    PostgreSQL (spooled to a temporary file, streamed out in blocks), the totals per unit."""
-    writer = csv_writer()
-    columns = export.columns()
-    yield csv_header(export, writer)
+    PostgreSQL (`supplycoord.exports.copy_csv_lines`), the totals per unit."""
     copy_sql = _ledger_copy_sql(export)
     totals = export.totals_rows()
-
-    def blocks(spool):
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        while block := spool.read(256 * 1024):
-            yield decoder.decode(block)
-        yield decoder.decode(b"", final=True)
-
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH CSV", spool)
-        spool.seek(0)
-        yield from _crlf(blocks(spool))
-    for row in totals:
-        yield csv_row(columns, row, writer)
+    yield from copy_csv_lines(export, [copy_sql], totals)
 
 
 # --- The donation ledger (捐赠物资台账) -------------------------------------------------------

@@ -3,14 +3,13 @@
 import datetime as dt
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
     Count,
     F,
-    IntegerField,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -73,45 +72,45 @@ def in_transit_by_key(date: dt.date) -> dict[tuple[int, int], tuple[int, int]]:
     a line received above what was shipped counts 0, not less. The part whose batch's
     expected arrival is on or before `date + 3` is the second figure (a batch without an
     expected arrival is in transit but not expected within 3 days).
-    One query: the lines in transit then, each with its receipts up to then.
+    One query, summed in PostgreSQL per prefecture and item (a national province has
+    thousands of lines on the road): each line in transit then, less its receipts up to then.
     """
     end = _local_day_start(date + dt.timedelta(days=1))
-    by_three = date + dt.timedelta(days=3)
-    received_by_end = (
-        BatchReceipt.objects.filter(line=OuterRef("pk"), received_at__lt=end)
-        .order_by()
-        .values("line")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
-    lines = (
-        DispatchBatchLine.objects.filter(
-            batch__status__in=SHIPPED_STATUSES,
-            batch__dispatched_at__lt=end,
-            batch__destination__kind__in=PREFECTURE_KINDS,
-        )
-        .filter(Q(batch__received_at__isnull=True) | Q(batch__received_at__gte=end))
-        .filter(Q(batch__closed_at__isnull=True) | Q(batch__closed_at__gte=end))
-        .annotate(received_then=Coalesce(Subquery(received_by_end, output_field=IntegerField()), 0))
-        .values_list(
-            "batch__destination__prefecture_id",
-            "item_id",
-            "quantity",
-            "received_then",
-            "batch__expected_arrival",
-        )
-        .order_by()
-    )
-    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for prefecture_id, item_id, quantity, received_then, expected_arrival in lines:
-        remaining = max(0, quantity - received_then)
-        if not remaining:
-            continue
-        entry = totals[(prefecture_id, item_id)]
-        entry[0] += remaining
-        if expected_arrival is not None and expected_arrival <= by_three:
-            entry[1] += remaining
-    return {key: (value[0], value[1]) for key, value in totals.items()}
+    lines = DispatchBatchLine._meta.db_table
+    batches = DispatchBatch._meta.db_table
+    destinations = DispatchBatch._meta.get_field("destination").related_model._meta.db_table
+    receipts = BatchReceipt._meta.db_table
+    sql = f"""
+        SELECT d.prefecture_id, l.item_id, sum(r.remaining),
+               COALESCE(sum(r.remaining) FILTER (WHERE b.expected_arrival <= %(by_three)s), 0)
+        FROM {lines} l
+        JOIN {batches} b ON b.id = l.batch_id
+        JOIN {destinations} d ON d.id = b.destination_id
+        CROSS JOIN LATERAL (
+            SELECT greatest(0, l.quantity - COALESCE((
+                SELECT sum(x.quantity) FROM {receipts} x
+                WHERE x.line_id = l.id AND x.received_at < %(end)s
+            ), 0)) AS remaining
+        ) r
+        WHERE b.status = ANY(%(statuses)s) AND b.dispatched_at < %(end)s
+          AND d.kind = ANY(%(kinds)s)
+          AND (b.received_at IS NULL OR b.received_at >= %(end)s)
+          AND (b.closed_at IS NULL OR b.closed_at >= %(end)s)
+          AND r.remaining > 0
+        GROUP BY d.prefecture_id, l.item_id
+    """
+    params = {
+        "end": end,
+        "by_three": date + dt.timedelta(days=3),
+        "statuses": [str(status) for status in SHIPPED_STATUSES],
+        "kinds": [str(kind) for kind in PREFECTURE_KINDS],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            (prefecture_id, item_id): (int(total), int(arriving))
+            for prefecture_id, item_id, total, arriving in cursor.fetchall()
+        }
 
 
 def allocation_totals(date_from: dt.date, date_to: dt.date, *, lines=None) -> dict:

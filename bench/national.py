@@ -684,8 +684,12 @@ def generate(plan: Plan, *, end: dt.date) -> dict:
     with timed(f"snapshots of the last {plan.built_dates} dates (manage.py build_snapshots)") as t:
         _build_snapshots(plan, end)
     seconds["snapshots"] = t.seconds
-    with connection.cursor() as cursor, timed("ANALYZE") as t:
-        cursor.execute("ANALYZE")
+    # The 31 builds opened, saw and closed alerts and cases thousands of times: vacuum again,
+    # as autovacuum would between builds on a live database, so the open-alert and case
+    # indexes do not point at hundreds of thousands of dead row versions (the open-alert count
+    # by kind: 38 ms before this vacuum, 4.7 ms after, on the default data).
+    with connection.cursor() as cursor, timed("VACUUM ANALYZE after the builds") as t:
+        cursor.execute("VACUUM (ANALYZE)")
     seconds["analyze"] = t.seconds
     seconds["total"] = time.perf_counter() - started
     _record(plan, end, seconds, counts)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Every page at national scale, served by gunicorn: p50/p90 per page, the overview's throughput.
 
-    .venv/bin/python bench/pages.py [--workers 2 --requests 30 --clients 8 --duration 30]
+    .venv/bin/python bench/pages.py [--workers 4 --requests 30 --clients 8 --duration 30]
     .venv/bin/python bench/pages.py --reuse          # keep the data and use it again next time
     .venv/bin/python bench/pages.py --smoke          # 20 prefectures x 6 items x 20 days, ~1 min
 
@@ -116,7 +116,12 @@ def parse_args(argv=None):
     data.add_argument("--batch-lines", type=int, help="dispatch batch lines (25 a batch)")
     data.add_argument("--ledger-events", type=int, help="reserve ledger events")
     run = parser.add_argument_group("measurement")
-    run.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=2 * len(os.sched_getaffinity(0)),
+        help="gunicorn workers (default: two per core, as gunicorn.conf.py)",
+    )
     run.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     run.add_argument("--requests", type=int, help="timed sequential requests a page (30)")
     run.add_argument("--clients", type=int, help="concurrent clients on the overview (8)")

@@ -581,7 +581,8 @@ def _stock_events_import_once(*, user, events) -> list[StockEvent]:
     planned.sort(key=lambda e: (e.occurred_at, e.index))
 
     # Locks in the services' order: stored originals were locked while reading them; then
-    # the document counters, then the balances.
+    # the document counters, then the balances (missing rows inserted, then all locked, each
+    # in (warehouse, item) order: `_locked_balances`).
     periods: dict[tuple[int, str], int] = {}
     for imported in planned:
         key = (imported.warehouse.pk, _period(imported.occurred_at))
@@ -1216,9 +1217,10 @@ def _write_event(
     Returns the event, or None when another transaction stored `client_uuid` first: then
     nothing is written (the document number is given back). Raises InsufficientStock.
 
-    Most events take one statement (`_event_post`). A count (its lines are the differences
-    from the balances it finds) takes three, and a back-dated event that takes stock out (it
-    is checked against the ledger after it as well) four (`_event_post_reading_first`).
+    Most events take one statement (`_event_post`; two when a balance row of its items is
+    new). A count (its lines are the differences from the balances it finds) takes three, and
+    a back-dated event that takes stock out (it is checked against the ledger after it as
+    well) four (`_event_post_reading_first`; one more when a balance row is new).
     """
     event = StockEvent(
         warehouse=warehouse,
@@ -1245,16 +1247,26 @@ def _write_event(
 # BEGIN and COMMIT (`_event_post`): the document number, the event, the balances (locked,
 # checked and moved, all or none) and the lines. The reports' outbox row for the snapshots
 # (`stock_changed`) is one more, so a posted event costs four round trips (it was seven).
+# The first event to bring an item into a warehouse takes one statement more (below).
 # Warehouse and items given as codes add one read; a client UUID one more (the replay check).
 # A count or a back-dated event that takes stock out first reads the locked balances and the
 # ledger after it, then writes (`_event_post_reading_first`). The SQL is hand-written:
 # compiling the ORM's queries cost more than running them.
 #
-# Lock order inside the statement, as in every service: the document counter of (warehouse,
-# month), then the event's client UUID (a unique insert), then the existing balance rows in
-# item order, then the new balance rows in item order. Each step reads the one before it
-# (`ev` reads `seq`; `cur` runs only once `ev` has a row), so the order is the data's, not the
-# planner's.
+# Lock order, the same in every path (one statement, read-first, the import), so that no two
+# postings wait on each other in a cycle: the document counter(s) of (warehouse, month), then
+# the event's client UUID (a unique insert), then the balance rows in two phases:
+#   1. every missing balance row of the event's (warehouse, item) pairs is inserted, in
+#      (warehouse, item) order, ON CONFLICT DO NOTHING: no existing row is locked, and a row
+#      another transaction is inserting is waited for;
+#   2. then all the rows are locked FOR UPDATE in (warehouse, item) order, by a statement that
+#      began after phase 1 ended, so its snapshot holds every row (FOR UPDATE then returns the
+#      newest committed version of each). Only then are balances moved.
+# When every row is already in the statement's snapshot, phase 1 has nothing to do and is
+# skipped: the rows are locked in the same statement (`_post_sql`, `_locked_balances`);
+# otherwise the lock is a second statement (`_post_locked_sql`, or `_locked_balances`' second).
+# Inside a statement each step reads the one before it (`ev` reads `seq`; `made` and `cur` run
+# only once `ev` has a row), so the order is the data's, not the planner's.
 
 
 def _period(occurred_at: dt.datetime) -> str:
@@ -1347,32 +1359,90 @@ def _document_number_give_back(warehouse_id: int, period: str) -> None:
 @functools.cache
 def _post_sql() -> str:
     """The whole event in one statement; one row per line, in line order: (event id, document
-    number, balance before, ok). Nothing but the number and the event is written unless `ok`:
-    every balance stays at zero or more.
+    number, balance before, ok, locked). Nothing but the number and the event is written
+    unless `ok`: every balance stays at zero or more.
 
-    `cur` locks the line items' existing balance rows in item order and reads them as the
-    last transaction to hold them committed them (READ COMMITTED: FOR UPDATE waits, then
-    returns the row's newest version). `checked` decides for all lines at once. `moved`
-    creates the missing rows (a missing row has a balance of 0, so an event that takes stock
-    from it is refused) and adds each delta to the others, still locked: it inserts
-    max(delta, 0) because a proposed row must pass the table's `quantity >= 0` check before
-    its conflict is found, and takes the delta itself from `checked` on conflict. A row
-    another transaction creates meanwhile is waited for and moved on top of what it holds.
+    When every balance row of the line items is in the statement's snapshot (the usual case:
+    the items were in this warehouse before), `cur` locks them in item order and reads each as
+    the last transaction to hold it committed it (READ COMMITTED: FOR UPDATE waits, then
+    returns the row's newest version); `checked` decides for all lines at once; `moved` adds
+    each delta, still locked, and `new_lines` writes the lines. `locked` is then true.
+
+    Otherwise `made` only inserts the missing rows (quantity 0, in item order, ON CONFLICT DO
+    NOTHING: it locks no existing row, and waits for a transaction inserting the same row),
+    nothing is locked or moved, and `locked` is false: `_post_locked_sql` then locks and
+    moves in a statement of its own, whose snapshot holds every row. One statement cannot do
+    both: it sees neither the rows it inserts itself nor those a transaction it waited for
+    (the first receipt of the item, holding the document counter) committed after it began.
+    """
+    quote = connection.ops.quote_name
+    balances = quote(StockBalance._meta.db_table)
+    return (
+        f"WITH {_event_ctes()}, {_lines_cte()}, "
+        "present AS MATERIALIZED (SELECT count(*) = cardinality(%(items)s::bigint[]) AS every "
+        f"FROM {balances} b WHERE b.warehouse_id = %(warehouse_id)s "
+        "AND b.item_id = ANY(%(items)s::bigint[])), "
+        f"made AS (INSERT INTO {balances} (warehouse_id, item_id, quantity, updated_at) "
+        "SELECT %(warehouse_id)s, item_id, 0, %(now)s FROM m "
+        "WHERE NOT (SELECT every FROM present) AND EXISTS (SELECT 1 FROM ev) ORDER BY item_id "
+        "ON CONFLICT (warehouse_id, item_id) DO NOTHING), "
+        + _move_ctes(
+            columns="ev.id AS event_id, ev.document_number",
+            source="ev CROSS JOIN m",
+            lock_when="(SELECT every FROM present) AND EXISTS (SELECT 1 FROM ev)",
+            ready="(SELECT every FROM present)",
+        )
+        + " SELECT event_id, document_number, before, ok, (SELECT every FROM present) "
+        "FROM checked ORDER BY position"
+    )
+
+
+@functools.cache
+def _post_locked_sql() -> str:
+    """The second statement of an event whose balance rows were not all there (`_post_sql`
+    inserted the missing ones): lock them all in item order, check, move, write the lines of
+    the event `%(event_id)s`. One row per line, in line order: (balance before, ok)."""
+    return (
+        f"WITH {_lines_cte()}, "
+        + _move_ctes(
+            columns="%(event_id)s::bigint AS event_id",
+            source="m",
+            lock_when="TRUE",
+            ready="TRUE",
+        )
+        + " SELECT before, ok FROM checked ORDER BY position"
+    )
+
+
+def _lines_cte() -> str:
+    """`m`: the event's lines, (item id, signed delta, position in the event)."""
+    return (
+        "m AS (SELECT * FROM unnest(%(items)s::bigint[], %(deltas)s::bigint[]) "
+        "WITH ORDINALITY AS m (item_id, delta, position))"
+    )
+
+
+def _move_ctes(*, columns: str, source: str, lock_when: str, ready: str) -> str:
+    """`cur`, `checked`, `moved` and `new_lines`, the tail of both posting statements.
+
+    `cur` locks the line items' balance rows in item order (when `lock_when`); `checked`
+    gives each line its balance before (a row not there counts as 0) and `ok`: `ready` and
+    every balance stays at zero or more. Only then `moved` adds each delta to its row, still
+    locked (an upsert: a proposed row must pass the table's `quantity >= 0` check before its
+    conflict is found, hence max(delta, 0); the delta itself is taken from `checked` on
+    conflict), and `new_lines` inserts the lines with the event's `kind`.
     """
     quote = connection.ops.quote_name
     balances = quote(StockBalance._meta.db_table)
     lines = quote(StockEventLine._meta.db_table)
     return (
-        f"WITH {_event_ctes()}, "
-        "m AS (SELECT * FROM unnest(%(items)s::bigint[], %(deltas)s::bigint[]) "
-        "WITH ORDINALITY AS m (item_id, delta, position)), "
         f"cur AS MATERIALIZED (SELECT b.item_id, b.quantity FROM {balances} b "
         "WHERE b.warehouse_id = %(warehouse_id)s AND b.item_id = ANY(%(items)s::bigint[]) "
-        "AND EXISTS (SELECT 1 FROM ev) ORDER BY b.item_id FOR UPDATE), "
-        "checked AS MATERIALIZED (SELECT ev.id AS event_id, ev.document_number, m.item_id, "
-        "m.delta, m.position, COALESCE(cur.quantity, 0) AS before, "
-        "bool_and(COALESCE(cur.quantity, 0) + m.delta >= 0) OVER () AS ok "
-        "FROM ev CROSS JOIN m LEFT JOIN cur ON cur.item_id = m.item_id), "
+        f"AND {lock_when} ORDER BY b.item_id FOR UPDATE), "
+        f"checked AS MATERIALIZED (SELECT {columns}, m.item_id, m.delta, m.position, "
+        "COALESCE(cur.quantity, 0) AS before, "
+        f"{ready} AND bool_and(COALESCE(cur.quantity, 0) + m.delta >= 0) OVER () AS ok "
+        f"FROM {source} LEFT JOIN cur ON cur.item_id = m.item_id), "
         f"moved AS (INSERT INTO {balances} (warehouse_id, item_id, quantity, updated_at) "
         "SELECT %(warehouse_id)s, item_id, greatest(delta, 0), %(now)s FROM checked WHERE ok "
         "ORDER BY item_id "
@@ -1382,8 +1452,7 @@ def _post_sql() -> str:
         f"new_lines AS (INSERT INTO {lines} "
         "(event_id, warehouse_id, occurred_at, kind, item_id, quantity, counted) "
         "SELECT event_id, %(warehouse_id)s, %(occurred_at)s, %(kind)s, item_id, delta, NULL "
-        "FROM checked WHERE ok ORDER BY position) "
-        "SELECT event_id, document_number, before, ok FROM checked ORDER BY position"
+        "FROM checked WHERE ok ORDER BY position)"
     )
 
 
@@ -1441,23 +1510,43 @@ def _numbered_parameters(sql: str) -> tuple[str, str]:
 
 def _event_post(event: StockEvent, period: str, deltas: list[tuple], *, now) -> StockEvent | None:
     """Post an event whose line quantities are known, [(Item, signed delta)], in one
-    statement (`_post_sql`). None: its client UUID was stored by another transaction."""
+    statement (`_post_sql`), or two when a balance row of its items was missing (the first
+    receipt of an item into the warehouse, or one committed while this statement waited).
+    None: its client UUID was stored by another transaction."""
     params = _event_params(event, period)
     params.update(items=[item.pk for item, _delta in deltas], deltas=[d for _i, d in deltas])
     params["now"] = now
     with connection.cursor() as cursor:
         _execute_prepared(cursor, _post_sql(), params)
         rows = cursor.fetchall()
-    if not rows:
-        _document_number_give_back(event.warehouse_id, period)
-        return None
-    _event_saved(event, rows[0][0], rows[0][1])
-    if not rows[0][3]:
+        if not rows:
+            _document_number_give_back(event.warehouse_id, period)
+            return None
+        _event_saved(event, rows[0][0], rows[0][1])
+        results = [(before, ok) for _pk, _number, before, ok, _locked in rows]
+        if not rows[0][4]:
+            # The missing rows are there now (inserted above, or by the transaction waited
+            # for); this statement's snapshot holds them all: lock, check, move.
+            _execute_prepared(
+                cursor,
+                _post_locked_sql(),
+                {
+                    "event_id": event.pk,
+                    "warehouse_id": params["warehouse_id"],
+                    "occurred_at": params["occurred_at"],
+                    "kind": params["kind"],
+                    "items": params["items"],
+                    "deltas": params["deltas"],
+                    "now": now,
+                },
+            )
+            results = cursor.fetchall()
+    if not results[0][1]:
         # Nothing moved; the event and its number roll back with the caller's transaction.
         raise InsufficientStock(
             [
                 Shortfall(item=item, requested=-delta, available=before)
-                for (item, delta), (_pk, _number, before, _ok) in zip(deltas, rows, strict=True)
+                for (item, delta), (before, _ok) in zip(deltas, results, strict=True)
                 if before + delta < 0
             ]
         )
@@ -1468,8 +1557,9 @@ def _event_post_reading_first(
     event: StockEvent, period: str, parsed: list[tuple], *, now
 ) -> StockEvent | None:
     """Post a count, or a back-dated event that takes stock out: number and insert the event,
-    lock the balances, read the ledger after the event if it is back-dated, then write the
-    lines and move the balances (three or four statements). None as for `_event_post`."""
+    lock the balances (missing rows created first: `_locked_balances`), read the ledger after
+    the event if it is back-dated, then write the lines and move the balances (three or four
+    statements, one more when a balance row is new). None as for `_event_post`."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH {_event_ctes()} SELECT id, document_number FROM ev", _event_params(event, period)
@@ -1541,23 +1631,38 @@ def _take_document_numbers(counts: dict[tuple[int, str], int]) -> dict[tuple[int
 def _locked_balances(pairs: list[tuple[int, int]], *, now) -> dict[tuple, tuple[int, int]]:
     """{(warehouse id, item id): (balance pk, quantity)}: rows created if missing, locked.
 
-    Locks are taken in (warehouse, item) order, the same in every service. On PostgreSQL one
-    upsert does both: it inserts the missing rows and, by "updating" the others to their own
-    quantity, locks them, returning the quantity a concurrent transaction committed last.
+    The services' one order for balance rows (see "Lock order" above `_period`): first the
+    missing rows are inserted, in (warehouse, item) order, ON CONFLICT DO NOTHING (which locks
+    no existing row and waits for a transaction inserting the same one); then all of them are
+    locked FOR UPDATE in (warehouse, item) order by a statement begun after that insert, so
+    its snapshot holds every row, and FOR UPDATE returns each as last committed. When every
+    row is already there (the usual case) one statement locks them; otherwise two.
     """
     pairs = sorted(set(pairs))
     table = connection.ops.quote_name(StockBalance._meta.db_table)
+    lock = (
+        f"SELECT b.warehouse_id, b.item_id, b.id, b.quantity FROM {table} b JOIN p "
+        "ON b.warehouse_id = p.w AND b.item_id = p.i {where}"
+        "ORDER BY b.warehouse_id, b.item_id FOR UPDATE OF b"
+    )
+    params = {"w": [w for w, _i in pairs], "i": [i for _w, i in pairs], "now": now}
+    pairs_cte = "p AS (SELECT * FROM unnest(%(w)s::bigint[], %(i)s::bigint[]) AS p (w, i))"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (warehouse_id, item_id, quantity, updated_at) "
-            "SELECT w, i, 0, %s FROM unnest(%s::bigint[], %s::bigint[]) AS p (w, i) "
-            "ORDER BY w, i "
-            "ON CONFLICT (warehouse_id, item_id) DO UPDATE "
-            f"SET quantity = {table}.quantity "
-            "RETURNING warehouse_id, item_id, id, quantity",
-            [now, [w for w, _i in pairs], [i for _w, i in pairs]],
+            f"WITH {pairs_cte}, "
+            "present AS MATERIALIZED (SELECT count(*) = cardinality(%(w)s::bigint[]) AS every "
+            f"FROM {table} b JOIN p ON b.warehouse_id = p.w AND b.item_id = p.i), "
+            f"made AS (INSERT INTO {table} (warehouse_id, item_id, quantity, updated_at) "
+            "SELECT w, i, 0, %(now)s FROM p WHERE NOT (SELECT every FROM present) "
+            "ORDER BY w, i ON CONFLICT (warehouse_id, item_id) DO NOTHING) "
+            + lock.format(where="WHERE (SELECT every FROM present) "),
+            params,
         )
-        return {(w, i): (pk, quantity) for w, i, pk, quantity in cursor.fetchall()}
+        rows = cursor.fetchall()
+        if len(rows) < len(pairs):
+            cursor.execute(f"WITH {pairs_cte} " + lock.format(where=""), params)
+            rows = cursor.fetchall()
+        return {(w, i): (pk, quantity) for w, i, pk, quantity in rows}
 
 
 def _lines_insert_and_balances_move(event, lines: list[tuple], moves: dict, *, now) -> None:

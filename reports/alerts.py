@@ -25,6 +25,8 @@ import datetime as dt
 import json
 import types
 from collections import Counter
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -45,6 +47,7 @@ from supplycoord.selectors import key_items, prefecture_ids_visible_to
 
 from .models import Alert, AlertKind, ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
 from .models import Status as SnapshotStatus
+from .spotchecks import array_literal
 
 PROJECTION_DAYS = 3
 
@@ -68,7 +71,8 @@ def alert_conditions_for_date(date: dt.date) -> dict[str, dict]:
     rows = SnapshotRow.objects.filter(date=date, item_id__in=list(items)).filter(
         Q(status=SnapshotStatus.RED) | Q(projected_days_of_cover__lt=highest_red + PROJECTION_DAYS)
     )
-    for row in rows.order_by("pk"):
+    # Plain rows, not model instances: thousands of them at national scale.
+    for row in map(_ConditionRow._make, rows.order_by("pk").values_list(*_ConditionRow._fields)):
         item = items[row.item_id]
         detail = {
             "stock": row.stock,
@@ -119,6 +123,19 @@ def alert_conditions_for_date(date: dt.date) -> dict[str, dict]:
 
 def _str(value):
     return None if value is None else str(value)
+
+
+class _ConditionRow(NamedTuple):
+    """The snapshot row fields an alert condition reads."""
+
+    prefecture_id: int
+    item_id: int
+    status: str
+    stock: int | None
+    days_of_cover: Decimal | None
+    projected_days_of_cover: Decimal | None
+    avg_consumption_7d: Decimal | None
+    arriving_3d: int
 
 
 def _lock_alerts():
@@ -191,11 +208,14 @@ def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
         columns["items"].append(fields.get("item_id"))
         columns["batches"].append(fields.get("batch_id"))
         details.append(json.dumps(fields["detail"]))
+    # Array literals ('{..}'): one constant per column, where a list is one per value.
+    arrays = {name: array_literal(values) for name, values in columns.items()}
+    arrays["details"] = array_literal(details)
     table = connection.ops.quote_name(Alert._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             _REFRESH_SQL.format(table=table),
-            {**columns, "details": details, "date": date, "now": now},
+            {**arrays, "date": date, "now": now},
         )
         closed, _seen, opened = cursor.fetchone()
     if opened and settings.SUPPLYCOORD.get("ALERT_EMAIL", False):

@@ -6,11 +6,12 @@ each runs a fixed number of queries whatever the number of prefectures or items.
 
 import dataclasses
 import datetime as dt
+import json
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from inventory.models import DailyFigure
 from supplycoord.lib.dates import cutoff_for, local_now, local_today
@@ -26,6 +27,7 @@ from .models import (
     ProvinceRollup,
     ReconciliationCase,
     ReconciliationNote,
+    ReconciliationPending,
     ReconciliationStatus,
     ReportingState,
     ReportingStatus,
@@ -163,7 +165,7 @@ class Overview:
     cells_red: int
     # Above SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"] cells the grid is this compact blob (see
     # overview_heatmap) and `grid` stays empty: no model instance per cell.
-    heatmap: dict | None = None
+    heatmap: "Heatmap | None" = None
 
     @property
     def reported_count(self):
@@ -192,18 +194,37 @@ class Overview:
         return [(p, [self.grid.get((p.pk, i.pk)) for i in self.items]) for p in self.prefectures]
 
 
-def province_overview(user, *, date: dt.date | None) -> Overview:
-    """Everything the province overview shows for one date, in five queries."""
-    build = snapshot_build_for(date) if date else None
-    prefectures = list(prefectures_visible_to(user).filter(active=True).order_by("code"))
-    items = list(key_items())
+def overview_prefectures(user) -> list[Prefecture]:
+    """The active prefectures `user` sees, by code: the overview's rows."""
+    return list(prefectures_visible_to(user).filter(active=True).order_by("code"))
+
+
+def overview_as_heatmap(prefectures: list, items: list) -> bool:
+    """Whether the overview draws its prefecture × item grid as a heatmap (issue 13)."""
+    return len(prefectures) * len(items) > settings.SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"]
+
+
+_UNREAD = object()
+
+
+def province_overview(
+    user, *, date: dt.date | None, build=_UNREAD, prefectures=None, items=None
+) -> Overview:
+    """Everything the province overview shows for one date, in five queries (fewer when the
+    caller has read the build, the prefectures or the items already)."""
+    if build is _UNREAD:
+        build = snapshot_build_for(date) if date else None
+    if prefectures is None:
+        prefectures = overview_prefectures(user)
+    if items is None:
+        items = list(key_items())
     grid, rollups, reporting, heatmap = {}, [], [], None
-    as_heatmap = len(prefectures) * len(items) > settings.SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"]
+    as_heatmap = overview_as_heatmap(prefectures, items)
     if date is not None:
         ids = [p.pk for p in prefectures]
         rows = SnapshotRow.objects.filter(date=date, prefecture_id__in=ids)
         if as_heatmap:
-            heatmap = overview_heatmap(prefectures, items, rows)
+            heatmap = overview_heatmap_json(prefectures, items, rows)
         else:
             for row in rows:
                 grid[(row.prefecture_id, row.item_id)] = row
@@ -234,7 +255,7 @@ def province_overview(user, *, date: dt.date | None) -> Overview:
         reporting=reporting,
         items_red=sum(1 for r in rollups if r.status == Status.RED),
         cells_red=(
-            heatmap["cells_red"]
+            heatmap.cells_red
             if heatmap
             else sum(1 for r in grid.values() if r.status == Status.RED)
         ),
@@ -244,6 +265,22 @@ def province_overview(user, *, date: dt.date | None) -> Overview:
 
 # The heatmap's status letters: lower case, upper case when the stock is stale; "-" no row.
 HEATMAP_STATUS = {Status.RED: "r", Status.AMBER: "a", Status.GREEN: "g", Status.GREY: "n"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Heatmap:
+    """The heatmap's blob as compact JSON (no spaces, names in UTF-8) and its red cells."""
+
+    json: str
+    cells_red: int
+
+
+def overview_heatmap_json(prefectures: list[Prefecture], items: list[Item], rows) -> Heatmap:
+    """`overview_heatmap` as compact JSON: no space after "," and ":", names in UTF-8 rather
+    than \\u escapes (60 kB less at 340 × 60)."""
+    blob = overview_heatmap(prefectures, items, rows)
+    text = json.dumps(blob, separators=(",", ":"), ensure_ascii=False)
+    return Heatmap(json=text, cells_red=blob["cells_red"])
 
 
 def overview_heatmap(prefectures: list[Prefecture], items: list[Item], rows) -> dict:
@@ -428,27 +465,23 @@ def reconciliation_case_visible_to(user, pk) -> ReconciliationCase | None:
 
 def reconciliation_counts_by_prefecture(user, *, prefectures: list[Prefecture]) -> list[dict]:
     """Open and explained (waiting for the office) cases of each visible prefecture that has
-    any, over every date, in one query: [{"prefecture", "open", "explained"}] in the given order.
+    any, over every date: [{"prefecture", "open", "explained"}] in the given order.
+
+    Read from the counts PostgreSQL keeps per prefecture (`ReconciliationPending`), one row
+    each, not by counting the cases on every request.
     """
     visible = prefecture_ids_visible_to(user)
     ids = [p.pk for p in prefectures if visible is None or p.pk in visible]
-    pending = RECONCILIATION_STATUS_FILTERS["pending"]
     counts = {
-        row["prefecture_id"]: row
-        for row in ReconciliationCase.objects.filter(prefecture_id__in=ids, status__in=pending)
-        .values("prefecture_id")
-        .annotate(
-            open=Count("pk", filter=Q(status=ReconciliationStatus.OPEN)),
-            explained=Count("pk", filter=Q(status=ReconciliationStatus.EXPLAINED)),
+        prefecture_id: (open_, explained)
+        for prefecture_id, open_, explained in ReconciliationPending.objects.filter(
+            prefecture_id__in=ids
         )
-        .order_by()
+        .filter(Q(open__gt=0) | Q(explained__gt=0))
+        .values_list("prefecture_id", "open", "explained")
     }
     return [
-        {
-            "prefecture": p,
-            "open": counts[p.pk]["open"],
-            "explained": counts[p.pk]["explained"],
-        }
+        {"prefecture": p, "open": counts[p.pk][0], "explained": counts[p.pk][1]}
         for p in prefectures
         if p.pk in counts
     ]

@@ -1,21 +1,24 @@
 """Building the daily snapshot of reports.md.
 
-`snapshot_build_for_date` is set-based: one query reads every daily figure of the 7-day
-window, the rows are computed in memory, and one upsert per table writes them. It is
+`snapshot_build_for_date` is set-based: one grouped query over the daily figures of the 7-day
+window computes every row in PostgreSQL (_BUILD_ROWS_SQL) into a temporary table, one
+`INSERT ... SELECT ... ON CONFLICT` writes the snapshot rows from it, and grouped reads of it
+give the province rollups, the reporting status and the reconciliation gaps. It is
 idempotent (an upsert on the natural key) and safe to run twice at once (a per-date
 advisory lock).
 
-The formulas live in Python, once (`compute_snapshot_row`). The snapshot rows
-are written by one `INSERT ... SELECT FROM unnest(...) ON CONFLICT` statement instead of
-`bulk_create`: at national scale (20,000 rows) building the ORM statement cost more than the
-formulas (bench/README.md).
+`compute_snapshot_row` states the formulas of one row in Python (exact fractions); the SQL
+computes the same figures (tests/reports/test_snapshot_set_based.py compares them column by
+column, and bench/snapshot.py against its one-statement floor). At national scale (20,000
+rows) computing them in Python and sending them back cost three times the floor.
 """
 
 import datetime as dt
 import functools
 import time
+import uuid
 import zlib
-from collections import defaultdict
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import NamedTuple
@@ -46,6 +49,7 @@ from .models import (
     ReconciliationAction,
     ReconciliationCase,
     ReconciliationNote,
+    ReconciliationPending,
     ReconciliationStatus,
     ReportingState,
     ReportingStatus,
@@ -226,59 +230,167 @@ def _lock_date(date: dt.date):
     advisory_xact_lock(f"snapshot:{date.isoformat()}")
 
 
+# The per-row formulas of reports.md (compute_snapshot_row) in SQL, for every active
+# prefecture x key item of one date: one grouped read of the window's daily figures, joined
+# to the in-transit figures, into a temporary table that the snapshot upsert, the rollups,
+# the reporting status and the reconciliation gaps then read. Quotients are taken at 24
+# decimal places before rounding half up (PostgreSQL's round of numeric), so they round as
+# the exact fractions do: a quotient whose denominator is a sum of consumptions is never
+# within 1e-24 of a rounding tie without being one.
+_BUILD_ROWS_SQL = """
+DROP TABLE IF EXISTS pg_temp.snapshot_build_rows;
+CREATE TEMPORARY TABLE snapshot_build_rows ON COMMIT DROP AS
+WITH pre AS (
+    SELECT * FROM unnest(%(prefectures)s::bigint[]) WITH ORDINALITY AS p(id, ord)
+), itm AS (
+    SELECT * FROM unnest(%(items)s::bigint[], %(red)s::numeric[], %(amber)s::numeric[])
+        WITH ORDINALITY AS i(id, red, amber, ord)
+), transit AS (
+    SELECT * FROM unnest(%(t_prefectures)s::bigint[], %(t_items)s::bigint[],
+        %(t_in_transit)s::bigint[], %(t_arriving)s::bigint[])
+        AS t(prefecture_id, item_id, in_transit, arriving)
+), fig AS (
+    SELECT f.prefecture_id, f.item_id,
+           bool_or(f.date = %(d)s) AS reported,
+           bool_or(f.on_time) FILTER (WHERE f.date = %(d)s) AS on_time,
+           max(f.submitted_at) FILTER (WHERE f.date = %(d)s) AS submitted_at,
+           max(f.stock) FILTER (WHERE f.date = %(d)s) AS stock_d,
+           max(f.received) FILTER (WHERE f.date = %(d)s) AS received_d,
+           max(f.consumption) FILTER (WHERE f.date = %(d)s) AS consumption_d,
+           max(f.demand) FILTER (WHERE f.date = %(d)s) AS demand_d,
+           max(f.expected_arrivals_3d) FILTER (WHERE f.date = %(d)s) AS expected_d,
+           max(f.stock) FILTER (WHERE f.date = %(previous)s) AS stock_prev,
+           max(f.date) FILTER (WHERE f.date >= %(stale_from)s) AS stock_date,
+           (array_agg(f.stock ORDER BY f.date DESC) FILTER (WHERE f.date >= %(stale_from)s))[1]
+               AS stock,
+           sum(f.consumption) FILTER (WHERE f.date >= %(avg_from)s) AS c_sum,
+           count(*) FILTER (WHERE f.date >= %(avg_from)s) AS c_n
+    FROM {figures} f
+    WHERE f.date BETWEEN %(from)s AND %(d)s
+      AND f.prefecture_id = ANY(%(prefectures)s::bigint[])
+      AND f.item_id = ANY(%(items)s::bigint[])
+    GROUP BY f.prefecture_id, f.item_id
+), r AS (
+    SELECT pre.id AS prefecture_id, itm.id AS item_id, pre.ord AS p_ord, itm.ord AS i_ord,
+           itm.red, itm.amber, fig.reported IS TRUE AS reported, fig.on_time IS TRUE AS on_time,
+           fig.submitted_at, fig.stock, fig.stock_date, fig.stock_d, fig.stock_prev,
+           fig.received_d, fig.consumption_d, fig.demand_d,
+           COALESCE(transit.in_transit, 0) AS in_transit,
+           COALESCE(fig.expected_d, 0) + COALESCE(transit.arriving, 0) AS arriving_3d,
+           fig.c_sum, NULLIF(fig.c_n, 0) AS c_n
+    FROM pre CROSS JOIN itm
+    LEFT JOIN fig ON fig.prefecture_id = pre.id AND fig.item_id = itm.id
+    LEFT JOIN transit ON transit.prefecture_id = pre.id AND transit.item_id = itm.id
+), cover AS (
+    SELECT r.*,
+           CASE WHEN c_sum > 0 AND stock IS NOT NULL
+                THEN round((stock * c_n)::numeric(60, 24) / c_sum, 2) END AS days_of_cover,
+           CASE WHEN c_sum > 0 AND stock IS NOT NULL
+                THEN round(((stock + arriving_3d) * c_n)::numeric(60, 24) / c_sum, 2)
+           END AS projected_days_of_cover
+    FROM r
+)
+SELECT prefecture_id, item_id, p_ord, i_ord, reported, on_time, submitted_at,
+       stock, stock IS NOT NULL AND stock_date <> %(d)s AS stock_is_stale, stock_date,
+       consumption_d AS consumption,
+       round(c_sum::numeric(60, 24) / c_n, 4) AS avg_consumption_7d,
+       demand_d AS demand, in_transit, arriving_3d, days_of_cover, projected_days_of_cover,
+       CASE WHEN demand_d IS NOT NULL AND stock IS NOT NULL
+            THEN greatest(0, 3 * demand_d - stock - arriving_3d) END AS shortfall_3d,
+       stock_d - (stock_prev + received_d - consumption_d) AS reconciliation_gap,
+       CASE WHEN days_of_cover IS NULL THEN %(grey)s
+            WHEN days_of_cover < red THEN %(red_status)s
+            WHEN days_of_cover < amber THEN %(amber_status)s
+            ELSE %(green)s END::varchar AS status,
+       stock_prev, received_d, c_sum, c_n
+FROM cover
+"""
+
+# Province rollup sums per item, grouped by the number of days the average was taken over:
+# Σ of the exact averages is then Σ over at most AVG_WINDOW_DAYS groups of (Σ c_sum) / c_n.
+_ROLLUP_SQL = """
+SELECT item_id, c_n,
+       COALESCE(sum(stock), 0), COALESCE(sum(consumption), 0), COALESCE(sum(demand), 0),
+       COALESCE(sum(in_transit), 0), COALESCE(sum(arriving_3d), 0),
+       COALESCE(sum(shortfall_3d), 0), COALESCE(sum(c_sum), 0),
+       count(*) FILTER (WHERE status = %(red_status)s),
+       count(*) FILTER (WHERE stock IS NOT NULL AND NOT stock_is_stale),
+       count(*) FILTER (WHERE stock_is_stale),
+       count(*) FILTER (WHERE stock IS NULL),
+       COALESCE(sum(c_sum) FILTER (WHERE stock IS NOT NULL), 0),
+       COALESCE(sum(stock) FILTER (WHERE stock IS NOT NULL), 0)
+FROM snapshot_build_rows GROUP BY item_id, c_n
+"""
+
+_REPORTING_SQL = """
+SELECT prefecture_id, count(*) FILTER (WHERE reported),
+       count(*) FILTER (WHERE reported AND on_time), max(submitted_at)
+FROM snapshot_build_rows GROUP BY prefecture_id
+"""
+
+
 @transaction.atomic
 def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) -> SnapshotBuild:
-    """Compute and store the snapshot rows, province rollups and reporting status of `date`."""
+    """Compute and store the snapshot rows, province rollups and reporting status of `date`.
+
+    Set-based: the rows are computed in PostgreSQL (_BUILD_ROWS_SQL, the formulas of
+    `compute_snapshot_row`) into a temporary table, then upserted with one INSERT ... SELECT;
+    the rollups and the reporting status are grouped reads of that table.
+    """
     started = time.monotonic()
     now = now or timezone.now()
     _lock_date(date)
 
-    prefectures = list(active_prefectures().only("id", "code"))
+    prefectures = list(active_prefectures().values_list("id", flat=True))
     items = list(key_items())
     items_by_id = {item.pk: item for item in items}
-    window_start = date - dt.timedelta(
-        days=max(settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1, settings.SUPPLYCOORD["STALE_DAYS"], 1)
-    )
-
-    by_key: dict[tuple[int, int], dict] = defaultdict(dict)
-    figures = DailyFigure.objects.filter(
-        date__range=(window_start, date),
-        prefecture__active=True,
-        item__is_key=True,
-        item__active=True,
-    ).values_list(*Reported._fields)
-    reported = Reported._make
-    for row in figures.iterator(chunk_size=5000):
-        by_key[(row[0], row[1])][row[2]] = reported(row)
+    cfg = settings.SUPPLYCOORD
+    window_start = date - dt.timedelta(days=max(cfg["AVG_WINDOW_DAYS"] - 1, cfg["STALE_DAYS"], 1))
 
     transit = in_transit_by_key(date)
     reserve = reserve_stock_by_item(date)
+    params = {
+        "d": date,
+        "previous": date - dt.timedelta(days=1),
+        "from": window_start,
+        "stale_from": date - dt.timedelta(days=cfg["STALE_DAYS"]),
+        "avg_from": date - dt.timedelta(days=cfg["AVG_WINDOW_DAYS"] - 1),
+        # Array literals ('{1,2}'), one constant each: a list would be one per element.
+        "prefectures": _pg_array(prefectures),
+        "items": _pg_array(items_by_id),
+        "red": _pg_array(item.red_threshold for item in items),
+        "amber": _pg_array(item.amber_threshold for item in items),
+        "t_prefectures": _pg_array(key[0] for key in transit),
+        "t_items": _pg_array(key[1] for key in transit),
+        "t_in_transit": _pg_array(value[0] for value in transit.values()),
+        "t_arriving": _pg_array(value[1] for value in transit.values()),
+        "grey": Status.GREY,
+        "red_status": Status.RED,
+        "amber_status": Status.AMBER,
+        "green": Status.GREEN,
+    }
+    with connection.cursor() as cursor:
+        # One round trip: the rows, their upsert, and the rollup sums (the last result).
+        cursor.execute(
+            ";\n".join(
+                [
+                    _BUILD_ROWS_SQL.format(figures=DailyFigure._meta.db_table),
+                    _upsert_snapshot_rows(),
+                    _ROLLUP_SQL,
+                ]
+            ),
+            {**params, "now": now},
+        )
+        rollups = {item.pk: _empty_rollup() for item in items}
+        for row in cursor.fetchall():
+            _add_to_rollup(rollups[row[0]], row[1:])
+        cursor.execute(_REPORTING_SQL)
+        reported_by = {row[0]: row[1:] for row in cursor.fetchall()}
 
-    snapshot_rows = []
-    rollups = {item.pk: _empty_rollup() for item in items}
     reporting = []
-    for prefecture in prefectures:
-        reported, on_time, last_at = 0, 0, None
-        for item in items:
-            reports = by_key.get((prefecture.pk, item.pk), {})
-            values = compute_snapshot_row(
-                date=date,
-                item=item,
-                reports=reports,
-                transit=transit.get((prefecture.pk, item.pk), (0, 0)),
-            )
-            _add_to_rollup(rollups[item.pk], values)
-            values.pop("_avg_exact")
-            snapshot_rows.append((prefecture.pk, item.pk, values))
-            today_report = reports.get(date)
-            if today_report is not None:
-                reported += 1
-                on_time += today_report.on_time
-                last_at = (
-                    max(last_at, today_report.submitted_at)
-                    if last_at
-                    else today_report.submitted_at
-                )
+    for prefecture_id in prefectures:
+        # A prefecture has no rows (and reports nothing) only when there is no key item.
+        reported, on_time, last_at = reported_by.get(prefecture_id, (0, 0, None))
         if items and reported == len(items):
             state = ReportingState.ON_TIME if on_time == len(items) else ReportingState.LATE
         else:
@@ -286,7 +398,7 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         reporting.append(
             ReportingStatus(
                 date=date,
-                prefecture_id=prefecture.pk,
+                prefecture_id=prefecture_id,
                 state=state,
                 items_reported=reported,
                 items_expected=len(items),
@@ -302,7 +414,6 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         for item in items
     ]
 
-    _upsert_snapshot_rows(date=date, now=now, rows=snapshot_rows)
     ProvinceRollup.objects.bulk_create(
         rollup_rows,
         update_conflicts=True,
@@ -316,7 +427,7 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         update_fields=REPORTING_VALUE_FIELDS,
     )
     # Rows of prefectures or items no longer in scope (deactivated, no longer key) go.
-    active_ids = [p.pk for p in prefectures]
+    active_ids = prefectures
     SnapshotRow.objects.filter(date=date).filter(
         ~Q(prefecture_id__in=active_ids) | ~Q(item_id__in=list(items_by_id))
     ).delete()
@@ -328,8 +439,9 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         counts[row.state] += 1
     build_values = {
         "built_at": now,
+        "version": uuid.uuid4(),
         "duration_ms": int((time.monotonic() - started) * 1000),
-        "rows": len(snapshot_rows),
+        "rows": len(prefectures) * len(items),
         "prefectures_active": len(prefectures),
         "prefectures_on_time": counts[ReportingState.ON_TIME],
         "prefectures_late": counts[ReportingState.LATE],
@@ -341,9 +453,7 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         unique_fields=["date"],
         update_fields=list(build_values),
     )
-    reconciliation_cases_sync_for_date(
-        date=date, gaps=_gaps_of_build(date=date, rows=snapshot_rows, by_key=by_key), now=now
-    )
+    reconciliation_cases_sync_for_date(date=date, gaps=_gaps_of_build(), now=now)
     _queue_decisions_refresh(date)
     return SnapshotBuild.objects.get(date=date)
 
@@ -358,40 +468,25 @@ def _queue_decisions_refresh(date: dt.date) -> None:
     transaction.on_commit(lambda: decisions_refresh_for_date.delay(day))
 
 
-def _upsert_snapshot_rows(*, date: dt.date, now: dt.datetime, rows: list) -> None:
-    """Insert or update the snapshot rows of `date`: `rows` are (prefecture_id, item_id, values).
-
-    One statement: one array literal per column, unnested in SQL, with ON CONFLICT update;
-    `bulk_create` would build an ORM statement of 20,000 x 17 parameters (bench/README.md).
-    """
+def _upsert_snapshot_rows() -> str:
+    """The statement that inserts or updates the snapshot rows of %(d)s (built at %(now)s)
+    from the build's temporary table (_BUILD_ROWS_SQL): one INSERT ... SELECT ... ON CONFLICT
+    DO UPDATE, in prefecture and item order."""
     meta = SnapshotRow._meta
     per_row = ["prefecture", "item", *(f for f in SNAPSHOT_VALUE_FIELDS if f != "built_at")]
-    fields = [meta.get_field(name) for name in per_row]
-    columns = [meta.get_field("date"), meta.get_field("built_at"), *fields]
+    columns = ["date", "built_at", *(meta.get_field(name).column for name in per_row)]
     keys = ", ".join(meta.get_field(f).column for f in ("date", "prefecture", "item"))
     updates = ", ".join(
         f"{meta.get_field(f).column} = EXCLUDED.{meta.get_field(f).column}"
         for f in SNAPSHOT_VALUE_FIELDS
     )
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    sql = (
-        f"INSERT INTO {meta.db_table} ({', '.join(c.column for c in columns)}) "
-        f"SELECT %s, %s, * FROM unnest({arrays}) "
+    selected = ", ".join(meta.get_field(name).column for name in per_row)
+    return (
+        f"INSERT INTO {meta.db_table} ({', '.join(columns)}) "
+        f"SELECT %(d)s::date, %(now)s::timestamptz, {selected} FROM snapshot_build_rows "
+        f"ORDER BY p_ord, i_ord "
         f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
     )
-    params = [
-        _pg_array([p_id for p_id, _i, _v in rows]),
-        _pg_array([i_id for _p, i_id, _v in rows]),
-        *(
-            _pg_array(
-                [values[field.name] for _p, _i, values in rows],
-                quote=field.get_internal_type() in ("CharField", "TextField"),
-            )
-            for field in fields[2:]
-        ),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [date, now, *params])
 
 
 def _pg_array(values, *, quote: bool = False) -> str:
@@ -432,26 +527,33 @@ def _empty_rollup():
     }
 
 
-def _add_to_rollup(acc, values):
-    for field in ("stock", "consumption", "demand", "in_transit", "arriving_3d", "shortfall_3d"):
-        if values[field] is not None:
-            acc[field] += values[field]
-    rate = values["_avg_exact"]
-    has_stock = values["stock"] is not None
-    if rate is not None:
-        acc["avg"] += rate
-    if not has_stock:
-        acc["missing"] += 1
-    elif values["stock_is_stale"]:
-        acc["stale"] += 1
-    else:
-        acc["reported"] += 1
-    if has_stock and rate is not None:
-        acc["rate_with_stock"] += rate
-        acc["cover_stock"] += values["stock"]
-        acc["cover_rate"] += rate
-    if values["status"] == Status.RED:
-        acc["red"] += 1
+def _add_to_rollup(acc, grouped_row):
+    """Add one row of _ROLLUP_SQL (the item's prefectures whose average was taken over the
+    same number of days, c_n, or that have no average: c_n None) to the item's accumulator.
+
+    The sums of exact averages stay exact: Σ c_sum / c_n over the group is (Σ c_sum) / c_n.
+    """
+    (c_n, stock, consumption, demand, in_transit, arriving, shortfall, c_sum) = grouped_row[:8]
+    (red, reported, stale, missing, c_sum_with_stock, stock_with_rate) = grouped_row[8:]
+    for field, value in (
+        ("stock", stock),
+        ("consumption", consumption),
+        ("demand", demand),
+        ("in_transit", in_transit),
+        ("arriving_3d", arriving),
+        ("shortfall_3d", shortfall),
+        ("red", red),
+        ("reported", reported),
+        ("stale", stale),
+        ("missing", missing),
+    ):
+        acc[field] += int(value)
+    if c_n is not None:
+        acc["avg"] += Fraction(int(c_sum), c_n)
+        rate_with_stock = Fraction(int(c_sum_with_stock), c_n)
+        acc["rate_with_stock"] += rate_with_stock
+        acc["cover_stock"] += int(stock_with_rate)
+        acc["cover_rate"] += rate_with_stock
 
 
 def coverage_threshold() -> Fraction:
@@ -764,31 +866,115 @@ class ReconciliationActionRefused(ValueError):
     """The action does not fit the case as it is now, or the note it needs is missing."""
 
 
-def _gaps_of_build(*, date: dt.date, rows: list, by_key: dict) -> dict:
-    """{(prefecture_id, item_id): GapFigures} of every built row that has a gap, 0 included.
+class BuildGaps(Mapping):
+    """{(prefecture_id, item_id): GapFigures} of every built row that has a gap, 0 included,
+    in prefecture and item order, as the build's temporary table (_BUILD_ROWS_SQL) holds them.
 
     The previous stock and the day's receipts come from the build's own read of the daily
     figures, the one the gap was computed from: a case never mixes two versions of the figures.
+    A mapping like any other, read on first use; `reconciliation_cases_sync_for_date` reads
+    the table in SQL instead (`sql`), so 17,000 gaps never make a round trip through Python.
     """
-    previous_day = date - dt.timedelta(days=1)
-    gaps = {}
-    for prefecture_id, item_id, values in rows:
-        gap = values["reconciliation_gap"]
-        if gap is None:
-            continue
-        reports = by_key[(prefecture_id, item_id)]
-        gaps[(prefecture_id, item_id)] = GapFigures(
-            previous_stock=reports[previous_day].stock,
-            received=reports[date].received,
-            consumption=values["consumption"],
-            stock=values["stock"],
-            gap=gap,
-        )
-    return gaps
+
+    sql = (
+        "SELECT prefecture_id, item_id, stock_prev AS previous_stock, received_d AS received, "
+        "consumption, stock, reconciliation_gap AS gap, "
+        "row_number() OVER (ORDER BY p_ord, i_ord) AS ord "
+        "FROM snapshot_build_rows WHERE reconciliation_gap IS NOT NULL"
+    )
+
+    @functools.cached_property
+    def _gaps(self) -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{self.sql} ORDER BY ord")
+            return {(row[0], row[1]): GapFigures._make(row[2:7]) for row in cursor.fetchall()}
+
+    def __getitem__(self, key):
+        return self._gaps[key]
+
+    def __iter__(self):
+        return iter(self._gaps)
+
+    def __len__(self):
+        return len(self._gaps)
+
+
+def _gaps_of_build() -> BuildGaps:
+    """The gaps of the build running in this transaction (BuildGaps)."""
+    return BuildGaps()
 
 
 def _case_figures(case: ReconciliationCase) -> GapFigures:
     return GapFigures(*(getattr(case, field) for field in GapFigures._fields))
+
+
+# Gaps given as a mapping ({(prefecture_id, item_id): GapFigures}), one array per column.
+_GAPS_SQL = """SELECT * FROM unnest(%(prefectures)s::bigint[], %(items)s::bigint[],
+        %(previous_stock)s::bigint[], %(received)s::bigint[], %(consumption)s::bigint[],
+        %(stock)s::bigint[], %(gap)s::bigint[])
+        WITH ORDINALITY AS g(prefecture_id, item_id, previous_stock, received, consumption,
+                             stock, gap, ord)"""
+
+# The sync of reconciliation_cases_sync_for_date in one statement, over the gaps given as one
+# array per column (g) and the date's cases (c, locked by the statement before): `plan` is
+# every case that changes (figures replaced and maybe reopened; or closed as corrected), with
+# its note; the cases are updated from it, the notes inserted (changes in the gaps' order, then
+# closings in case order), the new cases inserted in the gaps' order. Returns the status
+# changes per prefecture: (prefecture_id, old status or NULL for a new case, new status, n).
+_RECONCILIATION_SYNC_SQL = """
+WITH g AS MATERIALIZED (
+    {gaps}
+), c AS MATERIALIZED (
+    SELECT id, prefecture_id, item_id, previous_stock, received, consumption, stock, gap, status
+    FROM {cases} WHERE date = %(d)s
+), refigured AS (
+    SELECT c.id, c.prefecture_id, c.status AS old_status,
+           c.status = %(corrected)s
+               OR (c.status IN (%(explained)s, %(accepted)s) AND c.gap <> g.gap) AS reopen,
+           c.status = %(corrected)s AS was_corrected, c.gap AS case_gap,
+           g.previous_stock, g.received, g.consumption, g.stock, g.gap, g.ord
+    FROM c JOIN g ON g.prefecture_id = c.prefecture_id AND g.item_id = c.item_id
+    WHERE g.gap <> 0 AND (
+        c.status = %(corrected)s
+        OR (c.previous_stock, c.received, c.consumption, c.stock, c.gap)
+            IS DISTINCT FROM (g.previous_stock, g.received, g.consumption, g.stock, g.gap))
+), plan AS (
+    SELECT id, prefecture_id, old_status,
+           CASE WHEN reopen THEN %(open)s ELSE old_status END AS new_status,
+           CASE WHEN reopen THEN %(reopen_action)s ELSE %(changed_action)s END AS action,
+           CASE WHEN was_corrected THEN NULL ELSE case_gap END AS gap_before, gap AS gap_after,
+           previous_stock, received, consumption, stock, gap, 0 AS part, ord
+    FROM refigured
+    UNION ALL
+    SELECT c.id, c.prefecture_id, c.status, %(corrected)s, %(corrected_action)s, c.gap, g.gap,
+           c.previous_stock, c.received, c.consumption, c.stock, c.gap, 1, c.id
+    FROM c LEFT JOIN g ON g.prefecture_id = c.prefecture_id AND g.item_id = c.item_id
+    WHERE c.status <> %(corrected)s AND (g.gap IS NULL OR g.gap = 0)
+), updated AS (
+    UPDATE {cases} AS t
+    SET previous_stock = plan.previous_stock, received = plan.received,
+        consumption = plan.consumption, stock = plan.stock, gap = plan.gap,
+        status = plan.new_status,
+        status_changed_at = CASE WHEN plan.new_status <> plan.old_status THEN %(now)s
+                                 ELSE t.status_changed_at END
+    FROM plan WHERE t.id = plan.id
+), logged AS (
+    INSERT INTO {notes} (case_id, action, text, author_id, gap_before, gap_after, created_at)
+    SELECT id, action, '', NULL, gap_before, gap_after, %(now)s FROM plan ORDER BY part, ord
+), opened AS (
+    INSERT INTO {cases} (date, prefecture_id, item_id, previous_stock, received, consumption,
+        stock, gap, status, opened_at, status_changed_at)
+    SELECT %(d)s, g.prefecture_id, g.item_id, g.previous_stock, g.received, g.consumption,
+           g.stock, g.gap, %(open)s, %(now)s, %(now)s
+    FROM g
+    WHERE g.gap <> 0 AND NOT EXISTS (
+        SELECT 1 FROM c WHERE c.prefecture_id = g.prefecture_id AND c.item_id = g.item_id)
+    ORDER BY g.ord
+)
+-- Every data-modifying CTE above runs to completion whether or not it is read here. The
+-- pending counts per prefecture follow by trigger (migration reports/0010).
+SELECT 1
+"""
 
 
 @transaction.atomic(savepoint=False)
@@ -808,80 +994,52 @@ def reconciliation_cases_sync_for_date(
     - A gap now 0, or no longer computed (no report for the previous day, or the prefecture or
       item left the report), closes the case as corrected.
 
-    Each change is logged as a note without an author. Set-based: one read of the date's cases
-    (locked, so a person's action and a rebuild serialise), then at most one insert of cases,
-    one update and one insert of notes. Running it twice changes nothing.
+    Each change is logged as a note without an author. Set-based, two statements whatever the
+    number of cases: the date's cases are locked (so a person's action and a rebuild
+    serialise), then one statement (_RECONCILIATION_SYNC_SQL) updates the cases that change,
+    logs their notes and inserts the new cases. Running it twice changes nothing. The
+    pending counts per prefecture (`ReconciliationPending`) follow by trigger.
     """
     now = now or timezone.now()
-    cases = {
-        (case.prefecture_id, case.item_id): case
-        for case in ReconciliationCase.objects.select_for_update().filter(date=date).order_by("pk")
+    cases = connection.ops.quote_name(ReconciliationCase._meta.db_table)
+    notes = connection.ops.quote_name(ReconciliationNote._meta.db_table)
+    pending = connection.ops.quote_name(ReconciliationPending._meta.db_table)
+    params = {
+        "d": date,
+        "now": now,
+        "open": OPEN,
+        "explained": EXPLAINED,
+        "accepted": ACCEPTED,
+        "corrected": CORRECTED,
+        "reopen_action": ReconciliationAction.REOPEN,
+        "changed_action": ReconciliationAction.CHANGED,
+        "corrected_action": ReconciliationAction.CORRECTED,
     }
-    new_cases, changed, notes = [], [], []
-    for (prefecture_id, item_id), figures in gaps.items():
-        if figures.gap == 0:
-            continue
-        case = cases.get((prefecture_id, item_id))
-        if case is None:
-            new_cases.append(
-                ReconciliationCase(
-                    date=date,
-                    prefecture_id=prefecture_id,
-                    item_id=item_id,
-                    status=OPEN,
-                    opened_at=now,
-                    status_changed_at=now,
-                    **figures._asdict(),
-                )
-            )
-            continue
-        before = _case_figures(case)
-        if before == figures and case.status != CORRECTED:
-            continue
-        was_corrected = case.status == CORRECTED
-        reopen = was_corrected or (
-            case.status in (EXPLAINED, ACCEPTED) and before.gap != figures.gap
-        )
-        for field, value in figures._asdict().items():
-            setattr(case, field, value)
-        if reopen:
-            case.status, case.status_changed_at = OPEN, now
-        notes.append(
-            ReconciliationNote(
-                case=case,
-                action=ReconciliationAction.REOPEN if reopen else ReconciliationAction.CHANGED,
-                # A corrected case's own figures are those of the gap it closed, not "before".
-                gap_before=None if was_corrected else before.gap,
-                gap_after=figures.gap,
-                created_at=now,
-            )
-        )
-        changed.append(case)
-    for key, case in cases.items():
-        figures = gaps.get(key)
-        if case.status == CORRECTED or (figures is not None and figures.gap != 0):
-            continue
-        # The case keeps the figures of the gap it was about; the note says what closed it.
-        case.status, case.status_changed_at = CORRECTED, now
-        notes.append(
-            ReconciliationNote(
-                case=case,
-                action=ReconciliationAction.CORRECTED,
-                gap_before=case.gap,
-                gap_after=figures.gap if figures is not None else None,
-                created_at=now,
-            )
-        )
-        changed.append(case)
-
-    if new_cases:
-        ReconciliationCase.objects.bulk_create(new_cases, batch_size=2000)
-    if changed:
-        ReconciliationCase.objects.bulk_update(
-            changed, [*GapFigures._fields, "status", "status_changed_at"], batch_size=1000
-        )
-    if notes:
-        ReconciliationNote.objects.bulk_create(notes, batch_size=2000)
+    gaps_sql = gaps.sql if isinstance(gaps, BuildGaps) else _GAPS_SQL
+    with connection.cursor() as cursor:
+        # Lock the date's cases first, in a statement of its own: the sync's statement then
+        # sees what a person's action committed while this waited. Then the pending counts
+        # of every prefecture the sync may touch, in prefecture order, in one statement: the
+        # sync's UPDATE and INSERT of cases fire two triggers, each locking its own
+        # prefectures' counts, so a build of another date (or any writer of cases) that took
+        # them in the other order deadlocked with this one. Cases before counts, as a
+        # person's action takes them. One round trip for the three.
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM {cases} WHERE date = %(d)s "
+            f"ORDER BY id FOR UPDATE) AS locked;\n"
+            f"INSERT INTO {pending} AS p (prefecture_id, open, explained) "
+            f"SELECT prefecture_id, 0, 0 FROM ("
+            f"SELECT prefecture_id FROM ({gaps_sql}) AS g WHERE gap <> 0 "
+            f"UNION SELECT prefecture_id FROM {cases} WHERE date = %(d)s) AS touched "
+            f"ORDER BY prefecture_id "
+            f"ON CONFLICT (prefecture_id) DO UPDATE SET open = p.open;\n"
+        ) + _RECONCILIATION_SYNC_SQL.format(cases=cases, notes=notes, gaps=gaps_sql)
+        if not isinstance(gaps, BuildGaps):
+            params["prefectures"] = _pg_array(key[0] for key in gaps)
+            params["items"] = _pg_array(key[1] for key in gaps)
+            for field in GapFigures._fields:
+                params[field] = _pg_array(getattr(figures, field) for figures in gaps.values())
+        cursor.execute(sql, params)
 
 
 def reconciliation_actions_allowed(user, case: ReconciliationCase) -> set[str]:

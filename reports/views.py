@@ -1,14 +1,16 @@
 import datetime as dt
-import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,6 +19,7 @@ from allocation.selectors import (
     overdue_batch_count,
     overdue_batches,
 )
+from supplycoord.lib.cache import cache_key, cached
 from supplycoord.lib.dates import (
     earliest_date,
     is_reportable,
@@ -117,17 +120,26 @@ def overview(request):
     if not request.user.sees_whole_province:
         return redirect("reports:prefecture", code=request.user.prefecture.code)
     date = _requested_date(request, covered=True)
-    data = selectors.province_overview(request.user, date=date)
+    build = selectors.snapshot_build_for(date) if date else None
+    prefectures = selectors.overview_prefectures(request.user)
+    items = list(key_items())
+    # The figures of the build, read only when its cached rendering is missing; tests reach
+    # them through the response's context either way.
+    data = SimpleLazyObject(
+        lambda: selectors.province_overview(
+            request.user, date=date, build=build, prefectures=prefectures, items=items
+        )
+    )
     today = local_today()
     # Batches on the road and alerts are live: counted as of today on the page as it opens
     # (which may be yesterday's figures while today's reports come in), as of the page's date
     # when one is asked for; the table and the alerts beside it use the same date.
     as_of = date if (request.GET.get("date", "").strip() and date) else today
-    item = _chosen_item(request, data.items)
+    item = _chosen_item(request, items)
     trend = selectors.trend_series(request.user, item=item, end=date) if item and date else None
     # Prefectures with the most gaps waiting first, so the bounded list shows them.
     reconciliation = sorted(
-        selectors.reconciliation_counts_by_prefecture(request.user, prefectures=data.prefectures),
+        selectors.reconciliation_counts_by_prefecture(request.user, prefectures=prefectures),
         key=lambda r: -(r["open"] + r["explained"]),
     )
     return render(
@@ -136,7 +148,14 @@ def overview(request):
         _page_context(
             date,
             data=data,
-            build=data.build,
+            build=build,
+            items=items,
+            as_heatmap=selectors.overview_as_heatmap(prefectures, items),
+            built=(
+                _overview_built(request.user, date, build, data, prefectures, items)
+                if date
+                else None
+            ),
             # A rebuild pending or failed: the figures shown may be out of date.
             rebuild=selectors.snapshot_rebuild_for(date) if date else None,
             trend_item=item,
@@ -150,10 +169,6 @@ def overview(request):
             overdue_as_of=as_of,
             overdue_all=("1" if as_of == today else as_of.isoformat()),
             list_size=OVERVIEW_LIST_SIZE,
-            heatmap_labels=_heatmap_labels() if data.heatmap else None,
-            heatmap_json=(
-                _compact_json_script(data.heatmap, "cover-heatmap-data") if data.heatmap else ""
-            ),
             # Drafts waiting for leadership, approvable here (issue 12).
             awaiting=_awaiting_approval(request.user),
             # Today's reports still coming in (not all prefectures have reported): a banner.
@@ -164,14 +179,74 @@ def overview(request):
     )
 
 
+def _overview_built(request_user, date, build, data, prefectures, items) -> dict:
+    """The overview's figures of one build as HTML: {"figures", "completeness"}.
+
+    Rendering them (20,400 cells as a heatmap blob, the 60 rollups, the reporting lists) took
+    most of an overview request at national scale. Nothing but a build writes what they show,
+    and every build gives its date a new `version`: so they are rendered once per build
+    version, language and register (the prefectures the user sees and the key items, with
+    their names, units and the settings shown) and kept in the cache (supplycoord.lib.cache).
+    A date without a build is rendered each time.
+    """
+
+    def render():
+        context = {
+            "date": date,
+            "data": data,
+            "red_days": settings.SUPPLYCOORD["RED_DAYS"],
+            "amber_days": settings.SUPPLYCOORD["AMBER_DAYS"],
+            "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
+            "coverage_threshold_pct": round(
+                float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100
+            ),
+            "list_size": OVERVIEW_LIST_SIZE,
+            "heatmap_labels": _heatmap_labels() if data.heatmap else None,
+            "heatmap_json": (
+                _json_script_of(data.heatmap.json, "cover-heatmap-data") if data.heatmap else ""
+            ),
+        }
+        return {
+            "figures": render_to_string("reports/_overview_figures.html", context),
+            "completeness": render_to_string("reports/_overview_completeness.html", context),
+        }
+
+    if build is None:
+        return render()
+    key = cache_key(
+        "overview-built",
+        date.isoformat(),
+        build.version.hex,
+        get_language(),
+        # Only whole-province roles reach the overview today; the province totals in the
+        # figures are theirs alone (province_overview), so the key says whose they are.
+        bool(request_user.sees_whole_province),
+        [(p.pk, p.code, p.name) for p in prefectures],
+        [(i.pk, i.code, i.short_name, i.name, i.unit) for i in items],
+        [settings.SUPPLYCOORD[name] for name in _OVERVIEW_SETTINGS],
+        OVERVIEW_LIST_SIZE,
+    )
+    # Rendered here by our own templates: safe, also after a trip through the cache.
+    return {part: mark_safe(html) for part, html in cached(key, render).items()}  # noqa: S308
+
+
+# The settings the overview's cached figures show or depend on.
+_OVERVIEW_SETTINGS = (
+    "RED_DAYS",
+    "AMBER_DAYS",
+    "CUTOFF_TIME",
+    "COVERAGE_THRESHOLD",
+    "OVERVIEW_TABLE_MAX_CELLS",
+)
+
+
 # What json_script escapes, so the blob cannot close its <script> element.
 _JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-def _compact_json_script(value, element_id: str) -> str:
-    """json_script without the space json.dumps puts after every "," and ":" and with names
-    in UTF-8 rather than \\u escapes: 60 kB less of the 340 × 60 heatmap's blob."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _json_script_of(text: str, element_id: str) -> str:
+    """json_script for JSON already written (the heatmap's compact blob: no space after "," and
+    ":", names in UTF-8 rather than \\u escapes, 60 kB less at 340 × 60)."""
     return format_html(
         '<script id="{}" type="application/json">{}</script>',
         element_id,
@@ -281,7 +356,7 @@ def daily_export(request, fmt):
             raise Http404
     params = {"date": date.isoformat(), "prefecture": prefecture.code if prefecture else ""}
     export = exports.DailyReportExport(request.user, params)
-    return export_response(export, fmt, user=request.user)
+    return export_response(export, fmt, user=request.user, csv_lines=exports.daily_report_csv_lines)
 
 
 @require_POST

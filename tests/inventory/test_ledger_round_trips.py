@@ -3,8 +3,10 @@ included: posting throughput is bound by them (bench/ledger.py, issue 13).
 
 An event dated now, or one that only adds stock, is one statement of the ledger (number,
 event, balances, lines), prepared once per connection, and one of the reports' outbox: four
-round trips with BEGIN and COMMIT (seven before issue 13). Transactional tests, so the real
-BEGIN and COMMIT are counted.
+round trips with BEGIN and COMMIT (seven before issue 13). The first event to bring an item
+into a warehouse takes one more: its balance row is inserted first and locked by a second
+statement (the services' one lock order: rows created, then locked, each in item order).
+Transactional tests, so the real BEGIN and COMMIT are counted.
 """
 
 import datetime as dt
@@ -63,7 +65,7 @@ def statements(captured) -> list[str]:
 
 
 def test_it_posts_a_receipt_in_four_round_trips(
-    office, sz01, n95, masks, django_assert_num_queries
+    office, sz01, n95, masks, stocked, django_assert_num_queries
 ):
     with django_assert_num_queries(4) as captured:
         stock_receive(
@@ -76,7 +78,32 @@ def test_it_posts_a_receipt_in_four_round_trips(
         'INSERT INTO "reports_snapshotrebuild"',
         "COMMIT",
     ]
-    assert StockBalance.objects.get(item=n95).quantity == 10
+    assert StockBalance.objects.get(item=n95).quantity == 110
+
+
+def test_it_posts_the_first_receipt_of_an_item_in_five_round_trips(
+    office, sz01, n95, masks, stocked, django_assert_num_queries
+):
+    """An item new to the warehouse: the first statement numbers the event and inserts the
+    missing balance row; a second locks the rows (in item order) and moves them. One
+    statement cannot: it would not see the row it inserted, nor one that a transaction it
+    waited for (another first receipt) committed after it began."""
+    gloves = ItemFactory(code="FH003")
+
+    with django_assert_num_queries(5) as captured:
+        stock_receive(
+            user=office, warehouse=sz01, lines=[(gloves, 7), (n95, 10)], source="purchase"
+        )
+
+    assert statements(captured) == [
+        "BEGIN",
+        "post",
+        "post",
+        'INSERT INTO "reports_snapshotrebuild"',
+        "COMMIT",
+    ]
+    assert StockBalance.objects.get(item=gloves).quantity == 7
+    assert StockBalance.objects.get(item=n95).quantity == 110
 
 
 def test_it_posts_an_issue_in_four_round_trips(
@@ -119,8 +146,8 @@ def test_it_adds_one_read_for_codes_and_one_for_a_client_uuid(
 def test_it_reads_the_ledger_first_for_a_back_dated_issue(
     office, sz01, n95, stocked, django_assert_num_queries
 ):
-    """Number and event; the balances locked; the ledger after the event; lines and balances;
-    the outbox: seven round trips."""
+    """Number and event; the balances locked (they exist: one statement); the ledger after the
+    event; lines and balances; the outbox: seven round trips."""
     with django_assert_num_queries(7) as captured:
         stock_issue(
             user=office,
@@ -132,7 +159,7 @@ def test_it_reads_the_ledger_first_for_a_back_dated_issue(
 
     assert statements(captured)[1:5] == [
         "WITH seq AS",
-        'INSERT INTO "inventory_stockbalance"',
+        "WITH p AS",
         "SELECT item_id, MAX(total),",
         "WITH new_lines AS",
     ]
@@ -148,7 +175,7 @@ def test_it_counts_in_six_round_trips(office, sz01, n95, stocked, django_assert_
 
 
 def test_it_prepares_the_posting_statement_once_per_connection(
-    office, sz01, n95, django_assert_num_queries
+    office, sz01, n95, stocked, django_assert_num_queries
 ):
     """On a new connection the first event prepares and executes in one round trip; the next
     only executes."""
@@ -164,11 +191,11 @@ def test_it_prepares_the_posting_statement_once_per_connection(
     assert prepared.startswith(f"PREPARE {name} AS WITH seq AS")
     assert f"; EXECUTE {name}(" in prepared
     assert executed.startswith(f"EXECUTE {name}(")
-    assert StockBalance.objects.get(item=n95).quantity == 30
+    assert StockBalance.objects.get(item=n95).quantity == 130
 
 
 def test_it_executes_the_statement_plainly_behind_a_transaction_pooler(
-    office, sz01, n95, monkeypatch, django_assert_num_queries
+    office, sz01, n95, stocked, monkeypatch, django_assert_num_queries
 ):
     """DISABLE_SERVER_SIDE_CURSORS (set for PgBouncer's transaction pooling, where a prepared
     statement may live in another server session) turns prepared statements off."""
@@ -178,7 +205,7 @@ def test_it_executes_the_statement_plainly_behind_a_transaction_pooler(
         stock_receive(user=office, warehouse=sz01, lines=[(n95, 10)], source="purchase")
 
     assert captured.captured_queries[1]["sql"].startswith("WITH seq AS")
-    assert StockBalance.objects.get(item=n95).quantity == 10
+    assert StockBalance.objects.get(item=n95).quantity == 110
 
 
 def test_a_prepare_that_fails_is_prepared_afresh_next_time(db):
