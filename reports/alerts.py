@@ -42,12 +42,12 @@ from allocation.selectors import overdue_batches
 from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
+from supplycoord.lib.pg import array_literal
 from supplycoord.models import Role, User
 from supplycoord.selectors import key_items, prefecture_ids_visible_to
 
 from .models import Alert, AlertKind, ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
 from .models import Status as SnapshotStatus
-from .spotchecks import array_literal
 
 PROJECTION_DAYS = 3
 

@@ -36,6 +36,7 @@ from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
+from supplycoord.lib.pg import array_literal
 from supplycoord.models import Item
 from supplycoord.permissions import (
     can_build_snapshots,
@@ -356,14 +357,14 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
         "stale_from": date - dt.timedelta(days=cfg["STALE_DAYS"]),
         "avg_from": date - dt.timedelta(days=cfg["AVG_WINDOW_DAYS"] - 1),
         # Array literals ('{1,2}'), one constant each: a list would be one per element.
-        "prefectures": _pg_array(prefectures),
-        "items": _pg_array(items_by_id),
-        "red": _pg_array(item.red_threshold for item in items),
-        "amber": _pg_array(item.amber_threshold for item in items),
-        "t_prefectures": _pg_array(key[0] for key in transit),
-        "t_items": _pg_array(key[1] for key in transit),
-        "t_in_transit": _pg_array(value[0] for value in transit.values()),
-        "t_arriving": _pg_array(value[1] for value in transit.values()),
+        "prefectures": array_literal(prefectures),
+        "items": array_literal(items_by_id),
+        "red": array_literal(item.red_threshold for item in items),
+        "amber": array_literal(item.amber_threshold for item in items),
+        "t_prefectures": array_literal(key[0] for key in transit),
+        "t_items": array_literal(key[1] for key in transit),
+        "t_in_transit": array_literal(value[0] for value in transit.values()),
+        "t_arriving": array_literal(value[1] for value in transit.values()),
         "grey": Status.GREY,
         "red_status": Status.RED,
         "amber_status": Status.AMBER,
@@ -487,23 +488,6 @@ def _upsert_snapshot_rows() -> str:
         f"ORDER BY p_ord, i_ord "
         f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
     )
-
-
-def _pg_array(values, *, quote: bool = False) -> str:
-    """A PostgreSQL array literal of ints, bools, Decimals, dates or (quoted) strings."""
-    items = []
-    for value in values:
-        if value is None:
-            items.append("NULL")
-        elif value is True:
-            items.append("t")
-        elif value is False:
-            items.append("f")
-        elif quote:
-            items.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            items.append(str(value))
-    return "{" + ",".join(items) + "}"
 
 
 def _empty_rollup():
@@ -1035,10 +1019,10 @@ def reconciliation_cases_sync_for_date(
             f"ON CONFLICT (prefecture_id) DO UPDATE SET open = p.open;\n"
         ) + _RECONCILIATION_SYNC_SQL.format(cases=cases, notes=notes, gaps=gaps_sql)
         if not isinstance(gaps, BuildGaps):
-            params["prefectures"] = _pg_array(key[0] for key in gaps)
-            params["items"] = _pg_array(key[1] for key in gaps)
+            params["prefectures"] = array_literal(key[0] for key in gaps)
+            params["items"] = array_literal(key[1] for key in gaps)
             for field in GapFigures._fields:
-                params[field] = _pg_array(getattr(figures, field) for figures in gaps.values())
+                params[field] = array_literal(getattr(figures, field) for figures in gaps.values())
         cursor.execute(sql, params)
 
 

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from inventory.models import DailyFigure
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
+from supplycoord.lib.pg import array_literal
 from supplycoord.models import Item, ProtectedStaff
 from supplycoord.permissions import can_follow_up_spot_checks, can_read_spot_checks
 from supplycoord.selectors import active_prefectures, key_items
@@ -302,21 +303,6 @@ def _comparisons_store(*, date: dt.date, comparisons: list[ItemComparison], now)
     figures = [array_literal(column) for column in figures]
     with connection.cursor() as cursor:
         cursor.execute(sql, [date, now, *items, date, *figures, date, date, *figures[:2]])
-
-
-def array_literal(values) -> str:
-    """A PostgreSQL array literal of ints, bools, Decimals, None and strings (quoted)."""
-    out = []
-    for value in values:
-        if value is None:
-            out.append("NULL")
-        elif value is True or value is False:
-            out.append("t" if value else "f")
-        elif isinstance(value, str):
-            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            out.append(str(value))
-    return "{" + ",".join(out) + "}"
 
 
 @transaction.atomic

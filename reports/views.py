@@ -87,6 +87,16 @@ def _chosen_item(request, items):
     return items[0] if items else None
 
 
+def _thresholds() -> dict:
+    """The thresholds and cut-off the dashboards' legends and hints show."""
+    return {
+        "red_days": settings.SUPPLYCOORD["RED_DAYS"],
+        "amber_days": settings.SUPPLYCOORD["AMBER_DAYS"],
+        "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
+        "coverage_threshold_pct": round(float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100),
+    }
+
+
 def _page_context(date, **extra):
     """What every dashboard page shows: the data's date, when it was built, today.
 
@@ -97,10 +107,7 @@ def _page_context(date, **extra):
         "build": selectors.snapshot_build_for(date) if date and "build" not in extra else None,
         "today": local_today(),
         "earliest": earliest_date(),
-        "red_days": settings.SUPPLYCOORD["RED_DAYS"],
-        "amber_days": settings.SUPPLYCOORD["AMBER_DAYS"],
-        "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
-        "coverage_threshold_pct": round(float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100),
+        **_thresholds(),
         "trend_labels": {
             "stock": _("Stock"),
             "consumption": _("Consumption"),
@@ -194,12 +201,7 @@ def _overview_built(request_user, date, build, data, prefectures, items) -> dict
         context = {
             "date": date,
             "data": data,
-            "red_days": settings.SUPPLYCOORD["RED_DAYS"],
-            "amber_days": settings.SUPPLYCOORD["AMBER_DAYS"],
-            "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
-            "coverage_threshold_pct": round(
-                float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100
-            ),
+            **_thresholds(),
             "list_size": OVERVIEW_LIST_SIZE,
             "heatmap_labels": _heatmap_labels() if data.heatmap else None,
             "heatmap_json": (
