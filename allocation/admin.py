@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from inventory.admin import ReadOnlyAdminMixin
+from supplycoord.admin import ReadOnlyAdminMixin
 
 from .models import (
     BatchReceipt,

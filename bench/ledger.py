@@ -3,6 +3,10 @@
 
     .venv/bin/python bench/ledger.py [--warehouses 50 --items 60 --events 1000000 --post 2000
                                       --clients 8 --post-each 500 --keep]
+    .venv/bin/python bench/ledger.py --posting-only [--post 2000 --clients 8 --post-each 500]
+
+With --posting-only it generates nothing and runs step 2 alone, on the ledger an earlier
+--keep run left (before/after comparisons of the posting code, back to back).
 
 1. Generates --events stock events with their lines (1-3 each) across warehouses x items in
    PostgreSQL, with set-based SQL only (`INSERT ... SELECT generate_series`, in date order,
@@ -73,6 +77,12 @@ def parse_args():
         "--post-each", type=int, default=500, help="events each concurrent client posts"
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--posting-only",
+        action="store_true",
+        help="reuse the ledger an earlier --keep run left (or DATABASE_URL's) and time only "
+        "the posting: one client, --clients at once, the batch import",
+    )
     args = parser.parse_args()
     if args.warehouses < 2 or args.items < 3 or args.days < 60 or args.post < 2:
         parser.error("need at least 2 warehouses, 3 items, 60 days and 2 posted events")
@@ -900,19 +910,28 @@ def _local_start(day):
 # --- main ---------------------------------------------------------------------------------
 
 
-def main():
-    args = parse_args()
-    url, created = prepare_database(DEFAULT_DB)
+def _django_setup(url: str) -> None:
+    """Django on the benchmark database, with nothing reaching a real broker (any after-commit
+    work runs in-process) and the stock card's view able to render without collected static
+    files (a fresh checkout: the manifest storage would refuse every {% static %})."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supplycoord.settings")
-    # Nothing may reach a real broker: any after-commit work runs in-process.
     os.environ.pop("REDIS_URL", None)
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "True"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("STATIC_MANIFEST", "False")
 
     import django
 
     django.setup()
+
+
+def main():
+    args = parse_args()
+    if args.posting_only:
+        return main_posting_only(args)
+    url, created = prepare_database(DEFAULT_DB)
+    _django_setup(url)
     from django.core.management import call_command
     from django.db import connection
 
@@ -1037,6 +1056,63 @@ def main():
         elif generated:
             print(f"\nThe generated data is left in {safe} (DATABASE_URL).")
     return status
+
+
+def main_posting_only(args):
+    """--posting-only: the posting steps alone, on the ledger an earlier run generated and
+    kept (its events, the ones posted since included), so that code can be compared before
+    and after a change back to back without generating a million events each time. The
+    database is left as it is (the posted events stay in it)."""
+    url, created = prepare_database(DEFAULT_DB, keep_existing=True)
+    _django_setup(url)
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    from inventory.models import StockEvent, Warehouse
+    from supplycoord.models import User
+
+    safe = str(connection.settings_dict["NAME"])
+    try:
+        user = User.objects.filter(username=f"{PREFIX.lower()}_office").first()
+        ready = user is not None and Warehouse.objects.filter(code__startswith=PREFIX).exists()
+    except DatabaseError:
+        ready = False
+    if not ready:
+        connection.close()
+        if created:  # nothing was there: leave nothing behind
+            drop_database(url)
+        usage_error(
+            f"{safe} holds no benchmark ledger: run bench/ledger.py --keep first "
+            "(or point DATABASE_URL at the database such a run filled)"
+        )
+    # The kept ledger may predate the code's latest migrations.
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"Database: {safe}, {StockEvent.objects.count():,} events (reused; posting only)")
+    try:
+        post, failures = bench_post(args, user)
+    finally:
+        connection.close()
+    posted, seconds, rate, median, p95 = post["single"]
+    print("\nSummary (posting only)")
+    print(
+        f"  post, one client       : p50 {median * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, "
+        f"{rate:,.0f} events/s; "
+        + ", ".join(f"{n} statements a {kind}" for kind, n in post["statements"].items())
+    )
+    python_cpu, backend_cpu = post["cpu"]
+    if backend_cpu >= 0:
+        print(
+            f"  CPU per event          : {python_cpu * 1000:.2f} ms Python + "
+            f"{backend_cpu * 1000:.2f} ms PostgreSQL backend"
+        )
+    for run in post.get("concurrent", []):
+        if "rate" in run:
+            print(
+                f"  post, {args.clients} clients, {run['label']}: {run['rate']:,.0f} events/s "
+                f"(p50 {run['median'] * 1000:.2f} ms)"
+            )
+    return 1 if failures else 0
 
 
 def met(ok):

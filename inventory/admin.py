@@ -1,11 +1,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from supplycoord.admin import ReadOnlyAdminMixin
+
 from .models import DailyFigure, StockBalance, StockEvent, StockEventLine, Warehouse
 
 
 @admin.register(DailyFigure)
-class DailyFigureAdmin(SimpleHistoryAdmin):
+class DailyFigureAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only: figures change only through daily_figures_submit (with its history and checks)."""
 
     list_display = (
@@ -24,28 +26,6 @@ class DailyFigureAdmin(SimpleHistoryAdmin):
     list_filter = ("on_time", "prefecture", "item")
     date_hierarchy = "date"
     list_select_related = ("prefecture", "item", "submitted_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdminMixin:
-    """The ledger changes only through the stock services (numbering, locks, balances)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Warehouse)

@@ -3,8 +3,6 @@
 import dataclasses
 import datetime as dt
 import functools
-import re
-import secrets
 import uuid
 from collections.abc import Mapping
 
@@ -27,9 +25,10 @@ from supplycoord.bulk import (
     parse_whole_number,
     rows_submit,
 )
-from supplycoord.events import daily_figures_changed, stock_changed
-from supplycoord.lib.dates import cutoff_for, local_date, parse_moment
+from supplycoord.events import daily_figures_changed, protected_staff_changed, stock_changed
+from supplycoord.lib.dates import cutoff_for, local_date, local_today, parse_moment
 from supplycoord.lib.numbers import grouped
+from supplycoord.lib.pg import execute_prepared
 from supplycoord.models import Item, Prefecture, ProtectedStaff, StaffCategory
 from supplycoord.permissions import (
     can_backdate_freely,
@@ -144,7 +143,9 @@ class ProtectedStaffInvalid(Exception):
 def protected_staff_set(*, user, counts: dict) -> int:
     """Set 保障人员数: `counts` maps (prefecture code, staff category code) to a whole number.
 
-    Office staff only. All or nothing; history (who, when, old value) is kept per row.
+    Office staff only. All or nothing; history (who, when, old value) is kept per row. A
+    change rebuilds the recent dates already built (`protected_staff_changed`): their stored
+    spot checks rest on the counts.
     An empty cell (None or blank text) means "no change": the saved count, or its absence,
     stays; it is neither 0 nor an error, so one untouched cell never refuses the table.
     Returns the number of rows that changed.
@@ -187,6 +188,9 @@ def protected_staff_set(*, user, counts: dict) -> int:
         row._history_user = user
         row.save()
         changed += 1
+    if changed:
+        # In the transaction: the reports' rebuild requests commit with the new counts.
+        protected_staff_changed(dates={local_today()})
     return changed
 
 
@@ -1122,12 +1126,14 @@ def _post_stock_event(
     if errors:
         raise LedgerInvalid(sorted(errors, key=lambda e: -1 if e.line is None else e.line))
 
+    day = local_date(when)  # the office's day: the document number's month, the announced date
     event = _write_event(
         user=user,
         warehouse=warehouse,
         kind=kind,
         parsed=parsed,
         occurred_at=when,
+        period=f"{day.year:04d}{day.month:02d}",
         now=now,
         client_uuid=uuid_value,
         reverses=reverses,
@@ -1140,7 +1146,7 @@ def _post_stock_event(
         winner = StockEvent.objects.get(client_uuid=uuid_value)
         return _replayed(winner, user=user, warehouse=warehouse, kind=kind)
     event.replayed = False
-    _announce_stock_changed({local_date(when)})
+    _announce_stock_changed({day})
     return event
 
 
@@ -1148,14 +1154,20 @@ def _announce_stock_changed(dates: set) -> None:
     """Tell the apps that read the ledger (the snapshot rollups' reserve column) which days
     moved. Inside the transaction: what they write (the reports' outbox rows) commits or rolls
     back with the events; they defer their side effects to the commit."""
-    stock_changed(dates=set(dates))
+    stock_changed(dates=dates)
+
+
+@functools.cache
+def _choice_values(choice_class) -> frozenset:
+    """A TextChoices' values (its `.values` builds a new list on every read)."""
+    return frozenset(choice_class.values)
 
 
 def _event_fields(choices, *, source_document, counterparty, note, errors) -> tuple[dict, dict]:
     """The event's choice field and texts as model fields, with errors appended."""
     values = {"receipt_source": "", "issue_kind": "", "adjustment_reason": ""}
     for name, (value, choice_class) in (choices or {}).items():
-        if value not in choice_class.values:
+        if not isinstance(value, str) or value not in _choice_values(choice_class):
             errors.append(
                 LineError(
                     None,
@@ -1210,7 +1222,7 @@ def _replayed(event: StockEvent, *, user, warehouse, kind) -> StockEvent:
 
 
 def _write_event(
-    *, user, warehouse, kind, parsed, occurred_at, now, client_uuid, reverses, **fields
+    *, user, warehouse, kind, parsed, occurred_at, period, now, client_uuid, reverses, **fields
 ) -> StockEvent | None:
     """Number and insert the event, write its lines and move its balances, never below zero.
 
@@ -1232,7 +1244,6 @@ def _write_event(
         reverses=reverses,
         **fields,
     )
-    period = _period(occurred_at)
     sign = _KIND_RULES[kind]["sign"]
     if sign is not None:
         deltas = [(item, sign * value) for item, value in parsed]
@@ -1270,7 +1281,8 @@ def _write_event(
 
 
 def _period(occurred_at: dt.datetime) -> str:
-    """The month of the document number: the event's month in the office's time zone."""
+    """The month of the document number: the event's month in the office's time zone
+    (`_post_stock_event` formats it from the event's local date the same way)."""
     return timezone.localtime(occurred_at).strftime("%Y%m")
 
 
@@ -1321,9 +1333,12 @@ def _event_ctes() -> str:
     )
 
 
-def _event_params(event: StockEvent, period: str) -> dict:
+def _event_params(event: StockEvent, period: str, db=None) -> dict:
+    """The event's columns as parameters. `db`: the connection's wrapper itself (a cursor's
+    `.db`), so that the dozen fields do not each go through Django's `connection` proxy."""
+    db = db or connection
     params = {
-        f.attname: f.get_db_prep_save(getattr(event, f.attname), connection)
+        f.attname: f.get_db_prep_save(getattr(event, f.attname), db)
         for f in _event_fields_in_order()
     }
     params["period"] = period
@@ -1331,7 +1346,7 @@ def _event_params(event: StockEvent, period: str) -> dict:
     return params
 
 
-def _event_saved(event: StockEvent, pk: int, document_number: str) -> None:
+def _event_saved(event: StockEvent, pk: int, document_number: str, alias=None) -> None:
     """Mark the instance as the row just inserted: Model.save() without its bookkeeping.
 
     Ledger rows are written once and never saved again, and no signals listen to them.
@@ -1339,7 +1354,7 @@ def _event_saved(event: StockEvent, pk: int, document_number: str) -> None:
     event.pk = pk
     event.document_number = document_number
     event._state.adding = False
-    event._state.db = connection.alias
+    event._state.db = alias or connection.alias
 
 
 def _document_number_give_back(warehouse_id: int, period: str) -> None:
@@ -1380,8 +1395,7 @@ def _post_sql() -> str:
     return (
         f"WITH {_event_ctes()}, {_lines_cte()}, "
         "present AS MATERIALIZED (SELECT count(*) = cardinality(%(items)s::bigint[]) AS every "
-        f"FROM {balances} b WHERE b.warehouse_id = %(warehouse_id)s "
-        "AND b.item_id = ANY(%(items)s::bigint[])), "
+        f"FROM {_line_items('TRUE')} CROSS JOIN LATERAL ({_balance_row('o.item_id', 'b.item_id')}) b), "
         f"made AS (INSERT INTO {balances} (warehouse_id, item_id, quantity, updated_at) "
         "SELECT %(warehouse_id)s, item_id, 0, %(now)s FROM m "
         "WHERE NOT (SELECT every FROM present) AND EXISTS (SELECT 1 FROM ev) ORDER BY item_id "
@@ -1414,6 +1428,39 @@ def _post_locked_sql() -> str:
     )
 
 
+def _balance_row(item_id: str, columns: str) -> str:
+    """The balance row of (the event's warehouse, `item_id`), found by its unique key.
+
+    Used as a LATERAL subquery per line item, so each is one probe of `stock_balance_key`:
+    with `item_id = ANY(...)` the planner preferred the warehouse's own index and walked
+    every balance of the warehouse (60 items, and their dead versions) twice per event.
+    In `cur` the outer rows come in item order, so the rows are locked in item order (a
+    subquery with LIMIT or FOR UPDATE is never flattened: a nested loop, in the outer order).
+    """
+    balances = connection.ops.quote_name(StockBalance._meta.db_table)
+    return (
+        f"SELECT {columns} FROM {balances} b WHERE b.warehouse_id = %(warehouse_id)s "
+        f"AND b.item_id = {item_id} LIMIT 1"
+    )
+
+
+def _line_items(when: str) -> str:
+    """`o`: the event's line items in item order (none unless `when`), the outer side of the
+    `_balance_row` probes.
+
+    LIMIT cardinality(...) cuts nothing (one line per item); it is there for the plan cache.
+    In the generic plan of the prepared statement the array is a parameter, so PostgreSQL
+    guesses 10 items (and 10 probes), against the 2 of a custom plan that sees the array:
+    the generic plan always looked dearer, and every execution was planned afresh. A LIMIT
+    that is not a constant is guessed at a tenth of the rows: the generic plan now costs one
+    probe, no more than a custom one, and is kept (pg_prepared_statements.generic_plans).
+    """
+    return (
+        f"(SELECT item_id FROM m WHERE {when} ORDER BY item_id "
+        "LIMIT cardinality(%(items)s::bigint[])) o"
+    )
+
+
 def _lines_cte() -> str:
     """`m`: the event's lines, (item id, signed delta, position in the event)."""
     return (
@@ -1436,9 +1483,9 @@ def _move_ctes(*, columns: str, source: str, lock_when: str, ready: str) -> str:
     balances = quote(StockBalance._meta.db_table)
     lines = quote(StockEventLine._meta.db_table)
     return (
-        f"cur AS MATERIALIZED (SELECT b.item_id, b.quantity FROM {balances} b "
-        "WHERE b.warehouse_id = %(warehouse_id)s AND b.item_id = ANY(%(items)s::bigint[]) "
-        f"AND {lock_when} ORDER BY b.item_id FOR UPDATE), "
+        "cur AS MATERIALIZED (SELECT b.item_id, b.quantity "
+        f"FROM {_line_items(lock_when)} "
+        f"CROSS JOIN LATERAL ({_balance_row('o.item_id', 'b.item_id, b.quantity')} FOR UPDATE) b), "
         f"checked AS MATERIALIZED (SELECT {columns}, m.item_id, m.delta, m.position, "
         "COALESCE(cur.quantity, 0) AS before, "
         f"{ready} AND bool_and(COALESCE(cur.quantity, 0) + m.delta >= 0) OVER () AS ok "
@@ -1456,78 +1503,27 @@ def _move_ctes(*, columns: str, source: str, lock_when: str, ready: str) -> str:
     )
 
 
-def _execute_prepared(cursor, sql: str, params: dict) -> None:
-    """Run `sql` (%(name)s parameters) as a prepared statement of this connection.
-
-    PostgreSQL then parses, analyses and plans the posting statement once per connection, not
-    for every event: that was half of the database's CPU time per event (bench/ledger.py).
-    The first use on a connection prepares and executes in one round trip. Each connection
-    gets its own name, so a statement left in a pooled server session cannot collide.
-
-    A transaction-pooling PgBouncer gives each transaction whichever server session is free,
-    where the statement does not exist. Django's DISABLE_SERVER_SIDE_CURSORS, which such a
-    deployment sets for the same reason, turns prepared statements off: plain execution.
-    """
-    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
-        cursor.execute(sql, params)
-        return
-    body, arguments = _numbered_parameters(sql)
-    prepared = getattr(connection, "_inventory_prepared", None)
-    if prepared is None or prepared[0] is not connection.connection:
-        prepared = (connection.connection, {})
-        connection._inventory_prepared = prepared
-    name = prepared[1].get(sql)
-    if name is None:
-        name = f"inventory_{secrets.token_hex(6)}"
-        # Noted before it runs: PREPARE outlives a rollback of the transaction around it. But a
-        # PREPARE that fails (cancelled, a lock or statement timeout) leaves no statement: then
-        # forget the name, so the next call prepares afresh under a new one. (Had the EXECUTE
-        # half failed, the prepared statement is orphaned under its random name: harmless.)
-        prepared[1][sql] = name
-        try:
-            cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}({arguments})", params)
-        except Exception:
-            prepared[1].pop(sql, None)
-            raise
-    else:
-        cursor.execute(f"EXECUTE {name}({arguments})", params)
-
-
-@functools.cache
-def _numbered_parameters(sql: str) -> tuple[str, str]:
-    """`sql` with $1, $2, … for its %(name)s parameters, and the EXECUTE arguments that
-    pass them in that order."""
-    names: list[str] = []
-
-    def number(match) -> str:
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    body = re.sub(r"%\((\w+)\)s", number, sql)
-    return body, ", ".join(f"%({name})s" for name in names)
-
-
 def _event_post(event: StockEvent, period: str, deltas: list[tuple], *, now) -> StockEvent | None:
     """Post an event whose line quantities are known, [(Item, signed delta)], in one
     statement (`_post_sql`), or two when a balance row of its items was missing (the first
     receipt of an item into the warehouse, or one committed while this statement waited).
     None: its client UUID was stored by another transaction."""
-    params = _event_params(event, period)
-    params.update(items=[item.pk for item, _delta in deltas], deltas=[d for _i, d in deltas])
-    params["now"] = now
     with connection.cursor() as cursor:
-        _execute_prepared(cursor, _post_sql(), params)
+        params = _event_params(event, period, cursor.db)
+        params["items"] = [item.pk for item, _delta in deltas]
+        params["deltas"] = [d for _i, d in deltas]
+        params["now"] = now
+        execute_prepared(cursor, _post_sql(), params, prefix="inventory")
         rows = cursor.fetchall()
         if not rows:
             _document_number_give_back(event.warehouse_id, period)
             return None
-        _event_saved(event, rows[0][0], rows[0][1])
+        _event_saved(event, rows[0][0], rows[0][1], cursor.db.alias)
         results = [(before, ok) for _pk, _number, before, ok, _locked in rows]
         if not rows[0][4]:
             # The missing rows are there now (inserted above, or by the transaction waited
             # for); this statement's snapshot holds them all: lock, check, move.
-            _execute_prepared(
+            execute_prepared(
                 cursor,
                 _post_locked_sql(),
                 {
@@ -1539,6 +1535,7 @@ def _event_post(event: StockEvent, period: str, deltas: list[tuple], *, now) -> 
                     "deltas": params["deltas"],
                     "now": now,
                 },
+                prefix="inventory",
             )
             results = cursor.fetchall()
     if not results[0][1]:

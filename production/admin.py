@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from inventory.admin import ReadOnlyAdminMixin
+from supplycoord.admin import ReadOnlyAdminMixin
 
 from .models import Licence, Problem, Producer, ProductionLine, ProductionReport, RawMaterial
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from inventory.admin import ReadOnlyAdminMixin
+from supplycoord.admin import ReadOnlyAdminMixin
 
 from .models import (
     Alert,
@@ -62,7 +62,7 @@ class ReconciliationNoteInline(admin.TabularInline):
 
 
 @admin.register(ReconciliationCase)
-class ReconciliationCaseAdmin(admin.ModelAdmin):
+class ReconciliationCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: cases change through the snapshot build and the queue page's services."""
 
     list_display = (
@@ -81,15 +81,6 @@ class ReconciliationCaseAdmin(admin.ModelAdmin):
     list_select_related = ("prefecture", "item")
     date_hierarchy = "date"
     inlines = [ReconciliationNoteInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SpotCheckFollowUpInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -51,3 +51,14 @@ def snapshots_stale_after_batch_moved(*, dates) -> None:
     built dates as a ledger event of t."""
     if dates:
         snapshot_rebuilds_request_built(since=min(dates))
+
+
+def spot_checks_stale_after_staff(*, dates) -> None:
+    """The spot checks compare consumption per protected person with the staff as they are
+    now, and each build stores its date's comparison. A change of staff on day t rebuilds the
+    dates already built within the comparison's window before it ([t-6, t]): their stored
+    figures, scores and flags are recomputed with the new counts. Older dates keep what they
+    were computed with until they are built again. One statement."""
+    window = settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1
+    recent = {day - dt.timedelta(days=offset) for day in dates for offset in range(window + 1)}
+    snapshot_rebuilds_request(dates=recent, built_only_from=min(recent))

@@ -503,12 +503,28 @@ class SpotCheckFigure(models.Model):
     consumption per protected person over [d-6, d], its robust z-score (none when the item was
     not compared) and whether it is flagged."""
 
+    # Derived rows, 20,400 a day at national scale, written only by the comparison statement
+    # (reports/spotchecks.py, `_COMPARE_SQL`), which takes the item and prefecture ids from
+    # those tables in the same transaction. No database constraint or index on the two keys:
+    # their deferred checks (two lookups per new row at commit) and index upkeep were a third
+    # of a new day's spot checks. Django still cascades a deletion through the ORM (the
+    # unique key, date first, serves the date's reads).
     date = models.DateField(_("date"))
     item = models.ForeignKey(
-        Item, verbose_name=_("item"), on_delete=models.CASCADE, related_name="+"
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     prefecture = models.ForeignKey(
-        Prefecture, verbose_name=_("prefecture"), on_delete=models.CASCADE, related_name="+"
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     figure = models.DecimalField(
         _("consumption per protected person, 7 days"), max_digits=24, decimal_places=6

@@ -15,7 +15,7 @@ from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Valu
 
 from inventory.models import DailyFigure
 from supplycoord.lib.dates import cutoff_for, local_now, local_today
-from supplycoord.models import Item, Prefecture
+from supplycoord.models import BilingualNameMixin, Item, Prefecture
 from supplycoord.permissions import can_view_prefecture, sees_whole_province
 from supplycoord.selectors import (
     key_items,
@@ -36,6 +36,9 @@ from .models import (
     SnapshotRow,
     Status,
 )
+
+# A keyword argument the caller did not pass (None is a value: "no build", "no progress").
+_UNREAD = object()
 
 
 def latest_built_date(on_or_before: dt.date | None = None) -> dt.date | None:
@@ -115,14 +118,16 @@ def reports_in_progress(
     )
 
 
-def dashboard_default_date(*, today: dt.date | None = None) -> dt.date | None:
+def dashboard_default_date(*, today: dt.date | None = None, progress=_UNREAD) -> dt.date | None:
     """Where pages of province figures open without a ?date=: the latest built date whose
     figures all meet the coverage threshold (latest_covered_date), up to today; but while
     today's reports are still coming in (incomplete, before the cut-off) not today, even where
     stale stock lifts its coverage over the threshold: the page opens on the day before and
-    the overview's banner links to today (issue 12 §3). Two queries."""
+    the overview's banner links to today (issue 12 §3). Two queries; one when the caller has
+    read today's `progress` (reports_in_progress) already."""
     today = today or local_today()
-    progress = reports_in_progress(today=today)
+    if progress is _UNREAD:
+        progress = reports_in_progress(today=today)
     coming_in = progress is not None and progress.before_cutoff
     return latest_covered_date(on_or_before=today, avoid=today if coming_in else None)
 
@@ -204,7 +209,59 @@ def overview_as_heatmap(prefectures: list, items: list) -> bool:
     return len(prefectures) * len(items) > settings.SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"]
 
 
-_UNREAD = object()
+@dataclasses.dataclass(frozen=True)
+class OverviewRegister:
+    """What the overview's cached figures are drawn over, as a cache key can name it without
+    reading a model instance: the active prefectures `user` sees, the active key items, and
+    a digest that changes with any of those prefectures or any item."""
+
+    prefectures: int
+    items: int
+    digest: str
+
+    @property
+    def as_heatmap(self) -> bool:
+        return self.prefectures * self.items > settings.SUPPLYCOORD["OVERVIEW_TABLE_MAX_CELLS"]
+
+
+def overview_register(user) -> OverviewRegister:
+    """The overview's register in one query, counted and hashed by PostgreSQL (issue 13: the
+    340 prefectures and 60 items read as model instances on every request only to make the
+    cache key cost more than the key saved).
+
+    The digest is a SHA-256 over every active prefecture the user sees (by code) and every
+    item, key or not (rollups name their item), each row with the fields the figures show and
+    its `xmin`, the transaction that wrote that version of the row: any UPDATE is a new
+    digest, also one that only touches a field not listed here, and also a change made and
+    undone (renamed and renamed back), so a rendering made while the register changed is never
+    served for a register read after the change. An added, removed, activated or deactivated
+    row changes the set hashed."""
+    visible = prefecture_ids_visible_to(user)
+    prefecture, item = Prefecture._meta.db_table, Item._meta.db_table
+    scope, params = ("", []) if visible is None else ("AND id = ANY(%s)", [sorted(visible)])
+    prefectures = f"FROM {prefecture} WHERE active {scope}"
+    sql = f"""
+        SELECT (SELECT count(*) {prefectures}),
+               (SELECT count(*) FROM {item} WHERE is_key AND active),
+               encode(sha256(convert_to(json_build_array(
+                   (SELECT json_agg(json_build_array(id, xmin::text, code, name_zh, name_en)
+                                    ORDER BY code, id) {prefectures}),
+                   (SELECT json_agg(json_build_array(id, xmin::text, code, name_zh, name_en,
+                                                     short_name_zh, short_name_en, unit, is_key,
+                                                     active, sort_order) ORDER BY id)
+                    FROM {item})
+               )::text, 'UTF8')), 'hex')
+    """  # noqa: S608 (table names from the models, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params * 2)
+        prefectures_n, items_n, digest = cursor.fetchone()
+    return OverviewRegister(prefectures=prefectures_n, items=items_n, digest=digest)
+
+
+def key_item_or_first(code: str | None) -> Item | None:
+    """The active key item `code`, else the first key item (the trend's item): one query."""
+    asked = Case(When(code=code or "", then=Value(0)), default=Value(1))
+    return key_items().annotate(asked=asked).order_by("asked", "sort_order", "code").first()
 
 
 def province_overview(
@@ -463,12 +520,51 @@ def reconciliation_case_visible_to(user, pk) -> ReconciliationCase | None:
     return _with_notes(reconciliation_cases_visible_to(user)).filter(pk=pk).first()
 
 
+@dataclasses.dataclass(frozen=True)
+class PrefectureName(BilingualNameMixin):
+    """A prefecture's code and names, read as values: what a list row links and shows."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
+def reconciliation_waiting_by_prefecture(user, *, limit: int) -> tuple[list[dict], int]:
+    """Open and explained (waiting for the office) cases of the active prefectures `user` sees,
+    over every date: the `limit` prefectures with the most waiting (open + explained; by code
+    among equals) as [{"prefecture", "open", "explained"}], and how many prefectures have any.
+
+    One query, over the counts PostgreSQL keeps per prefecture (`ReconciliationPending`), not
+    by counting the cases on every request; the names come with the counts (PrefectureName),
+    no model instance.
+    """
+    visible = prefecture_ids_visible_to(user)
+    pending, prefecture = ReconciliationPending._meta.db_table, Prefecture._meta.db_table
+    scope, params = ("", []) if visible is None else ("AND p.id = ANY(%s)", [sorted(visible)])
+    sql = f"""
+        SELECT p.code, p.name_zh, p.name_en, c.open, c.explained, count(*) OVER ()
+        FROM {pending} c JOIN {prefecture} p ON p.id = c.prefecture_id
+        WHERE p.active AND (c.open > 0 OR c.explained > 0) {scope}
+        ORDER BY c.open + c.explained DESC, p.code
+        LIMIT %s
+    """  # noqa: S608 (table names from the models, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        found = cursor.fetchall()
+    rows = [
+        {"prefecture": PrefectureName(code, zh, en), "open": open_, "explained": explained}
+        for code, zh, en, open_, explained, _total in found
+    ]
+    return rows, (found[0][5] if found else 0)
+
+
 def reconciliation_counts_by_prefecture(user, *, prefectures: list[Prefecture]) -> list[dict]:
     """Open and explained (waiting for the office) cases of each visible prefecture that has
     any, over every date: [{"prefecture", "open", "explained"}] in the given order.
 
     Read from the counts PostgreSQL keeps per prefecture (`ReconciliationPending`), one row
-    each, not by counting the cases on every request.
+    each, not by counting the cases on every request. The overview reads the bounded list of
+    reconciliation_waiting_by_prefecture instead, without the prefectures as model instances.
     """
     visible = prefecture_ids_visible_to(user)
     ids = [p.pk for p in prefectures if visible is None or p.pk in visible]

@@ -36,7 +36,7 @@ from inventory.selectors import reserve_stock_at
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
-from supplycoord.lib.pg import array_literal
+from supplycoord.lib.pg import array_literal, execute_prepared
 from supplycoord.models import Item
 from supplycoord.permissions import (
     can_build_snapshots,
@@ -630,15 +630,9 @@ class RebuildSeen(NamedTuple):
     requested_at: dt.datetime
 
 
-def _rebuilds_upsert(source_sql: str, params: list, *, queue: bool) -> list[dt.date]:
-    """Insert or refresh the outbox rows of the dates `source_sql` selects; one statement.
-
-    A refreshed row becomes pending again with no failed attempts, and its requested_at moves
-    forward at least 1 µs even if the clock did not: a build that saw the previous request
-    must not clear this one. Rows are written in date order, the one lock order of the table.
-    """
+def _rebuilds_upsert_sql(source_sql: str) -> str:
     table = connection.ops.quote_name(SnapshotRebuild._meta.db_table)
-    sql = (
+    return (
         f"INSERT INTO {table} (date, requested_at, status, attempts, last_error) "
         f"{source_sql} "
         f"ON CONFLICT (date) DO UPDATE SET "
@@ -647,8 +641,17 @@ def _rebuilds_upsert(source_sql: str, params: list, *, queue: bool) -> list[dt.d
         f"status = EXCLUDED.status, attempts = 0 "
         f"RETURNING date"
     )
+
+
+def _rebuilds_upsert(source_sql: str, params: list, *, queue: bool) -> list[dt.date]:
+    """Insert or refresh the outbox rows of the dates `source_sql` selects; one statement.
+
+    A refreshed row becomes pending again with no failed attempts, and its requested_at moves
+    forward at least 1 µs even if the clock did not: a build that saw the previous request
+    must not clear this one. Rows are written in date order, the one lock order of the table.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_rebuilds_upsert_sql(source_sql), params)
         dates = sorted(day for (day,) in cursor.fetchall())
     if queue:
         _queue_rebuilds(dates)
@@ -698,14 +701,36 @@ def snapshot_rebuilds_request_built(
     event or a batch of day t changes every later reserve and in-transit figure.
 
     One statement, the read of the built dates folded into the upsert: ledger posting runs it
-    for every event (bench/ledger.py). Dates never built are not requested: they are computed
-    from the ledger as it stands whenever they are built.
+    for every event (bench/ledger.py), so it is prepared once per connection, as the ledger's
+    posting statement is (`supplycoord.lib.pg.execute_prepared`). Dates never built are not
+    requested: they are computed from the ledger as it stands whenever they are built.
     """
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            _rebuilds_upsert_built_sql(),
+            {
+                "now": now or timezone.now(),
+                "pending": SnapshotRebuildStatus.PENDING.value,
+                "since": since,
+                "today": local_today(),
+            },
+            prefix="reports_outbox",
+        )
+        rows = cursor.fetchall()
+    if not rows:  # the usual case while posting: nothing built from `since` on
+        return []
+    dates = sorted(day for (day,) in rows)
+    _queue_rebuilds(dates)
+    return dates
+
+
+@functools.cache
+def _rebuilds_upsert_built_sql() -> str:
     table = connection.ops.quote_name(SnapshotBuild._meta.db_table)
-    return _rebuilds_upsert(
-        f"SELECT date, %s, %s, 0, '' FROM {table} WHERE date >= %s AND date <= %s ORDER BY date",
-        [now or timezone.now(), SnapshotRebuildStatus.PENDING, since, local_today()],
-        queue=True,
+    return _rebuilds_upsert_sql(
+        f"SELECT date, %(now)s::timestamptz, %(pending)s::varchar, 0, '' FROM {table} "
+        "WHERE date >= %(since)s::date AND date <= %(today)s::date ORDER BY date"
     )
 
 

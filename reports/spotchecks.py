@@ -48,7 +48,6 @@ from .models import (
     SpotCheckFlag,
     SpotCheckFollowUp,
     SpotCheckStatus,
-    significant,
 )
 
 WINDOW_DAYS = 7  # [d-6, d], as reports.md defines it
@@ -133,7 +132,8 @@ SKIPPED_MAD_ZERO = "mad_zero"
 
 @dataclasses.dataclass
 class ItemComparison:
-    """One key item's comparison across prefectures on one date."""
+    """One key item's comparison across prefectures on one date, as the Python reference
+    computes it (the tests compare the stored comparison, computed in SQL, with it)."""
 
     item: Item
     figures: dict  # Prefecture -> Fraction, in prefecture code order
@@ -142,25 +142,6 @@ class ItemComparison:
     scores: dict = dataclasses.field(default_factory=dict)  # Prefecture -> Fraction
     outliers: list = dataclasses.field(default_factory=list)  # Prefecture, by |score| desc
     skipped: str | None = None
-
-    @property
-    def median_shown(self) -> str:
-        return significant(_decimal(self.median, SIX_PLACES) if self.median is not None else None)
-
-    @property
-    def mad_shown(self) -> str:
-        return significant(_decimal(self.mad, SIX_PLACES) if self.mad is not None else None)
-
-    def chart_data(self) -> dict:
-        """The bar chart's data: every compared prefecture, its figure and whether flagged."""
-        flagged = {p.pk for p in self.outliers}
-        return {
-            "item": self.item.name,
-            "median": float(self.median) if self.median is not None else None,
-            "prefectures": [p.name for p in self.figures],
-            "figures": [round(float(x), 6) for x in self.figures.values()],
-            "flagged": [p.pk in flagged for p in self.figures],
-        }
 
 
 def spot_check_comparisons(*, date: dt.date) -> list[ItemComparison]:
@@ -225,8 +206,9 @@ def spot_check_comparisons(*, date: dt.date) -> list[ItemComparison]:
 
 
 def _comparison_tables(comparisons: list[ItemComparison]) -> tuple[list, list]:
-    """The comparisons as columns of SpotCheckComparison and SpotCheckFigure (one list per
-    column, for one unnest each), figures and scores rounded as the flags are."""
+    """The reference's comparisons as the columns of SpotCheckComparison and SpotCheckFigure
+    (one list per column), figures and scores rounded as they are stored: what the tests hold
+    the stored rows, computed in SQL, equal to."""
     items = [[] for _ in range(6)]
     figures = [[] for _ in range(5)]
     for c in comparisons:
@@ -262,47 +244,171 @@ def _comparison_tables(comparisons: list[ItemComparison]) -> tuple[list, list]:
     return items, figures
 
 
-def _comparisons_store(*, date: dt.date, comparisons: list[ItemComparison], now) -> None:
-    """Replace the stored comparisons and figures of `date` (what the page reads) in one
-    statement: upserts from one array per column, then the rows of items or prefectures no
-    longer compared deleted (the outer DELETE does not see the rows the upserts insert)."""
-    items, figures = _comparison_tables(comparisons)
-    comparison_table = SpotCheckComparison._meta.db_table
-    figure_table = SpotCheckFigure._meta.db_table
-    sql = f"""
-        WITH stored_items AS (
-            INSERT INTO {comparison_table} (date, computed_at, item_id, prefectures_compared,
-                median, mad, skipped, outliers_count)
-            SELECT %s, %s, * FROM unnest(%s::bigint[], %s::integer[], %s::numeric[],
-                %s::numeric[], %s::varchar[], %s::integer[])
-            ON CONFLICT (date, item_id) DO UPDATE SET computed_at = EXCLUDED.computed_at,
-                prefectures_compared = EXCLUDED.prefectures_compared,
-                median = EXCLUDED.median, mad = EXCLUDED.mad, skipped = EXCLUDED.skipped,
-                outliers_count = EXCLUDED.outliers_count
-            RETURNING id
-        ), stored_figures AS (
-            INSERT INTO {figure_table} (date, item_id, prefecture_id, figure, score, flagged)
-            SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[],
-                %s::numeric[], %s::boolean[])
-            ON CONFLICT (date, item_id, prefecture_id) DO UPDATE SET
-                figure = EXCLUDED.figure, score = EXCLUDED.score, flagged = EXCLUDED.flagged
-            -- a rerun over unchanged figures (most of them) rewrites nothing
-            WHERE ({figure_table}.figure, {figure_table}.score, {figure_table}.flagged)
-                IS DISTINCT FROM (EXCLUDED.figure, EXCLUDED.score, EXCLUDED.flagged)
-        ), gone_items AS (
-            DELETE FROM {comparison_table} WHERE date = %s
-                AND id NOT IN (SELECT id FROM stored_items)
-        )
-        DELETE FROM {figure_table} AS f WHERE f.date = %s AND NOT EXISTS (
-            SELECT 1 FROM unnest(%s::bigint[], %s::bigint[]) AS k(item_id, prefecture_id)
-            WHERE k.item_id = f.item_id AND k.prefecture_id = f.prefecture_id
-        )
-    """
-    # Array literals ('{1,2}'): one constant per column, where a list is one per value.
-    items = [array_literal(column) for column in items]
-    figures = [array_literal(column) for column in figures]
+# The comparison's exact arithmetic in PostgreSQL. Every figure x = t / p (consumption summed
+# over the window, protected staff) is carried as the pair (t, p) of integers, and every value
+# derived from it (the median, each deviation, the MAD, each score) as an integer numerator and
+# denominator in `numeric`, which multiplies integers of any size exactly:
+# - sorting uses the quotient rounded to SORT_SCALE decimal places. Two different fractions
+#   a/b and c/d differ by at least 1/(b·d). Protected staff stay below 10^12 (a category's
+#   count is a 32-bit integer), so two figures' denominators multiply to less than 10^24, and
+#   two deviations from the median mn/md (denominators p·md, md = 2·p·p') to less than
+#   2·10^48: at 50 places the rounded quotients keep every order, and equal fractions tie;
+# - the flag compares cross-multiplied integers: 0.6745 × |dn/dd| / (an/ad) > T_num / T_den
+#   ⟺ 6745 × |dn| × ad × T_den > T_num × 10000 × dd × an (all denominators positive);
+# - stored values are rounded half away from zero (Python's ROUND_HALF_UP) by integer
+#   division: round(N / D, k) = sign(N) × div(2·|N|·10^k + D, 2·D) / 10^k for D > 0.
+# The median of n sorted values is (x[lo] + x[hi]) / 2 with lo = (n + 1) / 2 and hi = n / 2 + 1
+# (integer division; lo = hi when n is odd), so one formula serves odd and even n.
+# reports.md "Spot checks"; `robust_z_scores` is the Python reference the tests compare with.
+SORT_SCALE = 50
+
+
+def _rounded_sql(numerator: str, denominator: str, places: int) -> str:
+    """SQL rounding numerator / denominator (integers, denominator > 0) half away from zero to
+    `places` decimals, exactly."""
+    return (
+        f"(sign({numerator}) * div(2 * abs({numerator}) * 1e{places} + ({denominator}), "
+        f"2 * ({denominator})) * 1e-{places})"
+    )
+
+
+_COMPARE_SQL = """
+WITH staff AS (
+    SELECT prefecture_id, sum(count)::numeric AS people FROM {staff}
+    WHERE prefecture_id = ANY(%(prefectures)s::bigint[])
+    GROUP BY prefecture_id HAVING sum(count) > 0
+), x AS (
+    SELECT f.item_id, f.prefecture_id, sum(f.consumption)::numeric AS t, s.people AS p
+    FROM {figures} f JOIN staff s ON s.prefecture_id = f.prefecture_id
+    WHERE f.date BETWEEN %(start)s AND %(date)s AND f.item_id = ANY(%(items)s::bigint[])
+    GROUP BY f.item_id, f.prefecture_id, s.people
+), ranked AS (
+    SELECT x.*, count(*) OVER w AS n,
+        row_number() OVER (w ORDER BY round(t, {scale}) / p, prefecture_id) AS r
+    FROM x WINDOW w AS (PARTITION BY item_id)
+), med AS (
+    -- window aggregates over the item's rows, not a GROUP BY joined back: every step keeps
+    -- one row per figure, so the planner's estimates (and the hash tables sized from them)
+    -- stay the size of the data
+    SELECT ranked.*,
+        max(t) FILTER (WHERE r = (n + 1) / 2) OVER w AS lo_t,
+        max(p) FILTER (WHERE r = (n + 1) / 2) OVER w AS lo_p,
+        max(t) FILTER (WHERE r = n / 2 + 1) OVER w AS hi_t,
+        max(p) FILTER (WHERE r = n / 2 + 1) OVER w AS hi_p
+    FROM ranked WINDOW w AS (PARTITION BY item_id)
+), dev AS (
+    -- the median mn / md, and the signed deviation x − median = dn / dd
+    SELECT item_id, prefecture_id, t, p, n,
+        lo_t * hi_p + hi_t * lo_p AS mn, 2 * lo_p * hi_p AS md,
+        t * 2 * lo_p * hi_p - (lo_t * hi_p + hi_t * lo_p) * p AS dn, p * 2 * lo_p * hi_p AS dd
+    FROM med
+), dranked AS (
+    SELECT dev.*, row_number() OVER (
+        PARTITION BY item_id ORDER BY round(abs(dn), {scale}) / dd, prefecture_id) AS dr
+    FROM dev
+), madw AS (
+    SELECT dranked.*,
+        max(abs(dn)) FILTER (WHERE dr = (n + 1) / 2) OVER w AS lo_n,
+        max(dd) FILTER (WHERE dr = (n + 1) / 2) OVER w AS lo_d,
+        max(abs(dn)) FILTER (WHERE dr = n / 2 + 1) OVER w AS hi_n,
+        max(dd) FILTER (WHERE dr = n / 2 + 1) OVER w AS hi_d
+    FROM dranked WINDOW w AS (PARTITION BY item_id)
+), mad AS (
+    -- the MAD an / ad
+    SELECT madw.*, lo_n * hi_d + hi_n * lo_d AS an, 2 * lo_d * hi_d AS ad FROM madw
+), scored AS (
+    -- compared: enough prefectures and a MAD above 0; the score is 6745·dn·ad / (10000·dd·an)
+    SELECT item_id, prefecture_id, n, mn, md, an, ad,
+        {figure} AS figure,
+        CASE WHEN n >= %(min_prefectures)s AND an > 0 THEN {score} END AS score,
+        n >= %(min_prefectures)s AND an > 0
+            AND 6745 * abs(dn) * ad * %(threshold_den)s > %(threshold_num)s * 10000 * dd * an
+            AS flagged
+    FROM mad
+), per_item AS (
+    SELECT i.item_id, coalesce(c.n, 0) AS n,
+        CASE WHEN c.n >= %(min_prefectures)s THEN {median} END AS median,
+        CASE WHEN c.n >= %(min_prefectures)s THEN {mad} END AS mad,
+        CASE WHEN coalesce(c.n, 0) < %(min_prefectures)s THEN %(too_few)s
+            WHEN c.an = 0 THEN %(mad_zero)s ELSE '' END AS skipped,
+        coalesce(c.outliers, 0) AS outliers
+    FROM unnest(%(items)s::bigint[]) AS i(item_id)
+    LEFT JOIN (
+        SELECT item_id, n, mn, md, an, ad, count(*) FILTER (WHERE flagged) AS outliers
+        FROM scored GROUP BY item_id, n, mn, md, an, ad
+    ) c ON c.item_id = i.item_id
+), stored_items AS (
+    INSERT INTO {comparisons} (date, computed_at, item_id, prefectures_compared, median, mad,
+        skipped, outliers_count)
+    SELECT %(date)s, %(now)s, item_id, n, median, mad, skipped, outliers FROM per_item
+    ON CONFLICT (date, item_id) DO UPDATE SET computed_at = EXCLUDED.computed_at,
+        prefectures_compared = EXCLUDED.prefectures_compared,
+        median = EXCLUDED.median, mad = EXCLUDED.mad, skipped = EXCLUDED.skipped,
+        outliers_count = EXCLUDED.outliers_count
+    RETURNING id
+), stored_figures AS (
+    INSERT INTO {figure_rows} AS f (date, item_id, prefecture_id, figure, score, flagged)
+    SELECT %(date)s, item_id, prefecture_id, figure, score, coalesce(flagged, false)
+    FROM scored
+    ON CONFLICT (date, item_id, prefecture_id) DO UPDATE SET
+        figure = EXCLUDED.figure, score = EXCLUDED.score, flagged = EXCLUDED.flagged
+    -- a rerun over unchanged figures (most of them) rewrites nothing
+    WHERE (f.figure, f.score, f.flagged)
+        IS DISTINCT FROM (EXCLUDED.figure, EXCLUDED.score, EXCLUDED.flagged)
+), gone_items AS (
+    -- the outer statements do not see the rows the upserts insert: only older rows go
+    DELETE FROM {comparisons} WHERE date = %(date)s
+        AND id NOT IN (SELECT id FROM stored_items)
+), gone_figures AS (
+    DELETE FROM {figure_rows} AS f WHERE f.date = %(date)s AND NOT EXISTS (
+        SELECT 1 FROM scored s WHERE s.item_id = f.item_id AND s.prefecture_id = f.prefecture_id)
+)
+SELECT s.prefecture_id, s.item_id, s.figure, p.median, p.mad, s.score, s.n
+FROM scored s JOIN per_item p ON p.item_id = s.item_id
+WHERE s.flagged
+"""
+
+
+def _comparisons_compute_and_store(*, date: dt.date, now) -> dict:
+    """Compare every key item of `date` and replace its stored comparisons and figures (what
+    the page reads), in one statement (`_COMPARE_SQL`). Returns the flags found:
+    {(prefecture id, item id): the flag's computed fields}."""
+    threshold, min_prefectures = spot_check_policy()
+    sql = _COMPARE_SQL.format(
+        scale=SORT_SCALE,
+        figure=_rounded_sql("t", "p", 6),
+        score=_rounded_sql("6745 * dn * ad", "10000 * dd * an", 2),
+        median=_rounded_sql("c.mn", "c.md", 6),
+        mad=_rounded_sql("c.an", "c.ad", 6),
+        staff=ProtectedStaff._meta.db_table,
+        figures=DailyFigure._meta.db_table,
+        comparisons=SpotCheckComparison._meta.db_table,
+        figure_rows=SpotCheckFigure._meta.db_table,
+    )
+    params = {
+        "date": date,
+        "start": date - dt.timedelta(days=WINDOW_DAYS - 1),
+        "now": now,
+        "prefectures": array_literal(active_prefectures().values_list("pk", flat=True)),
+        "items": array_literal(key_items().values_list("pk", flat=True)),
+        "min_prefectures": min_prefectures,
+        "threshold_num": threshold.numerator,
+        "threshold_den": threshold.denominator,
+        "too_few": SKIPPED_TOO_FEW,
+        "mad_zero": SKIPPED_MAD_ZERO,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, [date, now, *items, date, *figures, date, date, *figures[:2]])
+        cursor.execute(sql, params)
+        return {
+            (prefecture_id, item_id): {
+                "figure": figure,
+                "median": median,
+                "mad": mad,
+                "score": score,
+                "prefectures_compared": compared,
+            }
+            for prefecture_id, item_id, figure, median, mad, score, compared in cursor.fetchall()
+        }
 
 
 @transaction.atomic
@@ -316,24 +422,13 @@ def spot_checks_compute_for_date(
     with `cleared_at` set otherwise (what people wrote is never lost). A flag found again
     after being cleared is current again. Every item's comparison (median, MAD, each
     prefecture's figure and score) is stored too, for the page to read. Constant queries: the
-    comparison (4), the stored comparisons (1), the date's flags (1), then at most one delete,
-    one insert and one update.
+    active prefectures' and key items' ids (2), the comparison computed and stored (1,
+    `_COMPARE_SQL`), the date's flags (1), then at most one delete, one insert and one update.
     """
     now = now or timezone.now()
     # Two runs of one date at once (two builds' jobs) would insert the same new flags.
     advisory_xact_lock(f"spotchecks:{date.isoformat()}")
-    comparisons = spot_check_comparisons(date=date)
-    _comparisons_store(date=date, comparisons=comparisons, now=now)
-    found = {}
-    for comparison in comparisons:
-        for prefecture in comparison.outliers:
-            found[(prefecture.pk, comparison.item.pk)] = {
-                "figure": _decimal(comparison.figures[prefecture], SIX_PLACES),
-                "median": _decimal(comparison.median, SIX_PLACES),
-                "mad": _decimal(comparison.mad, SIX_PLACES),
-                "score": _decimal(comparison.scores[prefecture], TWO_PLACES),
-                "prefectures_compared": len(comparison.figures),
-            }
+    found = _comparisons_compute_and_store(date=date, now=now)
 
     # Locked (without an aggregate: PostgreSQL refuses FOR UPDATE with GROUP BY), so a
     # follow-up being written, which locks its flag first, is seen before a flag is deleted.

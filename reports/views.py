@@ -19,7 +19,7 @@ from allocation.selectors import (
     overdue_batch_count,
     overdue_batches,
 )
-from supplycoord.lib.cache import cache_key, cached
+from supplycoord.lib.cache import cache_key, cached, cached_render
 from supplycoord.lib.dates import (
     earliest_date,
     is_reportable,
@@ -48,24 +48,28 @@ from .models import ReconciliationAction, ReconciliationStatus, Status
 from .services import SnapshotDateOutOfRange, snapshot_build_request
 
 
-def _requested_date(request, *, quiet=False, covered=False) -> dt.date | None:
+def _requested_date(request, *, quiet=False, covered=False, **progress) -> dt.date | None:
     """The ?date= asked for, else the latest built snapshot up to today.
 
     A date that cannot be read, or lies outside [earliest date, today], falls back to the
-    default with a message saying so, rather than an empty or broken page.
+    default with a message saying so, rather than an empty or broken page. The default is
+    read only when it is shown. `progress=`: today's reports_in_progress, read already.
     """
-    # Pages of province figures open on the latest date whose coverage meets the threshold,
-    # and not on today while its reports are still coming in.
-    if covered:
-        default = selectors.dashboard_default_date(today=local_today())
-    else:
-        default = selectors.latest_built_date(on_or_before=local_today())
+
+    def default():
+        # Pages of province figures open on the latest date whose coverage meets the
+        # threshold, and not on today while its reports are still coming in.
+        if covered:
+            return selectors.dashboard_default_date(today=local_today(), **progress)
+        return selectors.latest_built_date(on_or_before=local_today())
+
     raw = request.GET.get("date", "").strip()
     if not raw:
-        return default
+        return default()
     asked = parse_iso_date(raw)
     if asked is not None and is_reportable(asked):
         return asked
+    default = default()
     if not quiet:
         messages.warning(
             request,
@@ -126,29 +130,35 @@ OVERVIEW_LIST_SIZE = 20
 def overview(request):
     if not request.user.sees_whole_province:
         return redirect("reports:prefecture", code=request.user.prefecture.code)
-    date = _requested_date(request, covered=True)
+    today = local_today()
+    # Today's reporting, read once: where the page opens by default and its banner.
+    progress = selectors.reports_in_progress(today=today)
+    date = _requested_date(request, covered=True, progress=progress)
     build = selectors.snapshot_build_for(date) if date else None
-    prefectures = selectors.overview_prefectures(request.user)
-    items = list(key_items())
+    # The prefectures and key items the figures are drawn over, counted and hashed by
+    # PostgreSQL: read as model instances only when the figures are rendered.
+    register = selectors.overview_register(request.user)
+    # The key items, read (once) only when a cached rendering below is missing.
+    items = SimpleLazyObject(lambda: list(key_items()))
     # The figures of the build, read only when its cached rendering is missing; tests reach
     # them through the response's context either way.
     data = SimpleLazyObject(
-        lambda: selectors.province_overview(
-            request.user, date=date, build=build, prefectures=prefectures, items=items
-        )
+        lambda: selectors.province_overview(request.user, date=date, build=build, items=items)
     )
-    today = local_today()
     # Batches on the road and alerts are live: counted as of today on the page as it opens
     # (which may be yesterday's figures while today's reports come in), as of the page's date
     # when one is asked for; the table and the alerts beside it use the same date.
     as_of = date if (request.GET.get("date", "").strip() and date) else today
-    item = _chosen_item(request, items)
+    item = selectors.key_item_or_first(request.GET.get("item")) if date else None
     trend = selectors.trend_series(request.user, item=item, end=date) if item and date else None
     # Prefectures with the most gaps waiting first, so the bounded list shows them.
-    reconciliation = sorted(
-        selectors.reconciliation_counts_by_prefecture(request.user, prefectures=prefectures),
-        key=lambda r: -(r["open"] + r["explained"]),
+    reconciliation, reconciliation_total = selectors.reconciliation_waiting_by_prefecture(
+        request.user, limit=OVERVIEW_LIST_SIZE
     )
+    overdue = overdue_batches(request.user, date=as_of, limit=OVERVIEW_LIST_SIZE)
+    overdue_total = overdue_batch_count(request.user, date=as_of)
+    overdue_all = "1" if as_of == today else as_of.isoformat()
+    panel = alerts.alerts_panel(request.user, as_of=as_of)
     return render(
         request,
         "reports/overview.html",
@@ -156,45 +166,46 @@ def overview(request):
             date,
             data=data,
             build=build,
-            items=items,
-            as_heatmap=selectors.overview_as_heatmap(prefectures, items),
-            built=(
-                _overview_built(request.user, date, build, data, prefectures, items)
-                if date
-                else None
-            ),
+            as_heatmap=register.as_heatmap,
+            built=_overview_built(request.user, date, build, data, register) if date else None,
+            trend_options=_trend_options(register, items, item) if item else "",
             # A rebuild pending or failed: the figures shown may be out of date.
             rebuild=selectors.snapshot_rebuild_for(date) if date else None,
             trend_item=item,
             trend=trend,
             # Every list is bounded (issue 13): the first OVERVIEW_LIST_SIZE, with the total
             # and a link to all of them.
-            reconciliation=reconciliation[:OVERVIEW_LIST_SIZE],
-            reconciliation_total=len(reconciliation),
-            overdue=overdue_batches(request.user, date=as_of, limit=OVERVIEW_LIST_SIZE),
-            overdue_total=overdue_batch_count(request.user, date=as_of),
+            reconciliation=reconciliation,
+            reconciliation_total=reconciliation_total,
+            overdue=overdue,
+            overdue_total=overdue_total,
             overdue_as_of=as_of,
-            overdue_all=("1" if as_of == today else as_of.isoformat()),
+            overdue_all=overdue_all,
             list_size=OVERVIEW_LIST_SIZE,
+            # The three live lists as HTML, each rendered once per what it shows (called by
+            # the page's template, after it: the page's context is the one tests read).
+            reconciliation_html=lambda: _reconciliation_html(reconciliation, reconciliation_total),
+            overdue_html=lambda: _overdue_html(overdue, overdue_total, as_of, overdue_all),
+            alerts_panel_html=lambda: _alerts_panel_html(panel),
             # Drafts waiting for leadership, approvable here (issue 12).
             awaiting=_awaiting_approval(request.user),
             # Today's reports still coming in (not all prefectures have reported): a banner.
-            in_progress=selectors.reports_in_progress(today=today) if date != today else None,
+            in_progress=progress if date != today else None,
             # Rendered with the page, not fetched after it: the first thing leadership reads.
-            alerts_panel=alerts.alerts_panel(request.user, as_of=as_of),
+            alerts_panel=panel,
         ),
     )
 
 
-def _overview_built(request_user, date, build, data, prefectures, items) -> dict:
+def _overview_built(request_user, date, build, data, register) -> dict:
     """The overview's figures of one build as HTML: {"figures", "completeness"}.
 
     Rendering them (20,400 cells as a heatmap blob, the 60 rollups, the reporting lists) took
     most of an overview request at national scale. Nothing but a build writes what they show,
     and every build gives its date a new `version`: so they are rendered once per build
-    version, language and register (the prefectures the user sees and the key items, with
-    their names, units and the settings shown) and kept in the cache (supplycoord.lib.cache).
-    A date without a build is rendered each time.
+    version, language and register (the prefectures the user sees and the items, with their
+    names, units and order: selectors.overview_register) and the settings shown, and kept in
+    the cache (supplycoord.lib.cache). A date without a build is rendered each time.
     """
 
     def render():
@@ -223,13 +234,82 @@ def _overview_built(request_user, date, build, data, prefectures, items) -> dict
         # Only whole-province roles reach the overview today; the province totals in the
         # figures are theirs alone (province_overview), so the key says whose they are.
         bool(request_user.sees_whole_province),
-        [(p.pk, p.code, p.name) for p in prefectures],
-        [(i.pk, i.code, i.short_name, i.name, i.unit) for i in items],
+        register,
         [settings.SUPPLYCOORD[name] for name in _OVERVIEW_SETTINGS],
         OVERVIEW_LIST_SIZE,
     )
     # Rendered here by our own templates: safe, also after a trip through the cache.
     return {part: mark_safe(html) for part, html in cached(key, render).items()}  # noqa: S308
+
+
+def _trend_options(register, items, item) -> str:
+    """The trend's item choice (an <option> per key item, `item` selected), rendered once per
+    register, language and chosen item (60 names a request were a tenth of the page's
+    template time)."""
+
+    def render():
+        return render_to_string(
+            "reports/_overview_trend_options.html", {"items": items, "trend_item": item}
+        ).strip()
+
+    key = cache_key("overview-trend-options", register, get_language(), item.pk, item.code)
+    return mark_safe(cached(key, render))  # noqa: S308 - our own template, as above
+
+
+def _reconciliation_html(rows, total) -> str:
+    return cached_render(
+        "reports/_overview_reconciliation.html",
+        {
+            "reconciliation": [
+                {
+                    "code": r["prefecture"].code,
+                    "name": r["prefecture"].name,
+                    "open": r["open"],
+                    "explained": r["explained"],
+                }
+                for r in rows
+            ],
+            "reconciliation_total": total,
+        },
+    )
+
+
+def _overdue_html(batches, total, as_of, all_link) -> str:
+    return cached_render(
+        "reports/_overview_overdue.html",
+        {
+            "overdue": [
+                {
+                    "number": b.number,
+                    "destination": b.destination.name,
+                    "expected_arrival": b.expected_arrival,
+                    "days_overdue": b.days_overdue,
+                    "in_transit": b.in_transit,
+                }
+                for b in batches
+            ],
+            "overdue_total": total,
+            "overdue_as_of": as_of,
+            "overdue_all": all_link,
+        },
+    )
+
+
+def _alerts_panel_html(panel) -> str:
+    return cached_render(
+        "reports/_alerts_panel.html",
+        {
+            "alerts_panel": {
+                "counts": [(kind, str(label), n) for kind, label, n in panel["counts"]],
+                "total": panel["total"],
+                "latest": [
+                    {"kind": a.kind, "summary": a.summary, "opened_on": a.opened_on}
+                    for a in panel["latest"]
+                ],
+                "as_of": panel["as_of"],
+            }
+        },
+    )
 
 
 # The settings the overview's cached figures show or depend on.

@@ -26,6 +26,21 @@ admin.site.site_header = _("SupplyCoord administration")
 admin.site.site_title = _("SupplyCoord")
 
 
+class ReadOnlyAdminMixin:
+    """An admin (or inline) that shows rows and their history but changes nothing: the rows
+    change only through their services (numbering, locks, balances, audit, the reactions of
+    other apps), which the pages and the API call."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Province)
 class ProvinceAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name_zh", "name_en")
@@ -71,14 +86,18 @@ class StaffCategoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProtectedStaff)
-class ProtectedStaffAdmin(SimpleHistoryAdmin):
+class ProtectedStaffAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only here (its history too): the counts are set on the protected-staff page
+    (`inventory.services.protected_staff_set`), which validates them and rebuilds the recent
+    dates whose stored spot checks rest on them."""
+
     list_display = ("prefecture", "category", "count", "updated_at")
     list_filter = ("category", "prefecture")
     list_select_related = ("prefecture", "category")
 
 
 @admin.register(Norm)
-class NormAdmin(SimpleHistoryAdmin):
+class NormAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only here: a norm is changed through the norms page (`norm_set`), which validates
     it and adds a version rather than rewriting the figures of past days."""
 
@@ -96,15 +115,6 @@ class NormAdmin(SimpleHistoryAdmin):
     search_fields = ("item__code", "item__name_zh", "item__name_en", "note")
     list_select_related = ("staff_category", "item", "created_by")
     date_hierarchy = "effective_from"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Who is resetting a password in the admin: Django's password view builds the form itself, with

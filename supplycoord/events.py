@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 
 # The events the core knows, and what each carries. A new event is one more name here, one
 # function below and one entry in settings.SUPPLYCOORD_EVENT_HANDLERS.
-EVENTS = ("daily_figures_changed", "stock_changed", "batch_moved")
+EVENTS = ("daily_figures_changed", "stock_changed", "batch_moved", "protected_staff_changed")
 
 
 @functools.cache
@@ -61,3 +61,10 @@ def batch_moved(*, dates: set[dt.date]) -> None:
     """A dispatch batch left, was (partly) received or was closed on these dates: in-transit
     from each of them on changes."""
     _emit("batch_moved", dates)
+
+
+def protected_staff_changed(*, dates: set[dt.date]) -> None:
+    """Protected staff (保障人员数) changed on these dates (today's, as they are kept current):
+    the per-person comparisons of the spot checks stored for recent dates rest on the old
+    counts."""
+    _emit("protected_staff_changed", dates)

@@ -311,6 +311,7 @@ SUPPLYCOORD_EVENT_HANDLERS = {
     "daily_figures_changed": ["reports.handlers.snapshots_stale_after_figures"],
     "stock_changed": ["reports.handlers.snapshots_stale_after_stock"],
     "batch_moved": ["reports.handlers.snapshots_stale_after_batch_moved"],
+    "protected_staff_changed": ["reports.handlers.spot_checks_stale_after_staff"],
 }
 
 # Policy settings from reports.md: defaults here, never constants in code.

@@ -2,8 +2,9 @@
 included: posting throughput is bound by them (bench/ledger.py, issue 13).
 
 An event dated now, or one that only adds stock, is one statement of the ledger (number,
-event, balances, lines), prepared once per connection, and one of the reports' outbox: four
-round trips with BEGIN and COMMIT (seven before issue 13). The first event to bring an item
+event, balances, lines), prepared once per connection, and one of the reports' outbox (the
+upsert of the built dates' rebuild rows, prepared once per connection too): four round trips
+with BEGIN and COMMIT (seven before issue 13). The first event to bring an item
 into a warehouse takes one more: its balance row is inserted first and locked by a second
 statement (the services' one lock order: rows created, then locked, each in item order).
 Transactional tests, so the real BEGIN and COMMIT are counted.
@@ -54,11 +55,14 @@ def stocked(office, sz01, n95, masks):
 
 
 def statements(captured) -> list[str]:
-    """The first words of each statement (BEGIN, INSERT INTO "reports_...", ...); the ledger's
-    prepared posting statement, whether prepared now or executed again, as "post"."""
+    """The first words of each statement (BEGIN, WITH seq AS, ...); the ledger's prepared
+    posting statement, whether prepared now or executed again, as "post", and the reports'
+    prepared outbox upsert as "outbox"."""
     return [
         "post"
         if query["sql"].startswith(("PREPARE inventory_", "EXECUTE inventory_"))
+        else "outbox"
+        if query["sql"].startswith(("PREPARE reports_outbox_", "EXECUTE reports_outbox_"))
         else " ".join(query["sql"].split()[:3])
         for query in captured.captured_queries
     ]
@@ -75,7 +79,7 @@ def test_it_posts_a_receipt_in_four_round_trips(
     assert statements(captured) == [
         "BEGIN",
         "post",
-        'INSERT INTO "reports_snapshotrebuild"',
+        "outbox",
         "COMMIT",
     ]
     assert StockBalance.objects.get(item=n95).quantity == 110
@@ -99,7 +103,7 @@ def test_it_posts_the_first_receipt_of_an_item_in_five_round_trips(
         "BEGIN",
         "post",
         "post",
-        'INSERT INTO "reports_snapshotrebuild"',
+        "outbox",
         "COMMIT",
     ]
     assert StockBalance.objects.get(item=gloves).quantity == 7
@@ -191,6 +195,13 @@ def test_it_prepares_the_posting_statement_once_per_connection(
     assert prepared.startswith(f"PREPARE {name} AS WITH seq AS")
     assert f"; EXECUTE {name}(" in prepared
     assert executed.startswith(f"EXECUTE {name}(")
+    # The reports' outbox upsert, which every posting runs, likewise; under its own name.
+    prepared, executed = first.captured_queries[2]["sql"], second.captured_queries[2]["sql"]
+    outbox = prepared.split()[1]
+    assert outbox.startswith("reports_outbox_") and outbox != name
+    assert prepared.startswith(f'PREPARE {outbox} AS INSERT INTO "reports_snapshotrebuild"')
+    assert f"; EXECUTE {outbox}(" in prepared
+    assert executed.startswith(f"EXECUTE {outbox}(")
     assert StockBalance.objects.get(item=n95).quantity == 130
 
 
@@ -205,6 +216,7 @@ def test_it_executes_the_statement_plainly_behind_a_transaction_pooler(
         stock_receive(user=office, warehouse=sz01, lines=[(n95, 10)], source="purchase")
 
     assert captured.captured_queries[1]["sql"].startswith("WITH seq AS")
+    assert captured.captured_queries[2]["sql"].startswith('INSERT INTO "reports_snapshotrebuild"')
     assert StockBalance.objects.get(item=n95).quantity == 110
 
 
@@ -214,15 +226,36 @@ def test_a_prepare_that_fails_is_prepared_afresh_next_time(db):
     again instead of EXECUTE-ing a name that was never made."""
     from django.db import DatabaseError, transaction
 
-    from inventory.services import _execute_prepared
+    from supplycoord.lib.pg import execute_prepared
 
     sql = "SELECT count(*) FROM zz_prepare_probe WHERE n > %(floor)s"
     with connection.cursor() as cursor:
         with pytest.raises(DatabaseError), transaction.atomic():
-            _execute_prepared(cursor, sql, {"floor": 0})
+            execute_prepared(cursor, sql, {"floor": 0}, prefix="test")
         cursor.execute("CREATE TEMPORARY TABLE zz_prepare_probe (n int)")
         cursor.execute("INSERT INTO zz_prepare_probe VALUES (1), (2), (3)")
-        _execute_prepared(cursor, sql, {"floor": 1})
+        execute_prepared(cursor, sql, {"floor": 1}, prefix="test")
         assert cursor.fetchone() == (2,)  # 2 and 3
-        _execute_prepared(cursor, sql, {"floor": 2})  # now only EXECUTE
+        execute_prepared(cursor, sql, {"floor": 2}, prefix="test")  # now only EXECUTE
         assert cursor.fetchone() == (1,)
+
+
+def test_the_prepared_statements_keep_their_generic_plan(office, sz01, n95, masks, stocked):
+    """PostgreSQL plans a prepared statement's first 5 executions with the values given, then
+    keeps one generic plan unless it looks dearer than those. The posting statement's did,
+    once its balance rows were probed one by one (it guessed 10 line items for a parameter
+    array, against 2 seen): every event was planned again. 7 events on one connection: 5
+    custom plans, then the generic plan twice, for the ledger's statement and the outbox's."""
+    connection.close()
+    for quantity in range(1, 8):
+        stock_receive(
+            user=office, warehouse=sz01, lines=[(n95, quantity), (masks, 1)], source="purchase"
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT split_part(name, '_', 1), custom_plans, generic_plans "
+            "FROM pg_prepared_statements ORDER BY 1"
+        )
+        assert cursor.fetchall() == [("inventory", 5, 2), ("reports", 5, 2)]
+    assert StockBalance.objects.get(item=n95).quantity == 128  # 100 + 1 + 2 + ... + 7

@@ -5,6 +5,7 @@ event or the batch; the build itself is queued for after the commit.
 """
 
 import datetime as dt
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -133,10 +134,10 @@ def test_it_records_the_built_dates_from_a_ledger_event_on(office, n95, built):
 
     assert pending_dates() == [back(1), TODAY]
     # Ledger posting is hot (bench/ledger.py): the reports app costs it one statement, an
-    # upsert of the outbox that finds the built dates itself.
+    # upsert of the outbox that finds the built dates itself, prepared once per connection.
     reports_sql = [q["sql"] for q in queries if "reports_" in q["sql"]]
     assert len(reports_sql) == 1
-    assert reports_sql[0].startswith('INSERT INTO "reports_snapshotrebuild"')
+    assert reports_sql[0].startswith(("PREPARE reports_outbox_", "EXECUTE reports_outbox_"))
 
 
 def test_it_rolls_the_rebuilds_back_with_the_ledger_event(
@@ -207,3 +208,59 @@ def test_it_rolls_the_rebuild_back_with_the_dispatch(
     assert not DispatchBatch.objects.exists()
     assert pending_dates() == []
     assert callbacks == []
+
+
+def test_a_ledger_event_refreshes_the_rows_of_the_built_dates_on_a_reused_statement(
+    office, n95, built, django_capture_on_commit_callbacks
+):
+    """The outbox upsert of a ledger event is prepared on the connection's first event and
+    only executed afterwards; either way it does the same. Here the second event finds the
+    rows the first wrote (02-09 pending; 02-10 failed meanwhile, twice): both become pending
+    again with no failed attempts, their requested_at 1 µs later although the clock is
+    frozen, and 02-07 (before the event) is left alone. Each event queues 02-09 and 02-10."""
+    reserve = WarehouseFactory(code="SZ01")
+    with django_capture_on_commit_callbacks() as callbacks:
+        stock_receive(
+            user=office,
+            warehouse=reserve,
+            lines=[(n95, 500)],
+            source=ReceiptSource.PURCHASE,
+            occurred_at=NOW - dt.timedelta(days=2),
+        )
+    first = {row.date: row.requested_at for row in SnapshotRebuild.objects.all()}
+    assert sorted(first) == [back(1), TODAY]
+    SnapshotRebuild.objects.filter(date=TODAY).update(
+        status=SnapshotRebuildStatus.FAILED, attempts=2, last_error="boom"
+    )
+
+    with (
+        mock.patch("reports.tasks.snapshot_build_for_date.delay") as delay,
+        django_capture_on_commit_callbacks() as again,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        stock_receive(
+            user=office,
+            warehouse=reserve,
+            lines=[(n95, 5)],
+            source=ReceiptSource.PURCHASE,
+            occurred_at=NOW - dt.timedelta(days=1, hours=1),
+        )
+
+    outbox = [q["sql"] for q in queries if "reports_outbox_" in q["sql"]]
+    assert len(outbox) == 1 and outbox[0].startswith("EXECUTE reports_outbox_")
+    rows = {
+        row.date: (row.status, row.attempts, row.requested_at)
+        for row in SnapshotRebuild.objects.all()
+    }
+    micro = dt.timedelta(microseconds=1)
+    assert rows == {
+        back(1): (SnapshotRebuildStatus.PENDING, 0, first[back(1)] + micro),
+        TODAY: (SnapshotRebuildStatus.PENDING, 0, first[TODAY] + micro),
+    }
+    assert len(callbacks) == 2 and len(again) == 2
+    for callback in again:
+        callback()
+    assert [call.args[0] for call in delay.call_args_list] == [
+        back(1).isoformat(),
+        TODAY.isoformat(),
+    ]
