@@ -12,10 +12,9 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from inventory.models import Warehouse, WarehouseKind
+from supplycoord.lib.credit_code import validate_credit_code
 from supplycoord.lib.dates import local_date
 from supplycoord.models import County, Item, ItemCategory, Prefecture
-
-from .credit_code import validate_credit_code
 
 
 def validate_item_categories(value):

@@ -5,6 +5,7 @@ from django.conf import settings
 from supplycoord.lib.dates import local_today
 
 from .services import snapshot_rebuilds_request, snapshot_rebuilds_request_built
+from .spotchecks import WINDOW_DAYS as SPOT_CHECK_WINDOW_DAYS
 
 # Reports' reactions to changes in the apps it reads, named per event in
 # settings.SUPPLYCOORD_EVENT_HANDLERS and called through supplycoord.events. They run inside
@@ -59,6 +60,6 @@ def spot_checks_stale_after_staff(*, dates) -> None:
     dates already built within the comparison's window before it ([t-6, t]): their stored
     figures, scores and flags are recomputed with the new counts. Older dates keep what they
     were computed with until they are built again. One statement."""
-    window = settings.SUPPLYCOORD["AVG_WINDOW_DAYS"] - 1
+    window = SPOT_CHECK_WINDOW_DAYS - 1
     recent = {day - dt.timedelta(days=offset) for day in dates for offset in range(window + 1)}
     snapshot_rebuilds_request(dates=recent, built_only_from=min(recent))

@@ -261,6 +261,9 @@ def _comparison_tables(comparisons: list[ItemComparison]) -> tuple[list, list]:
 # (integer division; lo = hi when n is odd), so one formula serves odd and even n.
 # reports.md "Spot checks"; `robust_z_scores` is the Python reference the tests compare with.
 SORT_SCALE = 50
+# The largest score the score columns hold (max_digits 14, 2 places); larger ones are stored as
+# this, with their sign (they are flagged all the same).
+SCORE_LIMIT = Decimal("999999999999.99")
 
 
 def _rounded_sql(numerator: str, denominator: str, places: int) -> str:
@@ -320,7 +323,11 @@ WITH staff AS (
     -- compared: enough prefectures and a MAD above 0; the score is 6745·dn·ad / (10000·dd·an)
     SELECT item_id, prefecture_id, n, mn, md, an, ad,
         {figure} AS figure,
-        CASE WHEN n >= %(min_prefectures)s AND an > 0 THEN {score} END AS score,
+        -- stored within its column (SCORE_LIMIT): a tight cluster (a tiny MAD) and one huge
+        -- figure can score 10^12 and more, which would abort the statement; the flag is
+        -- decided on the exact value
+        CASE WHEN n >= %(min_prefectures)s AND an > 0 THEN
+            least(greatest({score}, -%(score_limit)s), %(score_limit)s) END AS score,
         n >= %(min_prefectures)s AND an > 0
             AND 6745 * abs(dn) * ad * %(threshold_den)s > %(threshold_num)s * 10000 * dd * an
             AS flagged
@@ -394,6 +401,7 @@ def _comparisons_compute_and_store(*, date: dt.date, now) -> dict:
         "min_prefectures": min_prefectures,
         "threshold_num": threshold.numerator,
         "threshold_den": threshold.denominator,
+        "score_limit": SCORE_LIMIT,
         "too_few": SKIPPED_TOO_FEW,
         "mad_zero": SKIPPED_MAD_ZERO,
     }

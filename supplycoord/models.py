@@ -136,6 +136,14 @@ class Item(BilingualNameMixin, models.Model):
         help_text=_("Key items are reported daily by every prefecture."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # 紧缺物资: marked by the office; the supplier directory (procurement) lists who can supply it.
+    scarce = models.BooleanField(
+        _("scarce item"),
+        default=False,
+        # Also a database default: rows written by SQL (bench/national.py) leave it out.
+        db_default=False,
+        help_text=_("Flagged in the catalogue and the supplier directory."),
+    )
     # Blank thresholds fall back to the province-wide settings (reports.md: defaults 3 and 7).
     red_days = models.DecimalField(
         _("red threshold (days of cover)"), max_digits=6, decimal_places=2, null=True, blank=True

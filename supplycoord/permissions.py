@@ -333,6 +333,48 @@ def can_receive_batch(user, batch) -> bool:
     )
 
 
+# --- Procurement: suppliers, reserve-task units, purchase orders ----------------------------
+
+
+def can_read_procurement(user) -> bool:
+    """The supplier directory, reserve-task units and purchase orders: the office and
+    leadership. Prefecture officers and reporters do not see them (prices, capital lines)."""
+    return sees_whole_province(user)
+
+
+def can_change_suppliers(user) -> bool:
+    """Suppliers, their capabilities and reserve-task units: the office."""
+    return is_office(user)
+
+
+def can_edit_purchase_order(user, order=None) -> bool:
+    """Draft orders, their placing, cancelling, closing and payments: the office."""
+    return is_office(user)
+
+
+def can_record_order_arrival(user, order=None) -> bool:
+    """Goods of an order arriving in a reserve warehouse: the office (it posts the receipt)."""
+    return is_office(user)
+
+
+def can_request_national_allocation(user, request=None) -> bool:
+    """Requests for national allocation (申请国家调拨), their export and refusal: the office."""
+    return is_office(user)
+
+
+def can_record_national_allocation(user, allocation=None) -> bool:
+    """Announced national allocations (国家调拨通知) and their arrivals: the office (an
+    arrival posts a receipt in the reserve ledger)."""
+    return is_office(user)
+
+
+def scope_purchase_orders(user, orders: QuerySet) -> QuerySet:
+    """The office and leadership: every order. Anyone else: none."""
+    if can_read_procurement(user):
+        return orders.all()
+    return orders.none()
+
+
 # --- Page views ---------------------------------------------------------------------------------
 
 
@@ -382,6 +424,14 @@ class MaySubmitDailyFigures(RulePermission):
 
     write_rule = staticmethod(can_enter_daily_figures)
     message = gettext_lazy("Your role may not submit daily figures.")
+
+
+class MayChangeProcurement(RulePermission):
+    """The office and leadership read suppliers and orders; only the office writes."""
+
+    read_rule = staticmethod(can_read_procurement)
+    write_rule = staticmethod(can_change_suppliers)
+    message = gettext_lazy("Only office staff may change procurement records.")
 
 
 class MayReportProduction(RulePermission):

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "supplycoord",
     "production",
     "inventory",
+    "procurement",
     "allocation",
     "reports",
 ]

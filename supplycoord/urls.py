@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("inventory/", include("inventory.urls")),
+    path("procurement/", include("procurement.urls")),
     path("allocation/", include("allocation.urls")),
     path("reports/", include("reports.urls")),
     # The production dashboard is a report now (it reads the snapshots); its old address,

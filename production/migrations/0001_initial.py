@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import production.credit_code
+import supplycoord.lib.credit_code
 import production.models
 import simple_history.models
 from django.conf import settings
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('credit_code', models.CharField(db_index=True, max_length=18, validators=[production.credit_code.CreditCodeValidator()], verbose_name='unified social credit code')),
+                ('credit_code', models.CharField(db_index=True, max_length=18, validators=[supplycoord.lib.credit_code.CreditCodeValidator()], verbose_name='unified social credit code')),
                 ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),
                 ('contact', models.CharField(blank=True, max_length=64, verbose_name='contact person')),
                 ('phone', models.CharField(blank=True, max_length=32, verbose_name='phone')),
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('credit_code', models.CharField(max_length=18, unique=True, validators=[production.credit_code.CreditCodeValidator()], verbose_name='unified social credit code')),
+                ('credit_code', models.CharField(max_length=18, unique=True, validators=[supplycoord.lib.credit_code.CreditCodeValidator()], verbose_name='unified social credit code')),
                 ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),
                 ('contact', models.CharField(blank=True, max_length=64, verbose_name='contact person')),
                 ('phone', models.CharField(blank=True, max_length=32, verbose_name='phone')),

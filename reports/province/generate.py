@@ -29,7 +29,7 @@ from collections import defaultdict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from production.credit_code import ALPHABET, check_character
+from supplycoord.lib.credit_code import ALPHABET, check_character
 from supplycoord.lib.dates import cutoff_for
 from supplycoord.lib.numbers import grouped
 

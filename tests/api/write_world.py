@@ -15,13 +15,25 @@ from allocation.models import Destination, DestinationKind, DispatchBatch
 from allocation.services import batch_approve, batch_create, batch_dispatch, batch_receive
 from inventory.models import ReceiptSource
 from inventory.services import stock_receive
+from procurement.models import NationalRequest, PurchaseOrder
+from procurement.services import (
+    national_allocation_announce,
+    national_request_create,
+    order_arrival_record,
+    order_create,
+    order_place,
+    reserve_unit_create,
+    supplier_create,
+)
 from production.models import LineStatus, Producer, ProductionLine
 from production.services import problem_report
+from supplycoord.lib.credit_code import check_character
 from supplycoord.models import Role
 from tests.conftest import PASSWORD
 from tests.factories import ItemFactory, PrefectureFactory, UserFactory, WarehouseFactory
 
 CREDIT_CODE = "91350100M000100Y43"
+SUPPLIER_CODE = "91620100MA7000001" + check_character("91620100MA7000001")
 
 
 def build_world():
@@ -71,9 +83,68 @@ def build_world():
     problem = problem_report(
         user=office, producer=producer, category="logistics", description="No trucks."
     )
+    # Procurement: a supplier, a unit keeping SZ01, and orders in each state a write needs.
+    supplier = supplier_create(
+        user=office,
+        name="兰州康泰医疗用品有限公司",
+        credit_code=SUPPLIER_CODE,
+        origin="in_province",
+    )
+    unit = reserve_unit_create(
+        user=office, name="国药控股甘肃有限公司", capital_granted="20000000.00", warehouses=[sz01]
+    )
+
+    def order(state):
+        made = order_create(
+            user=office,
+            supplier=supplier,
+            buyer_unit=unit,
+            funding_source="working_capital",
+            lines=[
+                {
+                    "item": n95,
+                    "quantity": 100,
+                    "unit_price": "3.50",
+                    "expected_arrival": timezone.localdate(),
+                }
+            ],
+        )
+        if state == "draft":
+            return made
+        made = order_place(user=office, order=made, expected_version=made.version)
+        if state == "arrived":
+            order_arrival_record(
+                user=office,
+                order=made,
+                warehouse=sz01,
+                lines=[{"line": made.lines.get().pk, "quantity": 100}],
+            )
+            made.refresh_from_db()
+        return made
+
+    # National allocation: a request still sent, and an announcement with goods outstanding.
+    national_request = national_request_create(
+        user=office, item=n95, quantity=5000, justification="短缺", net_requirement=4000
+    )
+    national_allocation = national_allocation_announce(
+        user=office,
+        item=n95,
+        quantity=1000,
+        expected_arrival=timezone.localdate(),
+        warehouse=sz01,
+        reference="国调〔2020〕1号",
+    )
+
     return {
         "office": office,
         "leader": leader,
+        "national_request": national_request,
+        "national_allocation": national_allocation,
+        "supplier": supplier,
+        "unit": unit,
+        "order_draft": order("draft"),
+        "order_placed": order("placed"),
+        "order_arrived": order("arrived"),
         "destination": destination,
         "receipt": receipt,
         "draft": draft(),
@@ -200,11 +271,97 @@ def request_for(world, op):
             "office",
         ),
         "snapshots_build": ({"date": today}, None, "office"),
+        "suppliers_create": (
+            {
+                "name": "重庆渝防护科技有限公司",
+                "credit_code": "91500000MA5000002" + check_character("91500000MA5000002"),
+                "origin": "other_province",
+                "contact": "李经理",
+                "phone": "023-1234567",
+                "note": "reliable",
+            },
+            None,
+            "office",
+        ),
+        "purchase_orders_create": (
+            {
+                "supplier": world["supplier"].pk,
+                "buyer_unit": world["unit"].pk,
+                "funding_source": "working_capital",
+                "ordered_on": today,
+                "note": "n",
+                "lines": [
+                    {
+                        "item": "FH001",
+                        "quantity": 10,
+                        "unit_price": "3.50",
+                        "expected_arrival": today,
+                    }
+                ],
+            },
+            None,
+            "office",
+        ),
+        "purchase_orders_place": (transition, world["order_draft"], "office"),
+        "purchase_orders_cancel": (transition, world["order_draft"], "office"),
+        "purchase_orders_close": (transition, world["order_arrived"], "office"),
+        "purchase_orders_arrivals": (
+            {
+                "expected_version": None,
+                "warehouse": "SZ01",
+                "lines": [{"line": world["order_placed"].lines.get().pk, "quantity": 1}],
+                "arrived_at": _now_iso(),
+                "note": "first part",
+                "client_uuid": str(uuid.uuid4()),
+            },
+            world["order_placed"],
+            "office",
+        ),
+        "national_requests_create": (
+            {
+                "item": "FH001",
+                "quantity": 20000,
+                "net_requirement": 18000,
+                "justification": "N95 口罩缺口",
+                "sent_on": today,
+            },
+            None,
+            "office",
+        ),
+        "national_requests_refuse": (
+            {"expected_version": None, "reason": "全国紧缺"},
+            world["national_request"],
+            "office",
+        ),
+        "national_allocations_create": (
+            {
+                "item": "FH001",
+                "quantity": 3000,
+                "expected_arrival": today,
+                "warehouse": "SZ01",
+                "request": world["national_request"].number,
+                "reference": "国调〔2020〕2号",
+                "announced_on": today,
+                "note": "n",
+            },
+            None,
+            "office",
+        ),
+        "national_allocations_arrivals": (
+            {
+                "quantity": 10,
+                "arrived_at": _now_iso(),
+                "note": "first part",
+                "client_uuid": str(uuid.uuid4()),
+            },
+            {"id": world["national_allocation"].pk},
+            "office",
+        ),
     }
     assert op in bodies, f"{op} is new: give it a valid body here"
     body, target, username = bodies[op]
     body = copy.deepcopy(body)
-    if isinstance(target, DispatchBatch):
+    if isinstance(target, DispatchBatch | PurchaseOrder | NationalRequest):
         body["expected_version"] = target.version
         target = {"number": target.number}
     return username, target or {}, body

@@ -7,7 +7,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from production.credit_code import check_character
 from production.models import (
     Licence,
     LicenceKind,
@@ -22,6 +21,7 @@ from production.models import (
 )
 from reports.models import ProvinceRollup
 from reports.production_dashboard import production_dashboard, resumption_series
+from supplycoord.lib.credit_code import check_character
 from tests.factories import ItemFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

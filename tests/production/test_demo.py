@@ -12,7 +12,6 @@ import pytest
 from django.core.management import call_command
 
 from inventory.models import StockBalance, StockEvent, StockEventLine
-from production.credit_code import is_valid_credit_code
 from production.models import (
     Licence,
     LineStatus,
@@ -32,6 +31,7 @@ from production.selectors import (
     utilisation_flags,
 )
 from reports.province import GANSU, generate, province_read
+from supplycoord.lib.credit_code import is_valid_credit_code
 from supplycoord.models import User
 
 DEMO = province_read(GANSU)

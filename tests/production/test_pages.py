@@ -8,7 +8,6 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from production.credit_code import check_character
 from production.models import (
     Licence,
     LicenceKind,
@@ -23,6 +22,7 @@ from production.models import (
     RawMaterial,
     RawMaterialKind,
 )
+from supplycoord.lib.credit_code import check_character
 from tests.factories import ItemFactory
 
 TZ = ZoneInfo("Asia/Shanghai")

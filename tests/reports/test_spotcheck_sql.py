@@ -152,3 +152,29 @@ def test_deleting_an_item_deletes_its_figures(category, n95):
     n95.delete()
 
     assert not SpotCheckFigure.objects.exists()
+
+
+def test_a_score_too_large_for_its_column_is_stored_at_the_limit_and_flagged(category, n95):
+    # Five prefectures of 1,000 people: 1.000, 1.001, 1.002, 1.003 per person, and one that
+    # entered 10^12 twice (2,000,000,000 per person). Median 1.002; deviations 0, 0.001, 0.001,
+    # 0.002 and about 2·10^9: MAD 0.001. The outlier scores 0.6745 × (2·10^9 − 1.002) / 0.001,
+    # about 1.349·10^12, beyond the column (max 999,999,999,999.99): it is stored at the limit,
+    # flagged; 1.000 scores 0.6745 × -0.002 / 0.001 = -1.349, stored -1.35.
+    by_figure = {}
+    for n, consumption in enumerate([1000, 1001, 1002, 1003, None]):
+        prefecture = PrefectureFactory(code=f"67{n:04d}")
+        ProtectedStaffFactory(prefecture=prefecture, category=category, count=1000)
+        if consumption is None:
+            for day in (D, D - dt.timedelta(days=1)):
+                DailyFigureFactory(prefecture=prefecture, item=n95, date=day, consumption=10**12)
+        else:
+            DailyFigureFactory(prefecture=prefecture, item=n95, date=D, consumption=consumption)
+        by_figure[consumption] = prefecture
+
+    spot_checks_compute_for_date(date=D)
+
+    stored = {f.prefecture_id: (f.score, f.flagged) for f in SpotCheckFigure.objects.filter(date=D)}
+    assert stored[by_figure[None].pk] == (spotchecks.SCORE_LIMIT, True)
+    assert stored[by_figure[1000].pk] == (Decimal("-1.35"), False)
+    flag = SpotCheckFlag.objects.get(date=D)
+    assert (flag.prefecture_id, flag.score) == (by_figure[None].pk, spotchecks.SCORE_LIMIT)

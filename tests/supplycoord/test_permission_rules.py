@@ -102,6 +102,12 @@ TABLE = [
     ("can_close_batch", ("batch",), OFFICE),
     ("can_attach_to_batch", ("batch",), OFFICE),
     ("can_receive_batch", ("batch",), OFFICE | {"officer"}),
+    ("can_read_procurement", (), PROVINCE),
+    ("can_change_suppliers", (), OFFICE),
+    ("can_edit_purchase_order", (), OFFICE),
+    ("can_record_order_arrival", (), OFFICE),
+    ("can_request_national_allocation", (), OFFICE),
+    ("can_record_national_allocation", (), OFFICE),
 ]
 
 

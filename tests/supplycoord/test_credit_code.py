@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from production.credit_code import check_character, is_valid_credit_code, validate_credit_code
+from supplycoord.lib.credit_code import check_character, is_valid_credit_code, validate_credit_code
 from tests.production.conftest import VALID_CODES
 
 

@@ -1,0 +1,66 @@
+from django.urls import path
+
+from . import views
+
+app_name = "procurement"
+urlpatterns = [
+    path("suppliers/", views.supplier_list, name="supplier_list"),
+    path("suppliers/new/", views.supplier_form, name="supplier_new"),
+    path("suppliers/<int:pk>/", views.supplier_detail, name="supplier_detail"),
+    path("suppliers/<int:pk>/edit/", views.supplier_form, name="supplier_edit"),
+    path(
+        "suppliers/<int:pk>/items/<int:capability_pk>/remove/",
+        views.capability_remove,
+        name="capability_remove",
+    ),
+    path("units/", views.unit_list, name="unit_list"),
+    path("units/new/", views.unit_form, name="unit_new"),
+    path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("units/<int:pk>/edit/", views.unit_form, name="unit_edit"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/new/", views.order_form, name="order_new"),
+    path("orders/import/", views.orders_import_page, name="orders_import"),
+    path(
+        "orders/import/template.xlsx",
+        views.orders_import_template,
+        name="orders_import_template",
+    ),
+    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    path("orders/<str:number>/edit/", views.order_form, name="order_edit"),
+    path("orders/<str:number>/arrival/", views.order_arrival, name="order_arrival"),
+    path("orders/<str:number>/payment/", views.order_payment, name="order_payment"),
+    path("orders/<str:number>/<str:action>/", views.order_action, name="order_action"),
+    path("national/requests/", views.national_request_list, name="national_request_list"),
+    path("national/requests/new/", views.national_request_form, name="national_request_new"),
+    path(
+        "national/requests/<str:number>/",
+        views.national_request_detail,
+        name="national_request_detail",
+    ),
+    path(
+        "national/requests/<str:number>/refuse/",
+        views.national_request_refuse,
+        name="national_request_refuse",
+    ),
+    path(
+        "national/requests/<str:number>/export.xlsx",
+        views.national_request_export,
+        name="national_request_export",
+    ),
+    path("national/allocations/", views.national_allocation_list, name="national_allocation_list"),
+    path(
+        "national/allocations/new/",
+        views.national_allocation_form,
+        name="national_allocation_new",
+    ),
+    path(
+        "national/allocations/<int:pk>/",
+        views.national_allocation_detail,
+        name="national_allocation_detail",
+    ),
+    path(
+        "national/allocations/<int:pk>/arrival/",
+        views.national_allocation_arrival,
+        name="national_allocation_arrival",
+    ),
+]
