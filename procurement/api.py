@@ -497,7 +497,7 @@ class OrderListView(generics.ListAPIView):
             supplier=supplier,
             item=item,
             overdue_on=local_today() if overdue in ("true", "1") else None,
-        ).order_by("-year", "-number")
+        ).order_by("-year", "-pk")
         return super().get(request, *args, **kwargs)
 
     @extend_schema(

@@ -239,6 +239,11 @@ class PaymentForm(forms.Form):
         label=_("Paid on"), required=False, max_length=10, widget=forms.DateInput(attrs=DATE)
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("client_uuid", uuid.uuid4())
+        super().__init__(*args, **kwargs)
 
 
 class ArrivalForm(forms.Form):

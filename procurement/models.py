@@ -230,9 +230,11 @@ class PurchaseOrder(models.Model):
     class Meta:
         verbose_name = _("purchase order")
         verbose_name_plural = _("purchase orders")
-        ordering = ["-year", "-number"]
+        # Newest first. The number is text ("CG-2020-1000" sorts before "CG-2020-999"); within
+        # a year the ids follow the numbers, which are taken in one locked sequence.
+        ordering = ["-year", "-id"]
         indexes = [
-            models.Index(fields=["-year", "-number"], name="order_list_order"),
+            models.Index(fields=["-year", "-id"], name="order_list_newest"),
             models.Index(fields=["status"], name="order_status"),
         ]
         constraints = [
@@ -395,6 +397,8 @@ class OrderPayment(models.Model):
     )
     recorded_at = models.DateTimeField(_("recorded at"))
     note = models.TextField(_("note"), blank=True)
+    # The form's own id: the same form sent twice (a double click, a reload) records once.
+    client_uuid = models.UUIDField(_("client UUID"), null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("order payment")
@@ -469,7 +473,9 @@ class NationalRequest(models.Model):
     class Meta:
         verbose_name = _("request for national allocation")
         verbose_name_plural = _("requests for national allocation")
-        ordering = ["-year", "-number"]
+        # Newest first. The number is text ("CG-2020-1000" sorts before "CG-2020-999"); within
+        # a year the ids follow the numbers, which are taken in one locked sequence.
+        ordering = ["-year", "-id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="national_request_qty"),
         ]

@@ -282,7 +282,7 @@ def unit_orders(unit: ReserveUnit) -> QuerySet[PurchaseOrder]:
 def national_requests_visible_to(user) -> QuerySet[NationalRequest]:
     if not can_read_procurement(user):
         return NationalRequest.objects.none()
-    return NationalRequest.objects.select_related("item").order_by("-year", "-number")
+    return NationalRequest.objects.select_related("item").order_by("-year", "-pk")
 
 
 def national_allocations_visible_to(user) -> QuerySet[NationalAllocation]:

@@ -806,6 +806,16 @@ def order_cancel(*, user, order: PurchaseOrder, expected_version, note) -> Purch
     note = _text(errors, "note", note, multiline=True)
     if not note and not errors:
         errors.append(Problem(None, "note", _("Give the reason for cancelling this order.")))
+    if current.payments.exists():
+        # A cancelled order holds nothing of a working-capital line: its payments would vanish
+        # from the line's "paid". Money paid out is settled by closing the order instead.
+        errors.append(
+            Problem(
+                None,
+                "non_field_errors",
+                _("Payments are recorded on this order: close it instead of cancelling it."),
+            )
+        )
     if errors:
         raise ProcurementInvalid(errors)
     return _transition(
@@ -1069,12 +1079,33 @@ def order_amount(order: PurchaseOrder) -> Decimal:
 
 @transaction.atomic
 def order_payment_record(
-    *, user, order: PurchaseOrder, amount, paid_on=None, note=""
+    *, user, order: PurchaseOrder, amount, paid_on=None, note="", client_uuid=None
 ) -> OrderPayment:
     """Money paid to the supplier for a placed (or later, not cancelled) order. The sum paid
-    never exceeds the order's amount. Office only."""
+    never exceeds the order's amount. Office only. `client_uuid`: the same payment sent again
+    returns the first (`replayed` True) instead of paying twice."""
     _require(can_edit_purchase_order(user, order), _("Only the office records payments."))
     current = _locked(order)
+    uuid_value = None
+    if client_uuid not in (None, ""):
+        uuid_value = _parse_uuid(client_uuid)
+        if uuid_value is None:
+            raise ProcurementInvalid([Problem(None, "client_uuid", _("Enter a valid UUID."))])
+        # After the order's lock: a second submission waits for the first and then sees it.
+        first = OrderPayment.objects.filter(client_uuid=uuid_value).first()
+        if first is not None:
+            if first.order_id != current.pk:
+                raise ProcurementInvalid(
+                    [
+                        Problem(
+                            None,
+                            "client_uuid",
+                            _("This client UUID belongs to another document."),
+                        )
+                    ]
+                )
+            first.replayed = True
+            return first
     _require_status(
         current,
         (*OPEN_STATUSES, OrderStatus.CLOSED),
@@ -1105,14 +1136,17 @@ def order_payment_record(
             )
     if errors:
         raise ProcurementInvalid(errors)
-    return OrderPayment.objects.create(
+    payment = OrderPayment.objects.create(
         order=current,
         amount=value,
         paid_on=day,
         recorded_by=user,
         recorded_at=timezone.now(),
         note=note,
+        client_uuid=uuid_value,
     )
+    payment.replayed = False
+    return payment
 
 
 # --- The Excel import of orders (procurement/imports.py reads the file) ----------------------
@@ -1417,6 +1451,27 @@ def national_allocation_announce(
     reference = _text(errors, "reference", reference)
     note = _text(errors, "note", note, multiline=True)
     answered = _answered_request(errors, request, item)
+    if answered is not None and quantity is not None:
+        still = answered.quantity - answered.granted_quantity
+        if quantity > still:
+            # A second click, or a notice recorded twice, must not grant twice; an allocation
+            # beyond the request is recorded without linking it.
+            errors.append(
+                Problem(
+                    None,
+                    "quantity",
+                    _(
+                        "Request %(number)s asked for %(asked)s and %(granted)s are already "
+                        "announced: at most %(still)s can be linked to it."
+                    )
+                    % {
+                        "number": answered.number,
+                        "asked": grouped(answered.quantity),
+                        "granted": grouped(answered.granted_quantity),
+                        "still": grouped(max(still, 0)),
+                    },
+                )
+            )
     if errors:
         raise ProcurementInvalid(errors)
     now = timezone.now()

@@ -159,7 +159,7 @@ def supplier_detail(request, pk):
             "can_change": can_change_suppliers(request.user),
             "orders": selectors.orders_visible_to(request.user)
             .filter(supplier=supplier)
-            .order_by("-year", "-number")[:20],
+            .order_by("-year", "-pk")[:20],
         },
         status=status,
     )
@@ -251,7 +251,7 @@ def unit_detail(request, pk):
     today = local_today()
     orders = selectors.orders_with_totals(
         selectors.orders_visible_to(request.user).filter(buyer_unit=unit), date=today
-    ).order_by("-year", "-number")
+    ).order_by("-year", "-pk")
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     line = selectors.capital_line(unit)
     return render(
@@ -339,7 +339,7 @@ def order_list(request):
         item=item,
         overdue_on=today if data.get("overdue") else None,
     )
-    orders = selectors.orders_with_totals(orders, date=today).order_by("-year", "-number")
+    orders = selectors.orders_with_totals(orders, date=today).order_by("-year", "-pk")
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -849,11 +849,15 @@ def national_request_export(request, number):
 
 
 def _request_choices():
+    """The requests an announcement may still answer: sent or partly granted (every one of
+    them: a province has tens a year, not thousands)."""
     return [
         (r.number, f"{r.number} {r.item.name} {r.quantity}")
-        for r in NationalRequest.objects.exclude(status=NationalRequestStatus.REFUSED)
+        for r in NationalRequest.objects.filter(
+            status__in=(NationalRequestStatus.SENT, NationalRequestStatus.PARTLY_GRANTED)
+        )
         .select_related("item")
-        .order_by("-year", "-number")[:200]
+        .order_by("-year", "-pk")
     ]
 
 

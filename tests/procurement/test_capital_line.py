@@ -137,3 +137,25 @@ def test_a_payment_above_what_is_left_to_pay_is_refused(frozen_time, office, uni
 
     assert refused.value.errors[0].field == "amount"
     assert order.payments.count() == 1
+
+
+def test_a_payment_sent_twice_is_recorded_once(frozen_time, client, office, n95, make_order):
+    # The payment form carries its own UUID: the same POST twice (a double click) pays 100.00
+    # once; a new form (a new UUID) pays again.
+    import uuid
+
+    from django.urls import reverse
+
+    from procurement.models import OrderPayment
+
+    order = make_order([(n95, 100, "3.00", LATER)])
+    client.force_login(office)
+    url = reverse("procurement:order_payment", args=[order.number])
+    body = {"amount": "100.00", "paid_on": "", "note": "", "client_uuid": str(uuid.uuid4())}
+
+    assert client.post(url, body).status_code == 302
+    assert client.post(url, body).status_code == 302
+    assert list(OrderPayment.objects.values_list("amount", flat=True)) == [Decimal("100.00")]
+
+    assert client.post(url, {**body, "client_uuid": str(uuid.uuid4())}).status_code == 302
+    assert OrderPayment.objects.count() == 2

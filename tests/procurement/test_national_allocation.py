@@ -212,3 +212,19 @@ def test_overdue_on_a_given_date_and_outstanding_by_item(frozen_time, office, sz
         n95.pk: 9_900,
         masks.pk: 500,
     }
+
+
+def test_an_announcement_beyond_what_is_still_requested_is_refused(sent, office, sz01, n95):
+    # Requested 100,000; 100,000 announced (granted). The same notice recorded again (a second
+    # click) would make it 200,000: refused by field, nothing saved; 1 more is refused too.
+    _announce(office, n95, 100_000, sz01, request=sent, reference="国调〔2020〕1号")
+    for quantity in (100_000, 1):
+        with pytest.raises(ProcurementInvalid) as caught:
+            _announce(office, n95, quantity, sz01, request=sent, reference="国调〔2020〕1号")
+        assert [e.field for e in caught.value.errors] == ["quantity"]
+    sent.refresh_from_db()
+    assert (sent.status, sent.granted_quantity) == ("granted", 100_000)
+    assert NationalAllocation.objects.count() == 1
+    # Unlinked, an allocation beyond the request is recorded.
+    _announce(office, n95, 5_000, sz01)
+    assert NationalAllocation.objects.count() == 2

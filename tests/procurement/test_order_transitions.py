@@ -143,3 +143,35 @@ def test_it_numbers_orders_per_year(office, n95, make_order):
         "CG-2020-002",
         "CG-2021-001",
     ]
+
+
+def test_it_refuses_to_cancel_an_order_with_payments(frozen_time, office, n95, make_order):
+    # Paid 100.00 of 300.00: cancelling would drop the payment from the capital line's "paid".
+    from procurement.services import order_payment_record
+
+    order = make_order([(n95, 100, "3.00", LATER)])
+    order_payment_record(user=office, order=order, amount="100.00")
+    order.refresh_from_db()
+
+    with pytest.raises(ProcurementInvalid) as caught:
+        order_cancel(user=office, order=order, expected_version=order.version, note="不要了")
+
+    assert [e.field for e in caught.value.errors] == ["non_field_errors"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PLACED
+
+
+def test_the_list_puts_the_thousandth_order_of_a_year_first(frozen_time, office, n95, make_order):
+    # Numbers are text: "CG-2020-1000" sorts before "CG-2020-999". The list is newest first.
+    from procurement.models import OrderYearSequence, PurchaseOrder
+
+    make_order([(n95, 1, "1.00", LATER)], place=False)  # CG-2020-001 … then jump to 999
+    OrderYearSequence.objects.filter(year=2020).update(last_number=998)
+    make_order([(n95, 1, "1.00", LATER)], place=False)
+    make_order([(n95, 1, "1.00", LATER)], place=False)
+
+    assert list(PurchaseOrder.objects.values_list("number", flat=True)) == [
+        "CG-2020-1000",
+        "CG-2020-999",
+        "CG-2020-001",
+    ]
