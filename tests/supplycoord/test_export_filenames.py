@@ -20,6 +20,8 @@ from django.utils import translation
 
 from allocation.exports import AllocationLedgerExport, AllocationSummaryExport, DonationLedgerExport
 from inventory.exports import StockCardExport
+from procurement.exports import NationalRequestExport
+from procurement.services import national_request_create
 from production.exports import ProducerRegister, ProductionLedger
 from reports.exports import DailyReportExport, SpotCheckNoticeExport
 from reports.services import snapshot_build_for_date
@@ -40,9 +42,10 @@ def _frozen():
 
 
 @pytest.fixture
-def world(lanzhou, n95):
+def world(lanzhou, n95, office):
     ProvinceFactory()
     WarehouseFactory(code="SZ01")
+    national_request_create(user=office, item=n95, quantity=100, justification="疫情防控急需")
 
 
 # exporter, its filters, its name in Chinese, in English. Dates and codes follow the title as
@@ -80,12 +83,18 @@ EXPORTS = [
         "比对抽查通报名单-2020-02-09",
         "spot-check-notice-list-2020-02-09",
     ),
+    (
+        NationalRequestExport,
+        {"number": "SQ-2020-001"},
+        "申请国家调拨-SQ-2020-001",
+        "request-for-national-allocation-SQ-2020-001",
+    ),
 ]
 
 
 def _all_exporters():
     found, todo = set(), [Exporter]
-    for module in ("allocation", "inventory", "production", "reports"):
+    for module in ("allocation", "inventory", "procurement", "production", "reports"):
         importlib.import_module(f"{module}.exports")
     while todo:
         for sub in todo.pop().__subclasses__():
