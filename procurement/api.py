@@ -36,6 +36,7 @@ from .models import (
     NationalRequestTransition,
     OrderArrival,
     OrderArrivalLine,
+    OrderPayment,
     OrderStatus,
     OrderTransition,
     PurchaseOrderLine,
@@ -58,7 +59,9 @@ from .services import (
     order_cancel,
     order_close,
     order_create,
+    order_payment_record,
     order_place,
+    order_update_draft,
     supplier_create,
 )
 
@@ -145,6 +148,14 @@ class OrderTransitionSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+class OrderPaymentSerializer(serializers.Serializer):
+    amount = _money()
+    paid_on = serializers.DateField()
+    note = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    recorded_at = serializers.DateTimeField()
+
+
 class OrderSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
@@ -161,6 +172,7 @@ class OrderSerializer(serializers.Serializer):
     amount = serializers.SerializerMethodField()
     lines = OrderLineSerializer(many=True, source="lines.all")
     arrivals = ArrivalSerializer(many=True, source="arrivals.all")
+    payments = OrderPaymentSerializer(many=True, source="payments.all")
     timeline = OrderTransitionSerializer(many=True, source="transitions.all")
 
     def get_amount(self, order) -> Decimal:
@@ -317,8 +329,37 @@ def orders_for_display(user):
                 "transitions",
                 queryset=OrderTransition.objects.select_related("by").order_by("at", "id"),
             ),
+            Prefetch(
+                "payments",
+                queryset=OrderPayment.objects.select_related("recorded_by").order_by(
+                    "paid_on", "id"
+                ),
+            ),
         )
     )
+
+
+def _order_refs(body, *, partial=False):
+    """The supplier and buyer unit a body names by id: ({"supplier": …, "buyer_unit": …},
+    problems). With `partial` (a draft's edit) a key left out is left out of the answer."""
+    refs, problems = {}, []
+    if not partial or "supplier" in body:
+        pk = _pk(body.get("supplier"))
+        supplier = Supplier.objects.filter(pk=pk).first() if pk is not None else None
+        if supplier is None:
+            problems.append((None, "supplier", _("Choose a supplier by its id.")))
+        refs["supplier"] = supplier
+    if not partial or "buyer_unit" in body:
+        unit = None
+        if body.get("buyer_unit") is not None:
+            pk = _pk(body.get("buyer_unit"))
+            unit = ReserveUnit.objects.filter(pk=pk).first() if pk is not None else None
+            if unit is None:
+                problems.append(
+                    (None, "buyer_unit", _("Choose a reserve-task unit by its id, or null."))
+                )
+        refs["buyer_unit"] = unit
+    return refs, problems
 
 
 def _order_response(user, order, code=status.HTTP_200_OK):
@@ -511,28 +552,14 @@ class OrderListView(generics.ListAPIView):
         body, error = _json_object(request)
         if error:
             return error
-        problems = []
-        supplier = None
-        pk = _pk(body.get("supplier"))
-        if pk is not None:
-            supplier = Supplier.objects.filter(pk=pk).first()
-        if supplier is None:
-            problems.append((None, "supplier", _("Choose a supplier by its id.")))
-        unit = None
-        if body.get("buyer_unit") is not None:
-            pk = _pk(body.get("buyer_unit"))
-            unit = ReserveUnit.objects.filter(pk=pk).first() if pk is not None else None
-            if unit is None:
-                problems.append(
-                    (None, "buyer_unit", _("Choose a reserve-task unit by its id, or null."))
-                )
+        refs, problems = _order_refs(body)
         if problems:
             return _errors(problems)
         try:
             order = order_create(
                 user=request.user,
-                supplier=supplier,
-                buyer_unit=unit,
+                supplier=refs["supplier"],
+                buyer_unit=refs["buyer_unit"],
                 funding_source=body.get("funding_source"),
                 ordered_on=body.get("ordered_on"),
                 note=body.get("note", ""),
@@ -552,9 +579,65 @@ class OrderDetailView(generics.RetrieveAPIView):
     def get_queryset(self):
         return orders_for_display(self.request.user)
 
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
+
     @extend_schema(operation_id="purchase_orders_detail", description="One order by its number.")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="purchase_orders_update_draft",
+        request=inline_serializer(
+            "OrderDraftUpdate",
+            {
+                "expected_version": serializers.IntegerField(help_text="The `version` you read."),
+                "supplier": serializers.IntegerField(required=False),
+                "buyer_unit": serializers.IntegerField(required=False, allow_null=True),
+                "funding_source": serializers.ChoiceField(
+                    choices=FundingSource.choices, required=False
+                ),
+                "ordered_on": serializers.DateField(required=False),
+                "note": serializers.CharField(required=False),
+                "lines": OrderLineInSerializer(
+                    many=True, required=False, help_text="Given: replaces every line."
+                ),
+            },
+        ),
+        responses={
+            200: OrderSerializer,
+            400: ErrorsSerializer,
+            403: DetailSerializer,
+            404: DetailSerializer,
+            409: DetailSerializer,
+        },
+        description="Change a draft: the fields given, and `lines` (all of them) when given. "
+        "Office only. 409 when the order changed since `expected_version`; 400 once it is "
+        "placed, or by line (0-based) and field.",
+    )
+    def patch(self, request, number):
+        order = get_object_or_404(selectors.orders_visible_to(request.user), number=number)
+        body, error = _json_object(request)
+        if error:
+            return error
+        refs, problems = _order_refs(body, partial=True)
+        if problems:
+            return _errors(problems)
+        fields = {
+            name: body[name] for name in ("funding_source", "ordered_on", "note") if name in body
+        }
+        try:
+            order_update_draft(
+                user=request.user,
+                order=order,
+                expected_version=body.get("expected_version"),
+                lines=body.get("lines"),
+                **refs,
+                **fields,
+            )
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        return _order_response(request.user, order)
 
 
 def _transition_schema(name, extra=None, description="", code=200):
@@ -699,6 +782,54 @@ class OrderArrivalView(_OrderPostView):
         except (ProcurementError, PermissionDenied) as exc:
             return _refusal(exc)
         code = status.HTTP_200_OK if arrival.replayed else status.HTTP_201_CREATED
+        return _order_response(request.user, order, code)
+
+
+@extend_schema(tags=["procurement"])
+class OrderPaymentView(_OrderPostView):
+    @extend_schema(
+        operation_id="purchase_orders_payments",
+        request=inline_serializer(
+            "OrderPaymentIn",
+            {
+                "amount": serializers.DecimalField(
+                    max_digits=18, decimal_places=2, help_text='Yuan, e.g. "35000.00".'
+                ),
+                "paid_on": serializers.DateField(required=False, help_text="Default today."),
+                "note": serializers.CharField(required=False),
+                "client_uuid": serializers.UUIDField(
+                    required=False, help_text="A retry with the same UUID pays nothing twice."
+                ),
+            },
+        ),
+        responses={
+            201: OrderSerializer,
+            200: OrderSerializer,
+            400: ErrorsSerializer,
+            403: DetailSerializer,
+            404: DetailSerializer,
+        },
+        description="Money paid to the supplier for a placed, arrived or closed order; the sum "
+        "paid never exceeds the order's amount (400 on `amount`). Office only. 201; 200 for a "
+        "retried client UUID.",
+    )
+    def post(self, request, number):
+        order = get_object_or_404(selectors.orders_visible_to(request.user), number=number)
+        body, error = _json_object(request)
+        if error:
+            return error
+        try:
+            payment = order_payment_record(
+                user=request.user,
+                order=order,
+                amount=body.get("amount"),
+                paid_on=body.get("paid_on"),
+                note=body.get("note", ""),
+                client_uuid=body.get("client_uuid"),
+            )
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        code = status.HTTP_200_OK if payment.replayed else status.HTTP_201_CREATED
         return _order_response(request.user, order, code)
 
 

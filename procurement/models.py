@@ -608,3 +608,118 @@ class NationalAllocationArrival(models.Model):
 
     def __str__(self):
         return f"{self.allocation_id} · {self.receipt_event_id}"
+
+
+# --- Distribution enterprises (医药流通企业) ----------------------------------------------
+
+
+class DistributionEnterprise(models.Model):
+    """A pharmaceutical distribution enterprise that reports its purchases, shipments,
+    purchases in transit and stock of the catalogue's items every day (seed 000:
+    "全省医药流通企业疫情防控物资的采购数量、调运数量、采购在途数量及库存数量统计汇总").
+
+    Its reporters (role distribution_reporter) see and report for their enterprises only, as a
+    producer's reporters do for theirs. `items` are the items it is expected to report every
+    day (its completeness is counted over them); empty means every active key item.
+    """
+
+    name = models.CharField(_("enterprise name"), max_length=128, validators=[validate_single_line])
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    prefecture = models.ForeignKey(
+        "supplycoord.Prefecture",
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        related_name="distribution_enterprises",
+    )
+    contact = models.CharField(
+        _("contact person"), max_length=64, blank=True, validators=[validate_single_line]
+    )
+    phone = models.CharField(
+        _("phone"), max_length=32, blank=True, validators=[validate_single_line]
+    )
+    items = models.ManyToManyField(
+        Item,
+        verbose_name=_("items reported"),
+        blank=True,
+        related_name="+",
+        help_text=_("The items it reports every day; none chosen means every key item."),
+    )
+    reporters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporters"),
+        blank=True,
+        related_name="distribution_enterprises",
+        limit_choices_to={"role": "distribution_reporter"},
+    )
+    note = models.TextField(_("note"), blank=True, max_length=2000, validators=[validate_free_text])
+    active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords(m2m_fields=[reporters, items])
+
+    class Meta:
+        verbose_name = _("distribution enterprise")
+        verbose_name_plural = _("distribution enterprises")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+DISTRIBUTION_FIGURES = ("purchased", "shipped", "purchase_in_transit", "stock")
+
+
+class DistributionReport(models.Model):
+    """One distribution enterprise's figures for one item on one day (reports.md, "Inbound").
+
+    One row per (enterprise, item, date). A later submission for the same key is a correction:
+    it replaces the figures, needs a reason, and django-simple-history keeps the old ones with
+    who and when. `first_submitted_at` decides on time / late against the cut-off.
+    """
+
+    enterprise = models.ForeignKey(
+        DistributionEnterprise,
+        verbose_name=_("distribution enterprise"),
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    date = models.DateField(_("date"))
+    purchased = models.PositiveBigIntegerField(_("purchased"))
+    shipped = models.PositiveBigIntegerField(_("shipped"))
+    purchase_in_transit = models.PositiveBigIntegerField(_("purchase in transit"))
+    stock = models.PositiveBigIntegerField(_("stock"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    first_submitted_at = models.DateTimeField(_("first submitted at"))
+    submitted_at = models.DateTimeField(_("last submitted at"))
+    correction_reason = models.CharField(
+        _("reason for correction"), max_length=500, blank=True, validators=[validate_free_text]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("distribution enterprise report")
+        verbose_name_plural = _("distribution enterprise reports")
+        ordering = ["date", "enterprise_id", "item__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "item", "date"], name="distribution_report_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "item"], name="distribution_report_day")]
+
+    def __str__(self):
+        return f"{self.enterprise_id} {self.item_id} {self.date}"
+
+    def figures(self) -> dict:
+        return {f: getattr(self, f) for f in DISTRIBUTION_FIGURES}

@@ -669,7 +669,10 @@ def _require_status(order, allowed, message):
 
 
 def _transition(order, *, to_status, by, at, note="", **fields) -> PurchaseOrder:
-    """The one place an order changes state: moved under its version, audited with it."""
+    """The one place an order changes state: moved under its version, audited with it.
+    `note` is the transition's (the audit row's); the order's own note is `order_note`."""
+    if "order_note" in fields:
+        fields["note"] = fields.pop("order_note")
     from_status = order.status
     updated = PurchaseOrder.objects.filter(pk=order.pk, version=order.version).update(
         version=F("version") + 1, status=to_status, **fields
@@ -762,6 +765,8 @@ def order_update_draft(
     parsed = _parse_order_lines(errors, lines, ordered_on=header["ordered_on"])
     if errors:
         raise ProcurementInvalid(errors)
+    # The header's note is the order's: the draft edit's audit row carries none.
+    header["order_note"] = header.pop("note")
     current = _transition(
         current, to_status=OrderStatus.DRAFT, by=user, at=timezone.now(), **header
     )

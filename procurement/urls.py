@@ -20,6 +20,7 @@ urlpatterns = [
     path("orders/", views.order_list, name="order_list"),
     path("orders/new/", views.order_form, name="order_new"),
     path("orders/import/", views.orders_import_page, name="orders_import"),
+    path("orders/export.<str:fmt>", views.orders_export, name="orders_export"),
     path(
         "orders/import/template.xlsx",
         views.orders_import_template,

@@ -29,6 +29,7 @@ from procurement.api import (
     OrderCloseView,
     OrderDetailView,
     OrderListView,
+    OrderPaymentView,
     OrderPlaceView,
     SupplierDetailView,
     SupplierListView,
@@ -107,6 +108,11 @@ urlpatterns = [
         "v1/purchase-orders/<str:number>/arrivals/",
         OrderArrivalView.as_view(),
         name="purchase-order-arrivals",
+    ),
+    path(
+        "v1/purchase-orders/<str:number>/payments/",
+        OrderPaymentView.as_view(),
+        name="purchase-order-payments",
     ),
     path("v1/national-requests/", NationalRequestListView.as_view(), name="national-requests"),
     path(

@@ -241,6 +241,7 @@ class ProtectedStaff(models.Model):
 class Role(models.TextChoices):
     PREFECTURE_OFFICER = "prefecture_officer", _("Prefecture logistics officer")
     PRODUCER_REPORTER = "producer_reporter", _("Producer reporter / resident commissioner")
+    DISTRIBUTION_REPORTER = "distribution_reporter", _("Distribution enterprise reporter")
     OFFICE_STAFF = "office_staff", _("Office staff")
     LEADERSHIP = "leadership", _("Leadership")
     ADMIN = "admin", _("Administrator")
@@ -294,6 +295,11 @@ class User(AbstractUser):
     def is_producer_reporter(self) -> bool:
         """A producer's reporter or resident commissioner (驻企特派员)."""
         return self.effective_role == Role.PRODUCER_REPORTER
+
+    @property
+    def is_distribution_reporter(self) -> bool:
+        """A reporter of a distribution enterprise (医药流通企业), scoped to its enterprises."""
+        return self.effective_role == Role.DISTRIBUTION_REPORTER
 
     @property
     def sees_whole_province(self) -> bool:

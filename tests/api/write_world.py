@@ -302,6 +302,36 @@ def request_for(world, op):
             None,
             "office",
         ),
+        "purchase_orders_update_draft": (
+            {
+                "expected_version": None,
+                "supplier": world["supplier"].pk,
+                "buyer_unit": None,
+                "funding_source": "fiscal",
+                "ordered_on": today,
+                "note": "n",
+                "lines": [
+                    {
+                        "item": "FH001",
+                        "quantity": 20,
+                        "unit_price": "3.40",
+                        "expected_arrival": today,
+                    }
+                ],
+            },
+            world["order_draft"],
+            "office",
+        ),
+        "purchase_orders_payments": (
+            {
+                "amount": "100.00",
+                "paid_on": today,
+                "note": "n",
+                "client_uuid": str(uuid.uuid4()),
+            },
+            world["order_placed"],
+            "office",
+        ),
         "purchase_orders_place": (transition, world["order_draft"], "office"),
         "purchase_orders_cancel": (transition, world["order_draft"], "office"),
         "purchase_orders_close": (transition, world["order_arrived"], "office"),

@@ -175,3 +175,22 @@ def test_the_list_puts_the_thousandth_order_of_a_year_first(frozen_time, office,
         "CG-2020-999",
         "CG-2020-001",
     ]
+
+
+def test_a_draft_edit_changes_the_orders_note_not_the_audit_rows(
+    frozen_time, office, make_order, n95
+):
+    """The draft edit once passed the order's note as the audit row's: the order kept its old
+    note and the timeline showed the new one."""
+    order = make_order([(n95, 100, "3.50", LATER)], place=False)
+    order = order_update_draft(
+        user=office, order=order, expected_version=order.version, note="改为下周交货"
+    )
+    order.refresh_from_db()
+    assert order.note == "改为下周交货"
+    edit = OrderTransition.objects.filter(order=order).order_by("-id").first()
+    assert (edit.from_status, edit.to_status, edit.note) == (
+        OrderStatus.DRAFT,
+        OrderStatus.DRAFT,
+        "",
+    )

@@ -20,7 +20,7 @@ from django.utils import translation
 
 from allocation.exports import AllocationLedgerExport, AllocationSummaryExport, DonationLedgerExport
 from inventory.exports import StockCardExport
-from procurement.exports import NationalRequestExport
+from procurement.exports import NationalRequestExport, PurchaseOrderLinesExport
 from procurement.services import national_request_create
 from production.exports import ProducerRegister, ProductionLedger
 from reports.exports import DailyReportExport, SpotCheckNoticeExport
@@ -89,6 +89,7 @@ EXPORTS = [
         "申请国家调拨-SQ-2020-001",
         "request-for-national-allocation-SQ-2020-001",
     ),
+    (PurchaseOrderLinesExport, {}, "采购订单-2020-02-10", "purchase-orders-2020-02-10"),
 ]
 
 
