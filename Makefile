@@ -33,7 +33,7 @@ run: setup
 
 test: setup
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from supplycoord.lib.dates import validate_filter_date
+from supplycoord.api import add_date_range
 
 from .models import BatchStatus, Channel, DestinationKind, DispatchBatch, DispatchBatchLine
 
@@ -59,13 +59,7 @@ class BatchFilter(filters.FilterSet):
         )
 
 
-# `from` is a Python keyword, so the range bounds are added by name.
-BatchFilter.base_filters["from"] = filters.DateFilter(
-    method="filter_from", validators=[validate_filter_date]
-)
-BatchFilter.base_filters["to"] = filters.DateFilter(
-    method="filter_to", validators=[validate_filter_date]
-)
+add_date_range(BatchFilter, from_method="filter_from", to_method="filter_to")
 
 
 def filter_lines(lines, cleaned: dict):

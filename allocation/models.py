@@ -234,6 +234,15 @@ class Channel(models.TextChoices):
     RESERVE = "reserve", _("Reserve")
 
 
+class ProposalBasis(models.TextChoices):
+    """What a proposal hands out (issue 14): the reserve's stock on hand (the default), or that
+    plus what arrives in the provincial reserve within 3 days (procurement.inbound); batches
+    made from the latter are marked so, as they may wait for the goods to arrive."""
+
+    ON_HAND = "on_hand", _("On hand")
+    ON_HAND_PLUS_ARRIVING_3D = "on_hand_plus_arriving_3d", _("On hand + arriving within 3 days")
+
+
 class DispatchBatch(models.Model):
     number = models.CharField(_("batch number"), max_length=16, unique=True)
     year = models.PositiveIntegerField(_("year"))
@@ -318,6 +327,17 @@ class DispatchBatch(models.Model):
         null=True,
         blank=True,
         related_name="batches",
+    )
+    # The basis of that proposal: blank for a batch not made from one.
+    proposal_basis = models.CharField(
+        _("proposal basis"),
+        max_length=32,
+        choices=ProposalBasis.choices,
+        blank=True,
+        default="",
+        # Also the column's default: a batch written by SQL (imports, the benchmarks' data)
+        # is "not from a proposal" without naming the column.
+        db_default="",
     )
 
     class Meta:
@@ -523,6 +543,9 @@ class Proposal(models.Model):
     coverage_partial_items = models.CharField(
         _("items with partial figures"), max_length=500, blank=True
     )
+    basis = models.CharField(
+        _("basis"), max_length=32, choices=ProposalBasis.choices, default=ProposalBasis.ON_HAND
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -562,6 +585,11 @@ class ProposalItem(models.Model):
     on_hand = models.BigIntegerField(_("on hand in the reserve warehouses"))
     committed = models.BigIntegerField(_("already in batches not yet dispatched"))
     reserve_floor = models.BigIntegerField(_("reserve floor"))
+    # What arrives in the provincial reserve warehouses within 3 days of the proposal's date
+    # (procurement.inbound.provincial_reserve_arriving_3d), shown whatever the basis, and the
+    # part of it counted as available (all of it on the basis "on hand + arriving", else 0).
+    arriving_3d = models.BigIntegerField(_("arriving in the reserve within 3 days"), default=0)
+    arriving_counted = models.BigIntegerField(_("arriving counted as available"), default=0)
     quantity = models.BigIntegerField(_("quantity to hand out"))
     pack_size = models.PositiveIntegerField(_("pack size"))
     level = models.DecimalField(
@@ -581,8 +609,9 @@ class ProposalItem(models.Model):
 
     @property
     def available(self) -> int:
-        """What may be handed out at most: on hand − committed − floor, never negative."""
-        return max(0, self.on_hand - self.committed - self.reserve_floor)
+        """What may be handed out at most: on hand (+ the arriving counted) − committed −
+        floor, never negative."""
+        return max(0, self.on_hand + self.arriving_counted - self.committed - self.reserve_floor)
 
 
 class ProposalLine(models.Model):

@@ -16,8 +16,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import RESERVE_KINDS, StockBalance, Warehouse
+from inventory.models import RESERVE_KINDS, StockBalance, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
+from procurement.inbound import provincial_reserve_arriving_3d
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number
 from supplycoord.models import Item, Prefecture
@@ -31,6 +32,7 @@ from .models import (
     DestinationKind,
     DispatchBatchLine,
     Proposal,
+    ProposalBasis,
     ProposalItem,
     ProposalLine,
     ProposalStatus,
@@ -181,6 +183,7 @@ def proposal_create(
     partial_items: list[Item] | tuple = (),
     coverage_reason: str = "",
     floors: dict[int, int] | None = None,
+    basis: str = ProposalBasis.ON_HAND,
 ) -> Proposal:
     """Compute and keep a proposal for each item of `inputs` over its prefectures.
 
@@ -194,6 +197,11 @@ def proposal_create(
     `floors`: item id → the reserve floor this proposal keeps (the form's default: the office's
     floor, else SUPPLYCOORD_DEFAULT_RESERVE_FLOOR_DAYS days of the province's consumption);
     an item absent keeps the office's floor, or none.
+    `basis` (issue 14): ProposalBasis.ON_HAND (default) hands out the reserve's stock on
+    hand; ON_HAND_PLUS_ARRIVING_3D adds what arrives in the chosen provincial reserve
+    warehouses within 3 days of `date` (open order lines and announced national allocations,
+    procurement.inbound.provincial_reserve_arriving_3d). Each item keeps that quantity whatever
+    the basis; the batches made from the proposal are marked with its basis.
     """
     _require_office(user)
     quantities = quantities or {}
@@ -215,6 +223,10 @@ def proposal_create(
             )
     if not inputs:
         errors.append((None, _("Choose at least one item.")))
+    if basis not in ProposalBasis.values:
+        errors.append(
+            (None, _("Choose what the proposal hands out: on hand, or on hand + arriving."))
+        )
     refused_weights = []  # (prefecture code, message, its other values)
     for code, (weight, reason) in weights.items():
         if (
@@ -273,6 +285,7 @@ def proposal_create(
         note=note,
         coverage_reason=coverage_reason[:2000],
         coverage_partial_items=", ".join(item.code for item in partial)[:500],
+        basis=basis,
         created_by=user,
         created_at=now,
         updated_at=now,
@@ -285,10 +298,14 @@ def proposal_create(
         **(floors or {}),
     }
     positions = reserve_positions(list(inputs), warehouses)
+    arriving = provincial_reserve_arriving_3d(date, items=list(inputs), warehouses=warehouses)
+    plus_arriving = basis == ProposalBasis.ON_HAND_PLUS_ARRIVING_3D
     for item, rows in inputs.items():
         on_hand, committed = positions[item.pk]
         floor = floors.get(item.pk, 0)
-        available = max(0, on_hand - committed - floor)
+        arriving_3d = arriving.get(item.pk, 0)
+        counted = arriving_3d if plus_arriving else 0
+        available = max(0, on_hand + counted - committed - floor)
         wanted = quantities.get(item.pk)
         if wanted is None:
             wanted = available
@@ -298,14 +315,15 @@ def proposal_create(
                     None,
                     _(
                         "%(item)s: %(wanted)s asked, but only %(available)s can be handed out "
-                        "(on hand %(on_hand)s, in batches not yet dispatched %(committed)s, "
-                        "reserve floor %(floor)s)."
+                        "(on hand %(on_hand)s, arriving counted %(arriving)s, in batches not "
+                        "yet dispatched %(committed)s, reserve floor %(floor)s)."
                     )
                     % {
                         "item": item.name,
                         "wanted": grouped(wanted),
                         "available": grouped(available),
                         "on_hand": grouped(on_hand),
+                        "arriving": grouped(counted),
                         "committed": grouped(committed),
                         "floor": grouped(floor),
                     },
@@ -343,6 +361,8 @@ def proposal_create(
             on_hand=on_hand,
             committed=committed,
             reserve_floor=floor,
+            arriving_3d=arriving_3d,
+            arriving_counted=counted,
             quantity=wanted,
             pack_size=pack,
             level=_level(split.level),
@@ -464,6 +484,17 @@ def _prefecture_destinations(prefectures) -> dict[int, Destination]:
     return found
 
 
+def _plan_add(plan: dict, key: tuple[int, int], item: Item, quantity: int) -> None:
+    """Add `quantity` of `item` to the batch planned for `key` (prefecture, warehouse): one
+    line per item, however many parts it is drawn in."""
+    lines = plan.setdefault(key, [])
+    for planned in lines:
+        if planned["item"] == item:
+            planned["quantity"] += quantity
+            return
+    lines.append({"item": item, "quantity": quantity, "channel": Channel.RESERVE})
+
+
 @transaction.atomic
 def proposal_accept(
     *, user, proposal: Proposal, expected_version: int, quantities: dict | None = None
@@ -522,28 +553,34 @@ def proposal_accept(
     # since the proposal was made may leave less to hand out than it assumed.
     floors = dict(ReserveFloor.objects.filter(item__in=items).values_list("item_id", "quantity"))
     wanted: dict[Item, int] = {}
+    # On the basis "on hand + arriving" the arriving quantity the proposal counted may be
+    # handed out before it has arrived: its batches wait in draft for the goods.
+    arriving: dict[int, int] = {}
     for line in lines:
         item = line.proposal_item.item
         wanted[item] = wanted.get(item, 0) + line.quantity
+        arriving[item.pk] = line.proposal_item.arriving_counted
     errors = []
     for item, total in sorted(wanted.items(), key=lambda pair: pair[0].code):
         on_hand, committed = reserve_position(item, warehouses)
         floor = floors.get(item.pk, 0)
-        available = max(0, on_hand - committed - floor)
+        available = max(0, on_hand + arriving[item.pk] - committed - floor)
         if total > available:
             errors.append(
                 (
                     None,
                     _(
                         "%(item)s: the proposal hands out %(total)s, but only %(available)s "
-                        "can be handed out now (on hand %(on_hand)s, in batches not yet "
-                        "dispatched %(committed)s, reserve floor %(floor)s)."
+                        "can be handed out now (on hand %(on_hand)s, arriving counted "
+                        "%(arriving)s, in batches not yet dispatched %(committed)s, reserve "
+                        "floor %(floor)s)."
                     )
                     % {
                         "item": item.name,
                         "total": grouped(total),
                         "available": grouped(available),
                         "on_hand": grouped(on_hand),
+                        "arriving": grouped(arriving[item.pk]),
                         "committed": grouped(committed),
                         "floor": grouped(floor),
                     },
@@ -569,11 +606,20 @@ def proposal_accept(
             if take:
                 free[(warehouse.pk, item.pk)] -= take
                 need -= take
-                plan.setdefault((line.prefecture_id, warehouse.pk), []).append(
-                    {"item": item, "quantity": take, "channel": Channel.RESERVE}
-                )
+                _plan_add(plan, (line.prefecture_id, warehouse.pk), item, take)
             if not need:
                 break
+        if need and arriving.get(item.pk, 0) > 0:
+            # The rest comes out of what arrives within 3 days, into the first provincial
+            # reserve warehouse chosen (where purchases and national allocations land).
+            into = next(
+                (w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE),
+                warehouses[0],
+            )
+            take = min(need, arriving[item.pk])
+            arriving[item.pk] -= take
+            need -= take
+            _plan_add(plan, (line.prefecture_id, into.pk), item, take)
         if need:
             errors.append(
                 (
@@ -597,7 +643,8 @@ def proposal_accept(
             reason=(_("Allocation proposal: %(name)s") % {"name": proposal.name})[:500],
         )
         batch.proposal = proposal
-        batch.save(update_fields=["proposal"])
+        batch.proposal_basis = proposal.basis
+        batch.save(update_fields=["proposal", "proposal_basis"])
         batches.append(batch)
     now = timezone.now()
     proposal.status = ProposalStatus.ACCEPTED
@@ -677,8 +724,13 @@ class ProposalItemView:
 
     @property
     def kept(self) -> int:
-        """What stays in the reserve warehouses beyond batches already planned."""
-        return self.item.on_hand - self.item.committed - self.handed_out
+        """What stays in the reserve warehouses beyond batches already planned: on hand, plus
+        what arrives within 3 days where the basis counts it, less the committed and what this
+        proposal hands out (so on the basis "on hand + arriving" it is never below the floor
+        while the proposal is within what is available)."""
+        return (
+            self.item.on_hand + self.item.arriving_counted - self.item.committed - self.handed_out
+        )
 
     @property
     def over(self) -> bool:

@@ -26,7 +26,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supplycoord.api import ApiPagination
+from supplycoord.api import ApiPagination, add_date_range
 from supplycoord.bulk import (
     API_RESPONSES,
     BulkRowsView,
@@ -36,7 +36,6 @@ from supplycoord.bulk import (
     stored_row_values,
 )
 from supplycoord.lib.api_input import StrictJSONParser
-from supplycoord.lib.dates import validate_filter_date
 from supplycoord.permissions import MaySubmitDailyFigures
 from supplycoord.selectors import prefecture_ids_visible_to
 
@@ -85,9 +84,7 @@ class DailyFigureFilter(filters.FilterSet):
         fields = ["date", "prefecture", "item"]
 
 
-# `from` is a Python keyword, so the range bounds are added by name.
-DailyFigureFilter.base_filters["from"] = filters.DateFilter(field_name="date", lookup_expr="gte")
-DailyFigureFilter.base_filters["to"] = filters.DateFilter(field_name="date", lookup_expr="lte")
+add_date_range(DailyFigureFilter)
 
 
 @extend_schema_view(
@@ -310,12 +307,7 @@ class StockEventFilter(filters.FilterSet):
         return queryset.filter(occurred_at__lt=_local_day_start(value + dt.timedelta(days=1)))
 
 
-StockEventFilter.base_filters["from"] = filters.DateFilter(
-    method="filter_from", validators=[validate_filter_date]
-)
-StockEventFilter.base_filters["to"] = filters.DateFilter(
-    method="filter_to", validators=[validate_filter_date]
-)
+add_date_range(StockEventFilter, from_method="filter_from", to_method="filter_to")
 
 
 class StockBalanceFilter(filters.FilterSet):

@@ -8,6 +8,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from supplycoord.admin import ReadOnlyAdminMixin
 
 from .models import (
+    DistributionEnterprise,
+    DistributionReport,
     OrderArrival,
     OrderPayment,
     OrderTransition,
@@ -73,3 +75,34 @@ class OrderArrivalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class OrderPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("order", "amount", "paid_on", "recorded_by")
     list_select_related = ("order", "recorded_by")
+
+
+# Distribution enterprises (医药流通企业) change through their pages and services (the register's
+# history, reporters' roles checked, reports all-or-none with corrections' reasons).
+
+
+@admin.register(DistributionEnterprise)
+class DistributionEnterpriseAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("name", "credit_code", "prefecture", "contact", "phone", "active")
+    list_filter = ("active", "prefecture")
+    search_fields = ("name", "credit_code", "contact")
+    list_select_related = ("prefecture",)
+
+
+@admin.register(DistributionReport)
+class DistributionReportAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = (
+        "enterprise",
+        "item",
+        "date",
+        "purchased",
+        "shipped",
+        "purchase_in_transit",
+        "stock",
+        "submitted_by",
+        "first_submitted_at",
+    )
+    list_filter = ("date", "item")
+    search_fields = ("enterprise__name", "enterprise__credit_code")
+    list_select_related = ("enterprise", "item", "submitted_by")
+    date_hierarchy = "date"

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory.models import Warehouse
 from supplycoord.api import ApiPagination
 from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import local_today, parse_moment
@@ -62,7 +63,12 @@ from .services import (
     order_payment_record,
     order_place,
     order_update_draft,
+    reserve_unit_create,
+    reserve_unit_update,
+    supplier_capability_remove,
+    supplier_capability_set,
     supplier_create,
+    supplier_update,
 )
 
 # --- Serializers (the answer's shape; the services validate) -----------------------------------
@@ -90,6 +96,58 @@ class SupplierSerializer(serializers.Serializer):
     note = serializers.CharField(help_text="Reliability notes.")
     active = serializers.BooleanField()
     capabilities = CapabilitySerializer(many=True, source="capabilities.all")
+
+
+class CapabilityInSerializer(serializers.Serializer):
+    """For the schema only: `supplier_capability_set` validates."""
+
+    daily_capacity = serializers.IntegerField(min_value=1)
+    lead_time_days = serializers.IntegerField(min_value=0)
+    minimum_order = serializers.IntegerField(min_value=0, required=False)
+    last_unit_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+
+
+class ReserveUnitSerializer(serializers.Serializer):
+    """A reserve-task unit with its working-capital line (procurement.selectors.CapitalLine)."""
+
+    id = serializers.IntegerField(source="unit.pk")
+    name = serializers.CharField(source="unit.name")
+    warehouses = serializers.SerializerMethodField()
+    contact = serializers.CharField(source="unit.contact")
+    phone = serializers.CharField(source="unit.phone")
+    note = serializers.CharField(source="unit.note")
+    active = serializers.BooleanField(source="unit.active")
+    capital_granted = _money(source="granted")
+    capital_committed = _money(source="committed", help_text="Σ (amount − paid) of open orders.")
+    capital_paid = _money(source="paid")
+    capital_remaining = _money(source="remaining", help_text="granted − committed − paid.")
+    over = serializers.BooleanField(help_text="Commitments exceed the line granted.")
+
+    def get_warehouses(self, line) -> list[str]:
+        return [w.code for w in line.unit.warehouses.all()]
+
+
+class ReserveUnitInSerializer(serializers.Serializer):
+    """For the schema only: `reserve_unit_create` / `reserve_unit_update` validate."""
+
+    name = serializers.CharField()
+    capital_granted = serializers.DecimalField(max_digits=18, decimal_places=2)
+    warehouses = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Reserve warehouse codes."
+    )
+    contact = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)
+    note = serializers.CharField(required=False)
+
+
+class ReserveUnitUpdateSerializer(ReserveUnitInSerializer):
+    """For the schema only: any of the fields, and `active`."""
+
+    name = serializers.CharField(required=False)
+    capital_granted = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    active = serializers.BooleanField(required=False)
 
 
 class SupplierRefSerializer(serializers.Serializer):
@@ -431,9 +489,244 @@ class SupplierDetailView(generics.RetrieveAPIView):
     def get_queryset(self):
         return suppliers_for_display(self.request.user)
 
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
+
     @extend_schema(operation_id="suppliers_detail", description="One supplier by its id.")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="suppliers_update",
+        request=inline_serializer(
+            "SupplierUpdate",
+            {
+                "name": serializers.CharField(required=False),
+                "credit_code": serializers.CharField(required=False),
+                "origin": serializers.ChoiceField(choices=SupplierOrigin.choices, required=False),
+                "contact": serializers.CharField(required=False),
+                "phone": serializers.CharField(required=False),
+                "note": serializers.CharField(required=False),
+                "active": serializers.BooleanField(required=False),
+            },
+        ),
+        responses={200: SupplierSerializer, 400: ErrorsSerializer, 403: DetailSerializer},
+        description="Change any of the supplier's fields. Office only. 400 by field.",
+    )
+    def patch(self, request, pk):
+        supplier = get_object_or_404(selectors.suppliers_visible_to(request.user), pk=pk)
+        body, error = _json_object(request)
+        if error:
+            return error
+        problems = []
+        fields = {
+            name: body[name]
+            for name in ("name", "credit_code", "origin", "contact", "phone", "note")
+            if name in body
+        }
+        fields.update(_active_flag(body, problems))
+        if problems:
+            return _errors(problems)
+        try:
+            supplier_update(user=request.user, supplier=supplier, **fields)
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        return _supplier_response(request.user, supplier)
+
+
+def _supplier_response(user, supplier, code=status.HTTP_200_OK):
+    supplier = suppliers_for_display(user).get(pk=supplier.pk)
+    return Response(SupplierSerializer(supplier).data, status=code)
+
+
+def _active_flag(body, problems):
+    """`active` as JSON true/false only: "false" as text is not false."""
+    if "active" not in body:
+        return {}
+    if not isinstance(body["active"], bool):
+        problems.append((None, "active", _("Give true or false.")))
+        return {}
+    return {"active": body["active"]}
+
+
+@extend_schema(tags=["procurement"])
+class SupplierItemView(APIView):
+    """PUT: what a supplier can deliver of one item (set again to change it). DELETE: it no
+    longer offers the item (the history keeps what it offered)."""
+
+    permission_classes = [MayChangeProcurement]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
+
+    def _capability(self, request, pk, code):
+        supplier = get_object_or_404(selectors.suppliers_visible_to(request.user), pk=pk)
+        item = None if text_error(code) else Item.objects.filter(code=code).first()
+        return supplier, item
+
+    @extend_schema(
+        operation_id="suppliers_items_set",
+        request=CapabilityInSerializer,
+        responses={200: SupplierSerializer, 400: ErrorsSerializer, 403: DetailSerializer},
+        description="Capacity a day (≥ 1), lead time (0–365 days), minimum order and last unit "
+        "price of one item of the catalogue. Office only. 400 by field.",
+    )
+    def put(self, request, pk, code):
+        supplier, item = self._capability(request, pk, code)
+        body, error = _json_object(request)
+        if error:
+            return error
+        if item is None:
+            return _errors([(None, "item", _("Choose an item of the catalogue."))])
+        try:
+            supplier_capability_set(
+                user=request.user,
+                supplier=supplier,
+                item=item,
+                daily_capacity=body.get("daily_capacity"),
+                lead_time_days=body.get("lead_time_days"),
+                minimum_order=body.get("minimum_order", 0),
+                last_unit_price=body.get("last_unit_price"),
+            )
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        return _supplier_response(request.user, supplier)
+
+    @extend_schema(
+        operation_id="suppliers_items_remove",
+        responses={200: SupplierSerializer, 403: DetailSerializer, 404: DetailSerializer},
+        description="The supplier no longer offers the item. Office only; 404 when it did not.",
+    )
+    def delete(self, request, pk, code):
+        supplier, item = self._capability(request, pk, code)
+        capability = supplier.capabilities.filter(item=item).first() if item else None
+        if capability is None:
+            return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+        try:
+            supplier_capability_remove(user=request.user, capability=capability)
+        except PermissionDenied as exc:
+            return _refusal(exc)
+        return _supplier_response(request.user, supplier)
+
+
+def _unit_warehouses(body, problems):
+    """The reserve warehouses a body names by code: {"warehouses": [...]} or {}."""
+    if "warehouses" not in body:
+        return {}
+    codes = body["warehouses"]
+    if not isinstance(codes, list) or any(not isinstance(c, str) or text_error(c) for c in codes):
+        problems.append((None, "warehouses", _("Give a list of warehouse codes.")))
+        return {}
+    found = {w.code: w for w in Warehouse.objects.filter(code__in=codes)}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        problems.append(
+            (
+                None,
+                "warehouses",
+                _("Unknown warehouse code: %(codes)s.") % {"codes": ", ".join(unknown[:5])[:200]},
+            )
+        )
+        return {}
+    return {"warehouses": [found[c] for c in codes]}
+
+
+_UNIT_WAREHOUSES = Prefetch("warehouses", queryset=Warehouse.objects.order_by("code"))
+
+
+def _unit_response(unit, code=status.HTTP_200_OK):
+    unit = ReserveUnit.objects.prefetch_related(_UNIT_WAREHOUSES).get(pk=unit.pk)
+    return Response(ReserveUnitSerializer(selectors.capital_line(unit)).data, status=code)
+
+
+@extend_schema(tags=["procurement"])
+class ReserveUnitListView(APIView):
+    """GET: the reserve-task units with their working-capital lines. POST: a new unit."""
+
+    permission_classes = [MayChangeProcurement]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
+
+    @extend_schema(
+        operation_id="reserve_units_list",
+        responses={200: ReserveUnitSerializer(many=True)},
+        description="Every reserve-task unit (承储单位), its reserve warehouses and its "
+        "working-capital line (周转金): granted, committed, paid, remaining. Office, leadership.",
+    )
+    def get(self, request):
+        units = ReserveUnit.objects.prefetch_related(_UNIT_WAREHOUSES).order_by("name", "pk")
+        lines = selectors.capital_lines(units)
+        return Response(ReserveUnitSerializer(lines, many=True).data)
+
+    @extend_schema(
+        operation_id="reserve_units_create",
+        request=ReserveUnitInSerializer,
+        responses={201: ReserveUnitSerializer, 400: ErrorsSerializer, 403: DetailSerializer},
+        description="A new reserve-task unit with its working-capital line. Office only.",
+    )
+    def post(self, request):
+        body, error = _json_object(request)
+        if error:
+            return error
+        problems = []
+        warehouses = _unit_warehouses(body, problems)
+        if problems:
+            return _errors(problems)
+        try:
+            unit = reserve_unit_create(
+                user=request.user,
+                name=body.get("name", ""),
+                capital_granted=body.get("capital_granted"),
+                contact=body.get("contact", ""),
+                phone=body.get("phone", ""),
+                note=body.get("note", ""),
+                **warehouses,
+            )
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        return _unit_response(unit, status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["procurement"])
+class ReserveUnitDetailView(APIView):
+    permission_classes = [MayChangeProcurement]
+    parser_classes = [StrictJSONParser]
+    input_error_index = "line"
+
+    @extend_schema(
+        operation_id="reserve_units_detail",
+        responses={200: ReserveUnitSerializer, 404: DetailSerializer},
+        description="One reserve-task unit with its working-capital line.",
+    )
+    def get(self, request, pk):
+        return _unit_response(get_object_or_404(ReserveUnit, pk=pk))
+
+    @extend_schema(
+        operation_id="reserve_units_update",
+        request=ReserveUnitUpdateSerializer,
+        responses={200: ReserveUnitSerializer, 400: ErrorsSerializer, 403: DetailSerializer},
+        description="Change any of name, capital_granted, warehouses (all of them), contact, "
+        "phone, note, active. Office only.",
+    )
+    def patch(self, request, pk):
+        unit = get_object_or_404(ReserveUnit, pk=pk)
+        body, error = _json_object(request)
+        if error:
+            return error
+        problems = []
+        fields = {
+            name: body[name]
+            for name in ("name", "capital_granted", "contact", "phone", "note")
+            if name in body
+        }
+        fields.update(_unit_warehouses(body, problems))
+        fields.update(_active_flag(body, problems))
+        if problems:
+            return _errors(problems)
+        try:
+            reserve_unit_update(user=request.user, unit=unit, **fields)
+        except (ProcurementError, PermissionDenied) as exc:
+            return _refusal(exc)
+        return _unit_response(unit)
 
 
 @extend_schema(tags=["procurement"])

@@ -222,8 +222,9 @@ def filter_orders(
 
 
 def orders_with_totals(orders: QuerySet, *, date: dt.date) -> QuerySet[PurchaseOrder]:
-    """Orders with line_count, total_amount, total_quantity, arrived_quantity, overdue_lines
-    (as of `date`) and paid_amount, for a page of a list (one query)."""
+    """Orders with line_count, lines_arrived (lines whose goods are all in), total_amount,
+    overdue_lines (as of `date`) and paid_amount, for a page of a list (one query). No sum of
+    quantities: an order's lines are in different units (pieces, sets, bottles)."""
     paid = (
         OrderPayment.objects.filter(order=OuterRef("pk"))
         .values("order")
@@ -239,8 +240,7 @@ def orders_with_totals(orders: QuerySet, *, date: dt.date) -> QuerySet[PurchaseO
             Value(ZERO),
             output_field=MONEY,
         ),
-        total_quantity=Coalesce(Sum("lines__quantity"), 0),
-        total_arrived=Coalesce(Sum("lines__arrived_quantity"), 0),
+        lines_arrived=Count("lines", filter=Q(lines__arrived_quantity__gte=F("lines__quantity"))),
         overdue_lines=Count(
             "lines",
             filter=Q(

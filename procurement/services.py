@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from inventory.models import ReceiptSource, StockEvent, Warehouse
 from inventory.services import LedgerError, LedgerInvalid, stock_receive
 from supplycoord.bulk import parse_signed_whole_number
+from supplycoord.events import inbound_changed
 from supplycoord.lib.credit_code import is_valid_credit_code
 from supplycoord.lib.dates import (
     LATEST_FILTER_DATE,
@@ -668,6 +669,10 @@ def _require_status(order, allowed, message):
         raise OrderWrongState(message % {"status": order.get_status_display()})
 
 
+# The order transitions that change what the province counts as inbound (procurement/inbound.py).
+INBOUND_TRANSITIONS = (OrderStatus.PLACED, OrderStatus.CANCELLED, OrderStatus.CLOSED)
+
+
 def _transition(order, *, to_status, by, at, note="", **fields) -> PurchaseOrder:
     """The one place an order changes state: moved under its version, audited with it.
     `note` is the transition's (the audit row's); the order's own note is `order_note`."""
@@ -681,6 +686,10 @@ def _transition(order, *, to_status, by, at, note="", **fields) -> PurchaseOrder
         raise OrderConflict()
     order.refresh_from_db()
     _audit(order, user=by, from_status=from_status, to_status=to_status, at=at, note=note)
+    if to_status in INBOUND_TRANSITIONS and from_status != to_status:
+        # What is coming changed from this day on (an arrival reaches the reports through
+        # its stock event instead).
+        inbound_changed(dates={local_date(at)})
     return order
 
 
@@ -1492,6 +1501,8 @@ def national_allocation_announce(
         created_by=user,
         created_at=now,
     )
+    # Counted as inbound from the day it was announced on (procurement/inbound.py).
+    inbound_changed(dates={announced})
     if answered is not None:
         granted = answered.granted_quantity + quantity
         _request_transition(

@@ -1,9 +1,28 @@
 from django.urls import path
 
-from . import views
+from . import distribution_views, views
 
 app_name = "procurement"
 urlpatterns = [
+    # Distribution enterprises (医药流通企业): distribution_views.py
+    path("distribution/", distribution_views.enterprise_list, name="distribution_list"),
+    path("distribution/new/", distribution_views.enterprise_form, name="distribution_new"),
+    path(
+        "distribution/rollup/", distribution_views.distribution_rollup, name="distribution_rollup"
+    ),
+    path("distribution/report/", distribution_views.report_entry, name="distribution_report"),
+    path("distribution/import/", distribution_views.report_import, name="distribution_import"),
+    path(
+        "distribution/import/template.xlsx",
+        distribution_views.report_import_template,
+        name="distribution_import_template",
+    ),
+    path(
+        "distribution/<int:pk>/", distribution_views.enterprise_detail, name="distribution_detail"
+    ),
+    path(
+        "distribution/<int:pk>/edit/", distribution_views.enterprise_form, name="distribution_edit"
+    ),
     path("suppliers/", views.supplier_list, name="supplier_list"),
     path("suppliers/new/", views.supplier_form, name="supplier_new"),
     path("suppliers/<int:pk>/", views.supplier_detail, name="supplier_detail"),

@@ -25,7 +25,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from supplycoord.api import ApiPagination
+from supplycoord.api import ApiPagination, add_date_range
 from supplycoord.bulk import (
     API_RESPONSES,
     BulkRowsView,
@@ -205,13 +205,7 @@ class ProductionReportFilter(filters.FilterSet):
         fields = ["producer", "item", "date"]
 
 
-# `from` is a Python keyword, so the range bounds are added by name, as in the other lists.
-ProductionReportFilter.base_filters["from"] = filters.DateFilter(
-    field_name="date", lookup_expr="gte", validators=[validate_filter_date]
-)
-ProductionReportFilter.base_filters["to"] = filters.DateFilter(
-    field_name="date", lookup_expr="lte", validators=[validate_filter_date]
-)
+add_date_range(ProductionReportFilter)
 
 
 @extend_schema_view(

@@ -156,10 +156,21 @@ class ProvinceRollupSerializer(serializers.Serializer):
     shortfall_3d = serializers.IntegerField()
     avg_consumption_7d = _days(4, help_text="Σ of every prefecture's 7-day average.")
     reserve_stock = serializers.IntegerField()
+    inbound_3d = serializers.IntegerField(
+        help_text='reports.md "Inbound": open purchase-order lines and announced national '
+        "allocations expected in [date, date+3], plus distribution enterprises' purchase in "
+        "transit reported for `date`; as of the end of `date`. Overdue inbound is not in it."
+    )
+    inbound_14d = serializers.IntegerField(help_text="As inbound_3d, expected in [date, date+14].")
     days_of_cover = _days(
         2,
         help_text="(Σ stock + reserve stock) / Σ avg_consumption_7d over the prefectures "
         "that have both a stock and a rate; null without any.",
+    )
+    projected_province_days_of_cover = _days(
+        2,
+        help_text="(Σ stock + reserve stock + inbound_3d + Σ arriving_3d) / Σ avg_consumption_7d "
+        "over the same prefectures as days_of_cover; null without any.",
     )
     status = serializers.ChoiceField(
         choices=Status.choices, help_text="Always `grey` when the figure is partial."

@@ -63,3 +63,12 @@ def spot_checks_stale_after_staff(*, dates) -> None:
     window = SPOT_CHECK_WINDOW_DAYS - 1
     recent = {day - dt.timedelta(days=offset) for day in dates for offset in range(window + 1)}
     snapshot_rebuilds_request(dates=recent, built_only_from=min(recent))
+
+
+def snapshots_stale_after_inbound(*, dates) -> None:
+    """The province rollup's inbound figures are taken as of the end of each date: an order
+    placed or cancelled, an allocation announced on day t changes them from t on; an
+    enterprise's in-transit figure for t changes t's (and later built dates are rebuilt too:
+    one statement, the same as a ledger event of t)."""
+    if dates:
+        snapshot_rebuilds_request_built(since=min(dates))

@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from supplycoord.models import Item, Prefecture
+from supplycoord.models import Item, Prefecture, ReportingState
 
 
 class Status(models.TextChoices):
@@ -17,12 +17,6 @@ class Status(models.TextChoices):
     AMBER = "amber", _("amber")
     GREEN = "green", _("green")
     GREY = "grey", _("no data")
-
-
-class ReportingState(models.TextChoices):
-    ON_TIME = "on_time", _("on time")
-    LATE = "late", _("late")
-    MISSING = "missing", _("missing")
 
 
 def _qty(verbose):
@@ -92,7 +86,12 @@ class ProvinceRollup(models.Model):
         _("average consumption, 7 days"), max_digits=22, decimal_places=4, default=0
     )
     reserve_stock = models.BigIntegerField(_("reserve stock"), default=0)
+    # reports.md "Inbound": what is coming into the province (procurement.inbound), beside the
+    # reserve, not in it; and the province's cover counting the inbound of 3 days.
+    inbound_3d = models.BigIntegerField(_("inbound within 3 days"), default=0)
+    inbound_14d = models.BigIntegerField(_("inbound within 14 days"), default=0)
     days_of_cover = _days(_("days of cover"))
+    projected_province_days_of_cover = _days(_("projected province days of cover"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices)
     prefectures_red = models.PositiveIntegerField(_("prefectures in red"), default=0)
     # Coverage (reports.md): what the province figures rest on. Reported, stale and missing

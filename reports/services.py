@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from allocation.selectors import in_transit_by_key as allocation_in_transit_by_key
 from inventory.models import DailyFigure
 from inventory.selectors import reserve_stock_at
+from procurement.inbound import inbound_by_item
 from supplycoord.lib.dates import earliest_date, local_today
 from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
@@ -86,7 +87,10 @@ ROLLUP_VALUE_FIELDS = [
     "shortfall_3d",
     "avg_consumption_7d",
     "reserve_stock",
+    "inbound_3d",
+    "inbound_14d",
     "days_of_cover",
+    "projected_province_days_of_cover",
     "status",
     "prefectures_red",
     "prefectures_reported",
@@ -319,7 +323,8 @@ SELECT item_id, c_n,
        count(*) FILTER (WHERE stock_is_stale),
        count(*) FILTER (WHERE stock IS NULL),
        COALESCE(sum(c_sum) FILTER (WHERE stock IS NOT NULL), 0),
-       COALESCE(sum(stock) FILTER (WHERE stock IS NOT NULL), 0)
+       COALESCE(sum(stock) FILTER (WHERE stock IS NOT NULL), 0),
+       COALESCE(sum(arriving_3d) FILTER (WHERE stock IS NOT NULL), 0)
 FROM snapshot_build_rows GROUP BY item_id, c_n
 """
 
@@ -350,6 +355,8 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
 
     transit = in_transit_by_key(date)
     reserve = reserve_stock_by_item(date)
+    # reports.md "Inbound", as of the end of `date`: one call for every item (three queries).
+    inbound = inbound_by_item(date, items=items)
     params = {
         "d": date,
         "previous": date - dt.timedelta(days=1),
@@ -410,7 +417,12 @@ def snapshot_build_for_date(*, date: dt.date, now: dt.datetime | None = None) ->
 
     rollup_rows = [
         _finish_rollup(
-            rollups[item.pk], item=item, date=date, reserve=reserve.get(item.pk, 0), now=now
+            rollups[item.pk],
+            item=item,
+            date=date,
+            reserve=reserve.get(item.pk, 0),
+            inbound=inbound.get(item.pk),
+            now=now,
         )
         for item in items
     ]
@@ -508,6 +520,7 @@ def _empty_rollup():
         "rate_with_stock": Fraction(0),
         "cover_stock": 0,
         "cover_rate": Fraction(0),
+        "cover_arriving": 0,
     }
 
 
@@ -518,7 +531,8 @@ def _add_to_rollup(acc, grouped_row):
     The sums of exact averages stay exact: Σ c_sum / c_n over the group is (Σ c_sum) / c_n.
     """
     (c_n, stock, consumption, demand, in_transit, arriving, shortfall, c_sum) = grouped_row[:8]
-    (red, reported, stale, missing, c_sum_with_stock, stock_with_rate) = grouped_row[8:]
+    (red, reported, stale, missing, c_sum_with_stock, stock_with_rate) = grouped_row[8:14]
+    arriving_with_stock = grouped_row[14]
     for field, value in (
         ("stock", stock),
         ("consumption", consumption),
@@ -538,6 +552,8 @@ def _add_to_rollup(acc, grouped_row):
         acc["rate_with_stock"] += rate_with_stock
         acc["cover_stock"] += int(stock_with_rate)
         acc["cover_rate"] += rate_with_stock
+        # Σ arriving_3d over the same prefectures (projected_province_days_of_cover).
+        acc["cover_arriving"] += int(arriving_with_stock)
 
 
 def coverage_threshold() -> Fraction:
@@ -555,12 +571,21 @@ def coverage_share_of(acc) -> Fraction | None:
     return Fraction(acc["reported"] + acc["stale"], active)
 
 
-def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
+def _finish_rollup(acc, *, item, date, reserve, inbound=None, now) -> ProvinceRollup:
     avg = acc["avg"]
     # Over the prefectures with both a stock and a rate only: the reserve divided by the rate
     # of a single reporting prefecture is not the province's cover (issue 12).
     rate = acc["cover_rate"]
     days = Fraction(acc["cover_stock"] + reserve) / rate if rate > 0 else None
+    inbound_3d = inbound.inbound_3d if inbound is not None else 0
+    inbound_14d = inbound.inbound_14d if inbound is not None else 0
+    # reports.md "Inbound": (Σ stock + reserve + inbound_3d + Σ arriving_3d) / Σ rate over the
+    # very prefectures of days_of_cover above.
+    projected = (
+        Fraction(acc["cover_stock"] + reserve + inbound_3d + acc["cover_arriving"]) / rate
+        if rate > 0
+        else None
+    )
     share = coverage_share_of(acc)
     partial = share is None or share < coverage_threshold()
     days_shown = _decimal(days, TWO_PLACES)
@@ -575,7 +600,10 @@ def _finish_rollup(acc, *, item, date, reserve, now) -> ProvinceRollup:
         shortfall_3d=acc["shortfall_3d"],
         avg_consumption_7d=_decimal(avg, FOUR_PLACES),
         reserve_stock=reserve,
+        inbound_3d=inbound_3d,
+        inbound_14d=inbound_14d,
         days_of_cover=days_shown,
+        projected_province_days_of_cover=_decimal(projected, TWO_PLACES),
         # A partial figure is never coloured: grey, so it counts in no "items in red".
         status=Status.GREY if partial else status_for(days_shown, item),
         prefectures_red=acc["red"],

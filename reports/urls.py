@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_production, views_proposals
+from . import views, views_inbound, views_production, views_proposals
 from . import views_decisions as decisions
 from .views_demand import demand_estimate, norms
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("demand/", demand_estimate, name="demand"),
     path("norms/", norms, name="norms"),
     path("production/", views_production.dashboard, name="production_dashboard"),
+    path("inbound/", views_inbound.inbound, name="inbound"),
     path("proposals/", views_proposals.proposal_list, name="proposal_list"),
     path("proposals/new/", views_proposals.proposal_new, name="proposal_new"),
     path("proposals/floors/", views_proposals.reserve_floors, name="reserve_floors"),

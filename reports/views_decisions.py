@@ -14,10 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from procurement.inbound import overdue_inbound_by_item
+from procurement.selectors import units_over_capital_line
 from supplycoord.lib.dates import is_reportable, local_today, parse_iso_date
+from supplycoord.models import Item
 from supplycoord.permissions import (
     can_follow_up_spot_checks,
     can_read_prefecture_data,
+    can_read_procurement,
     can_read_spot_checks,
     require,
     sees_whole_province,
@@ -186,8 +190,20 @@ def alerts(request):
             "kind": kind,
             "kinds": AlertKind.choices,
             "counts": alert_service.open_alert_counts(request.user),
+            "overdue_inbound": _overdue_inbound(request.user, today),
+            "units_over": units_over_capital_line() if can_read_procurement(request.user) else None,
         },
     )
+
+
+def _overdue_inbound(user, today):
+    """Overdue inbound (issue 14) per item for the office and leadership, each linked to its
+    inbound calendar's overdue list; None for everyone else. Three queries."""
+    if not can_read_procurement(user):
+        return None
+    rows = overdue_inbound_by_item(today)
+    items = Item.objects.in_bulk([row.item_id for row in rows]) if rows else {}
+    return [(items[row.item_id], row) for row in rows if row.item_id in items]
 
 
 @require(sees_whole_province)

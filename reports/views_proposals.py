@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from allocation.models import Proposal, ProposalStatus, ReserveFloor
+from allocation.models import Proposal, ProposalBasis, ProposalStatus, ReserveFloor
 from allocation.proposals import (
     ProposalConflict,
     ProposalInvalid,
@@ -29,6 +29,7 @@ from allocation.proposals import (
 from allocation.services import AllocationError
 from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
+from procurement.inbound import provincial_reserve_arriving_3d
 from supplycoord.lib.dates import is_reportable, local_now, local_today, parse_iso_date
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number
@@ -122,7 +123,12 @@ def proposal_new(request):
     form = request.POST if request.method == "POST" else None
     chosen_items = [items[0]] if items else []
     chosen_warehouses = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
+    basis = ProposalBasis.ON_HAND
     if form is not None:
+        basis = form.get("basis", ProposalBasis.ON_HAND)
+        if basis not in ProposalBasis.values:
+            errors.append(_("Basis: choose on hand, or on hand + arriving within 3 days."))
+            basis = ProposalBasis.ON_HAND
         date = parse_iso_date(form.get("date", ""))
         if date is None:
             errors.append(_("Enter a valid date (YYYY-MM-DD)."))
@@ -192,6 +198,7 @@ def proposal_new(request):
                     partial_items=partial_items(date=date, items=chosen_items),
                     coverage_reason=form.get("coverage_reason", ""),
                     floors=floors,
+                    basis=basis,
                 )
             except ProposalInvalid as exc:
                 errors.extend(message for _row, message in exc.errors)
@@ -201,6 +208,10 @@ def proposal_new(request):
     positions = []
     provincial = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
     held = reserve_positions(items, provincial or warehouses)  # two queries for every item
+    # What arrives in the provincial reserve within 3 days of the default date (two queries).
+    arriving = provincial_reserve_arriving_3d(
+        default_date or local_today(), items=items, warehouses=provincial
+    )
     # The floors offered are those of the default date; emptying one takes the chosen date's.
     offered = default_reserve_floors(date=default_date or local_today(), items=items)
     for item in items:
@@ -210,6 +221,7 @@ def proposal_new(request):
                 "item": item,
                 "on_hand": on_hand,
                 "committed": committed,
+                "arriving_3d": arriving.get(item.pk, 0),
                 # What was typed comes back after a refusal, so one bad field loses nothing.
                 "typed": form.get(f"quantity-{item.code}", "") if form is not None else "",
                 "floor": form.get(f"floor-{item.code}", "")
@@ -250,6 +262,8 @@ def proposal_new(request):
             "errors": errors,
             "chosen_items": {i.code for i in chosen_items},
             "chosen_warehouses": {w.code for w in chosen_warehouses},
+            "basis_choices": ProposalBasis.choices,
+            "chosen_basis": basis,
             "default_name": _("Proposal of %(date)s")
             % {"date": local_now().strftime("%Y-%m-%d %H:%M")},
         },

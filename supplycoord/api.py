@@ -16,7 +16,24 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import LimitOffsetPagination
 
 from .lib.api_input import StrictFormParser, StrictJSONParser, StrictMultiPartParser
+from .lib.dates import validate_filter_date
 from .models import Item, ItemCategory, Prefecture
+
+
+def add_date_range(filterset, *, field_name="date", from_method=None, to_method=None):
+    """Give `filterset` the list filters `from` and `to` (inclusive dates, each checked by
+    validate_filter_date). `from` is a Python keyword, so the bounds are added by name, once
+    here for every list. By `field_name` (a date field), or by the filterset's own methods
+    where a day is a range of moments (stock events, batches)."""
+    for name, lookup, method in (("from", "gte", from_method), ("to", "lte", to_method)):
+        if method:
+            bound = filters.DateFilter(method=method, validators=[validate_filter_date])
+        else:
+            bound = filters.DateFilter(
+                field_name=field_name, lookup_expr=lookup, validators=[validate_filter_date]
+            )
+        filterset.base_filters[name] = bound
+    return filterset
 
 
 class ApiPagination(LimitOffsetPagination):

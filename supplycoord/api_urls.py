@@ -31,9 +31,16 @@ from procurement.api import (
     OrderListView,
     OrderPaymentView,
     OrderPlaceView,
+    ReserveUnitDetailView,
+    ReserveUnitListView,
     SupplierDetailView,
+    SupplierItemView,
     SupplierListView,
     SupplierSearchView,
+)
+from procurement.distribution_api import (
+    DistributionEnterpriseListView,
+    DistributionReportListView,
 )
 from production.api import (
     ProblemListView,
@@ -78,6 +85,13 @@ urlpatterns = [
     path("v1/batches/<str:number>/cancel/", BatchCancelView.as_view(), name="batch-cancel"),
     path("v1/suppliers/", SupplierListView.as_view(), name="suppliers"),
     path("v1/suppliers/<int:pk>/", SupplierDetailView.as_view(), name="supplier-detail"),
+    path(
+        "v1/suppliers/<int:pk>/items/<str:code>/",
+        SupplierItemView.as_view(),
+        name="supplier-item",
+    ),
+    path("v1/reserve-units/", ReserveUnitListView.as_view(), name="reserve-units"),
+    path("v1/reserve-units/<int:pk>/", ReserveUnitDetailView.as_view(), name="reserve-unit-detail"),
     path(
         "v1/supplier-capabilities/",
         SupplierSearchView.as_view(),
@@ -139,6 +153,16 @@ urlpatterns = [
         "v1/national-allocations/<int:pk>/arrivals/",
         NationalAllocationArrivalView.as_view(),
         name="national-allocation-arrivals",
+    ),
+    path(
+        "v1/distribution-enterprises/",
+        DistributionEnterpriseListView.as_view(),
+        name="distribution-enterprises",
+    ),
+    path(
+        "v1/distribution-reports/",
+        DistributionReportListView.as_view(),
+        name="distribution-reports",
     ),
     path("v1/producers/", ProducerListView.as_view(), name="producers"),
     path("v1/production-reports/", ProductionReportListView.as_view(), name="production-reports"),

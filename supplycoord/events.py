@@ -24,7 +24,13 @@ from django.utils.module_loading import import_string
 
 # The events the core knows, and what each carries. A new event is one more name here, one
 # function below and one entry in settings.SUPPLYCOORD_EVENT_HANDLERS.
-EVENTS = ("daily_figures_changed", "stock_changed", "batch_moved", "protected_staff_changed")
+EVENTS = (
+    "daily_figures_changed",
+    "stock_changed",
+    "batch_moved",
+    "protected_staff_changed",
+    "inbound_changed",
+)
 
 
 @functools.cache
@@ -68,3 +74,10 @@ def protected_staff_changed(*, dates: set[dt.date]) -> None:
     the per-person comparisons of the spot checks stored for recent dates rest on the old
     counts."""
     _emit("protected_staff_changed", dates)
+
+
+def inbound_changed(*, dates: set[dt.date]) -> None:
+    """What is coming changed as of these dates: an order placed, cancelled or closed, an
+    allocation announced, an enterprise's purchase in transit reported (reports.md,
+    "Inbound"). Arrivals are stock events and reach the reports through `stock_changed`."""
+    _emit("inbound_changed", dates)

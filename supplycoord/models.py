@@ -238,6 +238,15 @@ class ProtectedStaff(models.Model):
         return f"{self.prefecture} · {self.category}: {self.count}"
 
 
+class ReportingState(models.TextChoices):
+    """A reporter's state for a date against the cut-off: prefectures (reports.md, "Province
+    rollups") and distribution enterprises ("Inbound") alike."""
+
+    ON_TIME = "on_time", _("on time")
+    LATE = "late", _("late")
+    MISSING = "missing", _("missing")
+
+
 class Role(models.TextChoices):
     PREFECTURE_OFFICER = "prefecture_officer", _("Prefecture logistics officer")
     PRODUCER_REPORTER = "producer_reporter", _("Producer reporter / resident commissioner")

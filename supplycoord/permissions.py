@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import permissions as drf_permissions
 
 from inventory.models import StockEventKind, Warehouse, WarehouseKind
+from procurement.models import DistributionEnterprise
 from production.models import Producer
 
 # --- Who the user is: the roles every rule builds on ----------------------------------------
@@ -49,6 +50,11 @@ def is_prefecture_officer(user) -> bool:
 def is_producer_reporter(user) -> bool:
     """A producer's reporter or resident commissioner (驻企特派员)."""
     return is_signed_in(user) and user.is_producer_reporter
+
+
+def is_distribution_reporter(user) -> bool:
+    """A reporter of a distribution enterprise (医药流通企业)."""
+    return is_signed_in(user) and user.is_distribution_reporter
 
 
 def _home_prefecture_id(user) -> int | None:
@@ -277,6 +283,14 @@ def access_scope(user) -> str:
         parts.append(
             "producers=" + ",".join(str(pk) for pk in producers.values_list("pk", flat=True))
         )
+    if is_distribution_reporter(user):
+        enterprises = scope_distribution_enterprises(
+            user, DistributionEnterprise.objects.all()
+        ).order_by("pk")
+        parts.append(
+            "distribution_enterprises="
+            + ",".join(str(pk) for pk in enterprises.values_list("pk", flat=True))
+        )
     return ";".join(parts)
 
 
@@ -375,6 +389,63 @@ def scope_purchase_orders(user, orders: QuerySet) -> QuerySet:
     return orders.none()
 
 
+# --- Distribution enterprises (医药流通企业) and their daily reports -------------------------
+
+
+def can_read_distribution(user) -> bool:
+    """The enterprise list and pages: the whole province; an officer for the enterprises
+    located in their prefecture (read-only, as for producers); a reporter for their own.
+    The province rollup and completeness are `can_read_distribution_rollup`."""
+    return (
+        sees_whole_province(user) or is_prefecture_officer(user) or is_distribution_reporter(user)
+    )
+
+
+def can_read_distribution_rollup(user) -> bool:
+    """Province sums and completeness over every enterprise: the office and leadership."""
+    return sees_whole_province(user)
+
+
+def can_report_distribution(user) -> bool:
+    """Submit daily reports: office staff for every enterprise, a reporter for theirs."""
+    return is_office(user) or is_distribution_reporter(user)
+
+
+def can_change_distribution_register(user) -> bool:
+    """Create and edit enterprises, assign their reporters and items: the office."""
+    return is_office(user)
+
+
+def scope_distribution_enterprises(user, enterprises: QuerySet) -> QuerySet:
+    """Enterprises `user` may see: every one for the whole province, an officer's
+    prefecture's, a reporter's own, none for anyone else."""
+    if is_distribution_reporter(user):
+        return enterprises.filter(reporters=user)
+    return scope_to_prefecture(user, enterprises, "prefecture_id")
+
+
+def distribution_enterprises_reportable_by(user) -> QuerySet[DistributionEnterprise]:
+    """Active enterprises `user` may report for: all for the office, a reporter's own."""
+    enterprises = (
+        DistributionEnterprise.objects.filter(active=True)
+        .select_related("prefecture")
+        .order_by("name", "pk")
+    )
+    if is_office(user):
+        return enterprises
+    if is_distribution_reporter(user):
+        return enterprises.filter(reporters=user)
+    return enterprises.none()
+
+
+def can_report_for_distribution_enterprise(user, enterprise: DistributionEnterprise) -> bool:
+    """Report (and correct) an enterprise's daily figures: office staff for every enterprise,
+    a reporter for the enterprises assigned to them."""
+    if is_office(user):
+        return True
+    return is_distribution_reporter(user) and enterprise.reporters.filter(pk=user.pk).exists()
+
+
 # --- Page views ---------------------------------------------------------------------------------
 
 
@@ -439,3 +510,12 @@ class MayReportProduction(RulePermission):
 
     write_rule = staticmethod(can_report_production)
     message = gettext_lazy("Your role may not report for producers.")
+
+
+class MayReportDistribution(RulePermission):
+    """Anyone who may read distribution reports reads what they may see; only the office and
+    distribution reporters write."""
+
+    read_rule = staticmethod(can_read_distribution)
+    write_rule = staticmethod(can_report_distribution)
+    message = gettext_lazy("Your role may not report for distribution enterprises.")

@@ -313,6 +313,7 @@ SUPPLYCOORD_EVENT_HANDLERS = {
     "stock_changed": ["reports.handlers.snapshots_stale_after_stock"],
     "batch_moved": ["reports.handlers.snapshots_stale_after_batch_moved"],
     "protected_staff_changed": ["reports.handlers.spot_checks_stale_after_staff"],
+    "inbound_changed": ["reports.handlers.snapshots_stale_after_inbound"],
 }
 
 # Policy settings from reports.md: defaults here, never constants in code.

@@ -19,6 +19,8 @@ def home(request):
         return redirect("reports:overview")
     if user.is_producer_reporter:
         return redirect("production:commissioner")
+    if user.is_distribution_reporter:
+        return redirect("procurement:distribution_report")
     # Users an admin has not yet given a role: say so plainly instead of bouncing to a 403.
     return render(request, "home.html")
 

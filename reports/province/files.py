@@ -28,6 +28,7 @@ from allocation.models import (
     DonorKind,
 )
 from inventory.models import WarehouseKind
+from procurement.models import FundingSource, SupplierOrigin
 from production.models import (
     LicenceKind,
     LineStatus,
@@ -171,6 +172,9 @@ class Province:
     production: dict
     destinations: tuple[dict, ...]
     allocation: dict
+    # procurement.yaml with its CSVs (suppliers, reserve-task units, distribution enterprises);
+    # {} when the folder has none: purchases then stay plain ledger receipts.
+    procurement: dict = dataclasses.field(default_factory=dict)
 
     # Days every date of the folder was moved by (`province_shift`); 0 as the files write them.
     shift_days: int = 0
@@ -762,6 +766,11 @@ def province_read(directory) -> Province:
         prefecture=prefecture,
         destination_names=r.keys("destinations.csv", "name_zh"),
     )
+    procurement = (
+        _procurement_files(r, item=item, warehouse=warehouse, prefecture=prefecture)
+        if (directory / "procurement.yaml").exists()
+        else {}
+    )
     _check_roles(r, allocation)
     if r.errors:
         raise ProvinceDataInvalid(r.errors)
@@ -816,6 +825,7 @@ def province_read(directory) -> Province:
         production=production,
         destinations=tuple(destinations),
         allocation=allocation,
+        procurement=procurement,
     )
 
 
@@ -1284,4 +1294,207 @@ def _allocation(r, node, *, item, warehouse, prefecture, destination_names) -> d
             field(f, damaged, "damaged", "after", _date),
             field(f, damaged, "damaged", "note", _text),
         ),
+    }
+
+
+# --- procurement (issue 14): suppliers, reserve-task units, orders, national, distribution --
+
+
+def _region(value):
+    """A six-digit administrative region code (the credit code's 3rd–8th characters)."""
+    text = _text(value)
+    if not re.fullmatch(r"\d{6}", text):
+        raise _Bad(_("“%(value)s” is not a six-digit region code.") % {"value": text})
+    return text
+
+
+def _yuan(value):
+    """An amount in yuan with at most two decimals, kept as text (the services take text)."""
+    text = _text(value)
+    if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", text):
+        raise _Bad(_("“%(value)s” is not an amount in yuan.") % {"value": text})
+    return text
+
+
+def _share(value):
+    number = _number(value)
+    if not 0 <= number <= 1:
+        raise _Bad(_("Must lie between 0 and 1."))
+    return number
+
+
+def _procurement_files(r, *, item, warehouse, prefecture) -> dict:
+    """procurement.yaml and the CSVs it names rows of; read only when the folder has it."""
+    suppliers = r.csv(
+        "suppliers.csv",
+        key=("key",),
+        columns={
+            "key": _text,
+            "name": _text,
+            "origin": _one_of(SupplierOrigin.values),
+            "region": _optional(_region),
+            "contact": lambda v: _text(v, optional=True),
+            "phone": lambda v: _text(v, optional=True),
+            "note": lambda v: _text(v, optional=True),
+        },
+    )
+    for row in suppliers:
+        if row["origin"] != SupplierOrigin.ABROAD and row["region"] is None:
+            r.error(
+                "suppliers.csv",
+                row["_row"],
+                "region",
+                _("An enterprise in China needs its region (its credit code is made from it)."),
+            )
+    supplier = _one_of(r.keys("suppliers.csv", "key"))
+    capabilities = r.csv(
+        "supplier_items.csv",
+        key=("supplier", "item"),
+        columns={
+            "supplier": supplier,
+            "item": item,
+            "daily_capacity": lambda v: _whole(v, minimum=1),
+            "lead_time_days": _whole,
+            "minimum_order": _whole,
+            "unit_price": _yuan,
+        },
+    )
+    units = r.csv(
+        "reserve_units.csv",
+        key=("key",),
+        columns={
+            "key": _text,
+            "name": _text,
+            "warehouses": lambda v: tuple(warehouse(w.strip()) for w in _text(v).split(";")),
+            "capital_granted": _yuan,
+            "contact": lambda v: _text(v, optional=True),
+            "phone": lambda v: _text(v, optional=True),
+            "note": lambda v: _text(v, optional=True),
+        },
+    )
+    unit = _one_of(r.keys("reserve_units.csv", "key"))
+    reporters = {
+        row["username"]
+        for row in r.seen.get("users.csv", ())
+        if row.get("role") == Role.DISTRIBUTION_REPORTER and "username" in row
+    }
+    enterprises = r.csv(
+        "distribution_enterprises.csv",
+        key=("key",),
+        columns={
+            "key": _text,
+            "name": _text,
+            "prefecture": prefecture,
+            "contact": lambda v: _text(v, optional=True),
+            "phone": lambda v: _text(v, optional=True),
+            "items": lambda v: tuple(item(i.strip()) for i in _text(v).split(";")),
+            "daily_volume": lambda v: _whole(v, minimum=1),
+            "reporter": _optional(_one_of(reporters)),
+        },
+    )
+    enterprise = _one_of(r.keys("distribution_enterprises.csv", "key"))
+    node = r.yaml("procurement.yaml")
+    if node is None:
+        return {}
+    f = "procurement.yaml"
+    field = r.field
+    orders = node.get("orders", {})
+    national = node.get("national", {})
+    request = national.get("request", {}) if isinstance(national, dict) else {}
+    distribution = node.get("distribution", {})
+
+    def lines(value):
+        if not isinstance(value, list) or not value:
+            raise _Bad(_("Expected a list."))
+        out = []
+        for line in value:
+            if not isinstance(line, list) or len(line) != 3:
+                raise _Bad(_("Write each line as [item, quantity, expected day]."))
+            out.append((item(line[0]), _whole(line[1], minimum=1), _whole(line[2])))
+        return tuple(out)
+
+    def key_day(value):
+        if not isinstance(value, list) or len(value) != 2:
+            raise _Bad(_("Write [enterprise, day]."))
+        return enterprise(value[0]), _whole(value[1])
+
+    def placed(element, path):
+        return {
+            "key": field(f, element, path, "key", _text),
+            "buyer": field(f, element, path, "buyer", unit, default=None),
+            "supplier": field(f, element, path, "supplier", supplier),
+            "funding": field(
+                f, element, path, "funding", _one_of(FundingSource.values), default=None
+            ),
+            "ordered": field(f, element, path, "ordered", _whole),
+            "cancelled": field(f, element, path, "cancelled", _whole, default=None),
+            "prepaid": field(f, element, path, "prepaid", _share, default=0.0),
+            "lines": field(f, element, path, "lines", lines),
+            "note": field(f, element, path, "note", lambda v: _text(v, optional=True), default=""),
+        }
+
+    return {
+        "suppliers": tuple(suppliers),
+        "capabilities": tuple(capabilities),
+        "units": tuple(units),
+        "enterprises": tuple(enterprises),
+        "scarce_items": field(f, node, "", "scarce_items", _list_of(item), default=[]),
+        "orders": {
+            "number": field(f, orders, "orders", "number", _template("year", "n")),
+            "late_share": field(f, orders, "orders", "late_share", _share),
+            "prices": _mapping(r, f, orders, "orders", "prices", item, _yuan),
+            "pay_after_days": field(f, orders, "orders", "pay_after_days", _range),
+            "partly_arrived": r.items(
+                f,
+                orders,
+                "orders",
+                "partly_arrived",
+                lambda e, p: {
+                    "receipt_day": field(f, e, p, "receipt_day", _whole),
+                    "lines": field(f, e, p, "lines", lines),
+                    "note": field(f, e, p, "note", lambda v: _text(v, optional=True), default=""),
+                },
+            ),
+            "placed": r.items(f, orders, "orders", "placed", placed),
+            "cancelled": r.items(f, orders, "orders", "cancelled", placed),
+        },
+        "national": {
+            "request": {
+                "item": field(f, request, "national.request", "item", item),
+                "sent": field(f, request, "national.request", "sent", _whole),
+                "horizon_days": field(
+                    f, request, "national.request", "horizon_days", lambda v: _whole(v, minimum=1)
+                ),
+                "round_to": field(
+                    f, request, "national.request", "round_to", lambda v: _whole(v, minimum=1)
+                ),
+                "justification": field(f, request, "national.request", "justification", _text),
+            },
+            "allocations": r.items(
+                f,
+                national,
+                "national",
+                "allocations",
+                lambda e, p: {
+                    "receipt_day": field(f, e, p, "receipt_day", _whole, default=None),
+                    "quantity": field(
+                        f, e, p, "quantity", lambda v: _whole(v, minimum=1), default=None
+                    ),
+                    "announced": field(f, e, p, "announced", _whole),
+                    "expected": field(f, e, p, "expected", _whole, default=None),
+                    "warehouse": field(f, e, p, "warehouse", warehouse, default=None),
+                    "reference": field(f, e, p, "reference", _text, default=""),
+                },
+            ),
+        },
+        "distribution": {
+            "days": field(f, distribution, "distribution", "days", lambda v: _whole(v, minimum=1)),
+            "item_weights": _mapping(
+                r, f, distribution, "distribution", "item_weights", item, _number
+            ),
+            "late": field(f, distribution, "distribution", "late", _list_of(key_day), default=[]),
+            "missing": field(
+                f, distribution, "distribution", "missing", _list_of(key_day), default=[]
+            ),
+        },
     }

@@ -25,6 +25,7 @@ import math
 import random
 import uuid
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -966,3 +967,267 @@ def batch_reserve_receipts(province: Province, plan: list[PlannedBatch]) -> list
             }
         )
     return events
+
+
+# --- procurement: orders, distribution enterprises' reports (procurement.yaml) --------------
+
+
+def supplier_credit_code(province: Province, key: str, region: str) -> str:
+    """An invented but valid credit code for a supplier or an enterprise, as `credit_code`."""
+    rng = random.Random(f"{province.seed}:credit-code:procurement:{key}")
+    first17 = "91" + region + "MA" + "".join(rng.choice(ALPHABET) for _ in range(7))
+    return first17 + check_character(first17)
+
+
+def ledger_event_uuid(province: Province, key: str) -> str:
+    """The client UUID of the ledger's event `key` ("53:national", "59:purchase")."""
+    return _event_uuid(province.seed, key)
+
+
+@dataclasses.dataclass
+class PlannedOrder:
+    """A purchase order of the demo, as the loader writes it (procurement.yaml)."""
+
+    key: str  # stable: the receipt's client UUID, or the key written in procurement.yaml
+    buyer: str | None  # a reserve-task unit's key; None: the office
+    supplier: str
+    funding: str
+    ordered_on: dt.date
+    created_at: dt.datetime
+    lines: list  # [(item, quantity, unit price as Decimal text, expected arrival)]
+    arrival: dict | None = None  # {"uuid", "warehouse", "at", "lines": {item: quantity}}
+    paid: list = dataclasses.field(default_factory=list)  # [(day, amount as Decimal)]
+    closed_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    note: str = ""
+    number: str = ""
+    recorded: str = ""  # the number as the files write it (before a shift moves its year)
+
+    @property
+    def status(self) -> str:
+        if self.cancelled_at:
+            return "cancelled"
+        if self.closed_at:
+            return "closed"
+        if self.arrival is None:
+            return "placed"
+        done = all(self.arrival["lines"].get(item, 0) >= q for item, q, _p, _e in self.lines)
+        return "arrived" if done else "partly_arrived"
+
+    @property
+    def amount(self):
+        return sum((q * Decimal(p) for _i, q, p, _e in self.lines), Decimal("0.00"))
+
+
+def purchase_orders(province: Province, *, events: list[dict]) -> list[PlannedOrder]:
+    """The purchase orders of the province: one for every purchase receipt of `events` (the
+    ledger's and the batches' receipts, as `stock_events_import` takes them), whose arrival
+    that receipt is, and the open and cancelled orders of procurement.yaml.
+
+    Each purchase receipt is rewritten in place to name its order's number and supplier
+    (`source_document`, `counterparty`); its day, warehouse and quantities stay, so the ledger
+    is what it was. A reversed receipt names the order of the receipt that books it again.
+    Numbered per year in the order they were placed."""
+    spec = province.procurement
+    if not spec:
+        return []
+    params = spec["orders"]
+    start, last = province.start, province.last_day
+    suppliers = {row["key"]: row for row in spec["suppliers"]}
+    offers: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in spec["capabilities"]:
+        offers[row["supplier"]][row["item"]] = row
+    unit_of = {}
+    for row in spec["units"]:
+        for code in row["warehouses"]:
+            unit_of.setdefault(code, row["key"])
+
+    def day_of(t: int) -> dt.date:
+        return start + dt.timedelta(days=t)
+
+    def price(supplier: str, item: str) -> str:
+        offer = offers[supplier].get(item)
+        if offer is not None:
+            return offer["unit_price"]
+        if item not in params["prices"]:
+            raise ProvinceDataInvalid(
+                [
+                    ProvinceFileError(
+                        "procurement.yaml",
+                        "orders.prices",
+                        item,
+                        _("No price for %(item)s: no supplier of its order lists it.")
+                        % {"item": item},
+                    )
+                ]
+            )
+        return params["prices"][item]
+
+    reversed_ = {e["reverses"] for e in events if e["kind"] == "reversal" and e.get("reverses")}
+    receipts = sorted(
+        (
+            e
+            for e in events
+            if e["kind"] == "receipt" and e.get("source") == "purchase" and e.get("lines")
+        ),
+        key=lambda e: (e["occurred_at"], e["client_uuid"]),
+    )
+    extras = {
+        ledger_event_uuid(province, f"{entry['receipt_day']}:purchase"): entry
+        for entry in params["partly_arrived"]
+    }
+    orders: list[PlannedOrder] = []
+    by_receipt: dict[str, PlannedOrder] = {}
+    for event in receipts:
+        if event["client_uuid"] in reversed_:
+            continue
+        moment = timezone.localtime(event["occurred_at"])
+        day = moment.date()
+        recorded = province.as_recorded(day)
+        rng = random.Random(
+            f"{province.seed}:order:{event['warehouse']}:{recorded.isoformat()}:{moment:%H%M}"
+        )
+        arrived = {line["item"]: line["quantity"] for line in event["lines"]}
+        # The supplier listing most of the receipt's items (ties drawn).
+        score = {key: sum(1 for i in arrived if i in offers[key]) for key in suppliers}
+        best = max(score.values())
+        supplier = rng.choice(sorted(k for k, s in score.items() if s == best))
+        lead = max(
+            (offers[supplier][i]["lead_time_days"] for i in arrived if i in offers[supplier]),
+            default=3,
+        )
+        expected = day - dt.timedelta(days=1) if rng.random() < params["late_share"] else day
+        ordered = expected - dt.timedelta(days=lead)
+        extra = extras.get(event["client_uuid"])
+        wanted = dict(arrived)
+        due = dict.fromkeys(arrived, expected)
+        note = ""
+        if extra is not None:
+            for item, quantity, t in extra["lines"]:
+                wanted[item] = wanted.get(item, 0) + quantity
+                due[item] = day_of(t)
+            note = extra["note"]
+        buyer = unit_of.get(event["warehouse"])
+        order = PlannedOrder(
+            key=event["client_uuid"],
+            buyer=buyer,
+            supplier=supplier,
+            funding="working_capital" if buyer else "fiscal",
+            ordered_on=ordered,
+            created_at=at(ordered, 9, rng.randint(0, 59)),
+            lines=[(i, q, price(supplier, i), due[i]) for i, q in sorted(wanted.items())],
+            arrival={
+                "uuid": event["client_uuid"],
+                "warehouse": event["warehouse"],
+                "at": event["occurred_at"],
+                "lines": arrived,
+            },
+            note=note,
+        )
+        pay_day = day + dt.timedelta(days=round(rng.uniform(*params["pay_after_days"])))
+        if order.status == "arrived" and pay_day <= last:
+            order.paid = [(pay_day, order.amount)]
+            order.closed_at = at(pay_day, 16, 0)
+        orders.append(order)
+        by_receipt[event["client_uuid"]] = order
+
+    for entry in (*params["placed"], *params["cancelled"]):
+        rng = random.Random(f"{province.seed}:order:{entry['key']}")
+        ordered = day_of(entry["ordered"])
+        buyer = entry["buyer"]
+        order = PlannedOrder(
+            key=entry["key"],
+            buyer=buyer,
+            supplier=entry["supplier"],
+            funding=entry["funding"] or ("working_capital" if buyer else "fiscal"),
+            ordered_on=ordered,
+            created_at=at(ordered, 9, rng.randint(0, 59)),
+            lines=[(i, q, price(entry["supplier"], i), day_of(t)) for i, q, t in entry["lines"]],
+            note=entry["note"],
+        )
+        if entry["cancelled"] is not None:
+            order.cancelled_at = at(day_of(entry["cancelled"]), 10, 0)
+        elif entry["prepaid"]:
+            share = (order.amount * Decimal(str(entry["prepaid"]))).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP
+            )
+            pay_day = min(last, ordered + dt.timedelta(days=1))
+            order.paid = [(pay_day, share)]
+        orders.append(order)
+
+    orders.sort(key=lambda o: (o.created_at, o.key))
+    per_year: dict[int, int] = defaultdict(int)
+    for order in orders:
+        per_year[order.ordered_on.year] += 1
+        n = per_year[order.ordered_on.year]
+        order.number = params["number"].format(year=order.ordered_on.year, n=n)
+        order.recorded = params["number"].format(
+            year=province.as_recorded(order.ordered_on).year, n=n
+        )
+
+    # The receipts name their order; a reversed one the order of the receipt booked again
+    # under the same document.
+    document_order = {}
+    for event in receipts:
+        order = by_receipt.get(event["client_uuid"])
+        if order is not None:
+            document_order.setdefault(event.get("source_document"), order)
+    for event in receipts:
+        order = by_receipt.get(event["client_uuid"]) or document_order.get(
+            event.get("source_document")
+        )
+        if order is not None:
+            event["source_document"] = order.number
+            event["counterparty"] = suppliers[order.supplier]["name"]
+    return orders
+
+
+def distribution_rows(province: Province) -> list[dict]:
+    """The distribution enterprises' daily reports of the last `days` days: one dict per
+    enterprise, item and day reported, with its figures and when it came in."""
+    spec = province.procurement
+    if not spec:
+        return []
+    params = spec["distribution"]
+    last = province.last_day
+    first = last - dt.timedelta(days=params["days"] - 1)
+    late = {(key, province.start + dt.timedelta(days=t)) for key, t in params["late"]}
+    missing = {(key, province.start + dt.timedelta(days=t)) for key, t in params["missing"]}
+    rows = []
+    for enterprise in spec["enterprises"]:
+        for item in enterprise["items"]:
+            rng = random.Random(f"{province.seed}:distribution:{enterprise['key']}:{item}")
+            volume = enterprise["daily_volume"] * params["item_weights"].get(item, 0.1)
+            stock = round(volume * rng.uniform(2, 5), -1)
+            transit = round(volume * rng.uniform(1, 3), -1)
+            for n in range(params["days"]):
+                day = first + dt.timedelta(days=n)
+                purchased = round(transit * rng.uniform(0.3, 0.6), -1)
+                ordered = round(volume * rng.uniform(0.7, 1.3), -1)
+                transit = transit - purchased + ordered
+                shipped = min(stock + purchased, round(volume * rng.uniform(0.8, 1.2), -1))
+                stock = stock + purchased - shipped
+                if (enterprise["key"], day) in missing:
+                    continue
+                recorded = province.as_recorded(day).isoformat()
+                when = random.Random(
+                    f"{province.seed}:distribution-submitted:{enterprise['key']}:{recorded}"
+                )
+                cutoff = cutoff_for(day)
+                if (enterprise["key"], day) in late:
+                    moment = cutoff + dt.timedelta(minutes=when.randint(20, 300))
+                else:
+                    moment = cutoff - dt.timedelta(minutes=when.randint(30, 360))
+                rows.append(
+                    {
+                        "enterprise": enterprise["key"],
+                        "item": item,
+                        "date": day,
+                        "purchased": int(purchased),
+                        "shipped": int(shipped),
+                        "purchase_in_transit": int(transit),
+                        "stock": int(stock),
+                        "submitted_at": moment,
+                    }
+                )
+    return rows

@@ -18,19 +18,50 @@ and never overwrites what the office has corrected.
 
 import contextlib
 import datetime as dt
+import math
 import random
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history
 
 from allocation.models import Destination
 from allocation.services import AllocationError, batches_import_history, donations_import_history
 from inventory.models import DailyFigure, ReceiptSource, StockEvent, StockEventKind, Warehouse
 from inventory.services import LedgerError, ProtectedStaffInvalid, stock_events_import
+from procurement.distribution_services import distribution_enterprise_create
+from procurement.models import (
+    DistributionEnterprise,
+    DistributionReport,
+    NationalAllocation,
+    NationalAllocationArrival,
+    NationalRequest,
+    OrderArrival,
+    OrderArrivalLine,
+    OrderPayment,
+    OrderStatus,
+    OrderTransition,
+    OrderYearSequence,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ReserveUnit,
+    Supplier,
+    SupplierCapability,
+)
+from procurement.services import (
+    ProcurementError,
+    national_allocation_announce,
+    national_request_create,
+    reserve_unit_create,
+    supplier_capability_set,
+    supplier_create,
+)
 from production.models import (
     Licence,
     LineStatus,
@@ -80,6 +111,7 @@ _REFUSALS = (
     LedgerError,
     RowsInvalid,
     ProtectedStaffInvalid,
+    ProcurementError,
     ValueError,
 )
 
@@ -186,9 +218,9 @@ def province_users_listing(province: Province) -> list[dict]:
     """The province's users that exist, with their documented password (or a note if changed)."""
     users = {
         u.username: u
-        for u in User.objects.filter(
-            username__in=[spec.username for spec in province.users]
-        ).select_related("prefecture")
+        for u in User.objects.filter(username__in=[spec.username for spec in province.users])
+        .select_related("prefecture")
+        .prefetch_related("distribution_enterprises", "producers")
     }
     rows = []
     for spec in province.users:
@@ -204,6 +236,14 @@ def province_users_listing(province: Province) -> list[dict]:
                 "prefecture_name": user.prefecture.name if user.prefecture else "",
                 "password": spec.password,
                 "password_unchanged": user.check_password(spec.password),
+                # Whom a reporter reports for: its enterprises' names, or its producers' count.
+                "reports_for": "、".join(e.name for e in user.distribution_enterprises.all())
+                or (
+                    ngettext("%(count)s producer", "%(count)s producers", len(user.producers.all()))
+                    % {"count": len(user.producers.all())}
+                    if user.effective_role == Role.PRODUCER_REPORTER
+                    else ""
+                ),
             }
         )
     return rows
@@ -385,14 +425,10 @@ def province_warehouses_create(province: Province, *, user=None) -> dict:
     return {"created": len(created), "existing": len(existing)}
 
 
-@transaction.atomic
-def province_ledger_create(province: Province, *, user=None) -> dict:
-    """The warehouses and their generated ledger, posted through `stock_events_import`.
-
-    Idempotent: every event carries a client UUID, so a second run posts nothing.
-    """
-    user = user or _office_user()
-    warehouses = province_warehouses_create(province, user=user)
+def province_inbound_plan(province: Province) -> dict:
+    """The generated reserve ledger, the receipts the batches draw on and the purchase orders
+    whose arrivals the purchase receipts of both are (`generate.purchase_orders` rewrites
+    those receipts to name their order). Computed once per load and shared by its steps."""
     items = dict(Item.objects.filter(active=True).values_list("code", "pack_size"))
     events = generate.ledger_events(
         province,
@@ -400,7 +436,23 @@ def province_ledger_create(province: Province, *, user=None) -> dict:
         pack_sizes=items,
         prefecture_names=dict(active_prefectures().values_list("code", "name_zh")),
     )
-    posted = stock_events_import(user=user, events=events)
+    if not province.procurement:
+        return {"ledger": events, "batch_receipts": None, "orders": []}
+    batch_receipts = generate.batch_reserve_receipts(province, generate.batch_plan(province))
+    orders = generate.purchase_orders(province, events=[*events, *batch_receipts])
+    return {"ledger": events, "batch_receipts": batch_receipts, "orders": orders}
+
+
+@transaction.atomic
+def province_ledger_create(province: Province, *, user=None, inbound=None) -> dict:
+    """The warehouses and their generated ledger, posted through `stock_events_import`.
+
+    Idempotent: every event carries a client UUID, so a second run posts nothing.
+    """
+    user = user or _office_user()
+    warehouses = province_warehouses_create(province, user=user)
+    inbound = inbound or province_inbound_plan(province)
+    posted = stock_events_import(user=user, events=inbound["ledger"])
     replayed = sum(1 for event in posted if event.replayed)
     return {
         "warehouses_created": warehouses["created"],
@@ -457,7 +509,7 @@ def _destinations_create(province: Province) -> dict:
 
 
 @transaction.atomic
-def province_allocation_create(province: Province, *, user=None, leader=None) -> dict:
+def province_allocation_create(province: Province, *, user=None, leader=None, inbound=None) -> dict:
     """Destinations, donations, the reserve receipts and the batches; idempotent.
 
     The batch services act "now" (stock_issue refuses old dates), so history goes through
@@ -505,9 +557,15 @@ def province_allocation_create(province: Province, *, user=None, leader=None) ->
         )
     )
 
-    receipts = stock_events_import(
-        user=user, events=generate.batch_reserve_receipts(province, plan)
-    )
+    # With procurement.yaml the purchase receipts name their orders (province_inbound_plan).
+    batch_receipts = (inbound or {}).get("batch_receipts")
+    if batch_receipts is None:
+        batch_receipts = (
+            province_inbound_plan(province)["batch_receipts"]
+            if province.procurement
+            else generate.batch_reserve_receipts(province, plan)
+        )
+    receipts = stock_events_import(user=user, events=batch_receipts)
     officers = {d.pk: d.confirming_officer for d in by_key.values()}
     dispatch = p["dispatch"]
     in_transit, transit_note = p["in_transit"]
@@ -888,6 +946,471 @@ def province_production_create(province: Province, *, user=None, reporter=None) 
     }
 
 
+# --- procurement: suppliers, reserve-task units, orders, national allocation, distribution -
+
+
+def _suppliers_create(province: Province, *, office) -> dict:
+    """The suppliers (by credit code; one abroad by name) and what they offer, through
+    procurement's services; existing rows are left as they are."""
+    spec = province.procurement
+    codes = {
+        row["key"]: generate.supplier_credit_code(province, f"supplier:{row['key']}", row["region"])
+        if row["region"]
+        else None
+        for row in spec["suppliers"]
+    }
+    by_code = {s.credit_code: s for s in Supplier.objects.filter(credit_code__in=codes.values())}
+    by_name = {
+        s.name: s
+        for s in Supplier.objects.filter(
+            credit_code__isnull=True, name__in=[r["name"] for r in spec["suppliers"]]
+        )
+    }
+    suppliers, created = {}, 0
+    for row in spec["suppliers"]:
+        supplier = by_code.get(codes[row["key"]]) if codes[row["key"]] else by_name.get(row["name"])
+        if supplier is None:
+            with _refused_as("suppliers.csv", row["_row"], "name"):
+                supplier = supplier_create(
+                    user=office,
+                    name=row["name"],
+                    origin=row["origin"],
+                    credit_code=codes[row["key"]] or "",
+                    contact=row["contact"],
+                    phone=row["phone"],
+                    note=row["note"],
+                )
+            created += 1
+        suppliers[row["key"]] = supplier
+    have = set(
+        SupplierCapability.objects.filter(supplier__in=suppliers.values()).values_list(
+            "supplier_id", "item__code"
+        )
+    )
+    capabilities = 0
+    for row in spec["capabilities"]:
+        supplier = suppliers[row["supplier"]]
+        if (supplier.pk, row["item"]) in have:
+            continue
+        with _refused_as("supplier_items.csv", row["_row"], "item"):
+            supplier_capability_set(
+                user=office,
+                supplier=supplier,
+                item=row["item"],
+                daily_capacity=row["daily_capacity"],
+                lead_time_days=row["lead_time_days"],
+                minimum_order=row["minimum_order"],
+                last_unit_price=row["unit_price"],
+            )
+        capabilities += 1
+    return {"by_key": suppliers, "created": created, "capabilities_created": capabilities}
+
+
+def _reserve_units_create(province: Province, *, office) -> dict:
+    spec = province.procurement
+    existing = {
+        u.name: u
+        for u in ReserveUnit.objects.filter(name__in=[row["name"] for row in spec["units"]])
+    }
+    warehouses = {w.code: w for w in Warehouse.objects.all()}
+    units, created = {}, 0
+    for row in spec["units"]:
+        unit = existing.get(row["name"])
+        if unit is None:
+            with _refused_as("reserve_units.csv", row["_row"], "name"):
+                unit = reserve_unit_create(
+                    user=office,
+                    name=row["name"],
+                    capital_granted=row["capital_granted"],
+                    warehouses=[warehouses[code] for code in row["warehouses"]],
+                    contact=row["contact"],
+                    phone=row["phone"],
+                    note=row["note"],
+                )
+            created += 1
+        units[row["key"]] = unit
+    return {"by_key": units, "created": created}
+
+
+def _orders_create(province: Province, *, office, orders, suppliers, units) -> dict:
+    """The planned orders that are not there yet (by number), written as the order services
+    would have written them on their days: the lines, one audited transition per step
+    (created, placed, arrived or partly arrived, closed or cancelled) at its historic moment,
+    the arrival linked to the purchase receipt the ledger already holds (it is not booked
+    again, as the held reserve's production reports point at their receipts), payments.
+    In bulk: the services act "now" and number from the sequence; the year's sequence is
+    moved past the numbers used so the office's next order follows them."""
+    existing = set(
+        PurchaseOrder.objects.filter(number__in=[o.number for o in orders]).values_list(
+            "number", flat=True
+        )
+    )
+    todo = [o for o in orders if o.number not in existing]
+    if not todo:
+        return {"created": 0, "existing": len(existing)}
+    items = {i.code: i for i in Item.objects.all()}
+    warehouses = {w.code: w for w in Warehouse.objects.all()}
+    events = {
+        str(e.client_uuid): e
+        for e in StockEvent.objects.filter(
+            client_uuid__in=[o.arrival["uuid"] for o in todo if o.arrival]
+        )
+    }
+    headers, transitions = [], []
+    for planned in todo:
+        if planned.arrival and planned.arrival["uuid"] not in events:
+            raise ValueError(f"order {planned.number}: its receipt is not in the ledger")
+        headers.append(
+            PurchaseOrder(
+                number=planned.number,
+                year=planned.ordered_on.year,
+                buyer_unit=units.get(planned.buyer),
+                supplier=suppliers[planned.supplier],
+                funding_source=planned.funding,
+                ordered_on=planned.ordered_on,
+                note=planned.note,
+                status=planned.status,
+                created_by=office,
+                created_at=planned.created_at,
+                placed_at=None
+                if planned.cancelled_at
+                else planned.created_at + dt.timedelta(hours=1),
+            )
+        )
+    PurchaseOrder.objects.bulk_create(headers)
+    lines, payments, arrivals, arrival_lines = [], [], [], []
+    for planned, order in zip(todo, headers, strict=True):
+        steps = [("", OrderStatus.DRAFT, planned.created_at, "")]
+        if planned.cancelled_at:
+            steps.append(
+                (OrderStatus.DRAFT, OrderStatus.CANCELLED, planned.cancelled_at, planned.note)
+            )
+        else:
+            steps.append((OrderStatus.DRAFT, OrderStatus.PLACED, order.placed_at, ""))
+        by_item = {}
+        for item, quantity, price, expected in planned.lines:
+            line = PurchaseOrderLine(
+                order=order,
+                item=items[item],
+                quantity=quantity,
+                unit_price=Decimal(price),
+                expected_arrival=expected,
+                arrived_quantity=(planned.arrival or {"lines": {}})["lines"].get(item, 0),
+            )
+            lines.append(line)
+            by_item[item] = line
+        if planned.arrival:
+            event = events[planned.arrival["uuid"]]
+            recorded = event.occurred_at + dt.timedelta(minutes=20)
+            arrivals.append(
+                OrderArrival(
+                    order=order,
+                    warehouse=warehouses[planned.arrival["warehouse"]],
+                    receipt_event=event,
+                    arrived_at=event.occurred_at,
+                    recorded_by=office,
+                    recorded_at=recorded,
+                )
+            )
+            arrival_lines.append([(by_item[i], q) for i, q in planned.arrival["lines"].items()])
+            done = (
+                OrderStatus.PARTLY_ARRIVED
+                if planned.status == "partly_arrived"
+                else OrderStatus.ARRIVED
+            )
+            steps.append((OrderStatus.PLACED, done, recorded, event.document_number))
+        for n, (day, amount) in enumerate(planned.paid):
+            payments.append(
+                OrderPayment(
+                    order=order,
+                    amount=amount,
+                    paid_on=day,
+                    recorded_by=office,
+                    recorded_at=generate.at(day, 15, 0),
+                    client_uuid=generate.allocation_uuid(f"payment:{planned.key}:{n}"),
+                )
+            )
+        if planned.closed_at:
+            steps.append((OrderStatus.ARRIVED, OrderStatus.CLOSED, planned.closed_at, ""))
+        order.version = len(steps)
+        transitions.extend(
+            OrderTransition(order=order, from_status=a, to_status=b, by=office, at=when, note=note)
+            for a, b, when, note in steps
+        )
+    PurchaseOrder.objects.bulk_update(headers, ["version"])
+    PurchaseOrderLine.objects.bulk_create(lines)
+    OrderTransition.objects.bulk_create(transitions)
+    OrderArrival.objects.bulk_create(arrivals)
+    OrderArrivalLine.objects.bulk_create(
+        [
+            OrderArrivalLine(arrival=arrival, order_line=line, quantity=quantity)
+            for arrival, pairs in zip(arrivals, arrival_lines, strict=True)
+            for line, quantity in pairs
+        ]
+    )
+    OrderPayment.objects.bulk_create(payments)
+    # The office's next order of a year follows the demo's numbers of that year.
+    for year in {o.ordered_on.year for o in orders}:
+        last = max(int(o.number.rsplit("-", 1)[1]) for o in orders if o.ordered_on.year == year)
+        sequence, _created = OrderYearSequence.objects.get_or_create(year=year)
+        if sequence.last_number < last:
+            sequence.last_number = last
+            sequence.save(update_fields=["last_number"])
+    return {"created": len(todo), "existing": len(existing)}
+
+
+def _net_requirement(province: Province, *, item, day, horizon) -> dict:
+    """Σ over the prefectures that reported `item` on `day` of (average consumption of their
+    last 7 days × horizon − stock − expected arrivals within 3 days), never below 0 each."""
+    rows = DailyFigure.objects.filter(
+        item__code=item, date__range=(day - dt.timedelta(days=6), day)
+    ).values("prefecture_id", "date", "consumption", "stock", "expected_arrivals_3d")
+    consumption, today = defaultdict(list), {}
+    for row in rows:
+        consumption[row["prefecture_id"]].append(row["consumption"])
+        if row["date"] == day:
+            today[row["prefecture_id"]] = row
+    totals = {"rate": 0, "need": 0, "stock": 0, "arriving": 0, "net": 0, "prefectures": 0}
+    for prefecture, row in today.items():
+        rate = sum(consumption[prefecture]) / len(consumption[prefecture])
+        need = rate * horizon
+        totals["rate"] += rate
+        totals["need"] += need
+        totals["stock"] += row["stock"]
+        totals["arriving"] += row["expected_arrivals_3d"]
+        totals["net"] += max(0, need - row["stock"] - row["expected_arrivals_3d"])
+        totals["prefectures"] += 1
+    return {k: math.ceil(v) for k, v in totals.items()}
+
+
+def _national_create(province: Province, *, office) -> dict:
+    """The request sent up and the allocations announced for it, through procurement's
+    services; the allocation that arrived is linked to the national consignment the ledger
+    already holds (its line of the item), not booked again. Found again by the request's
+    item, day and justification, and the allocations by their notice reference."""
+    spec = province.procurement["national"]
+    request_spec = spec["request"]
+    day = province.start + dt.timedelta(days=request_spec["sent"])
+    item = request_spec["item"]
+    figures = _net_requirement(province, item=item, day=day, horizon=request_spec["horizon_days"])
+    step = request_spec["round_to"]
+    asked = max(step, -(-figures["net"] // step) * step)
+    justification = (
+        f"{request_spec['justification']}。测算（{day.isoformat()}，{figures['prefectures']}个市州报表）："
+        f"近7日日均消耗{figures['rate']:,}，{request_spec['horizon_days']}天需求{figures['need']:,}，"
+        f"现有库存{figures['stock']:,}，3日内预计到货{figures['arriving']:,}，"
+        f"净需求{figures['net']:,}；申请{asked:,}。"
+    )
+    request = (
+        NationalRequest.objects.filter(
+            item__code=item, sent_on=day, justification__startswith=request_spec["justification"]
+        )
+        .order_by("pk")
+        .first()
+    )
+    created = {"requests": 0, "allocations": 0, "arrivals": 0}
+    if request is None:
+        request = national_request_create(
+            user=office,
+            item=item,
+            quantity=asked,
+            net_requirement=figures["net"],
+            justification=justification,
+            sent_on=day,
+        )
+        # The service records "now"; the demo's request was recorded the day it was sent.
+        moment = generate.at(day, 10, 0)
+        NationalRequest.objects.filter(pk=request.pk).update(created_at=moment)
+        request.transitions.update(at=moment)
+        created["requests"] += 1
+    for n, entry in enumerate(spec["allocations"]):
+        announced = province.start + dt.timedelta(days=entry["announced"])
+        event = line = None
+        if entry["receipt_day"] is not None:
+            event = StockEvent.objects.filter(
+                client_uuid=generate.ledger_event_uuid(province, f"{entry['receipt_day']}:national")
+            ).first()
+            line = event and event.lines.filter(item__code=item).first()
+            if line is None:
+                raise ValueError(
+                    f"national.allocations[{n}]: no national consignment of {item} on day "
+                    f"{entry['receipt_day']}"
+                )
+            reference = entry["reference"] or event.source_document
+            quantity, warehouse = line.quantity, event.warehouse
+            expected = local_date(event.occurred_at)
+        else:
+            reference = entry["reference"]
+            quantity = entry["quantity"]
+            warehouse = entry["warehouse"]
+            expected = province.start + dt.timedelta(days=entry["expected"])
+        allocation = NationalAllocation.objects.filter(reference=reference, item__code=item).first()
+        if allocation is None:
+            request.refresh_from_db()
+            still = request.quantity - request.granted_quantity
+            allocation = national_allocation_announce(
+                user=office,
+                item=item,
+                quantity=quantity,
+                expected_arrival=expected,
+                warehouse=warehouse,
+                # Linked while the request still asks for it; beyond, recorded on its own.
+                request=request if quantity <= still else None,
+                reference=reference,
+                announced_on=announced,
+            )
+            # Recorded the day it was announced (the service records "now"), as is the
+            # request's step it moved.
+            moment = generate.at(announced, 11, n)
+            NationalAllocation.objects.filter(pk=allocation.pk).update(created_at=moment)
+            if allocation.request_id:
+                request.transitions.filter(note=reference).update(at=moment)
+            created["allocations"] += 1
+        if (
+            event is not None
+            and not NationalAllocationArrival.objects.filter(receipt_event=event).exists()
+        ):
+            NationalAllocationArrival.objects.create(
+                allocation=allocation,
+                receipt_event=event,
+                quantity=line.quantity,
+                arrived_at=event.occurred_at,
+                recorded_by=office,
+                recorded_at=event.occurred_at + dt.timedelta(minutes=20),
+                note=_("Part of the consignment %(document)s")
+                % {"document": event.document_number},
+            )
+            NationalAllocation.objects.filter(pk=allocation.pk).update(
+                arrived_quantity=F("arrived_quantity") + line.quantity
+            )
+            created["arrivals"] += 1
+    return {**created, "request": request.number, "asked": asked, "net": figures["net"]}
+
+
+def _distribution_create(province: Province, *, office) -> dict:
+    """The distribution enterprises (through distribution_enterprise_create; found by credit
+    code) and their daily reports of the last days, written in bulk with their history as
+    the daily figures are (historic dates; the service refuses old dates for reporters)."""
+    spec = province.procurement
+    codes = {
+        row["key"]: generate.supplier_credit_code(
+            province, f"enterprise:{row['key']}", row["prefecture"]
+        )
+        for row in spec["enterprises"]
+    }
+    existing = {
+        e.credit_code: e
+        for e in DistributionEnterprise.objects.filter(credit_code__in=codes.values())
+    }
+    prefectures = {p.code: p for p in Prefecture.objects.all()}
+    items = {i.code: i for i in Item.objects.all()}
+    users = {u.username: u for u in User.objects.filter(role=Role.DISTRIBUTION_REPORTER)}
+    enterprises, created = {}, 0
+    for row in spec["enterprises"]:
+        enterprise = existing.get(codes[row["key"]])
+        if enterprise is None:
+            reporter = users.get(row["reporter"]) if row["reporter"] else None
+            with _refused_as("distribution_enterprises.csv", row["_row"], "name"):
+                enterprise = distribution_enterprise_create(
+                    user=office,
+                    reporters=[reporter] if reporter else [],
+                    items=[items[code] for code in row["items"]],
+                    name=row["name"],
+                    credit_code=codes[row["key"]],
+                    prefecture=prefectures[row["prefecture"]],
+                    contact=row["contact"],
+                    phone=row["phone"],
+                    note=_("Demo data: an invented enterprise."),
+                )
+            created += 1
+        enterprises[row["key"]] = enterprise
+    reporters = {
+        key: (enterprise.reporters.order_by("pk").first() or office)
+        for key, enterprise in enterprises.items()
+    }
+    rows = generate.distribution_rows(province)
+    have = set(
+        DistributionReport.objects.filter(
+            enterprise__in=enterprises.values(),
+            date__range=(min((r["date"] for r in rows), default=province.start), province.last_day),
+        ).values_list("enterprise_id", "item_id", "date")
+    )
+    to_create = []
+    for row in rows:
+        enterprise, item = enterprises[row["enterprise"]], items[row["item"]]
+        if (enterprise.pk, item.pk, row["date"]) in have:
+            continue
+        report = DistributionReport(
+            enterprise=enterprise,
+            item=item,
+            date=row["date"],
+            purchased=row["purchased"],
+            shipped=row["shipped"],
+            purchase_in_transit=row["purchase_in_transit"],
+            stock=row["stock"],
+            submitted_by=reporters[row["enterprise"]],
+            first_submitted_at=row["submitted_at"],
+            submitted_at=row["submitted_at"],
+            correction_reason="",
+        )
+        report._history_user = reporters[row["enterprise"]]
+        report._history_date = row["submitted_at"]
+        to_create.append(report)
+    if to_create:
+        bulk_create_with_history(to_create, DistributionReport, batch_size=2000)
+    return {
+        "enterprises_created": created,
+        "enterprises_existing": len(enterprises) - created,
+        "reports_created": len(to_create),
+        "reports_existing": len(have),
+    }
+
+
+@transaction.atomic
+def province_procurement_create(province: Province, *, user=None, orders=()) -> dict:
+    """Everything of procurement.yaml: scarce items marked, suppliers and what they offer,
+    reserve-task units, the purchase orders (`orders`, from `province_inbound_plan`), the
+    national request and allocations, the distribution enterprises and their reports.
+    Nothing when the folder has no procurement.yaml. Idempotent."""
+    if not province.procurement:
+        return {"skipped": True}
+    office = user or _office_user()
+    marked = 0
+    for item in Item.objects.filter(
+        code__in=province.procurement["scarce_items"], scarce=False
+    ).order_by("code"):
+        item.scarce = True
+        item._history_user = office
+        item.save(update_fields=["scarce"])
+        marked += 1
+    suppliers = _suppliers_create(province, office=office)
+    units = _reserve_units_create(province, office=office)
+    with _refused_as("procurement.yaml", "orders", "number"):
+        placed = _orders_create(
+            province,
+            office=office,
+            orders=list(orders),
+            suppliers=suppliers["by_key"],
+            units=units["by_key"],
+        )
+    with _refused_as("procurement.yaml", "national", "request"):
+        national = _national_create(province, office=office)
+    with _refused_as("distribution_enterprises.csv"):
+        distribution = _distribution_create(province, office=office)
+    return {
+        "skipped": False,
+        "scarce_marked": marked,
+        "suppliers_created": suppliers["created"],
+        "capabilities_created": suppliers["capabilities_created"],
+        "units_created": units["created"],
+        "orders_created": placed["created"],
+        "orders_existing": placed["existing"],
+        "orders": len(orders),
+        "national": national,
+        **distribution,
+    }
+
+
 # --- all of it ----------------------------------------------------------------------------
 
 
@@ -960,17 +1483,24 @@ def province_load(province: Province, *, progress=None) -> dict:
         figures = province_daily_figures_create(province, fallback_user=office)
     say("  reserve ledger …")
     with _refused_as("ledger.yaml"):
-        ledger = province_ledger_create(province, user=office)
+        inbound = province_inbound_plan(province)
+        ledger = province_ledger_create(province, user=office, inbound=inbound)
     say("  dispatch batches and donations …")
     with _refused_as("allocation.yaml"):
         allocation = province_allocation_create(
-            province, user=office, leader=_user_with_role(province, Role.LEADERSHIP)
+            province,
+            user=office,
+            leader=_user_with_role(province, Role.LEADERSHIP),
+            inbound=inbound,
         )
     say("  producers and production reports …")
     with _refused_as("producers.csv"):
         production = province_production_create(
             province, user=office, reporter=_user_with_role(province, Role.PRODUCER_REPORTER)
         )
+    say("  suppliers, orders, national allocation, distribution enterprises …")
+    with _refused_as("procurement.yaml"):
+        procurement = province_procurement_create(province, user=office, orders=inbound["orders"])
     return {
         "references": references,
         "users": users,
@@ -980,4 +1510,5 @@ def province_load(province: Province, *, progress=None) -> dict:
         "ledger": ledger,
         "allocation": allocation,
         "production": production,
+        "procurement": procurement,
     }

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from allocation.models import DispatchBatch
 from inventory.models import DailyFigure, StockEvent
+from procurement.models import DistributionReport, OrderPayment, PurchaseOrder, ReserveUnit
 from production.models import Problem, ProductionReport
 from supplycoord.lib.api_input import json_path
 from tests.api.write_world import build_world, request_for
@@ -162,6 +163,11 @@ def _saved_state():
         DispatchBatch.objects.count(),
         sum(DispatchBatch.objects.values_list("version", flat=True)),
         ProductionReport.objects.count(),
+        DistributionReport.objects.count(),
+        PurchaseOrder.objects.count(),
+        sum(PurchaseOrder.objects.values_list("version", flat=True)),
+        OrderPayment.objects.count(),
+        ReserveUnit.objects.count(),
         Problem.objects.count(),
         sorted(Problem.objects.values_list("status", flat=True)),
     )

@@ -15,7 +15,7 @@ from allocation.models import Destination, DestinationKind, DispatchBatch
 from allocation.services import batch_approve, batch_create, batch_dispatch, batch_receive
 from inventory.models import ReceiptSource
 from inventory.services import stock_receive
-from procurement.models import NationalRequest, PurchaseOrder
+from procurement.models import DistributionEnterprise, NationalRequest, PurchaseOrder
 from procurement.services import (
     national_allocation_announce,
     national_request_create,
@@ -33,6 +33,7 @@ from tests.conftest import PASSWORD
 from tests.factories import ItemFactory, PrefectureFactory, UserFactory, WarehouseFactory
 
 CREDIT_CODE = "91350100M000100Y43"
+DISTRIBUTION_CODE = "91620100MA7000501" + check_character("91620100MA7000501")
 SUPPLIER_CODE = "91620100MA7000001" + check_character("91620100MA7000001")
 
 
@@ -133,6 +134,11 @@ def build_world():
         expected_arrival=timezone.localdate(),
         warehouse=sz01,
         reference="国调〔2020〕1号",
+    )
+
+    # A distribution enterprise (医药流通企业) reporting every key item; the office reports for it.
+    DistributionEnterprise.objects.create(
+        name="国药控股兰州有限公司", credit_code=DISTRIBUTION_CODE, prefecture=lanzhou
     )
 
     return {
@@ -260,6 +266,25 @@ def request_for(world, op):
             None,
             "office",
         ),
+        "distribution_reports_submit": (
+            {
+                "rows": [
+                    {
+                        "enterprise": DISTRIBUTION_CODE,
+                        "item": "FH001",
+                        "date": today,
+                        "purchased": 100,
+                        "shipped": 40,
+                        "purchase_in_transit": 200,
+                        "stock": 60,
+                        "reason": "first report",
+                    }
+                ],
+                "reason": "",
+            },
+            None,
+            "office",
+        ),
         "production_problems_report": (
             {"producer": CREDIT_CODE, "category": "logistics", "description": "No trucks."},
             None,
@@ -281,6 +306,54 @@ def request_for(world, op):
                 "note": "reliable",
             },
             None,
+            "office",
+        ),
+        "suppliers_update": (
+            {
+                "name": "兰州康泰医疗用品有限公司（更名）",
+                "credit_code": SUPPLIER_CODE,
+                "origin": "in_province",
+                "contact": "王经理",
+                "phone": "0931-1234567",
+                "note": "reliable",
+                "active": True,
+            },
+            {"id": world["supplier"].pk},
+            "office",
+        ),
+        "suppliers_items_set": (
+            {
+                "daily_capacity": 50000,
+                "lead_time_days": 5,
+                "minimum_order": 10000,
+                "last_unit_price": "3.50",
+            },
+            {"id": world["supplier"].pk, "code": "FH001"},
+            "office",
+        ),
+        "reserve_units_create": (
+            {
+                "name": "重药集团（示例）",
+                "capital_granted": "20000000.00",
+                "warehouses": ["SZ01"],
+                "contact": "张经理",
+                "phone": "023-7654321",
+                "note": "n",
+            },
+            None,
+            "office",
+        ),
+        "reserve_units_update": (
+            {
+                "name": "国药控股甘肃有限公司",
+                "capital_granted": "30000000.00",
+                "warehouses": ["SZ01"],
+                "contact": "c",
+                "phone": "p",
+                "note": "n",
+                "active": True,
+            },
+            {"id": world["unit"].pk},
             "office",
         ),
         "purchase_orders_create": (

@@ -155,3 +155,22 @@ def test_the_query_count_does_not_grow_with_the_orders(client, office, two_order
     for _ in range(5):
         make_order([(n95, 100, "3.00", TODAY + dt.timedelta(days=1))])
     assert count() == few
+
+
+def test_the_order_list_counts_lines_arrived_never_sums_units(client, office, two_orders, cb01):
+    """An order's lines are in different units (N95 in pieces, masks in pieces, goggles in
+    pairs): the list shows how many lines are all in, not a sum of their quantities."""
+    first, _second = two_orders
+    masks_line = first.lines.get(item__code="FH002")
+    order_arrival_record(
+        user=office,
+        order=first,
+        warehouse=cb01,
+        lines=[{"line": masks_line.pk, "quantity": 2000}],
+    )
+    client.force_login(office)
+    page = client.get("/procurement/orders/").content.decode()
+    # CG-2020-001: masks 2,000 of 2,000 in, N95 6,000 of 10,000: 1 of 2 lines arrived.
+    assert 'data-lines-arrived="1">1 / 2<' in page
+    # 10,000 N95 + 2,000 masks ordered, 6,000 + 2,000 arrived: never summed.
+    assert "12,000" not in page and "8,000" not in page

@@ -18,7 +18,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +26,10 @@ from allocation.models import BatchReceipt, BatchStatus, DestinationKind, Dispat
 from allocation.selectors import allocation_totals
 from inventory.management.commands.ledger_verify import ledger_drift
 from inventory.models import DailyFigure, StockEvent
+from procurement.distribution_selectors import distribution_completeness
+from procurement.models import DistributionReport, NationalAllocation, PurchaseOrder
+from procurement.models import PurchaseOrderLine as Line
+from procurement.selectors import overdue_lines_q
 from production.models import Licence, Problem, ProductionReport
 from reports.province import GANSU, generate, province_read, province_shift
 from supplycoord.models import Item, Prefecture
@@ -215,3 +219,34 @@ def test_an_offices_own_folder_keeps_its_dates(demo, tmp_path):
     call_command("load_demo", "--data", str(folder), "--as-of", "2025-07-14", stdout=out)
     assert "0 created" in out.getvalue()
     assert DispatchBatch.objects.count() == 58
+
+
+def test_what_is_coming_lies_in_the_days_after_yesterday(demo):
+    """The inbound pipeline moves with the story (procurement.yaml, days from the start; day
+    59 = yesterday 2025-07-14, day 60 = today): the N95 still due on the partly arrived order
+    of yesterday's receipt comes on day 62 = 2025-07-17, the goggles due on day 58 =
+    2025-07-13 are overdue today, the placed orders are due 2025-07-16 – 2025-07-27, the
+    second national allocation on 2025-07-17; orders are numbered in 2025 (CG-2025-001 …);
+    the enterprises' 30 days of reports end yesterday with one on time, one late, one
+    missing."""
+    today = LAST_DAY + dt.timedelta(days=1)
+    open_lines = Line.objects.filter(
+        order__status__in=("placed", "partly_arrived"), arrived_quantity__lt=F("quantity")
+    )
+    due = sorted({line.expected_arrival for line in open_lines if line.expected_arrival >= today})
+    assert due[0] == dt.date(2025, 7, 16) and due[-1] == dt.date(2025, 7, 27)
+    overdue = Line.objects.filter(overdue_lines_q(today))
+    assert [(line.item.code, line.expected_arrival) for line in overdue] == [
+        ("FH006", dt.date(2025, 7, 13))
+    ]
+    assert open_lines.filter(item__code="FH001", expected_arrival=dt.date(2025, 7, 17)).exists()
+    assert NationalAllocation.objects.filter(
+        arrived_quantity=0, expected_arrival=dt.date(2025, 7, 17)
+    ).exists()
+    assert all(
+        n.startswith("CG-2025-") for n in PurchaseOrder.objects.values_list("number", flat=True)
+    )
+    span = DistributionReport.objects.aggregate(first=Min("date"), last=Max("date"))
+    assert span == {"first": LAST_DAY - dt.timedelta(days=29), "last": LAST_DAY}
+    states = sorted(row.state for row in distribution_completeness(LAST_DAY).rows)
+    assert states == ["late", "missing", "on_time"]

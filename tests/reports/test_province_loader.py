@@ -46,7 +46,8 @@ def test_the_demo_folder_reads_without_a_problem():
 
     assert (province.start, province.days, province.seed) == (dt.date(2020, 1, 25), 60, 20200125)
     assert province.last_day == dt.date(2020, 3, 24)
-    assert len(province.producers) == 25 and len(province.users) == 6
+    # 6 users, one per role, and a reporter for each of the 3 distribution enterprises.
+    assert len(province.producers) == 25 and len(province.users) == 6 + 3
 
 
 def test_it_names_the_file_row_and_field_of_every_problem(gansu_copy):
@@ -382,3 +383,47 @@ def test_a_user_already_there_with_another_role_is_named(db, tiny_copy):
     assert "users.csv, row 2, column “role”" in err.getvalue()
     assert "“nx_office” already exists with the role leadership, not office_staff" in err.getvalue()
     assert User.objects.count() == 1 and set(counts().values()) - {0} == {1}
+
+
+def test_it_names_the_row_and_field_of_every_procurement_problem(gansu_copy):
+    """procurement.yaml's tables are checked like the others: a Chinese supplier without its
+    region, a price that is not yuan, a unit keeping a warehouse that does not exist, an
+    enterprise whose reporter is not a distribution reporter, an order line of an unknown
+    item: five problems, each by file, row (or key path) and field, all at once."""
+
+    def edit(name, old, new):
+        text = (gansu_copy / name).read_text(encoding="utf-8")
+        assert old in text
+        (gansu_copy / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    edit("suppliers.csv", "in_province,620102,", "in_province,,")  # row 2
+    edit(
+        "supplier_items.csv",
+        "longyuan,FH002,120000,2,10000,1.20",
+        "longyuan,FH002,120000,2,10000,1.2.0",
+    )  # row 3
+    edit("reserve_units.csv", ",SZ02,", ",SZ09,")  # row 3
+    edit("distribution_enterprises.csv", ",dist_tianshui", ",office")  # row 3
+    edit("procurement.yaml", "[[FH004, 8000, 66]", "[[NOPE, 8000, 66]")
+
+    with pytest.raises(ProvinceDataInvalid) as caught:
+        province_read(gansu_copy)
+
+    where = {(e.file, e.row, e.field) for e in caught.value.errors}
+    assert where == {
+        ("suppliers.csv", 2, "region"),
+        ("supplier_items.csv", 3, "unit_price"),
+        ("reserve_units.csv", 3, "warehouses"),
+        ("distribution_enterprises.csv", 3, "reporter"),
+        ("procurement.yaml", "orders.placed[1]", "lines"),
+    }
+
+
+def test_a_folder_without_procurement_yaml_has_no_orders(gansu_copy):
+    """An office's folder may leave the inbound pipeline out: no procurement.yaml, nothing
+    read of its tables, and the purchases stay plain receipts."""
+    (gansu_copy / "procurement.yaml").unlink()
+    for name in ("suppliers.csv", "supplier_items.csv", "reserve_units.csv"):
+        (gansu_copy / name).unlink()
+
+    assert province_read(gansu_copy).procurement == {}

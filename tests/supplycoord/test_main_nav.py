@@ -32,6 +32,10 @@ def every_nav_page(user):
         reverse("procurement:unit_list"),
         reverse("procurement:national_request_list"),
         reverse("procurement:national_allocation_list"),
+        reverse("reports:inbound"),
+        reverse("procurement:distribution_report"),
+        reverse("procurement:distribution_list"),
+        reverse("procurement:distribution_rollup"),
         reverse("reports:demand"),
         reverse("reports:spot_checks"),
         reverse("reports:alerts"),
@@ -48,7 +52,18 @@ def every_nav_page(user):
     return urls
 
 
-@pytest.mark.parametrize("who", ["officer", "office", "leader", "reporter", "admin_user"])
+@pytest.fixture
+def distribution_reporter(db):
+    """A distribution enterprise's reporter (医药流通企业), with no enterprise yet."""
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="distribution", role=Role.DISTRIBUTION_REPORTER)
+
+
+@pytest.mark.parametrize(
+    "who", ["officer", "office", "leader", "reporter", "distribution_reporter", "admin_user"]
+)
 def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request, who, lanzhou):
     """With one prefecture in the province (the office's daily form opens on it)."""
     user = request.getfixturevalue(who)
@@ -66,6 +81,8 @@ def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request,
         ("office", MENUS),
         ("leader", MENUS),
         ("reporter", ["production", "administration"]),
+        # The distribution links sit with the other inbound channels (procurement).
+        ("distribution_reporter", ["allocation", "administration"]),
     ],
 )
 def test_the_links_sit_in_menus_and_a_menu_without_links_is_left_out(client, request, who, menus):

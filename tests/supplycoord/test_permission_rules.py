@@ -108,6 +108,12 @@ TABLE = [
     ("can_record_order_arrival", (), OFFICE),
     ("can_request_national_allocation", (), OFFICE),
     ("can_record_national_allocation", (), OFFICE),
+    # Distribution enterprises (the distribution reporters have their own test below).
+    ("is_distribution_reporter", (), set()),
+    ("can_read_distribution", (), PROVINCE | {"officer", "outsider"}),
+    ("can_read_distribution_rollup", (), PROVINCE),
+    ("can_report_distribution", (), OFFICE),
+    ("can_change_distribution_register", (), OFFICE),
 ]
 
 
@@ -128,8 +134,12 @@ def test_every_rule_of_the_module_is_in_the_table():
         for name in dir(permissions)
         if name.startswith(("can_", "is_", "sees_")) and callable(getattr(permissions, name))
     }
-    # can_reverse_stock_event needs a stored event; it has its own test below.
-    assert named - {rule for rule, _rows, _allowed in TABLE} == {"can_reverse_stock_event"}
+    # can_reverse_stock_event needs a stored event, can_report_for_distribution_enterprise a
+    # stored enterprise; each has its own test below.
+    assert named - {rule for rule, _rows, _allowed in TABLE} == {
+        "can_reverse_stock_event",
+        "can_report_for_distribution_enterprise",
+    }
 
 
 def test_a_commissioner_books_output_into_their_held_reserve_only_through_a_report(
@@ -281,3 +291,44 @@ def test_the_can_tag_refuses_an_unknown_rule(users):
 
     with pytest.raises(TemplateSyntaxError, match="can_fly"):
         template.render(Context({"user": users["office"]}))
+
+
+def test_distribution_reporters_see_and_report_for_their_own_enterprises_only(
+    users, world, tianshui
+):
+    from procurement.models import DistributionEnterprise
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    mine = UserFactory(username="dist_mine", role=Role.DISTRIBUTION_REPORTER)
+    other = UserFactory(username="dist_other", role=Role.DISTRIBUTION_REPORTER)
+    lanzhou_one = DistributionEnterprise.objects.create(
+        name="兰州医药", credit_code="91350100M000100Y43", prefecture=world["lanzhou"]
+    )
+    lanzhou_one.reporters.add(mine)
+    everyone = {**users, "mine": mine, "other": other}
+
+    def scope(user):
+        return permissions.scope_distribution_enterprises(
+            user, DistributionEnterprise.objects.all()
+        ).count()
+
+    assert {role for role, user in everyone.items() if scope(user)} == (
+        PROVINCE | {"officer", "mine"}
+    )
+    assert {
+        role
+        for role, user in everyone.items()
+        if permissions.can_report_for_distribution_enterprise(user, lanzhou_one)
+    } == OFFICE | {"mine"}
+    assert {
+        role
+        for role, user in everyone.items()
+        if permissions.distribution_enterprises_reportable_by(user).exists()
+    } == OFFICE | {"mine"}
+    assert permissions.is_distribution_reporter(other)
+    assert permissions.can_report_distribution(other)
+    assert not permissions.can_read_distribution_rollup(mine)
+    # A reporter's scope is part of what an export is kept for.
+    assert f"distribution_enterprises={lanzhou_one.pk}" in permissions.access_scope(mine)
+    assert permissions.access_scope(other).endswith("distribution_enterprises=")

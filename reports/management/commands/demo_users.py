@@ -31,12 +31,14 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No demo users yet: run `python manage.py load_demo`.")
             return
-        table = [("username", "role", "prefecture", "password")]
+        table = [("username", "role", "prefecture", "password", "reports for")]
         for row in rows:
             prefecture = f"{row['prefecture']} {row['prefecture_name']}".strip()
             password = row["password"] if row["password_unchanged"] else "(changed since load_demo)"
-            table.append((row["username"], f"{row['role_label']}", prefecture, password))
-        widths = [max(_width(r[i]) for r in table) for i in range(4)]
+            table.append(
+                (row["username"], f"{row['role_label']}", prefecture, password, row["reports_for"])
+            )
+        widths = [max(_width(r[i]) for r in table) for i in range(5)]
         self.stdout.write("Demo users (demo data only: never use these passwords elsewhere)")
         for index, line in enumerate(table):
             self.stdout.write(

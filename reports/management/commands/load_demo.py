@@ -176,4 +176,22 @@ class Command(BaseCommand):
             f"({production['reports_existing']} already there), "
             f"{production['problems_created']} problems"
         )
+        procurement = loaded.get("procurement") or {"skipped": True}
+        if not procurement["skipped"]:
+            national = procurement["national"]
+            out.write(
+                f"  procurement       {procurement['suppliers_created']} suppliers and "
+                f"{procurement['capabilities_created']} offers created, "
+                f"{procurement['units_created']} reserve-task units created, "
+                f"{procurement['orders_created']} purchase orders created "
+                f"({procurement['orders_existing']} already there); request {national['request']} "
+                f"(net requirement {national['net']:,}, asked {national['asked']:,}), "
+                f"{national['allocations']} national allocations announced"
+            )
+            out.write(
+                f"                    {procurement['enterprises_created']} distribution "
+                f"enterprises created ({procurement['enterprises_existing']} already there), "
+                f"{procurement['reports_created']} daily reports "
+                f"({procurement['reports_existing']} already there)"
+            )
         out.write(f"  took {elapsed:.1f} s")
