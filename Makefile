@@ -31,12 +31,16 @@ run: setup
 	$(PY) manage.py demo_users
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
+# One test process per core (pytest-xdist; TEST_WORKERS=0 runs them all in this process). Each
+# worker has a test database of its own (test_<name>_gw0, _gw1, ...).
+TEST_WORKERS ?= auto
+
 test: setup
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q --durations=25 -n $(TEST_WORKERS)
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -14,17 +14,63 @@ from .models import (
     Proposal,
     ProposalItem,
     ProposalLine,
+    RequestAttachment,
+    RequestEvent,
     ReserveFloor,
+    SupplyRequest,
+    SupplyRequestLine,
 )
 
 
 @admin.register(Destination)
 class DestinationAdmin(SimpleHistoryAdmin):
-    list_display = ("name_zh", "name_en", "kind", "prefecture", "contact", "phone", "active")
+    list_display = (
+        "code",
+        "name_zh",
+        "name_en",
+        "kind",
+        "prefecture",
+        "contact",
+        "phone",
+        "active",
+    )
     list_filter = ("kind", "active", "prefecture")
-    search_fields = ("name_zh", "name_en", "contact")
+    search_fields = ("code", "name_zh", "name_en", "contact")
     list_select_related = ("prefecture",)
     raw_id_fields = ("confirming_officer", "county")
+    filter_horizontal = ("requesters",)
+
+
+class SupplyRequestLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SupplyRequestLine
+    fields = ("item", "quantity", "decision", "accepted_quantity", "decision_reason")
+    readonly_fields = fields
+    extra = 0
+
+
+class RequestEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RequestEvent
+    fields = ("at", "action", "line", "decision", "quantity", "batch", "by", "note")
+    readonly_fields = fields
+    extra = 0
+
+
+class RequestAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RequestAttachment
+    fields = ("original_name", "description", "uploaded_by", "uploaded_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(SupplyRequest)
+class SupplyRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: requests change only through allocation/requests.py (audited events)."""
+
+    list_display = ("number", "claimant", "urgency", "needed_by", "submitted_by", "submitted_at")
+    list_filter = ("urgency", "claimant__kind")
+    search_fields = ("number", "claimant__name_zh", "claimant__code")
+    list_select_related = ("claimant", "submitted_by")
+    inlines = [SupplyRequestLineInline, RequestEventInline, RequestAttachmentInline]
 
 
 class DonationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -95,7 +141,17 @@ class BatchTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class ProposalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ProposalLine
-    fields = ("prefecture", "stock", "arriving_3d", "rate", "weight", "proposed", "quantity")
+    fields = (
+        "destination",
+        "stock",
+        "arriving_3d",
+        "rate",
+        "rate_source",
+        "rate_adjustment",
+        "weight",
+        "proposed",
+        "quantity",
+    )
     readonly_fields = fields
     extra = 0
 

@@ -21,15 +21,37 @@ class DestinationKind(models.TextChoices):
     COUNTY = "county", _("County")
     PROVINCIAL_INSTITUTION = "provincial_institution", _("Provincial medical institution")
     AID_TEAM = "aid_team", _("Aid team")
+    KEY_UNIT = "key_unit", _("Key unit")
     OTHER_PROVINCE = "other_province", _("Other province or city")
 
 
 # Destinations whose deliveries count in a prefecture's in-transit figure (reports.md).
 PREFECTURE_KINDS = (DestinationKind.PREFECTURE, DestinationKind.COUNTY)
+# Claimants (issue 15) outside the prefectures' own figures: their requesters are users with
+# the role unit_requester named on the destination, and the office may include them in a
+# proposal.
+UNIT_KINDS = (
+    DestinationKind.PROVINCIAL_INSTITUTION,
+    DestinationKind.AID_TEAM,
+    DestinationKind.KEY_UNIT,
+)
 
 
 class Destination(models.Model):
+    """Where batches go, and (issue 15) the claimant unit that asks for supplies: a prefecture,
+    a county, a provincial institution, an aid team, a key unit, another province."""
+
     kind = models.CharField(_("kind"), max_length=24, choices=DestinationKind.choices)
+    # The claimant's code in imports and the API: a prefecture's or county's GB/T 2260 code,
+    # a code the office gives any other unit.
+    code = models.CharField(
+        _("code"),
+        max_length=32,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Used in request imports and the API; a prefecture or county uses its code."),
+    )
     name_zh = models.CharField(_("Chinese name"), max_length=128)
     name_en = models.CharField(_("English name"), max_length=128, blank=True)
     prefecture = models.ForeignKey(
@@ -60,7 +82,14 @@ class Destination(models.Model):
         related_name="+",
     )
     active = models.BooleanField(_("active"), default=True)
-    history = HistoricalRecords()
+    # Users (role unit_requester) who may submit requests for this unit and follow them.
+    requesters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requesters"),
+        blank=True,
+        related_name="requester_units",
+    )
+    history = HistoricalRecords(m2m_fields=[requesters])
 
     class Meta:
         verbose_name = _("destination")
@@ -381,6 +410,15 @@ class DispatchBatchLine(models.Model):
     )
     # Σ of the line's BatchReceipt rows, kept with them in the same transaction.
     received_quantity = models.PositiveBigIntegerField(_("received quantity"), default=0)
+    # The accepted request line this line answers (issue 15), if any: what fills a request.
+    request_line = models.ForeignKey(
+        "SupplyRequestLine",
+        verbose_name=_("request line"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batch_lines",
+    )
     discrepancy_note = models.TextField(_("discrepancy note"), blank=True)
 
     class Meta:
@@ -564,6 +602,11 @@ class Proposal(models.Model):
         related_name="+",
     )
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    # Issue 15: the claimants other than prefectures (institutions, aid teams, key units) the
+    # office included; the active prefectures always are.
+    units = models.ManyToManyField(
+        Destination, verbose_name=_("other claimants included"), blank=True, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -615,16 +658,53 @@ class ProposalItem(models.Model):
 
 
 class ProposalLine(models.Model):
-    """A prefecture's row: the inputs as they were, the computed share and the edited one."""
+    """A claimant's row: the inputs as they were, the computed share and the edited one.
+
+    Issue 15: the claimant is `destination` (a prefecture's destination of kind prefecture, or
+    an institution, aid team or key unit); `prefecture` is set on prefecture lines only. The
+    rate used is kept with where it came from and, when it is not the claimant's own figure,
+    the figure it replaced and why (capped at the norm estimate, or a spot-check flag)."""
 
     proposal_item = models.ForeignKey(ProposalItem, on_delete=models.CASCADE, related_name="lines")
+    destination = models.ForeignKey(
+        Destination, verbose_name=_("claimant"), on_delete=models.PROTECT, related_name="+"
+    )
     prefecture = models.ForeignKey(
-        Prefecture, verbose_name=_("prefecture"), on_delete=models.PROTECT, related_name="+"
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     stock = models.BigIntegerField(_("stock"), null=True)
+    # "does_not_report": a claimant other than a prefecture reports no stock; counted as 0.
+    stock_note = models.CharField(_("stock note"), max_length=20, blank=True)
     arriving_3d = models.BigIntegerField(_("arriving within 3 days"))
     rate = models.DecimalField(_("daily rate"), max_digits=16, decimal_places=2, null=True)
+    # consumption, demand, requests, norm or spot_check_median (RateSource).
     rate_source = models.CharField(_("rate from"), max_length=24, blank=True)
+    # The claimant's own rate (from rate_source's first choice) when the rate used differs:
+    # capped at PROPOSAL_RATE_CAP × the norm estimate, or replaced after a spot-check flag.
+    rate_uncapped = models.DecimalField(
+        _("rate before the cap"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    # "", "capped" or "spot_check" (allocation.proposals.RateAdjustment).
+    rate_adjustment = models.CharField(_("rate adjusted"), max_length=16, blank=True)
+    rate_cap = models.DecimalField(
+        _("cap (× norm estimate)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    norm_estimate = models.DecimalField(
+        _("norm estimate"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    staff = models.PositiveIntegerField(_("protected staff"), null=True, blank=True)
+    spot_check_date = models.DateField(_("spot-check date"), null=True, blank=True)
+    spot_check_score = models.DecimalField(
+        _("spot-check robust z-score"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    spot_check_median = models.DecimalField(
+        _("median per person per day"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
     weight = models.DecimalField(_("priority weight"), max_digits=6, decimal_places=2, default=1)
     weight_reason = models.CharField(_("reason for the weight"), max_length=200, blank=True)
     proposed = models.BigIntegerField(_("proposed"))
@@ -636,19 +716,232 @@ class ProposalLine(models.Model):
     class Meta:
         verbose_name = _("proposal line")
         verbose_name_plural = _("proposal lines")
-        ordering = ["prefecture__code"]
+        ordering = ["prefecture__code", "destination__code", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["proposal_item", "prefecture"], name="proposal_line_once"
+                fields=["proposal_item", "destination"], name="proposal_line_once"
             ),
             models.CheckConstraint(condition=models.Q(quantity__gte=0), name="proposal_qty"),
         ]
 
     def __str__(self):
-        return f"{self.proposal_item} · {self.prefecture}"
+        return f"{self.proposal_item} · {self.prefecture or self.destination}"
+
+    @property
+    def claimant_name(self) -> str:
+        """The prefecture's name on a prefecture line, else the claimant unit's."""
+        return self.prefecture.name if self.prefecture_id else self.destination.name
 
     def days(self, quantity: int = 0):
         """Days of cover of stock + `quantity` at the rate; None without stock or rate."""
         if self.stock is None or not self.rate:
             return None
         return (self.stock + quantity) / self.rate
+
+
+# --- Requests from below (需求申请, issue 15; reports.md "Requests") ---------------------------
+
+
+class ClaimantStaff(models.Model):
+    """Protected staff of a claimant unit other than a prefecture (a hospital's isolation-ward
+    staff, an aid team's members), by category: its norm estimate, as ProtectedStaff is a
+    prefecture's."""
+
+    destination = models.ForeignKey(
+        Destination, verbose_name=_("claimant"), on_delete=models.CASCADE, related_name="staff"
+    )
+    category = models.ForeignKey(
+        "supplycoord.StaffCategory",
+        verbose_name=_("staff category"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    count = models.PositiveIntegerField(_("number of people"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("claimant's protected staff")
+        verbose_name_plural = _("claimants' protected staff")
+        constraints = [
+            models.UniqueConstraint(fields=["destination", "category"], name="claimant_staff_once")
+        ]
+
+    def __str__(self):
+        return f"{self.destination_id} {self.category_id}: {self.count}"
+
+
+class RequestYearSequence(models.Model):
+    """The last request number of a year (XQ-2026-001), bumped under lock."""
+
+    year = models.PositiveIntegerField(unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class RequestUrgency(models.TextChoices):
+    ROUTINE = "routine", _("Routine")
+    URGENT = "urgent", _("Urgent")
+    EMERGENCY = "emergency", _("Emergency")
+
+
+class LineDecision(models.TextChoices):
+    PENDING = "pending", _("Awaiting triage")
+    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED_PART = "accepted_part", _("Accepted in part")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# A line whose accepted quantity may still be filled by batches.
+ACCEPTED_DECISIONS = (LineDecision.ACCEPTED, LineDecision.ACCEPTED_PART)
+
+
+class SupplyRequest(models.Model):
+    """A claimant's request (需求申请): lines of items and quantities, its urgency, the date
+    the goods are needed by and why. Submitted once; the office triages each line
+    (allocation/requests.py); every step is a RequestEvent row."""
+
+    number = models.CharField(_("request number"), max_length=16, unique=True)
+    claimant = models.ForeignKey(
+        Destination, verbose_name=_("claimant"), on_delete=models.PROTECT, related_name="requests"
+    )
+    urgency = models.CharField(_("urgency"), max_length=12, choices=RequestUrgency.choices)
+    needed_by = models.DateField(_("needed by"))
+    justification = models.TextField(_("justification"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    # The caller's idempotency key (API, import): a resend returns the request it made.
+    client_uuid = models.UUIDField(_("client request id"), null=True, blank=True, unique=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("supply request")
+        verbose_name_plural = _("supply requests")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["claimant", "submitted_at"])]
+
+    def __str__(self):
+        return self.number
+
+
+class SupplyRequestLine(models.Model):
+    """One item of a request: asked, then decided by the office (accepted in whole or in part,
+    or refused, with a reason), then filled by batch lines (DispatchBatchLine.request_line)."""
+
+    request = models.ForeignKey(SupplyRequest, on_delete=models.PROTECT, related_name="lines")
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity asked"))
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=LineDecision.choices, default=LineDecision.PENDING
+    )
+    accepted_quantity = models.PositiveBigIntegerField(_("quantity accepted"), default=0)
+    decision_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request line")
+        verbose_name_plural = _("request lines")
+        ordering = ["request", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "item"], name="request_line_item_once"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="request_line_qty"),
+            models.CheckConstraint(
+                condition=models.Q(accepted_quantity__lte=models.F("quantity")),
+                name="request_line_accepted_le_asked",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "decision"])]
+
+    def __str__(self):
+        return f"{self.request_id} {self.item_id} {self.quantity}"
+
+
+class RequestAction(models.TextChoices):
+    SUBMITTED = "submitted", pgettext_lazy("request event", "Submitted")
+    TRIAGED = "triaged", _("Triaged")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    BATCHED = "batched", _("Put into a draft batch")
+
+
+class RequestEvent(models.Model):
+    """The audit trail of a request: who did what to it (or to one of its lines), when, with
+    the decision and quantity as they were then. Append-only."""
+
+    request = models.ForeignKey(SupplyRequest, on_delete=models.PROTECT, related_name="events")
+    line = models.ForeignKey(
+        SupplyRequestLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    action = models.CharField(_("action"), max_length=12, choices=RequestAction.choices)
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=LineDecision.choices, blank=True
+    )
+    quantity = models.PositiveBigIntegerField(_("quantity"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    batch = models.ForeignKey(
+        DispatchBatch,
+        verbose_name=_("dispatch batch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acting user"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("happened at"))
+
+    class Meta:
+        verbose_name = _("request event")
+        verbose_name_plural = _("request events")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.request_id}: {self.action}"
+
+
+class RequestAttachment(models.Model):
+    """A paper filed with a request (the hospital's signed list…). Kept, never replaced."""
+
+    request = models.ForeignKey(SupplyRequest, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("file"), upload_to="request-attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("request attachment")
+        verbose_name_plural = _("request attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return f"{self.request_id}: {self.original_name}"

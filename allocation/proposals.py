@@ -7,14 +7,16 @@ reads reports: dependencies point one way).
 
 import dataclasses
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from inventory.models import RESERVE_KINDS, StockBalance, Warehouse, WarehouseKind
 from inventory.services import parse_whole_number
@@ -25,6 +27,8 @@ from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import can_edit_proposals
 
 from .models import (
+    ACCEPTED_DECISIONS,
+    UNIT_KINDS,
     BatchPriority,
     BatchStatus,
     Channel,
@@ -36,10 +40,13 @@ from .models import (
     ProposalItem,
     ProposalLine,
     ProposalStatus,
+    RequestAction,
+    RequestEvent,
     ReserveFloor,
+    SupplyRequestLine,
 )
 from .services import AllocationError, AllocationInvalid, batch_create
-from .waterfill import Claimant, water_fill
+from .waterfill import Claimant, NoShare, water_fill
 
 MAX_WEIGHT = Decimal(10)
 # A line keeps its weight with two decimals (ProposalLine.weight): a weight with more would be
@@ -48,34 +55,126 @@ WEIGHT_PLACES = Decimal("0.01")
 RATE_PLACES = Decimal("0.01")  # as ProposalLine.rate keeps it
 
 
-@dataclasses.dataclass(frozen=True)
-class PrefectureInput:
-    """One prefecture's snapshot figures for one item on the proposal's date."""
+class RateSource:
+    """Where a claimant's rate comes from (reports.md "Requests and the rate a proposal uses")."""
 
-    prefecture: Prefecture
-    stock: int | None  # None: no stock reported (or stale beyond the window)
-    arriving_3d: int
-    avg_consumption_7d: Decimal | None
-    demand: int | None
+    CONSUMPTION = "consumption"  # the prefecture's avg_consumption_7d
+    DEMAND = "demand"  # the prefecture's reported demand (part of what it reports)
+    REQUESTS = "requests"  # Σ open accepted request quantity ÷ max(1, days until needed-by)
+    NORM = "norm"  # the norm estimate: Σ protected staff × norm in force
+    SPOT_CHECK = "spot_check_median"  # flagged: median per-person rate × protected staff
+
+
+class RateAdjustment:
+    """Why the rate used is not the claimant's own (ProposalLine.rate_adjustment)."""
+
+    CAPPED = "capped"  # own rate > cap × norm estimate: min(rate, cap × estimate)
+    SPOT_CHECK = "spot_check"  # flagged by the spot checks for the item on the date
+
+
+STOCK_NOT_REPORTED = "does_not_report"  # a claimant other than a prefecture: stock counted 0
+
+
+def rate_cap() -> Decimal:
+    """SUPPLYCOORD["PROPOSAL_RATE_CAP"] as an exact decimal ("1.5", 1.5 and Decimal all work)."""
+    return Decimal(str(settings.SUPPLYCOORD["PROPOSAL_RATE_CAP"]))
+
+
+def _places(value) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpotCheck:
+    """A spot-check flag of the claimant (a prefecture) for the item on the proposal's date.
+
+    `median_7d` is the comparison's median as stored: consumption over the 7-day window per
+    protected person; the daily per-person rate is that ÷ 7."""
+
+    date: dt.date
+    score: Decimal
+    median_7d: Decimal
+
+    @property
+    def median_per_day(self) -> Decimal:
+        return Decimal(self.median_7d) / 7
+
+
+@dataclasses.dataclass(frozen=True)
+class RateChoice:
+    rate: Decimal | None  # the rate used (0.01 a day); None: no rate
+    source: str  # a RateSource, "" without a rate
+    uncapped: Decimal | None = None  # the claimant's own rate, when the one used differs
+    adjustment: str = ""  # a RateAdjustment, or ""
+    cap: Decimal | None = None  # the cap applied (× the norm estimate)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimantInput:
+    """One claimant's figures for one item on the proposal's date.
+
+    A prefecture (`prefecture` set) comes with its snapshot figures; a claimant unit
+    (institution, aid team, key unit: `prefecture` None, `destination` set) reports no stock
+    and no consumption: its rate comes from its requests or its norm estimate."""
+
+    prefecture: Prefecture | None = None
+    stock: int | None = None  # None: no stock reported (or stale beyond the window)
+    arriving_3d: int = 0
+    avg_consumption_7d: Decimal | None = None
+    demand: int | None = None
+    destination: Destination | None = None  # the claimant; a prefecture's is found if None
+    requested_rate: Decimal | None = None  # allocation.request_selectors.requested_rate
+    norm_estimate: Decimal | None = None  # None: no norm in force for the item
+    staff: int | None = None  # protected staff (all categories)
+    spot_check: SpotCheck | None = None
+
+    @property
+    def is_prefecture(self) -> bool:
+        return self.prefecture is not None
+
+    def own_rate(self) -> tuple[Decimal | None, str]:
+        """The first that exists (and is above 0) of: avg_consumption_7d, demand (prefectures
+        only), the requested rate, the norm estimate; each taken to 0.01 a day, the precision
+        the proposal line keeps it with, so the kept inputs give back the quantities proposed.
+        An average of 0 (nothing consumed in 7 days, often because there was nothing to
+        consume) falls through to the next."""
+        for value, source in (
+            (self.avg_consumption_7d, RateSource.CONSUMPTION),
+            (self.demand, RateSource.DEMAND),
+            (self.requested_rate, RateSource.REQUESTS),
+            (self.norm_estimate, RateSource.NORM),
+        ):
+            value = _places(value)
+            if value:
+                return value, source
+        return None, ""
+
+    def rate_choice(self, cap: Decimal) -> RateChoice:
+        """The rate the proposal uses (reports.md): a claimant flagged by the spot checks uses
+        median per-person rate × its protected staff; otherwise its own rate, capped at
+        cap × the norm estimate e where e > 0 (rounded down to 0.01, never above the cap)."""
+        own, source = self.own_rate()
+        if self.spot_check is not None and self.staff:
+            flagged = _places(self.spot_check.median_per_day * self.staff)
+            return RateChoice(flagged, RateSource.SPOT_CHECK, own, RateAdjustment.SPOT_CHECK)
+        estimate = _places(self.norm_estimate)
+        if own is not None and estimate and estimate > 0:
+            ceiling = (cap * estimate).quantize(RATE_PLACES, rounding=ROUND_DOWN)
+            if own > ceiling:
+                return RateChoice(ceiling, source, own, RateAdjustment.CAPPED, cap)
+        return RateChoice(own, source)
 
     @property
     def rate(self) -> tuple[Decimal | None, str]:
-        """reports.md: avg_consumption_7d, else demand; with where it came from.
+        """(rate used, source) with the cap of the settings."""
+        choice = self.rate_choice(rate_cap())
+        return choice.rate, choice.source
 
-        The average is taken to 0.01 a day, the precision the proposal line keeps it with, so
-        the kept inputs give back exactly the quantities proposed. An average of 0 (nothing
-        consumed in 7 days, often because there was nothing to consume) falls back to demand.
-        """
-        average = (
-            self.avg_consumption_7d.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
-            if self.avg_consumption_7d is not None
-            else None
-        )
-        if average:
-            return average, "avg_consumption_7d"
-        if self.demand:
-            return Decimal(self.demand), "demand"
-        return None, ""
+
+# The name of issue 12's code: every claimant now comes as a ClaimantInput.
+PrefectureInput = ClaimantInput
 
 
 class ProposalInvalid(AllocationInvalid):
@@ -176,7 +275,7 @@ def proposal_create(
     name: str,
     date: dt.date,
     warehouses: list[Warehouse],
-    inputs: dict[Item, list[PrefectureInput]],
+    inputs: dict[Item, list[ClaimantInput]],
     quantities: dict[int, int | None] | None = None,
     weights: dict[str, tuple[Decimal, str]] | None = None,
     note: str = "",
@@ -185,7 +284,14 @@ def proposal_create(
     floors: dict[int, int] | None = None,
     basis: str = ProposalBasis.ON_HAND,
 ) -> Proposal:
-    """Compute and keep a proposal for each item of `inputs` over its prefectures.
+    """Compute and keep a proposal for each item of `inputs` over its claimants.
+
+    Issue 15: the claimants are the prefectures of `inputs` plus the units (institutions, aid
+    teams, key units) whose ClaimantInput comes with them; the proposal keeps the units it
+    included. Each claimant's rate is `ClaimantInput.rate_choice` with the cap of the settings
+    (SUPPLYCOORD["PROPOSAL_RATE_CAP"]); each line keeps the rate used, its source, the rate it
+    replaced and why. A unit reports no stock: it counts 0, and the line says so. A prefecture
+    without a destination of kind prefecture gets one (see `_prefecture_claimants`).
 
     `quantities`: item id → units to hand out (None or absent: all that is available, i.e.
     on hand − committed − the item's reserve floor). `weights`: prefecture code → (weight ≥ 1,
@@ -250,6 +356,20 @@ def proposal_create(
             (None, message % {"prefecture": names.get(code, code), **values})
             for code, message, values in refused_weights
         )
+    for destination in {
+        row.destination for rows in inputs.values() for row in rows if not row.is_prefecture
+    }:
+        if destination is None or destination.kind not in UNIT_KINDS or not destination.active:
+            errors.append(
+                (
+                    None,
+                    _(
+                        "%(claimant)s cannot be a claimant of the proposal: only active "
+                        "institutions, aid teams and key units are included besides prefectures."
+                    )
+                    % {"claimant": destination or "?"},
+                )
+            )
     partial = [item for item in inputs if item in set(partial_items)]
     coverage_reason = (coverage_reason or "").strip() if partial else ""
     if partial and not coverage_reason:
@@ -297,6 +417,17 @@ def proposal_create(
         ),
         **(floors or {}),
     }
+    units = {
+        row.destination.pk: row.destination
+        for rows in inputs.values()
+        for row in rows
+        if not row.is_prefecture
+    }
+    proposal.units.set(list(units.values()))
+    claimant_of = _prefecture_claimants(
+        {row.prefecture for rows in inputs.values() for row in rows if row.is_prefecture}
+    )
+    cap = rate_cap()
     positions = reserve_positions(list(inputs), warehouses)
     arriving = provincial_reserve_arriving_3d(date, items=list(inputs), warehouses=warehouses)
     plus_arriving = basis == ProposalBasis.ON_HAND_PLUS_ARRIVING_3D
@@ -331,28 +462,53 @@ def proposal_create(
             )
             continue
         pack = max(1, item.pack_size or 1)
-        claimants, lines = [], []
+        claimants, lines, keys = [], [], {}
         for row in rows:
-            code = row.prefecture.code
-            weight, reason = weights.get(code, (Decimal(1), ""))
-            rate, rate_source = row.rate
+            destination = row.destination or claimant_of[row.prefecture.pk]
+            if row.is_prefecture:
+                key = row.prefecture.code
+                weight, reason = weights.get(key, (Decimal(1), ""))
+            else:
+                key = destination.code or f"#{destination.pk}"
+                weight, reason = Decimal(1), ""
+            if key in keys.values():
+                key = f"#{destination.pk}"
+            choice = row.rate_choice(cap)
+            stock, stock_note = row.stock, ""
+            if not row.is_prefecture and stock is None:
+                stock, stock_note = 0, STOCK_NOT_REPORTED
             line = ProposalLine(
+                destination=destination,
                 prefecture=row.prefecture,
-                stock=row.stock,
+                stock=stock,
+                stock_note=stock_note,
                 arriving_3d=row.arriving_3d,
-                rate=rate,
-                rate_source=rate_source,
+                rate=choice.rate,
+                rate_source=choice.source,
+                rate_uncapped=choice.uncapped,
+                rate_adjustment=choice.adjustment,
+                rate_cap=choice.cap,
+                norm_estimate=_places(row.norm_estimate),
+                staff=row.staff,
+                spot_check_date=row.spot_check.date if row.spot_check else None,
+                spot_check_score=row.spot_check.score if row.spot_check else None,
+                spot_check_median=(
+                    row.spot_check.median_per_day.quantize(Decimal("0.000001"))
+                    if row.spot_check
+                    else None
+                ),
                 weight=weight,
                 weight_reason=(reason or "").strip()[:200],
                 proposed=0,
                 quantity=0,
             )
             lines.append(line)
-            if row.stock is None:
+            keys[id(line)] = key
+            if stock is None:
                 line.no_share = "no_stock"
                 continue
             claimants.append(
-                Claimant(code, row.stock, row.arriving_3d, _to_fraction(rate), Fraction(weight))
+                Claimant(key, stock, row.arriving_3d, _to_fraction(choice.rate), Fraction(weight))
             )
         split = water_fill(claimants, wanted, pack)
         proposal_item = ProposalItem.objects.create(
@@ -369,10 +525,12 @@ def proposal_create(
         )
         for line in lines:
             line.proposal_item = proposal_item
-            share = split.shares.get(line.prefecture.code)
+            share = split.shares.get(keys[id(line)])
             if share is not None:
                 line.proposed = line.quantity = share.quantity
                 line.no_share = share.no_share or ""
+                if line.no_share == NoShare.NO_RATE and line.prefecture_id is None:
+                    line.no_share = NO_RATE_UNIT
         # No history rows at creation: `proposed` keeps what the arithmetic said, and every
         # later edit of `quantity` is saved with its history row (who, when, the new value).
         ProposalLine.objects.bulk_create(lines)
@@ -399,7 +557,7 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
     lines = {
         line.pk: line
         for line in ProposalLine.objects.filter(proposal_item__proposal=proposal).select_related(
-            "proposal_item__item", "prefecture"
+            "proposal_item__item", "destination"
         )
     }
     parsed, errors = {}, []
@@ -411,7 +569,7 @@ def proposal_check_quantities(proposal: Proposal, quantities: dict[int, object])
             continue
         number, message = parse_whole_number(raw)
         if message:
-            errors.append((line.pk, f"{line.prefecture.name}: {message}"))
+            errors.append((line.pk, f"{line.destination.name}: {message}"))
             continue
         parsed[line.pk] = number
     totals: dict[int, int] = {}
@@ -475,6 +633,43 @@ def proposal_update(
     return proposal
 
 
+NO_RATE_UNIT = "no_rate_unit"  # a unit without an open accepted request or a norm estimate
+
+
+def _prefecture_claimants(prefectures) -> dict[int, Destination]:
+    """{prefecture id: the destination of kind prefecture that stands for it as a claimant}:
+    the first active one, else the first; created (active, with the prefecture's code where
+    it is free) for a prefecture that has none. Two queries, more only when creating."""
+    found: dict[int, Destination] = {}
+    for destination in Destination.objects.filter(
+        kind=DestinationKind.PREFECTURE, prefecture__in=prefectures
+    ).order_by("-active", "pk"):
+        found.setdefault(destination.prefecture_id, destination)
+    missing = [p for p in prefectures if p.pk not in found]
+    if missing:
+        taken = set(
+            Destination.objects.filter(code__in=[p.code for p in missing]).values_list(
+                "code", flat=True
+            )
+        )
+        created = bulk_create_with_history(
+            [
+                Destination(
+                    kind=DestinationKind.PREFECTURE,
+                    prefecture=prefecture,
+                    code=None if prefecture.code in taken else prefecture.code,
+                    name_zh=prefecture.name_zh,
+                    name_en=prefecture.name_en,
+                )
+                for prefecture in sorted(missing, key=lambda p: p.code)
+            ],
+            Destination,
+        )
+        for destination in created:
+            found[destination.prefecture_id] = destination
+    return found
+
+
 def _prefecture_destinations(prefectures) -> dict[int, Destination]:
     found = {}
     for destination in Destination.objects.filter(
@@ -485,7 +680,7 @@ def _prefecture_destinations(prefectures) -> dict[int, Destination]:
 
 
 def _plan_add(plan: dict, key: tuple[int, int], item: Item, quantity: int) -> None:
-    """Add `quantity` of `item` to the batch planned for `key` (prefecture, warehouse): one
+    """Add `quantity` of `item` to the batch planned for `key` (destination, warehouse): one
     line per item, however many parts it is drawn in."""
     lines = plan.setdefault(key, [])
     for planned in lines:
@@ -495,11 +690,57 @@ def _plan_add(plan: dict, key: tuple[int, int], item: Item, quantity: int) -> No
     lines.append({"item": item, "quantity": quantity, "channel": Channel.RESERVE})
 
 
+def _open_request_lines(destination_ids, items) -> dict[tuple[int, int], list[list]]:
+    """{(claimant id, item id): [[request line, accepted quantity not yet in batches], ...]},
+    needed-by first: what a batch from the proposal to that claimant answers. Two queries."""
+    lines = list(
+        SupplyRequestLine.objects.filter(
+            request__claimant_id__in=destination_ids,
+            item__in=items,
+            decision__in=ACCEPTED_DECISIONS,
+        )
+        .select_related("request")
+        .order_by("request__needed_by", "pk")
+    )
+    batched = dict(
+        DispatchBatchLine.objects.filter(request_line__in=lines)
+        .exclude(batch__status=BatchStatus.CANCELLED)
+        .values_list("request_line_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    found: dict[tuple[int, int], list[list]] = {}
+    for line in lines:
+        left = line.accepted_quantity - batched.get(line.pk, 0)
+        if left > 0:
+            found.setdefault((line.request.claimant_id, line.item_id), []).append([line, left])
+    return found
+
+
+def _answer_requests(planned: list[dict], destination_id: int, open_lines) -> list[dict]:
+    """The planned lines of a batch, each split over the claimant's open accepted request
+    lines of its item (needed-by first, as much as each has left); the rest answers none."""
+    lines = []
+    for line in planned:
+        rest = line["quantity"]
+        for entry in open_lines.get((destination_id, line["item"].pk), []):
+            take = min(rest, entry[1])
+            if take:
+                entry[1] -= take
+                rest -= take
+                lines.append({**line, "quantity": take, "request_line": entry[0]})
+            if not rest:
+                break
+        if rest:
+            lines.append({**line, "quantity": rest})
+    return lines
+
+
 @transaction.atomic
 def proposal_accept(
     *, user, proposal: Proposal, expected_version: int, quantities: dict | None = None
 ):
-    """Turn a draft proposal into draft dispatch batches, one per prefecture (and source).
+    """Turn a draft proposal into draft dispatch batches, one per claimant (and source).
 
     `quantities` (line id → units), when given, are saved first as by `proposal_update`:
     the edits and the batches are one decision, and an accept that fails keeps neither.
@@ -517,26 +758,43 @@ def proposal_accept(
     proposal = _locked(proposal, expected_version)
     lines = list(
         ProposalLine.objects.filter(proposal_item__proposal=proposal, quantity__gt=0)
-        .select_related("prefecture", "proposal_item__item")
-        .order_by("prefecture__code", "proposal_item__item__sort_order")
+        .select_related("prefecture", "destination", "proposal_item__item")
+        .order_by("prefecture__code", "destination__code", "pk", "proposal_item__item__sort_order")
     )
     if not lines:
         raise ProposalInvalid([(None, _("Nothing to dispatch: every quantity is zero."))])
     warehouses = list(proposal.warehouses.order_by("code"))
-    destinations = _prefecture_destinations({line.prefecture for line in lines})
-    missing = sorted(
-        {line.prefecture.name for line in lines}
-        - {d.prefecture.name for d in destinations.values()}
+    # A prefecture line goes to the prefecture's active destination of kind prefecture (its
+    # own claimant destination where that is active); any other claimant's to itself.
+    active = _prefecture_destinations(
+        {line.prefecture for line in lines if line.prefecture_id is not None}
     )
+    destination_of: dict[int, Destination] = {}
+    missing = set()
+    for line in lines:
+        if line.prefecture_id is not None:
+            target = line.destination if line.destination.active else None
+            target = target or active.get(line.prefecture_id)
+        else:
+            target = line.destination if line.destination.active else None
+        if target is None:
+            missing.add((line.prefecture or line.destination).name)
+        else:
+            destination_of[line.pk] = target
     if missing:
         raise ProposalInvalid(
             [
                 (
                     None,
                     _("%(prefecture)s has no active prefecture destination; add it first.")
-                    % {"prefecture": name},
+                    % {"prefecture": name}
+                    if any(
+                        line.prefecture_id is not None and line.prefecture.name == name
+                        for line in lines
+                    )
+                    else _("%(claimant)s is no longer an active destination.") % {"claimant": name},
                 )
-                for name in missing
+                for name in sorted(missing)
             ]
         )
 
@@ -606,7 +864,7 @@ def proposal_accept(
             if take:
                 free[(warehouse.pk, item.pk)] -= take
                 need -= take
-                _plan_add(plan, (line.prefecture_id, warehouse.pk), item, take)
+                _plan_add(plan, (destination_of[line.pk].pk, warehouse.pk), item, take)
             if not need:
                 break
         if need and arriving.get(item.pk, 0) > 0:
@@ -619,13 +877,17 @@ def proposal_accept(
             take = min(need, arriving[item.pk])
             arriving[item.pk] -= take
             need -= take
-            _plan_add(plan, (line.prefecture_id, into.pk), item, take)
+            _plan_add(plan, (destination_of[line.pk].pk, into.pk), item, take)
         if need:
             errors.append(
                 (
                     None,
                     _("%(prefecture)s, %(item)s: %(short)s more than the warehouses now hold.")
-                    % {"prefecture": line.prefecture.name, "item": item, "short": grouped(need)},
+                    % {
+                        "prefecture": line.destination.name,
+                        "item": item,
+                        "short": grouped(need),
+                    },
                 )
             )
     if errors:
@@ -633,11 +895,16 @@ def proposal_accept(
 
     by_pk = {w.pk: w for w in warehouses}
     batches = []
-    for (prefecture_id, warehouse_id), batch_lines in plan.items():
+    targets = {d.pk: d for d in destination_of.values()}
+    open_lines = _open_request_lines(list(targets), items)
+    events = []
+    now = timezone.now()
+    for (destination_id, warehouse_id), planned in plan.items():
+        batch_lines = _answer_requests(planned, destination_id, open_lines)
         batch = batch_create(
             user=user,
             source_warehouse=by_pk[warehouse_id],
-            destination=destinations[prefecture_id],
+            destination=targets[destination_id],
             lines=batch_lines,
             priority=BatchPriority.OTHER,
             reason=(_("Allocation proposal: %(name)s") % {"name": proposal.name})[:500],
@@ -646,7 +913,21 @@ def proposal_accept(
         batch.proposal_basis = proposal.basis
         batch.save(update_fields=["proposal", "proposal_basis"])
         batches.append(batch)
-    now = timezone.now()
+        events.extend(
+            RequestEvent(
+                request=line["request_line"].request,
+                line=line["request_line"],
+                action=RequestAction.BATCHED,
+                quantity=line["quantity"],
+                note=proposal.name[:200],
+                batch=batch,
+                by=user,
+                at=now,
+            )
+            for line in batch_lines
+            if line.get("request_line") is not None
+        )
+    RequestEvent.objects.bulk_create(events)
     proposal.status = ProposalStatus.ACCEPTED
     proposal.accepted_by = user
     proposal.accepted_at = now
@@ -708,6 +989,37 @@ class ProposalRow:
     def edited(self) -> bool:
         return self.quantity != self.line.proposed
 
+    # The figures of "why this rate", as people write them: 1.50 → 1.5, 200.00 → 200.
+    @property
+    def cap_text(self) -> str:
+        return _plain(self.line.rate_cap)
+
+    @property
+    def estimate_text(self) -> str:
+        return _plain(self.line.norm_estimate)
+
+    @property
+    def uncapped_text(self) -> str:
+        return _plain(self.line.rate_uncapped)
+
+    @property
+    def score_text(self) -> str:
+        return _plain(self.line.spot_check_score)
+
+    @property
+    def median_text(self) -> str:
+        median = self.line.spot_check_median
+        return _plain(
+            median.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if median else median
+        )
+
+
+def _plain(value) -> str:
+    """A decimal without trailing zeros, grouped: Decimal("2300.00") → "2,300"; None → "—"."""
+    if value is None:
+        return "—"
+    return format(Decimal(value).normalize(), ",f")
+
 
 @dataclasses.dataclass
 class ProposalItemView:
@@ -741,7 +1053,7 @@ class ProposalItemView:
             return None if value is None else round(float(value), 2)
 
         return {
-            "prefectures": [row.line.prefecture.name for row in self.rows],
+            "prefectures": [row.line.claimant_name for row in self.rows],
             "before": [number(row.days_before) for row in self.rows],
             "after": [number(row.days_after) for row in self.rows],
         }
@@ -754,8 +1066,8 @@ def proposal_view(proposal: Proposal, *, typed: dict[int, object] | None = None)
     items = list(proposal.items.select_related("item"))
     lines = (
         ProposalLine.objects.filter(proposal_item__proposal=proposal)
-        .select_related("prefecture")
-        .order_by("prefecture__code")
+        .select_related("prefecture", "destination")
+        .order_by("prefecture__code", "destination__kind", "destination__code", "pk")
     )
     rows: dict[int, list[ProposalRow]] = {item.pk: [] for item in items}
     for line in lines:

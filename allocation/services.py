@@ -52,6 +52,7 @@ from supplycoord.permissions import (
 )
 
 from .models import (
+    ACCEPTED_DECISIONS,
     BatchAttachment,
     BatchPriority,
     BatchReceipt,
@@ -67,6 +68,7 @@ from .models import (
     DonationLine,
     DonationRestriction,
     DonorKind,
+    SupplyRequestLine,
 )
 
 FRONT_LINE_KINDS = (
@@ -305,12 +307,92 @@ def _parse_batch_lines(lines) -> list[dict]:
             errors.append((index, _("Choose the donation this line draws on.")))
         if channel != Channel.DONATION and donation is not None:
             errors.append((index, _("Only a line of the donation channel names a donation.")))
+        request_line = line.get("request_line")
+        if isinstance(request_line, int) and not isinstance(request_line, bool):
+            request_line = SupplyRequestLine.objects.filter(pk=request_line).first()
+            if request_line is None:
+                errors.append((index, _("This request line does not exist.")))
+        elif request_line is not None and not isinstance(request_line, SupplyRequestLine):
+            errors.append((index, _("This request line does not exist.")))
+            request_line = None
         parsed.append(
-            {"item": item, "quantity": quantity, "channel": channel, "donation": donation}
+            {
+                "item": item,
+                "quantity": quantity,
+                "channel": channel,
+                "donation": donation,
+                "request_line": request_line,
+            }
         )
     if errors:
         raise AllocationInvalid(errors)
     return parsed
+
+
+def _check_request_lines(lines: list[dict], *, destination, batch=None) -> None:
+    """Lines answering request lines (issue 15): each request line is the destination's, of
+    the same item, accepted, and no line is put into batches beyond what was accepted (batches
+    not cancelled, this batch's old lines apart). The request lines are locked in id order."""
+    ids = sorted({line["request_line"].pk for line in lines if line.get("request_line")})
+    if not ids:
+        return
+    request_lines = {
+        x.pk: x
+        for x in SupplyRequestLine.objects.select_for_update()
+        .filter(pk__in=ids)
+        .select_related("request")
+        .order_by("pk")
+    }
+    in_batches = dict(
+        DispatchBatchLine.objects.filter(request_line_id__in=ids)
+        .exclude(batch__status=BatchStatus.CANCELLED)
+        .exclude(batch=batch)
+        .values_list("request_line_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    )
+    wanted: dict[int, int] = defaultdict(int)
+    errors = []
+    for index, line in enumerate(lines):
+        request_line = line.get("request_line")
+        if request_line is None:
+            continue
+        current = request_lines[request_line.pk]
+        number = current.request.number
+        if current.request.claimant_id != destination.pk:
+            errors.append(
+                (index, _("Request %(number)s is another claimant's.") % {"number": number})
+            )
+        elif current.item_id != line["item"].pk:
+            errors.append(
+                (index, _("Request %(number)s asked for another item.") % {"number": number})
+            )
+        elif current.decision not in ACCEPTED_DECISIONS:
+            errors.append(
+                (index, _("Request %(number)s: this line is not accepted.") % {"number": number})
+            )
+        wanted[current.pk] += line["quantity"]
+    for pk, quantity in wanted.items():
+        current = request_lines[pk]
+        remaining = current.accepted_quantity - in_batches.get(pk, 0)
+        if quantity > remaining:
+            errors.append(
+                (
+                    None,
+                    _(
+                        "Request %(number)s, %(item)s: %(wanted)s put into batches, but only "
+                        "%(remaining)s of the accepted quantity is left."
+                    )
+                    % {
+                        "number": current.request.number,
+                        "item": current.item,
+                        "wanted": grouped(quantity),
+                        "remaining": grouped(max(0, remaining)),
+                    },
+                )
+            )
+    if errors:
+        raise AllocationInvalid(errors)
 
 
 def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=None) -> None:
@@ -434,6 +516,7 @@ def _write_lines(batch, lines):
                 quantity=line["quantity"],
                 channel=line["channel"],
                 donation=line["donation"],
+                request_line=line.get("request_line"),
             )
             for line in lines
         ]
@@ -623,6 +706,7 @@ def batch_create(
         raise AllocationInvalid(errors)
     parsed = _parse_batch_lines(lines)
     _check_donations(parsed, destination=destination, source_warehouse=source_warehouse)
+    _check_request_lines(parsed, destination=destination)
     now = timezone.now()
     year = local_date(now).year
     return _draft_write(
@@ -700,17 +784,36 @@ def batch_update_draft(
     values = _batch_fields(errors, **merged)
     if errors:
         raise AllocationInvalid(errors)
+    old_lines = list(current.lines.select_related("item", "donation", "request_line"))
     if lines is not None:
         parsed = _parse_batch_lines(lines)
+        # A line edited on the page does not name its request line: it keeps the one the
+        # batch's line of that item answered, where exactly one did (issue 15).
+        answered = defaultdict(set)
+        for old in old_lines:
+            if old.request_line_id:
+                answered[old.item_id].add(old.request_line)
+        for index, line in enumerate(parsed):
+            keeps = answered.get(line["item"].pk) if line["item"] else None
+            if "request_line" not in lines[index] and keeps and len(keeps) == 1:
+                line["request_line"] = next(iter(keeps))
     else:
         parsed = [
-            {"item": x.item, "quantity": x.quantity, "channel": x.channel, "donation": x.donation}
-            for x in current.lines.select_related("item", "donation")
+            {
+                "item": x.item,
+                "quantity": x.quantity,
+                "channel": x.channel,
+                "donation": x.donation,
+                "request_line": x.request_line,
+            }
+            for x in old_lines
         ]
-    # Destination or warehouse may have changed: the donations are checked again either way.
+    # Destination or warehouse may have changed: the donations and the requests answered are
+    # checked again either way.
     _check_donations(
         parsed, destination=destination, source_warehouse=source_warehouse, batch=current
     )
+    _check_request_lines(parsed, destination=destination, batch=current)
     current = _transition(
         current,
         to_status=BatchStatus.DRAFT,
@@ -1099,6 +1202,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         dispatched_at = _aware(dispatched_at)
         parsed = _parse_batch_lines(raw.get("lines"))
         _check_donations(parsed, destination=destination, source_warehouse=source)
+        _check_request_lines(parsed, destination=destination)
         batch = _draft_write(
             number=number,
             year=year,

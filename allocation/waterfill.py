@@ -10,12 +10,13 @@ from fractions import Fraction
 
 @dataclasses.dataclass(frozen=True)
 class Claimant:
-    """One prefecture's inputs for one item."""
+    """One claimant's inputs for one item (issue 15: a prefecture, or an institution, aid team
+    or key unit, whose stock is 0 as it reports none)."""
 
-    code: str  # prefecture code: the tie-breaker of the remainder, and the key of the result
+    code: str  # claimant key (a prefecture's code): the remainder's tie-breaker, the result's key
     stock: int  # s_p
     arriving: int  # a_p: arriving_3d
-    rate: Fraction | int | None  # r_p: avg_consumption_7d, else demand; None or 0: no rate
+    rate: Fraction | int | None  # r_p: the rate used (allocation.proposals); None or 0: no rate
     weight: Fraction | int = 1  # w_p ≥ 1
 
 

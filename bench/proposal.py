@@ -93,6 +93,7 @@ def bench_pure(args):
 def generate(args):
     from django.utils import timezone
 
+    from allocation.models import Destination, DestinationKind
     from inventory.models import Warehouse, WarehouseKind
     from inventory.services import stock_receive
     from reports.models import SnapshotRow, Status
@@ -103,6 +104,16 @@ def generate(args):
     prefectures = Prefecture.objects.bulk_create(
         Prefecture(code=code, name_zh=f"基准{code}", province=province, active=True)
         for code, *_ in inputs(args.prefectures)
+    )
+    # Issue 15: each prefecture's claimant destination (proposal_create would make them).
+    Destination.objects.bulk_create(
+        Destination(
+            kind=DestinationKind.PREFECTURE,
+            prefecture=prefecture,
+            code=prefecture.code,
+            name_zh=prefecture.name_zh,
+        )
+        for prefecture in prefectures
     )
     item = Item.objects.create(
         code=f"{PREFIX}N95", name_zh="基准N95", unit="piece", pack_size=20, is_key=True

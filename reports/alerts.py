@@ -14,6 +14,12 @@ Kinds (each read from the built snapshot of date d, or from the batches as of d)
   (allocation.selectors.overdue_batches). Its prefecture is the destination's, if any.
 - report_missing: the prefecture's reporting status for d is missing (not every key item
   reported). One alert per prefecture while its reports stay missing, build after build.
+- request_emergency_open (issue 15): an emergency request with a line still open (awaiting
+  triage, or accepted and not fully dispatched) submitted more than
+  SUPPLYCOORD["EMERGENCY_REQUEST_ALERT_HOURS"] before min(now, the end of d). Its prefecture is
+  the claimant's (a prefecture or a county), none for a unit (the office's). Like the others it
+  is found by a build: a request submitted or triaged shows on the alerts page and panel after
+  the next build (the scheduled ones run at 16:15 and 23:30, see CELERY_BEAT_SCHEDULE).
 
 Alerts follow the latest built date: a rebuild of an earlier date (after a past correction)
 leaves them alone, so the list always says how things stand now. The key of an alert names
@@ -38,6 +44,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from allocation.request_selectors import emergency_alert_hours, emergency_requests_open_since
 from allocation.selectors import overdue_batches
 from supplycoord.lib.dates import local_today, parse_iso_date
 from supplycoord.lib.locks import advisory_xact_lock
@@ -118,7 +125,53 @@ def alert_conditions_for_date(date: dt.date) -> dict[str, dict]:
                 "in_transit": batch.in_transit,
             },
         }
+    conditions.update(_emergency_request_conditions(date))
     return conditions
+
+
+def _end_of_day(date: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min))
+
+
+def _emergency_request_conditions(date: dt.date) -> dict[str, dict]:
+    """The emergency requests open longer than EMERGENCY_REQUEST_ALERT_HOURS as of
+    min(now, the end of `date`) (module doc). Two queries."""
+    moment = min(timezone.now(), _end_of_day(date))
+    hours = emergency_alert_hours()
+    conditions = {}
+    for request in emergency_requests_open_since(moment - dt.timedelta(hours=hours)):
+        claimant = request.claimant
+        conditions[f"{AlertKind.REQUEST_EMERGENCY_OPEN}:{request.pk}"] = {
+            "kind": AlertKind.REQUEST_EMERGENCY_OPEN,
+            "prefecture_id": claimant.prefecture_id,
+            "detail": {
+                "number": request.number,
+                # Both names: the summary words the claimant in the reader's language.
+                "claimant_zh": claimant.name_zh,
+                "claimant_en": claimant.name_en,
+                "submitted_at": request.submitted_at.isoformat(),
+                "hours_open": int((moment - request.submitted_at).total_seconds() // 3600),
+                "alert_hours": hours,
+            },
+        }
+    return conditions
+
+
+def _hours_open(alert: Alert, as_of: dt.date | None) -> int | None:
+    """An emergency request's hours open: until the alert closed, else until min(now, the end
+    of `as_of`); as of the last refresh when no date is given."""
+    detail = alert.detail or {}
+    try:
+        submitted = dt.datetime.fromisoformat(detail.get("submitted_at") or "")
+    except ValueError:
+        return detail.get("hours_open")
+    if alert.closed_at is not None:
+        until = alert.closed_at
+    elif as_of is not None:
+        until = min(timezone.now(), _end_of_day(as_of))
+    else:
+        return detail.get("hours_open")
+    return max(0, int((until - submitted).total_seconds() // 3600))
 
 
 def _str(value):
@@ -327,6 +380,19 @@ def alert_summary(alert: Alert, *, as_of: dt.date | None = None) -> str:
                 "Batch %(number)s to %(destination)s, %(days)s days overdue",
                 days or 0,
             ) % {**words, "days": grouped(days) or "—"}
+    elif alert.kind == AlertKind.REQUEST_EMERGENCY_OPEN:
+        english = (translation.get_language() or "").startswith("en")
+        claimant = (english and detail.get("claimant_en")) or detail.get("claimant_zh", "")
+        hours = _hours_open(alert, as_of)
+        text = ngettext(
+            "Emergency request %(number)s of %(claimant)s, open %(hours)s hour",
+            "Emergency request %(number)s of %(claimant)s, open %(hours)s hours",
+            hours or 0,
+        ) % {
+            "number": detail.get("number", ""),
+            "claimant": claimant,
+            "hours": grouped(hours) or "—",
+        }
     else:
         text = _("%(reported)s of %(expected)s key items reported for %(date)s") % {
             "reported": grouped(detail.get("items_reported")),

@@ -599,6 +599,8 @@ class AlertKind(models.TextChoices):
     PROJECTED_RED_3D = "projected_red_3d", _("Red within 3 days")
     BATCH_OVERDUE = "batch_overdue", _("Batch overdue")
     REPORT_MISSING = "report_missing", _("Report missing")
+    # Issue 15: an emergency request still open EMERGENCY_REQUEST_ALERT_HOURS after submission.
+    REQUEST_EMERGENCY_OPEN = "request_emergency_open", _("Emergency request open")
 
 
 class Alert(models.Model):

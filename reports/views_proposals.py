@@ -23,6 +23,7 @@ from allocation.proposals import (
     proposal_discard,
     proposal_update,
     proposal_view,
+    rate_cap,
     reserve_floor_set,
     reserve_positions,
 )
@@ -38,11 +39,23 @@ from supplycoord.permissions import can_edit_proposals, require, sees_whole_prov
 from supplycoord.selectors import key_items
 
 from . import selectors
-from .proposal_inputs import default_reserve_floors, partial_items, proposal_inputs
+from .proposal_inputs import (
+    default_reserve_floors,
+    partial_items,
+    proposal_inputs,
+    unit_claimants,
+    units_with_open_requests,
+)
 
-# Why a prefecture gets nothing, in plain words.
+# Why a claimant gets nothing, in plain words.
 NO_SHARE_TEXT = {
-    "no_rate": lambda: _("No rate: neither an average consumption nor a demand was reported."),
+    "no_rate": lambda: _(
+        "No rate: no average consumption, demand, open accepted request or norm estimate."
+    ),
+    "no_rate_unit": lambda: _(
+        "No rate: no open accepted request, and no protected staff with a norm for this item "
+        "to estimate its need."
+    ),
     "no_stock": lambda: _("No stock reported: its need is unknown."),
     "above_level": lambda: _("Already at or above the level reached by the others."),
     "rounded_away": lambda: _("Its share was less than one pack."),
@@ -118,6 +131,7 @@ def proposal_new(request):
     items = list(key_items())
     warehouses = list(_reserve_warehouses())
     prefectures = list(Prefecture.objects.filter(active=True).order_by("code"))
+    units = list(unit_claimants())
     default_date = selectors.dashboard_default_date(today=local_today())
     errors = []
     form = request.POST if request.method == "POST" else None
@@ -141,6 +155,11 @@ def proposal_new(request):
             )
         chosen_items = [i for i in items if form.get(f"item-{i.code}")]
         chosen_warehouses = [w for w in warehouses if form.get(f"warehouse-{w.code}")]
+        # The units the office included; a post without the list (not this form) takes the
+        # default: those with an open accepted request for a chosen item.
+        chosen_units = (
+            [u for u in units if form.get(f"unit-{u.pk}")] if form.get("units-shown") else None
+        )
         quantities = {}
         for item in chosen_items:
             raw = form.get(f"quantity-{item.code}", "").strip()
@@ -191,7 +210,7 @@ def proposal_new(request):
                     name=form.get("name", ""),
                     date=date,
                     warehouses=chosen_warehouses,
-                    inputs=proposal_inputs(date=date, items=chosen_items),
+                    inputs=proposal_inputs(date=date, items=chosen_items, units=chosen_units),
                     quantities=quantities,
                     weights=weights,
                     note=form.get("note", ""),
@@ -205,6 +224,10 @@ def proposal_new(request):
             else:
                 messages.success(request, _("Proposal computed and kept as a draft."))
                 return redirect("reports:proposal_detail", pk=proposal.pk)
+    if form is not None and form.get("units-shown"):
+        checked_units = {u.pk for u in units if form.get(f"unit-{u.pk}")}
+    else:
+        checked_units = {u.pk for u in units_with_open_requests(items=chosen_items)}
     positions = []
     provincial = [w for w in warehouses if w.kind == WarehouseKind.PROVINCIAL_RESERVE]
     held = reserve_positions(items, provincial or warehouses)  # two queries for every item
@@ -254,6 +277,8 @@ def proposal_new(request):
             "warehouses": warehouses,
             "prefectures": prefectures,
             "weight_rows": weight_rows,
+            "units": units,
+            "checked_units": checked_units,
             "default_date": default_date,
             "coverage_threshold_pct": round(
                 float(settings.SUPPLYCOORD["COVERAGE_THRESHOLD"]) * 100
@@ -299,6 +324,7 @@ def _detail_context(request, proposal, typed=None, errors=()):
         "editable": can_edit_proposals(request.user) and proposal.status == ProposalStatus.DRAFT,
         "errors": list(errors),
         "no_share_text": {key: text() for key, text in NO_SHARE_TEXT.items()},
+        "rate_cap_text": format(rate_cap().normalize(), "f"),
         "charts": [view.chart() for view in views],
         # The items whose figure was partial, by name in the reader's language (stored as codes).
         "coverage_partial_names": _item_names(proposal.coverage_partial_items),

@@ -11,6 +11,15 @@ from allocation.api import (
     BatchListView,
     BatchReceiveView,
 )
+from allocation.request_api import (
+    ClaimantListView,
+    FillRateListView,
+    RequestDetailView,
+    RequestListView,
+    RequestsIntoBatchesView,
+    RequestTriageView,
+    RequestWithdrawView,
+)
 from inventory.api import (
     DailyFigureListView,
     StockBalanceListView,
@@ -177,6 +186,22 @@ urlpatterns = [
         ProblemResolveView.as_view(),
         name="production-problem-resolve",
     ),
+    # Requests from below (issue 15).
+    path("v1/requests/", RequestListView.as_view(), name="requests"),
+    path(
+        "v1/requests/into-batches/",
+        RequestsIntoBatchesView.as_view(),
+        name="requests-into-batches",
+    ),
+    path("v1/requests/<str:number>/", RequestDetailView.as_view(), name="request-detail"),
+    path("v1/requests/<str:number>/triage/", RequestTriageView.as_view(), name="request-triage"),
+    path(
+        "v1/requests/<str:number>/withdraw/",
+        RequestWithdrawView.as_view(),
+        name="request-withdraw",
+    ),
+    path("v1/request-fill-rates/", FillRateListView.as_view(), name="request-fill-rates"),
+    path("v1/claimants/", ClaimantListView.as_view(), name="claimants"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", OfflineSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),

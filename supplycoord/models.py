@@ -251,6 +251,7 @@ class Role(models.TextChoices):
     PREFECTURE_OFFICER = "prefecture_officer", _("Prefecture logistics officer")
     PRODUCER_REPORTER = "producer_reporter", _("Producer reporter / resident commissioner")
     DISTRIBUTION_REPORTER = "distribution_reporter", _("Distribution enterprise reporter")
+    UNIT_REQUESTER = "unit_requester", _("Requester of an institution or unit")
     OFFICE_STAFF = "office_staff", _("Office staff")
     LEADERSHIP = "leadership", _("Leadership")
     ADMIN = "admin", _("Administrator")
@@ -309,6 +310,12 @@ class User(AbstractUser):
     def is_distribution_reporter(self) -> bool:
         """A reporter of a distribution enterprise (医药流通企业), scoped to its enterprises."""
         return self.effective_role == Role.DISTRIBUTION_REPORTER
+
+    @property
+    def is_unit_requester(self) -> bool:
+        """A requester of a provincial institution, aid team or key unit (issue 15), scoped to
+        the units that name it (Destination.requesters)."""
+        return self.effective_role == Role.UNIT_REQUESTER
 
     @property
     def sees_whole_province(self) -> bool:

@@ -283,6 +283,9 @@ def access_scope(user) -> str:
         parts.append(
             "producers=" + ",".join(str(pk) for pk in producers.values_list("pk", flat=True))
         )
+    if is_unit_requester(user):
+        units = user.requester_units.order_by("pk").values_list("pk", flat=True)
+        parts.append("units=" + ",".join(str(pk) for pk in units))
     if is_distribution_reporter(user):
         enterprises = scope_distribution_enterprises(
             user, DistributionEnterprise.objects.all()
@@ -345,6 +348,99 @@ def can_receive_batch(user, batch) -> bool:
     return destination.confirming_officer_id == user.pk or bool(
         destination.prefecture_id and destination.prefecture_id == user.prefecture_id
     )
+
+
+# --- Requests from below (issue 15) ----------------------------------------------------------
+#
+# A claimant is an allocation.Destination. A prefecture officer requests for its prefecture and
+# the counties in it; a unit requester for the units that name it (Destination.requesters); the
+# office for anyone (a request taken by telephone). Leadership reads.
+
+# The destination kinds an officer requests for within its prefecture.
+_OFFICER_CLAIMANT_KINDS = ("prefecture", "county")
+
+
+def is_unit_requester(user) -> bool:
+    return is_signed_in(user) and user.is_unit_requester
+
+
+def can_read_requests(user) -> bool:
+    """Anyone who may request, and the whole province; never producers or enterprises."""
+    return is_signed_in(user) and (
+        sees_whole_province(user) or is_prefecture_officer(user) or is_unit_requester(user)
+    )
+
+
+def can_submit_requests(user) -> bool:
+    """The role may submit requests for some claimant (which ones: `scope_claimants`)."""
+    return is_signed_in(user) and (
+        is_office(user) or is_prefecture_officer(user) or is_unit_requester(user)
+    )
+
+
+def scope_claimants(user, claimants: QuerySet) -> QuerySet:
+    """The claimants `user` may submit requests for (and read the requests of)."""
+    if is_office(user):
+        return claimants.all()
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return claimants.filter(prefecture_id=home, kind__in=_OFFICER_CLAIMANT_KINDS)
+    if is_unit_requester(user):
+        return claimants.filter(requesters=user.pk)
+    return claimants.none()
+
+
+def can_request_for(user, claimant) -> bool:
+    if not can_submit_requests(user) or not claimant.active:
+        return False
+    if is_office(user):
+        return True
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return claimant.kind in _OFFICER_CLAIMANT_KINDS and claimant.prefecture_id == home
+    return claimant.requesters.filter(pk=user.pk).exists()
+
+
+def scope_requests(user, requests: QuerySet) -> QuerySet:
+    """The whole province: every request. An officer: its prefecture's and its counties'. A
+    unit requester: its units'. Anyone else: none."""
+    if sees_whole_province(user):
+        return requests.all()
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return requests.filter(
+            claimant__prefecture_id=home, claimant__kind__in=_OFFICER_CLAIMANT_KINDS
+        )
+    if is_unit_requester(user):
+        return requests.filter(claimant__requesters=user.pk)
+    return requests.none()
+
+
+def can_view_request(user, request) -> bool:
+    if sees_whole_province(user):
+        return True
+    return can_read_requests(user) and can_request_for(user, request.claimant)
+
+
+def can_read_claimants(user) -> bool:
+    """The claimant register: the whole province reads it."""
+    return sees_whole_province(user)
+
+
+def can_change_claimants(user) -> bool:
+    """The office keeps the claimant register (codes, requesters, staff)."""
+    return is_office(user)
+
+
+def can_triage_requests(user) -> bool:
+    """The office decides what is accepted and puts it into batches."""
+    return is_office(user)
+
+
+def can_withdraw_request(user, request) -> bool:
+    """Whoever may request for the claimant (the office included) withdraws what is not yet in
+    a batch."""
+    return can_request_for(user, request.claimant)
 
 
 # --- Procurement: suppliers, reserve-task units, purchase orders ----------------------------
@@ -503,6 +599,15 @@ class MayChangeProcurement(RulePermission):
     read_rule = staticmethod(can_read_procurement)
     write_rule = staticmethod(can_change_suppliers)
     message = gettext_lazy("Only office staff may change procurement records.")
+
+
+class MayRequestSupplies(RulePermission):
+    """Claimants' requesters, officers, the office read and write requests in their scope;
+    leadership reads."""
+
+    read_rule = staticmethod(can_read_requests)
+    write_rule = staticmethod(can_submit_requests)
+    message = gettext_lazy("Your role may not submit supply requests.")
 
 
 class MayReportProduction(RulePermission):

@@ -302,7 +302,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Snapshot rows and province rollups share the red/amber/green/grey status: one name.
-    "ENUM_NAME_OVERRIDES": {"SnapshotStatusEnum": "reports.models.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "SnapshotStatusEnum": "reports.models.Status",
+        "DestinationKindEnum": "allocation.models.DestinationKind",
+        "BatchStatusEnum": "allocation.models.BatchStatus",
+    },
 }
 
 # Who reacts to a change another app makes (supplycoord/events.py): per event, the services
@@ -396,6 +400,12 @@ SUPPLYCOORD = {
     # (4, 8, 16, 32 minutes) until it has failed REBUILD_MAX_ATTEMPTS times.
     "REBUILD_GRACE_SECONDS": envint("SUPPLYCOORD_REBUILD_GRACE_SECONDS", "120"),
     "REBUILD_MAX_ATTEMPTS": envint("SUPPLYCOORD_REBUILD_MAX_ATTEMPTS", "5"),
+    # The proposal's rate (reports.md "Requests and the rate a proposal uses"): where a norm
+    # estimate e exists, the rate used is at most PROPOSAL_RATE_CAP × e.
+    "PROPOSAL_RATE_CAP": os.environ.get("SUPPLYCOORD_PROPOSAL_RATE_CAP", "1.5"),
+    # An emergency request with a line still open this many hours after it was submitted
+    # raises an alert (issue 15).
+    "EMERGENCY_REQUEST_ALERT_HOURS": envint("SUPPLYCOORD_EMERGENCY_REQUEST_ALERT_HOURS", "12"),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")

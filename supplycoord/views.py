@@ -21,6 +21,8 @@ def home(request):
         return redirect("production:commissioner")
     if user.is_distribution_reporter:
         return redirect("procurement:distribution_report")
+    if user.is_unit_requester:
+        return redirect("allocation:request_list")
     # Users an admin has not yet given a role: say so plainly instead of bouncing to a 403.
     return render(request, "home.html")
 

@@ -13,6 +13,7 @@ YAML: they nest, and they carry comments saying why a figure is what it is, whic
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -175,6 +176,12 @@ class Province:
     # procurement.yaml with its CSVs (suppliers, reserve-task units, distribution enterprises);
     # {} when the folder has none: purchases then stay plain ledger receipts.
     procurement: dict = dataclasses.field(default_factory=dict)
+
+    # Issue 15 (optional files): protected staff of the claimants other than prefectures
+    # (claimant_staff.csv: {"claimant": name, "category", "count"}), and the requests from
+    # below (requests.yaml), each a dict as `_requests` reads it.
+    claimant_staff: tuple = ()
+    requests: tuple = ()
 
     # Days every date of the folder was moved by (`province_shift`); 0 as the files write them.
     shift_days: int = 0
@@ -358,8 +365,11 @@ class _Reader:
     def error(self, file, row, field, message):
         self.errors.append(ProvinceFileError(file, row, field, str(message)))
 
-    def csv(self, name: str, columns: dict, *, key=(), required=True) -> list[dict]:
+    def csv(self, name: str, columns: dict, *, key=(), required=True, optional=()) -> list[dict]:
         """Rows of a CSV file as {column: parsed value}; a row with a problem is left out.
+
+        `optional`: columns a file may lack (added later; an older folder still reads): each
+        row then has its parse of an empty cell.
 
         `key`: the column(s) identifying a row. A second row with the same key is a problem
         (one check for every table). Every row's parsed cells stay in `self.seen`, so a row
@@ -376,7 +386,7 @@ class _Reader:
             self.error(name, 0, "", _("Cannot read the file: %(error)s") % {"error": exc})
             return []
         reader = csv.DictReader(text.splitlines())
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or []) and c not in optional]
         if missing:
             self.error(
                 name,
@@ -747,15 +757,31 @@ def province_read(directory) -> Province:
         prefecture=prefecture,
     )
     # allocation.yaml names a destination by its Chinese name alone.
+    # `code` (issue 15: the claimant's code in imports and the API) and `requesters` (users of
+    # role unit_requester who request for it) are optional columns: an older folder reads.
     destinations = r.csv(
         "destinations.csv",
         key=("name_zh",),
         columns={
             "kind": _one_of([k for k in DestinationKind.values if k != DestinationKind.PREFECTURE]),
+            "code": lambda v: _text(v, optional=True),
             "name_zh": _text,
             "name_en": lambda v: _text(v, optional=True),
             "contact": lambda v: _text(v, optional=True),
+            "requesters": _names,
         },
+        optional=("code", "requesters"),
+    )
+    _check_destinations(r, destinations, users)
+    claimant_staff = r.csv(
+        "claimant_staff.csv",
+        key=("claimant", "staff_category"),
+        columns={
+            "claimant": _one_of(r.keys("destinations.csv", "name_zh")),
+            "staff_category": _one_of(categories),
+            "count": _whole,
+        },
+        required=False,
     )
     allocation = _section(
         r,
@@ -770,6 +796,18 @@ def province_read(directory) -> Province:
         _procurement_files(r, item=item, warehouse=warehouse, prefecture=prefecture)
         if (directory / "procurement.yaml").exists()
         else {}
+    )
+    requests = (
+        _section(
+            r,
+            "requests.yaml",
+            _requests,
+            item=item,
+            claimants=r.keys("destinations.csv", "name_zh") | prefectures,
+            users={u.username: u.role for u in users},
+        ).get("requests", [])
+        if (directory / "requests.yaml").exists()
+        else []
     )
     _check_roles(r, allocation)
     if r.errors:
@@ -826,7 +864,117 @@ def province_read(directory) -> Province:
         destinations=tuple(destinations),
         allocation=allocation,
         procurement=procurement,
+        claimant_staff=tuple(
+            {"claimant": row["claimant"], "category": row["staff_category"], "count": row["count"]}
+            for row in claimant_staff
+        ),
+        requests=tuple(requests),
     )
+
+
+def _names(value):
+    """A `;`-separated list of names (usernames), possibly empty."""
+    text = "" if value is None else str(value).strip()
+    return tuple(part.strip() for part in text.split(";") if part.strip())
+
+
+def _check_destinations(r, destinations: list[dict], users) -> None:
+    """Codes once each; requesters are users of users.csv with the role unit_requester."""
+    roles = {u.username: u.role for u in users}
+    codes = {}
+    for row in destinations:
+        if row["code"]:
+            if row["code"] in codes:
+                r.error(
+                    "destinations.csv",
+                    row["_row"],
+                    "code",
+                    _("“%(value)s” is already in row %(row)s: code must be unique.")
+                    % {"value": row["code"], "row": grouped(codes[row["code"]])},
+                )
+            codes.setdefault(row["code"], row["_row"])
+        for username in row["requesters"]:
+            if roles.get(username) != Role.UNIT_REQUESTER:
+                r.error(
+                    "destinations.csv",
+                    row["_row"],
+                    "requesters",
+                    _("“%(value)s” is not a user of users.csv with the role %(role)s.")
+                    % {"value": username, "role": Role.UNIT_REQUESTER},
+                )
+
+
+_DECISIONS = ("accepted", "accepted_part", "refused")
+
+
+def _requests(r, node, *, item, claimants, users) -> dict:
+    """requests.yaml: the requests from below, each checked for what the file can tell (the
+    services check the rest as the loader submits them)."""
+    f = "requests.yaml"
+
+    def request(element, path):
+        field = functools.partial(r.field, f, element, path)
+        spec = {
+            "key": field("key", _text),
+            "claimant": field("claimant", _one_of(claimants)),
+            "by": field("by", _one_of(set(users))),
+            "submitted": field("submitted", _moment),
+            "urgency": field("urgency", _one_of(("routine", "urgent", "emergency"))),
+            "needed_by": field("needed_by", _date),
+            "justification": field("justification", _text),
+            "triaged": field("triaged", _optional(_moment), default=None),
+            "batch_day": field("batch_day", _optional(_date), default=None),
+            "lines": [],
+        }
+        lines = element.get("lines") if isinstance(element, dict) else None
+        if not isinstance(lines, list) or not lines:
+            r.error(f, path, "lines", _("Expected a list."))
+            return spec
+        for n, line in enumerate(lines):
+            where = f"{path}.lines[{n}]"
+            if not isinstance(line, list) or len(line) not in (2, 3, 4, 5):
+                r.error(
+                    f, where, "lines", _("Expected [item, quantity, decision, accepted, reason].")
+                )
+                continue
+            try:
+                code, asked = item(line[0]), _whole(line[1], minimum=1)
+                decision = _one_of(_DECISIONS)(line[2]) if len(line) > 2 else None
+                accepted = _whole(line[3]) if len(line) > 3 else None
+                reason = _text(line[4], optional=True) if len(line) > 4 else ""
+            except _Bad as exc:
+                r.error(f, where, "lines", exc)
+                continue
+            if (decision is None) != (spec["triaged"] is None):
+                r.error(
+                    f,
+                    where,
+                    "lines",
+                    _(
+                        "Give a decision on each line of a triaged request, and none on a "
+                        "request awaiting triage."
+                    ),
+                )
+            if decision == "accepted":
+                accepted = asked
+            spec["lines"].append(
+                {
+                    "item": code,
+                    "quantity": asked,
+                    "decision": decision,
+                    "accepted": accepted,
+                    "reason": reason,
+                }
+            )
+        return spec
+
+    specs = r.items(f, node, "", "requests", request)
+    seen = set()
+    for n, spec in enumerate(specs):
+        if spec["key"] in seen:
+            r.error(f, f"requests[{n}]", "key", _("Each request's key must be unique."))
+        seen.add(spec["key"])
+    return {"requests": specs}
 
 
 def _check_roles(r, allocation: dict) -> None:

@@ -31,7 +31,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history
 
-from allocation.models import Destination
+from allocation.models import (
+    ClaimantStaff,
+    Destination,
+    DispatchBatchLine,
+    RequestAction,
+    RequestEvent,
+    SupplyRequest,
+)
+from allocation.requests import request_submit, request_triage
 from allocation.services import AllocationError, batches_import_history, donations_import_history
 from inventory.models import DailyFigure, ReceiptSource, StockEvent, StockEventKind, Warehouse
 from inventory.services import LedgerError, ProtectedStaffInvalid, stock_events_import
@@ -220,7 +228,7 @@ def province_users_listing(province: Province) -> list[dict]:
         u.username: u
         for u in User.objects.filter(username__in=[spec.username for spec in province.users])
         .select_related("prefecture")
-        .prefetch_related("distribution_enterprises", "producers")
+        .prefetch_related("distribution_enterprises", "producers", "requester_units")
     }
     rows = []
     for spec in province.users:
@@ -238,6 +246,8 @@ def province_users_listing(province: Province) -> list[dict]:
                 "password_unchanged": user.check_password(spec.password),
                 # Whom a reporter reports for: its enterprises' names, or its producers' count.
                 "reports_for": "、".join(e.name for e in user.distribution_enterprises.all())
+                # A unit requester requests for its units.
+                or "、".join(u.name_zh for u in user.requester_units.all())
                 or (
                     ngettext("%(count)s producer", "%(count)s producers", len(user.producers.all()))
                     % {"count": len(user.producers.all())}
@@ -466,7 +476,10 @@ def province_ledger_create(province: Province, *, user=None, inbound=None) -> di
 
 
 def _destinations_create(province: Province) -> dict:
-    """The destinations, those missing (found by kind and Chinese name)."""
+    """The destinations, those missing (found by kind and Chinese name), with their claimant
+    code (a prefecture's own code) and requesters (users of users.csv). A destination already
+    there without a code (loaded before claimants had codes) is given its code and requesters
+    once; one with a code is left as it is."""
     officers = {
         u.prefecture_id: u
         for u in User.objects.filter(role=Role.PREFECTURE_OFFICER)
@@ -483,7 +496,9 @@ def _destinations_create(province: Province) -> dict:
                 "prefecture": prefecture,
                 "contact": province.allocation["prefectures"]["contact"],
                 "confirming_officer": officers.get(prefecture.pk),
+                "code": prefecture.code,
                 "key": prefecture.code,
+                "requesters": (),
             }
         )
     for row in province.destinations:
@@ -493,19 +508,188 @@ def _destinations_create(province: Province) -> dict:
                 "name_zh": row["name_zh"],
                 "name_en": row["name_en"],
                 "contact": row["contact"],
+                "code": row.get("code") or None,
                 "key": row["name_zh"],
+                "requesters": row.get("requesters", ()),
             }
         )
     existing = {(d.kind, d.name_zh): d for d in Destination.objects.all()}
-    by_key, created = {}, 0
+    taken = {d.code for d in existing.values() if d.code}
+    requesters = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in={name for fields in wanted for name in fields["requesters"]}
+        )
+    }
+    by_key, created, links = {}, 0, []
     for fields in wanted:
-        key = fields.pop("key")
+        key, names = fields.pop("key"), fields.pop("requesters")
         destination = existing.get((fields["kind"], fields["name_zh"]))
         if destination is None:
             destination = Destination.objects.create(**fields)
             created += 1
+        elif destination.code or not fields["code"] or fields["code"] in taken:
+            by_key[key] = destination
+            continue
+        else:
+            destination.code = fields["code"]
+            destination.save(update_fields=["code"])
+        taken.add(destination.code)
+        links.extend((destination, requesters[name]) for name in names if name in requesters)
         by_key[key] = destination
+    if links:
+        through = Destination.requesters.through
+        have = set(
+            through.objects.filter(destination__in={d for d, _u in links}).values_list(
+                "destination_id", "user_id"
+            )
+        )
+        through.objects.bulk_create(
+            through(destination_id=d.pk, user_id=u.pk) for d, u in links if (d.pk, u.pk) not in have
+        )
     return {"by_key": by_key, "created": created, "existing": len(wanted) - created}
+
+
+def _claimant_staff_create(province: Province, *, by_key, user) -> int:
+    """Protected staff of the claimants other than prefectures (claimant_staff.csv), those
+    missing (by claimant and category), in bulk with their history."""
+    if not province.claimant_staff:
+        return 0
+    categories = {c.code: c for c in StaffCategory.objects.all()}
+    claimants = [by_key[row["claimant"]] for row in province.claimant_staff]
+    existing = set(
+        ClaimantStaff.objects.filter(destination__in=claimants).values_list(
+            "destination_id", "category__code"
+        )
+    )
+    rows = [
+        ClaimantStaff(
+            destination=claimant, category=categories[row["category"]], count=row["count"]
+        )
+        for claimant, row in zip(claimants, province.claimant_staff, strict=True)
+        if (claimant.pk, row["category"]) not in existing and row["category"] in categories
+    ]
+    if rows:
+        bulk_create_with_history(
+            rows,
+            ClaimantStaff,
+            batch_size=500,
+            default_user=user,
+            default_change_reason="demo data",
+            default_date=timezone.now(),
+        )
+    return len(rows)
+
+
+def _requests_create(province: Province, *, by_key, office, plan) -> dict:
+    """The requests of requests.yaml not there yet (found by their client UUID), through the
+    request services as of their days: submitted by their requester, triaged by the office.
+
+    Returns {"created", "existing", "links"}: links {(batch number, item code): request line}
+    for the batches of the plan that answer an accepted line (`batch_day`); the loader passes
+    them as the batch lines' "request_line", so the batch services check that nothing goes
+    into batches beyond what was accepted. A request already there links nothing (its batches
+    are there too)."""
+    if not province.requests:
+        return {"created": 0, "existing": 0, "links": {}}
+    uuids = {
+        spec["key"]: generate.allocation_uuid(f"request:{spec['key']}")
+        for spec in province.requests
+    }
+    have = {
+        str(value)
+        for value in SupplyRequest.objects.filter(client_uuid__in=uuids.values()).values_list(
+            "client_uuid", flat=True
+        )
+    }
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in={spec["by"] for spec in province.requests})
+    }
+    items = {i.code: i for i in Item.objects.all()}
+    batches = {(b.key, b.day): b for b in plan}
+    links, created = {}, 0
+    # Numbered in the order they came in (XQ-2020-001 first), whatever the file's order.
+    for n, spec in sorted(enumerate(province.requests), key=lambda entry: entry[1]["submitted"]):
+        if uuids[spec["key"]] in have:
+            continue
+        where = f"requests[{n}]"
+        with _refused_as("requests.yaml", where, "lines"):
+            claimant = by_key.get(spec["claimant"])
+            if claimant is None or spec["by"] not in users:
+                raise ValueError(f"{spec['key']}: the claimant or the requester is not loaded")
+            request, _new = request_submit(
+                user=users[spec["by"]],
+                claimant=claimant,
+                urgency=spec["urgency"],
+                needed_by=spec["needed_by"],
+                justification=spec["justification"],
+                lines=[
+                    {"item": items[x["item"]], "quantity": x["quantity"]} for x in spec["lines"]
+                ],
+                client_uuid=uuids[spec["key"]],
+                now=generate.at(*spec["submitted"]),
+            )
+            created += 1
+            if spec["triaged"] is None:
+                continue
+            lines = list(request.lines.order_by("pk"))
+            request = request_triage(
+                user=office,
+                request=request,
+                expected_version=request.version,
+                decisions=[
+                    {
+                        "line": line.pk,
+                        "decision": x["decision"],
+                        "accepted_quantity": x["accepted"],
+                        "reason": x["reason"],
+                    }
+                    for line, x in zip(lines, spec["lines"], strict=True)
+                ],
+                now=generate.at(*spec["triaged"]),
+            )
+            if spec["batch_day"] is None:
+                continue
+            batch = batches.get((spec["claimant"], spec["batch_day"]))
+            if batch is None:
+                raise ValueError(
+                    f"{spec['key']}: no batch to {spec['claimant']} on {spec['batch_day']}"
+                )
+            for line, x in zip(lines, spec["lines"], strict=True):
+                if x["decision"] != "refused":
+                    links[(batch.number, x["item"])] = line
+    return {"created": created, "existing": len(have), "links": links}
+
+
+def _batched_events(batches, *, office) -> int:
+    """A "put into a batch" event for each request line a batch created now answers, at the
+    moment the batch was drafted, as `requests_into_batches` writes it; the requests' versions
+    move on."""
+    new = [b for b in batches if not b.replayed]
+    lines = list(
+        DispatchBatchLine.objects.filter(batch__in=new, request_line__isnull=False)
+        .select_related("batch", "request_line")
+        .order_by("pk")
+    )
+    if not lines:
+        return 0
+    RequestEvent.objects.bulk_create(
+        RequestEvent(
+            request_id=line.request_line.request_id,
+            line=line.request_line,
+            action=RequestAction.BATCHED,
+            quantity=line.quantity,
+            batch=line.batch,
+            by=office,
+            at=line.batch.created_at,
+        )
+        for line in lines
+    )
+    SupplyRequest.objects.filter(pk__in={line.request_line.request_id for line in lines}).update(
+        version=F("version") + 1
+    )
+    return len(lines)
 
 
 @transaction.atomic
@@ -531,10 +715,16 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
             "receipts_posted": 0,
             "batches_created": 0,
             "batches_existing": 0,
+            "claimant_staff_created": 0,
+            "requests_created": 0,
+            "requests_existing": 0,
+            "request_lines_batched": 0,
         }
     with _refused_as("destinations.csv"):
         destinations = _destinations_create(province)
     by_key = destinations["by_key"]
+    with _refused_as("claimant_staff.csv"):
+        claimant_staff = _claimant_staff_create(province, by_key=by_key, user=user)
     prefectures = {code.code: code for code in Prefecture.objects.all()}
 
     donation_rows = []
@@ -566,6 +756,9 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
             else generate.batch_reserve_receipts(province, plan)
         )
     receipts = stock_events_import(user=user, events=batch_receipts)
+    # The requests the batches answer are submitted and triaged before them.
+    requests = _requests_create(province, by_key=by_key, office=user, plan=plan)
+    links = requests["links"]
     officers = {d.pk: d.confirming_officer for d in by_key.values()}
     dispatch = p["dispatch"]
     in_transit, transit_note = p["in_transit"]
@@ -584,6 +777,7 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
                 "quantity": quantity,
                 "channel": channel,
                 "donation": donations[donation] if donation else None,
+                "request_line": links.get((b.number, item)),
             }
             for item, channel, quantity, donation in b.lines
         ]
@@ -623,9 +817,14 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
             }
         )
     batches = batches_import_history(user=user, batches=rows)
+    batched = _batched_events(batches, office=user)
     return {
         "skipped": False,
         "destinations_created": destinations["created"],
+        "claimant_staff_created": claimant_staff,
+        "requests_created": requests["created"],
+        "requests_existing": requests["existing"],
+        "request_lines_batched": batched,
         "donations_created": sum(1 for d in donations.values() if not d.replayed),
         "receipts_posted": sum(1 for e in receipts if not e.replayed),
         "batches_created": sum(1 for b in batches if not b.replayed),

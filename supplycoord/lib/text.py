@@ -23,7 +23,9 @@ from django.utils.translation import gettext as _
 # Field names whose values are free text, also as a part of a longer name: `lines-0-note` (a
 # formset), `reason-620100` (a table of inputs), `rows[3].reason` (JSON). Every other field is
 # a single line.
-FREE_TEXT_FIELDS = frozenset({"note", "reason", "description", "resolution", "discrepancy_note"})
+FREE_TEXT_FIELDS = frozenset(
+    {"note", "reason", "description", "resolution", "discrepancy_note", "justification"}
+)
 
 _SURROGATES = "\ud800-\udfff"
 _SINGLE_LINE_REFUSED = re.compile(f"[\x00-\x1f\x7f-\x9f{_SURROGATES}]")

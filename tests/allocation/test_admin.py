@@ -50,3 +50,24 @@ def test_it_never_lets_the_admin_change_append_only_rows(admin_client, received,
     assert admin_client.get(f"/admin/allocation/{name}/add/").status_code == 403
     assert admin_client.get(f"/admin/allocation/{name}/{row.pk}/delete/").status_code == 403
     assert admin_client.post(f"/admin/allocation/{name}/{row.pk}/change/", {}).status_code == 403
+
+
+def test_it_shows_a_request_and_its_events_read_only(admin_client, office, to_hospital, n95):
+    import datetime as dt
+
+    from allocation.requests import request_submit
+    from tests.allocation.conftest import NOW
+
+    request, _created = request_submit(
+        user=office,
+        claimant=to_hospital,
+        urgency="urgent",
+        needed_by=NOW.date() + dt.timedelta(days=2),
+        justification="fever clinic",
+        lines=[{"item": n95, "quantity": 40}],
+    )
+    page = admin_client.get(f"/admin/allocation/supplyrequest/{request.pk}/change/")
+    assert page.status_code == 200
+    assert request.number in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.get("/admin/allocation/supplyrequest/add/").status_code == 403

@@ -58,7 +58,8 @@ def test_the_kept_inputs_give_back_the_proposed_quantities(office, stocked, n95,
     proposal = build(office, stocked, n95, quantities={n95.pk: 4005})
     item = proposal.items.get()
     lines = list(item.lines.select_related("prefecture"))
-    assert {line.rate_source for line in lines} == {"avg_consumption_7d"}
+    # Issue 15 renamed the source "avg_consumption_7d" to "consumption" (RateSource).
+    assert {line.rate_source for line in lines} == {"consumption"}
     again = water_fill(
         [
             Claimant(

@@ -89,7 +89,8 @@ def test_it_splits_the_available_reserve_by_water_filling(office, stocked, n95, 
     assert (lines["620100"].stock, lines["620100"].rate, lines["620100"].rate_source) == (
         1000,
         Decimal("500.00"),
-        "avg_consumption_7d",
+        # Issue 15 renamed the source: "consumption" (of RateSource), formerly "avg_consumption_7d".
+        "consumption",
     )
     assert lines["620100"].days() == 2
     assert lines["620100"].days(3500) == 9
@@ -201,7 +202,11 @@ def test_batches_already_drafted_from_the_reserve_are_not_handed_out_twice(
 def test_a_prefecture_without_a_destination_stops_the_acceptance(
     office, stocked, n95, snapshot, to_lanzhou
 ):
+    # Issue 15: every line has a claimant destination, so building the proposal gives Tianshui
+    # (which had none) a destination of kind prefecture; the acceptance stops when that is no
+    # longer active (deactivated here), as it stopped before when there was none.
     proposal = build(office, stocked, n95)
+    Destination.objects.filter(prefecture__code="620500").update(active=False)
     with pytest.raises(ProposalInvalid) as caught:
         proposal_accept(user=office, proposal=proposal, expected_version=1)
     assert "天水" in caught.value.errors[0][1] or "Tianshui" in caught.value.errors[0][1]

@@ -15,7 +15,7 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from allocation.models import DispatchBatch
+from allocation.models import DispatchBatch, RequestEvent, SupplyRequest
 from inventory.models import DailyFigure, StockEvent
 from procurement.models import DistributionReport, OrderPayment, PurchaseOrder, ReserveUnit
 from production.models import Problem, ProductionReport
@@ -170,6 +170,9 @@ def _saved_state():
         ReserveUnit.objects.count(),
         Problem.objects.count(),
         sorted(Problem.objects.values_list("status", flat=True)),
+        SupplyRequest.objects.count(),
+        sum(SupplyRequest.objects.values_list("version", flat=True)),
+        RequestEvent.objects.count(),
     )
 
 
@@ -213,5 +216,9 @@ def test_it_covers_the_write_endpoints():
         "batches_receive",
         "production_reports_submit",
         "production_problems_report",
+        "requests_create",
+        "requests_triage",
+        "requests_withdraw",
+        "requests_into_batches",
     } <= operations
     assert len(CASES) > 150

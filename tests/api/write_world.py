@@ -6,12 +6,14 @@ the path arguments and a valid body of that operation.
 """
 
 import copy
+import datetime as dt
 import uuid
 
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from allocation.models import Destination, DestinationKind, DispatchBatch
+from allocation.models import Destination, DestinationKind, DispatchBatch, SupplyRequest
+from allocation.requests import request_submit, request_triage
 from allocation.services import batch_approve, batch_create, batch_dispatch, batch_receive
 from inventory.models import ReceiptSource
 from inventory.services import stock_receive
@@ -141,9 +143,35 @@ def build_world():
         name="国药控股兰州有限公司", credit_code=DISTRIBUTION_CODE, prefecture=lanzhou
     )
 
+    # Requests from below (issue 15): a hospital's request awaiting triage, one accepted.
+    hospital = Destination.objects.create(
+        kind=DestinationKind.PROVINCIAL_INSTITUTION, name_zh="甘肃省人民医院", code="SRMYY"
+    )
+
+    def supply_request():
+        made, _created = request_submit(
+            user=office,
+            claimant=hospital,
+            urgency="emergency",
+            needed_by=timezone.localdate() + dt.timedelta(days=3),
+            justification="ICU",
+            lines=[{"item": n95, "quantity": 100}],
+        )
+        return made
+
+    accepted_request = supply_request()
+    accepted_request = request_triage(
+        user=office,
+        request=accepted_request,
+        expected_version=accepted_request.version,
+        decisions=[{"line": accepted_request.lines.get().pk, "decision": "accepted"}],
+    )
+
     return {
         "office": office,
         "leader": leader,
+        "supply_request": supply_request(),
+        "accepted_request_line": accepted_request.lines.get(),
         "national_request": national_request,
         "national_allocation": national_allocation,
         "supplier": supplier,
@@ -460,11 +488,53 @@ def request_for(world, op):
             {"id": world["national_allocation"].pk},
             "office",
         ),
+        "requests_create": (
+            {
+                "claimant": "SRMYY",
+                "urgency": "urgent",
+                "needed_by": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+                "justification": "Fever clinic",
+                "client_uuid": str(uuid.uuid4()),
+                "lines": [{"item": "FH001", "quantity": 50}],
+            },
+            None,
+            "office",
+        ),
+        "requests_triage": (
+            {
+                "expected_version": None,
+                "decisions": [
+                    {
+                        "line": world["supply_request"].lines.get().pk,
+                        "item": "FH001",
+                        "decision": "accepted_part",
+                        "accepted_quantity": 60,
+                        "reason": "short",
+                    }
+                ],
+            },
+            world["supply_request"],
+            "office",
+        ),
+        "requests_withdraw": (
+            {"expected_version": None, "reason": "No longer needed"},
+            world["supply_request"],
+            "office",
+        ),
+        "requests_into_batches": (
+            {
+                "lines": [world["accepted_request_line"].pk],
+                "warehouse": "SZ01",
+                "channel": "reserve",
+            },
+            None,
+            "office",
+        ),
     }
     assert op in bodies, f"{op} is new: give it a valid body here"
     body, target, username = bodies[op]
     body = copy.deepcopy(body)
-    if isinstance(target, DispatchBatch | PurchaseOrder | NationalRequest):
+    if isinstance(target, DispatchBatch | PurchaseOrder | NationalRequest | SupplyRequest):
         body["expected_version"] = target.version
         target = {"number": target.number}
     return username, target or {}, body

@@ -41,12 +41,14 @@ from fractions import Fraction
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 from playwright.sync_api import expect
 
 from inventory.models import DailyFigure
 from reports.models import ProvinceRollup, SnapshotBuild
 from supplycoord.lib.dates import local_now
 from supplycoord.models import Item, Prefecture
+from tests.conftest import connected_to
 from tests.e2e.test_journey_daily_figures import FIELDS, log_in, log_out
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -92,11 +94,47 @@ def ten_am():
         yield today
 
 
+@pytest.fixture(scope="module")
+def laid_copies(django_db_blocker):
+    """Copies of the test database holding a laid demo, by lay-out and day: the demo is laid
+    once per lay-out (in Chinese), the other language's test starts from a copy of it."""
+    copies = {}
+    yield copies
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        for name in copies.values():
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def copy_database(source: str, name: str) -> None:
+    """`name`, a new database copied from `source`, which must have no other session (the copy
+    waits up to 5 s for the live server's last ones to end)."""
+    connection.close()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+
+
 @pytest.fixture
-def laid_demo(request, ten_am, transactional_db):
-    """The demo laid as `make run` lays it (or four days earlier), and every day built."""
-    out = io.StringIO()
+def laid_demo(request, ten_am, transactional_db, laid_copies):
+    """The demo laid as `make run` lays it (or four days earlier), and every day built.
+
+    Laying it takes ~15 s, and each test changes it (today's entry and build), which only a
+    fresh database undoes. So the first test of a lay-out lays it in the test database and
+    keeps a copy of it as laid; the next one runs on a new copy of that copy, dropped
+    afterwards. The live server follows: its threads connect for each browser connection, and
+    this test's browser context opens its connections after the switch."""
     last_day = ten_am - dt.timedelta(days=1 if request.param == "yesterday" else 4)
+    key = (request.param, ten_am)
+    test_database = connection.settings_dict["NAME"]
+    if key in laid_copies:
+        run = f"{test_database}_laid_run"
+        copy_database(laid_copies[key], run)
+        with connected_to(run):
+            yield ten_am, last_day
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
+        return
+    out = io.StringIO()
     if request.param == "yesterday":
         call_command("load_demo", stdout=out)
     else:
@@ -105,7 +143,10 @@ def laid_demo(request, ten_am, transactional_db):
     assert f"– {last_day.isoformat()}" in out.getvalue()
     # Every figure of the last day meets the coverage threshold: dashboards open on it.
     assert not ProvinceRollup.objects.filter(date=last_day, partial=True).exists()
-    return ten_am, last_day
+    copy = f"{test_database}_laid_{len(laid_copies)}"
+    copy_database(test_database, copy)
+    laid_copies[key] = copy
+    yield ten_am, last_day
 
 
 def switch_language(page, language):

@@ -24,7 +24,8 @@ def red_prefectures(n95, count, *, stock=20):
 def test_a_refresh_runs_a_constant_number_of_queries(n95, django_assert_max_num_queries, count):
     _prefectures, figures = red_prefectures(n95, count)
     snapshot_build_for_date(date=D)
-    with django_assert_max_num_queries(9):
+    # 10: the emergency requests left open (issue 15) are one query more.
+    with django_assert_max_num_queries(10):
         assert alerts_refresh(date=D)["opened"] == count
 
     for figure in figures[: count // 2]:  # half go green, the others stay red at 1.5 days
@@ -34,7 +35,7 @@ def test_a_refresh_runs_a_constant_number_of_queries(n95, django_assert_max_num_
         figure.stock = 15
         figure.save()
     snapshot_build_for_date(date=D)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert alerts_refresh(date=D) == {"opened": 0, "closed": count // 2, "skipped": False}
 
     still_open = Alert.objects.filter(closed_at__isnull=True)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from allocation.exports import AllocationLedgerExport, AllocationSummaryExport, DonationLedgerExport
+from allocation.request_exports import EmergencyDemandListExport
 from inventory.exports import StockCardExport
 from procurement.exports import NationalRequestExport, PurchaseOrderLinesExport
 from procurement.services import national_request_create
@@ -90,6 +91,12 @@ EXPORTS = [
         "request-for-national-allocation-SQ-2020-001",
     ),
     (PurchaseOrderLinesExport, {}, "采购订单-2020-02-10", "purchase-orders-2020-02-10"),
+    (
+        EmergencyDemandListExport,
+        {"urgency": "urgent"},
+        "紧急物品需求清单-2020-02-10",
+        "emergency-demand-list-2020-02-10",
+    ),
 ]
 
 

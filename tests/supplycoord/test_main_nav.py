@@ -20,7 +20,10 @@ def every_nav_page(user):
     urls = [
         reverse("reports:overview"),
         reverse("inventory:daily_entry"),
+        reverse("allocation:request_list"),
+        reverse("allocation:request_fill_rates"),
         reverse("allocation:batch_list"),
+        reverse("allocation:claimant_list"),
         reverse("inventory:protected_staff"),
         reverse("inventory:warehouse_list"),
         reverse("reports:reconciliation"),
@@ -61,8 +64,26 @@ def distribution_reporter(db):
     return UserFactory(username="distribution", role=Role.DISTRIBUTION_REPORTER)
 
 
+@pytest.fixture
+def unit_requester(db):
+    """A hospital's requester (issue 15): its only link is the request list."""
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="hospital", role=Role.UNIT_REQUESTER)
+
+
 @pytest.mark.parametrize(
-    "who", ["officer", "office", "leader", "reporter", "distribution_reporter", "admin_user"]
+    "who",
+    [
+        "officer",
+        "office",
+        "leader",
+        "reporter",
+        "distribution_reporter",
+        "unit_requester",
+        "admin_user",
+    ],
 )
 def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request, who, lanzhou):
     """With one prefecture in the province (the office's daily form opens on it)."""
@@ -83,6 +104,8 @@ def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request,
         ("reporter", ["production", "administration"]),
         # The distribution links sit with the other inbound channels (procurement).
         ("distribution_reporter", ["allocation", "administration"]),
+        # Requests sit with the batches that answer them.
+        ("unit_requester", ["allocation", "administration"]),
     ],
 )
 def test_the_links_sit_in_menus_and_a_menu_without_links_is_left_out(client, request, who, menus):
@@ -114,3 +137,46 @@ def test_the_menu_script_is_served(client, office):
     client.force_login(office)
     html = client.get(reverse("exports:list")).content.decode()
     assert "js/navmenu.js" in html
+
+
+def test_the_office_sees_how_many_requests_await_triage_in_one_query(
+    client, office, officer, lanzhou, n95, django_assert_num_queries
+):
+    import datetime as dt
+
+    from allocation.models import Destination, DestinationKind
+    from allocation.requests import request_submit
+    from supplycoord.lib.dates import local_today
+
+    claimant = Destination.objects.create(
+        kind=DestinationKind.PREFECTURE, name_zh="兰州市", prefecture=lanzhou
+    )
+    for quantity in (10, 20):
+        request_submit(
+            user=officer,
+            claimant=claimant,
+            urgency="urgent",
+            needed_by=local_today() + dt.timedelta(days=3),
+            justification="ICU",
+            lines=[{"item": n95, "quantity": quantity}],
+        )
+    from allocation.templatetags.request_nav import requests_awaiting_triage
+
+    with django_assert_num_queries(1):
+        assert requests_awaiting_triage({"user": office}) == 2
+    with django_assert_num_queries(0):
+        assert requests_awaiting_triage({"user": officer}) == 0
+    client.force_login(office)
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    assert 'id="nav-awaiting-triage"' in nav and ">2</span>" in nav
+    # The officer who asked has no badge (the office triages).
+    client.force_login(officer)
+    assert "nav-awaiting-triage" not in nav_of(client.get(reverse("exports:list")).content.decode())
+
+
+def test_a_unit_requester_lands_on_the_request_list(client, db):
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="hospital", role=Role.UNIT_REQUESTER))
+    assert client.get(reverse("home"))["Location"] == reverse("allocation:request_list")

@@ -12,22 +12,40 @@ from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template, TemplateSyntaxError
 from django.utils import timezone
 
-from allocation.models import Destination, DestinationKind, DispatchBatch
+from allocation.models import Destination, DestinationKind, DispatchBatch, SupplyRequest
 from inventory.models import StockEvent, StockEventKind, WarehouseKind
 from production.models import Producer
 from supplycoord import permissions
 from supplycoord.models import Prefecture
 from tests.factories import WarehouseFactory
 
-ROLES = ("office", "leader", "admin", "officer", "outsider", "reporter", "anonymous")
-EVERYONE_SIGNED_IN = {"office", "leader", "admin", "officer", "outsider", "reporter"}
+ROLES = (
+    "office",
+    "leader",
+    "admin",
+    "officer",
+    "outsider",
+    "reporter",
+    "requester",
+    "anonymous",
+)
+EVERYONE_SIGNED_IN = {"office", "leader", "admin", "officer", "outsider", "reporter", "requester"}
 OFFICE = {"office", "admin"}
 PROVINCE = {"office", "leader", "admin"}
 
 
 @pytest.fixture
-def users(office, leader, admin_user, officer, outsider, reporter):
+def requester(db):
+    from supplycoord.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="requester", role=Role.UNIT_REQUESTER)
+
+
+@pytest.fixture
+def users(office, leader, admin_user, officer, outsider, reporter, requester):
     return {
+        "requester": requester,
         "office": office,
         "leader": leader,
         "admin": admin_user,
@@ -39,7 +57,7 @@ def users(office, leader, admin_user, officer, outsider, reporter):
 
 
 @pytest.fixture
-def world(lanzhou, tianshui, reporter):
+def world(lanzhou, tianshui, reporter, requester):
     lz01 = WarehouseFactory(code="LZ01", kind=WarehouseKind.PREFECTURE, prefecture=lanzhou)
     held = WarehouseFactory(code="DC09", kind=WarehouseKind.PRODUCER_HELD, prefecture=lanzhou)
     producer = Producer.objects.create(
@@ -52,7 +70,31 @@ def world(lanzhou, tianshui, reporter):
     destination = Destination.objects.create(
         kind=DestinationKind.PREFECTURE, name_zh="兰州市", prefecture=lanzhou
     )
+    # Claimants (issue 15): Lanzhou itself, a county of Lanzhou, a hospital naming `requester`,
+    # an inactive hospital naming them too, and Tianshui.
+    county = Destination.objects.create(
+        kind=DestinationKind.COUNTY, name_zh="榆中县", prefecture=lanzhou, code="620123"
+    )
+    hospital = Destination.objects.create(
+        kind=DestinationKind.PROVINCIAL_INSTITUTION, name_zh="甘肃省人民医院", code="SRMYY"
+    )
+    hospital.requesters.add(requester)
+    closed = Destination.objects.create(
+        kind=DestinationKind.AID_TEAM, name_zh="撤回的医疗队", code="YLD9", active=False
+    )
+    closed.requesters.add(requester)
+    to_tianshui = Destination.objects.create(
+        kind=DestinationKind.PREFECTURE, name_zh="天水市", prefecture=tianshui, code="620500"
+    )
     return {
+        "to_lanzhou": destination,
+        "county": county,
+        "hospital": hospital,
+        "closed_unit": closed,
+        "to_tianshui": to_tianshui,
+        # The request rules read the request's claimant only.
+        "county_request": SupplyRequest(claimant=county),
+        "hospital_request": SupplyRequest(claimant=hospital),
         "lanzhou": lanzhou,
         "lz01": lz01,
         "sz01": WarehouseFactory(code="SZ01", kind=WarehouseKind.PROVINCIAL_RESERVE),
@@ -71,7 +113,8 @@ TABLE = [
     ("is_producer_reporter", (), {"reporter"}),
     ("sees_whole_province", (), PROVINCE),
     ("can_read_prefecture_data", (), PROVINCE | {"officer", "outsider"}),
-    ("can_read_production", (), EVERYONE_SIGNED_IN),
+    # A unit requester (issue 15) sees its own requests, never the production.
+    ("can_read_production", (), EVERYONE_SIGNED_IN - {"requester"}),
     ("can_enter_daily_figures", (), OFFICE | {"officer", "outsider"}),
     ("can_report_production", (), OFFICE | {"reporter"}),
     ("can_backdate_freely", (), OFFICE),
@@ -114,6 +157,22 @@ TABLE = [
     ("can_read_distribution_rollup", (), PROVINCE),
     ("can_report_distribution", (), OFFICE),
     ("can_change_distribution_register", (), OFFICE),
+    # Requests from below (issue 15).
+    ("is_unit_requester", (), {"requester"}),
+    ("can_read_requests", (), PROVINCE | {"officer", "outsider", "requester"}),
+    ("can_submit_requests", (), OFFICE | {"officer", "outsider", "requester"}),
+    ("can_triage_requests", (), OFFICE),
+    ("can_read_claimants", (), PROVINCE),
+    ("can_change_claimants", (), OFFICE),
+    ("can_request_for", ("to_lanzhou",), OFFICE | {"officer"}),
+    ("can_request_for", ("county",), OFFICE | {"officer"}),
+    ("can_request_for", ("hospital",), OFFICE | {"requester"}),
+    ("can_request_for", ("closed_unit",), set()),
+    ("can_request_for", ("to_tianshui",), OFFICE | {"outsider"}),
+    ("can_view_request", ("county_request",), PROVINCE | {"officer"}),
+    ("can_view_request", ("hospital_request",), PROVINCE | {"requester"}),
+    ("can_withdraw_request", ("county_request",), OFFICE | {"officer"}),
+    ("can_withdraw_request", ("hospital_request",), OFFICE | {"requester"}),
 ]
 
 
@@ -223,6 +282,7 @@ def test_the_prefecture_scope_gives_the_province_an_officer_home_and_others_noth
         "officer": {"620100"},
         "outsider": {"620500"},
         "reporter": set(),
+        "requester": set(),
         "anonymous": set(),
     }
 
@@ -240,6 +300,7 @@ def test_the_producer_scope_adds_a_reporters_own(users, world):
         "officer": 1,
         "outsider": 0,
         "reporter": 1,
+        "requester": 0,
         "anonymous": 0,
     }
     assert {role for role in ROLES if permissions.producers_reportable_by(users[role])} == (
@@ -266,8 +327,58 @@ def test_the_batch_scope_follows_the_destination(users, world, office, leader):
         "officer": 1,
         "outsider": 0,
         "reporter": 0,
+        "requester": 0,
         "anonymous": 0,
     }
+
+
+def test_the_request_and_claimant_scopes_follow_the_claimant(users, world, office):
+    """Issue 15: the province sees every request; an officer its prefecture's and counties';
+    a unit requester its units'. Claimants: what each may request for (leadership: none)."""
+    for claimant in ("to_lanzhou", "county", "hospital", "to_tianshui"):
+        SupplyRequest.objects.create(
+            number=f"XQ-2020-{claimant}"[:16],
+            claimant=world[claimant],
+            urgency="routine",
+            needed_by=timezone.localdate(),
+            justification="j",
+            submitted_by=office,
+            submitted_at=timezone.now(),
+        )
+
+    requests = {
+        role: sorted(
+            permissions.scope_requests(users[role], SupplyRequest.objects.all()).values_list(
+                "claimant__name_zh", flat=True
+            )
+        )
+        for role in ROLES
+    }
+    claimants = {
+        role: sorted(
+            permissions.scope_claimants(users[role], Destination.objects.all()).values_list(
+                "name_zh", flat=True
+            )
+        )
+        for role in ROLES
+    }
+
+    everything = sorted(["兰州市", "榆中县", "甘肃省人民医院", "天水市"])
+    assert requests == {
+        "office": everything,
+        "leader": everything,
+        "admin": everything,
+        "officer": sorted(["兰州市", "榆中县"]),
+        "outsider": ["天水市"],
+        "reporter": [],
+        "requester": ["甘肃省人民医院"],
+        "anonymous": [],
+    }
+    assert claimants["officer"] == sorted(["兰州市", "榆中县"])
+    # The inactive aid team is in the requester's scope; `can_request_for` refuses it.
+    assert claimants["requester"] == sorted(["甘肃省人民医院", "撤回的医疗队"])
+    assert claimants["leader"] == claimants["reporter"] == claimants["anonymous"] == []
+    assert len(claimants["office"]) == 5
 
 
 # --- The template tag ----------------------------------------------------------------------

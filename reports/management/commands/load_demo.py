@@ -159,6 +159,13 @@ class Command(BaseCommand):
             f"{allocation['batches_created']} batches created "
             f"({allocation['batches_existing']} already there)"
         )
+        if allocation.get("requests_created") or allocation.get("requests_existing"):
+            out.write(
+                f"  requests          {allocation['requests_created']} requests created "
+                f"({allocation['requests_existing']} already there), "
+                f"{allocation['request_lines_batched']} request lines answered by batches, "
+                f"{allocation['claimant_staff_created']} claimant staff rows"
+            )
         out.write(
             f"  production        {production['mask_producers']} mask producers, "
             f"{production['mask_lines']} lines, {production['mask_capacity']:,} masks a day when "
