@@ -13,9 +13,8 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from inventory.models import RESERVE_KINDS, Warehouse
 from supplycoord.bulk import RowError, RowsInvalid
 from supplycoord.lib.dates import local_date, local_today
+from supplycoord.lib.numbering import next_year_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import max_quantity, text_error
 from supplycoord.models import Item
@@ -50,7 +50,7 @@ from .models import (
     SupplyRequest,
     SupplyRequestLine,
 )
-from .services import ATTACHMENT_EXTENSIONS, AllocationError, batch_create
+from .services import AllocationError, attachment_name, attachment_problem, batch_create
 
 JUSTIFICATION_MAX = 2000
 REASON_MAX = 500
@@ -115,17 +115,8 @@ def _whole(errors, field, value, *, row, minimum=1) -> int | None:
 
 
 def _next_request_number(year: int) -> str:
-    """XQ-2026-001: one upsert bumps and locks the year's row until commit (no gaps)."""
-    table = connection.ops.quote_name(RequestYearSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "
-            f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
-            "RETURNING last_number",
-            [year],
-        )
-        (number,) = cursor.fetchone()
-    return f"XQ-{year}-{number:03d}"
+    """XQ-2026-001, numbered like orders and national requests (no gaps)."""
+    return next_year_number(RequestYearSequence, "XQ", year)
 
 
 def request_check(*, claimant, urgency, needed_by, justification, lines, today=None) -> tuple:
@@ -566,19 +557,11 @@ def request_attach(*, user, request: SupplyRequest, file, description: str = "")
     claimant, or the office. Raises PermissionDenied, RequestInvalid (field "file")."""
     if not can_request_for(user, request.claimant):
         raise PermissionDenied(_("You may not attach files to this request."))
-    name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1]
-    limit = settings.SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]
+    name = attachment_name(file)
     errors: list[RowError] = []
-    if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
-        errors.append(
-            RowError(None, "file", _("Attach a PDF, OFD, JPEG, PNG, Word or Excel file."))
-        )
-    elif file.size > limit:
-        errors.append(
-            RowError(
-                None, "file", _("The file is larger than %(mb)d MB.") % {"mb": limit // 1048576}
-            )
-        )
+    problem = attachment_problem(file)
+    if problem:
+        errors.append(RowError(None, "file", problem))
     description = _text(
         errors, "description", description, required=False, limit=200, multiline=True
     )

@@ -1320,6 +1320,22 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
 ATTACHMENT_EXTENSIONS = (".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".docx", ".xlsx")
 
 
+def attachment_name(file) -> str:
+    """The uploaded file's own name, without any folder the browser sent."""
+    return (getattr(file, "name", "") or "").rsplit("/", 1)[-1]
+
+
+def attachment_problem(file) -> str | None:
+    """Why an uploaded paper (of a batch or a request) is refused, translated, or None: a PDF,
+    OFD, image or Office document no larger than SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]."""
+    limit = settings.SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]
+    if not attachment_name(file).lower().endswith(ATTACHMENT_EXTENSIONS):
+        return _("Attach a PDF, OFD, JPEG, PNG, Word or Excel file.")
+    if file.size > limit:
+        return _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}
+    return None
+
+
 @transaction.atomic
 def batch_attach(*, user, batch, file, description=""):
     """File a document with a batch (e.g. the leadership's approval). Office staff only.
@@ -1330,14 +1346,10 @@ def batch_attach(*, user, batch, file, description=""):
 
     if not can_attach_to_batch(user, batch):
         raise PermissionDenied
-    name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1]
-    limit = settings.SUPPLYCOORD["ATTACHMENT_MAX_BYTES"]
-    if not name.lower().endswith(ATTACHMENT_EXTENSIONS):
-        raise AllocationInvalid([(None, _("Attach a PDF, OFD, JPEG, PNG, Word or Excel file."))])
-    if file.size > limit:
-        raise AllocationInvalid(
-            [(None, _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})]
-        )
+    name = attachment_name(file)
+    problem = attachment_problem(file)
+    if problem:
+        raise AllocationInvalid([(None, problem)])
     # A file upload's fields pass no middleware check: the text rule is applied here.
     message = text_error(description or "", multiline=True)
     if message:

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from supplycoord.lib.dates import (
     local_today,
     parse_iso_date,
 )
+from supplycoord.lib.numbering import next_year_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import ascii_whole_number, text_error
 from supplycoord.models import Item
@@ -514,23 +515,7 @@ def reserve_unit_update(*, user, unit: ReserveUnit, **fields) -> ReserveUnit:
 
 def _next_order_number(year: int) -> str:
     """The next number of `year` (CG-2020-001)."""
-    return _next_year_number(OrderYearSequence, "CG", year)
-
-
-def _next_year_number(sequence_model, prefix: str, year: int) -> str:
-    """The next number of `year` (CG-2020-001, SQ-2020-001): one upsert bumps and locks the
-    year's row of `sequence_model` until commit, so a rolled-back record gives its number back
-    (no gaps), as batches do."""
-    table = connection.ops.quote_name(sequence_model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "
-            f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
-            "RETURNING last_number",
-            [year],
-        )
-        (number,) = cursor.fetchone()
-    return f"{prefix}-{year}-{number:03d}"
+    return next_year_number(OrderYearSequence, "CG", year)
 
 
 def _order_header(errors, *, buyer_unit, supplier, funding_source, ordered_on, note) -> dict:
@@ -1345,7 +1330,7 @@ def national_request_create(
     now = timezone.now()
     year = sent.year
     request = NationalRequest.objects.create(
-        number=_next_year_number(NationalRequestYearSequence, "SQ", year),
+        number=next_year_number(NationalRequestYearSequence, "SQ", year),
         year=year,
         item=item,
         quantity=quantity,
