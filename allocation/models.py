@@ -229,6 +229,25 @@ class BatchYearSequence(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
+class PrefectureBatchSequence(models.Model):
+    """The last number a prefecture gave its own batches in a year (620100-2020-001): each
+    prefecture numbers the batches from its warehouses in its own series (issue 15)."""
+
+    prefecture = models.ForeignKey(Prefecture, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prefecture", "year"], name="prefecture_batch_sequence_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefecture_id} {self.year}: {self.last_number}"
+
+
 class BatchStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     APPROVED = "approved", _("Approved")
@@ -277,6 +296,17 @@ class DispatchBatch(models.Model):
     year = models.PositiveIntegerField(_("year"))
     source_warehouse = models.ForeignKey(
         Warehouse, verbose_name=_("source warehouse"), on_delete=models.PROTECT, related_name="+"
+    )
+    # Three-level dispatch (issue 15): the prefecture that issues the batch from its own
+    # warehouse (it numbers, approves and dispatches it); empty for the province's batches.
+    # Always the source warehouse's prefecture when that is a prefecture warehouse.
+    issuing_prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("issued by prefecture"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="issued_batches",
     )
     destination = models.ForeignKey(
         Destination,

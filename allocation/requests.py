@@ -19,7 +19,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import RESERVE_KINDS, Warehouse
+from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from supplycoord.bulk import RowError, RowsInvalid
 from supplycoord.lib.dates import local_date, local_today
 from supplycoord.lib.numbering import next_year_number
@@ -27,8 +27,10 @@ from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import max_quantity, text_error
 from supplycoord.models import Item
 from supplycoord.permissions import (
+    can_issue_from,
     can_request_for,
     can_submit_requests,
+    can_triage_request,
     can_triage_requests,
     can_withdraw_request,
 )
@@ -301,8 +303,10 @@ def request_triage(
     request's events) unless it was withdrawn, and never below what is already in batches.
     `now`: when it was decided (history, e.g. the demo); default the present.
     Raises PermissionDenied, RequestConflict, RequestInvalid."""
-    if not can_triage_requests(user):
-        raise PermissionDenied(_("Only the office triages requests."))
+    if not can_triage_request(user, request):
+        raise PermissionDenied(
+            _("Only the office triages requests, and a prefecture's officers its counties'.")
+        )
     current = _locked(request, expected_version)
     lines = {line.pk: line for line in current.lines.select_related("item").order_by("pk")}
     errors: list[RowError] = []
@@ -475,9 +479,15 @@ def requests_into_batches(
     if not can_triage_requests(user):
         raise PermissionDenied(_("Only the office puts requests into batches."))
     errors: list[RowError] = []
-    if not isinstance(source_warehouse, Warehouse) or source_warehouse.kind not in RESERVE_KINDS:
+    if not isinstance(source_warehouse, Warehouse) or not (
+        source_warehouse.kind in RESERVE_KINDS or source_warehouse.kind == WarehouseKind.PREFECTURE
+    ):
         errors.append(
             RowError(None, "source_warehouse", _("Choose a reserve warehouse to ship from."))
+        )
+    elif not can_issue_from(user, source_warehouse):
+        errors.append(
+            RowError(None, "source_warehouse", _("You may not issue batches from this warehouse."))
         )
     if channel not in Channel.values or channel == Channel.DONATION:
         errors.append(RowError(None, "channel", _("Choose a channel (not a donation).")))
@@ -496,6 +506,11 @@ def requests_into_batches(
         raise RequestInvalid([RowError(None, "lines", _("A chosen line does not exist."))])
     batched = in_batches(ids)
     per_claimant = defaultdict(list)
+    for line in lines:
+        # Whoever may not triage a request does not batch it either (a prefecture's officers
+        # batch their counties' requests only).
+        if not can_triage_request(user, line.request):
+            raise PermissionDenied(_("You may not put this request into a batch."))
     for index, line in enumerate(lines):
         left = line.accepted_quantity - batched.get(line.pk, 0)
         if line.decision not in ACCEPTED_DECISIONS or left <= 0:

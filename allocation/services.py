@@ -27,15 +27,16 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import PAPER_LEDGER_NOTE, IssueKind, ReceiptSource, Warehouse
+from inventory.models import PAPER_LEDGER_NOTE, IssueKind, ReceiptSource, Warehouse, WarehouseKind
 from inventory.services import InsufficientStock, LedgerError, stock_issue, stock_receive
 from supplycoord.events import batch_moved
 from supplycoord.lib.dates import local_date
+from supplycoord.lib.numbering import next_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
 from supplycoord.models import Item
@@ -47,8 +48,10 @@ from supplycoord.permissions import (
     can_create_batch,
     can_dispatch_batch,
     can_edit_batch,
+    can_issue_from,
     can_receive_batch,
     can_record_donation,
+    is_office,
 )
 
 from .models import (
@@ -68,6 +71,7 @@ from .models import (
     DonationLine,
     DonationRestriction,
     DonorKind,
+    PrefectureBatchSequence,
     SupplyRequestLine,
 )
 
@@ -479,19 +483,12 @@ def _batch_fields(errors, **fields) -> dict:
     return values
 
 
-def _next_batch_number(year: int) -> str:
-    """The next number of `year`: one upsert bumps and locks the year's row until commit, so a
-    rolled-back batch gives its number back (no gaps)."""
-    table = connection.ops.quote_name(BatchYearSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (year, last_number) VALUES (%s, 1) "
-            f"ON CONFLICT (year) DO UPDATE SET last_number = {table}.last_number + 1 "
-            "RETURNING last_number",
-            [year],
-        )
-        (number,) = cursor.fetchone()
-    return f"{year}-{number:03d}"
+def _next_batch_number(year: int, issuing_prefecture=None) -> str:
+    """The province's series (2020-058), or an issuing prefecture's own (620100-2020-001)."""
+    if issuing_prefecture is None:
+        return f"{year}-{next_number(BatchYearSequence, year=year):03d}"
+    number = next_number(PrefectureBatchSequence, prefecture_id=issuing_prefecture.pk, year=year)
+    return f"{issuing_prefecture.code}-{year}-{number:03d}"
 
 
 def _require(allowed: bool, message: str):
@@ -505,6 +502,43 @@ def _check_places(source_warehouse, destination, errors):
         errors.append((None, _("Choose an active source warehouse.")))
     if not isinstance(destination, Destination) or not destination.active:
         errors.append((None, _("Choose an active destination.")))
+
+
+def _check_level(user, source_warehouse, destination, errors, *, index=None, batch=None):
+    """Three-level dispatch (issue 15): who may issue from `source_warehouse`, and where a
+    prefecture's batch may go. A prefecture's warehouse ships to that prefecture's counties
+    and units (never to the prefecture itself: that is a move inside its own stock); a draft
+    stays with its issuer. Raises PermissionDenied for a warehouse the user does not issue
+    from; appends the other problems to `errors`."""
+    if not isinstance(source_warehouse, Warehouse) or not isinstance(destination, Destination):
+        return
+    if not can_issue_from(user, source_warehouse):
+        raise PermissionDenied(_("You may not issue batches from this warehouse."))
+    issuer = _issuing_prefecture(source_warehouse)
+    if batch is not None and (issuer.pk if issuer else None) != batch.issuing_prefecture_id:
+        errors.append(
+            (
+                index,
+                _("A draft stays with whoever issues it: choose a warehouse of the same issuer."),
+            )
+        )
+    if issuer is not None and (
+        destination.prefecture_id != issuer.pk or destination.kind == DestinationKind.PREFECTURE
+    ):
+        errors.append(
+            (
+                index,
+                _(
+                    "A batch from a prefecture's warehouse goes to that prefecture's counties and units."
+                ),
+            )
+        )
+
+
+def _issuing_prefecture(source_warehouse):
+    if source_warehouse.kind == WarehouseKind.PREFECTURE:
+        return source_warehouse.prefecture
+    return None
 
 
 def _write_lines(batch, lines):
@@ -682,16 +716,20 @@ def batch_create(
     vehicle: str = "",
     note: str = "",
 ) -> DispatchBatch:
-    """A draft batch with the next number of the year (`2020-058`).
+    """A draft batch with the next number of its issuer's year: the province's (`2020-058`)
+    from a provincial, producer-held or other warehouse, the office's to create; a
+    prefecture's (`620100-2020-001`) from that prefecture's own warehouse, its officers' to
+    create, to its counties and units (three-level dispatch).
 
     `lines`: [{"item": Item or code, "quantity": int > 0, "channel": Channel,
     "donation": Donation or id (channel donation only)}]; an item may appear on several
-    lines (different channels or donations). Raises PermissionDenied (office only),
-    AllocationInvalid, DonationRestricted, DonationOverdrawn.
+    lines (different channels or donations). Raises PermissionDenied, AllocationInvalid,
+    DonationRestricted, DonationOverdrawn.
     """
-    _require(can_create_batch(user), _("Only the office creates dispatch batches."))
+    _require(can_create_batch(user), _("You may not create dispatch batches."))
     errors: list = []
     _check_places(source_warehouse, destination, errors)
+    _check_level(user, source_warehouse, destination, errors)
     values = _batch_fields(
         errors,
         priority=priority,
@@ -709,9 +747,11 @@ def batch_create(
     _check_request_lines(parsed, destination=destination)
     now = timezone.now()
     year = local_date(now).year
+    issuer = _issuing_prefecture(source_warehouse)
     return _draft_write(
-        number=_next_batch_number(year),
+        number=_next_batch_number(year, issuer),
         year=year,
+        issuing_prefecture=issuer,
         source_warehouse=source_warehouse,
         destination=destination,
         parsed=parsed,
@@ -757,7 +797,7 @@ def batch_update_draft(
     batch_create) replaces every line. Raises PermissionDenied, BatchConflict,
     BatchWrongState, AllocationInvalid, DonationRestricted, DonationOverdrawn.
     """
-    _require(can_edit_batch(user, batch), _("Only the office edits dispatch batches."))
+    _require(can_edit_batch(user, batch), _("Only whoever issues this batch edits it."))
     allowed = {
         "source_warehouse",
         "destination",
@@ -781,6 +821,7 @@ def batch_update_draft(
     errors: list = []
     source_warehouse, destination = merged.pop("source_warehouse"), merged.pop("destination")
     _check_places(source_warehouse, destination, errors)
+    _check_level(user, source_warehouse, destination, errors, batch=current)
     values = _batch_fields(errors, **merged)
     if errors:
         raise AllocationInvalid(errors)
@@ -836,7 +877,10 @@ def batch_update_draft(
 def batch_approve(*, user, batch: DispatchBatch, expected_version: int, note: str = ""):
     """draft → approved. Leadership or an admin. Raises PermissionDenied, BatchConflict,
     BatchWrongState."""
-    _require(can_approve_batch(user, batch), _("Only leadership approves dispatch batches."))
+    _require(
+        can_approve_batch(user, batch),
+        _("Only leadership approves the province's batches, and a prefecture's lead its own."),
+    )
     current = _locked(batch, expected_version)
     _require_status(
         current, (BatchStatus.DRAFT,), _("Only a draft can be approved; this batch is %(status)s.")
@@ -861,7 +905,7 @@ def batch_dispatch(
     BatchStockShort (every short item; nothing changes), AllocationInvalid (the ledger
     refused the date or the warehouse).
     """
-    _require(can_dispatch_batch(user, batch), _("Only the office dispatches batches."))
+    _require(can_dispatch_batch(user, batch), _("Only whoever issues this batch dispatches it."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
@@ -984,7 +1028,7 @@ def _receipt_quantities(batch, *, lines, received, when, now, note, complete) ->
 def batch_close(*, user, batch: DispatchBatch, expected_version: int, note: str) -> DispatchBatch:
     """received / partly received → closed, with a note (what was settled). Office only.
     What was not received by then stops counting as in transit."""
-    _require(can_close_batch(user, batch), _("Only the office closes batches."))
+    _require(can_close_batch(user, batch), _("Only whoever issues this batch closes it."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
@@ -1007,7 +1051,7 @@ def batch_cancel(*, user, batch: DispatchBatch, expected_version: int, note: str
     """draft / approved → cancelled (never after dispatch). Office only, with the reason as
     `note` (kept on the audit transition: a cancelled batch must say why). Its donation lines
     no longer hold their share of the donations."""
-    _require(can_cancel_batch(user, batch), _("Only the office cancels batches."))
+    _require(can_cancel_batch(user, batch), _("Only whoever issues this batch cancels it."))
     current = _locked(batch, expected_version)
     _require_status(
         current,
@@ -1157,7 +1201,7 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
 
     from inventory.services import stock_events_import
 
-    _require(can_create_batch(user), _("Only the office imports dispatch batches."))
+    _require(is_office(user), _("Only the office imports dispatch batches."))
     numbers = [raw.get("number") for raw in batches]
     stored = {b.number: b for b in DispatchBatch.objects.filter(number__in=numbers)}
     warehouses = {w.code: w for w in Warehouse.objects.all()}
@@ -1182,6 +1226,8 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         destination = raw.get("destination")
         errors: list = []
         _check_places(source, destination, errors)
+        # The paper ledger is the province's: a prefecture warehouse is refused here.
+        _check_level(user, source, destination, errors, index=index)
         values = _batch_fields(
             errors,
             priority=raw.get("priority", BatchPriority.OTHER),

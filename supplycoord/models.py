@@ -66,6 +66,16 @@ class Prefecture(BilingualNameMixin, models.Model):
         default=Decimal("1"),
         validators=[MinValueValidator(Decimal("1"))],
     )
+    # Three-level dispatch (issue 15): where set, the counties enter the daily figures and the
+    # prefecture's rows are derived as their sums (inventory.county_figures).
+    reports_as_sum_of_counties = models.BooleanField(
+        _("reports as the sum of its counties"),
+        default=False,
+        help_text=_(
+            "When set, county officers enter the daily figures and the prefecture's figures "
+            "are their sums; the prefecture's officers no longer enter them."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -251,6 +261,8 @@ class Role(models.TextChoices):
     PREFECTURE_OFFICER = "prefecture_officer", _("Prefecture logistics officer")
     PRODUCER_REPORTER = "producer_reporter", _("Producer reporter / resident commissioner")
     DISTRIBUTION_REPORTER = "distribution_reporter", _("Distribution enterprise reporter")
+    PREFECTURE_LEAD = "prefecture_lead", _("Prefecture lead (approves the prefecture's batches)")
+    COUNTY_OFFICER = "county_officer", _("County logistics officer")
     UNIT_REQUESTER = "unit_requester", _("Requester of an institution or unit")
     OFFICE_STAFF = "office_staff", _("Office staff")
     LEADERSHIP = "leadership", _("Leadership")
@@ -267,7 +279,19 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="officers",
-        help_text=_("Required for prefecture officers: the only prefecture they see and change."),
+        help_text=_(
+            "Required for prefecture officers and leads: the only prefecture they see (and "
+            "officers change). For a county officer, the county's prefecture."
+        ),
+    )
+    county = models.ForeignKey(
+        County,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="officers",
+        help_text=_("Required for county officers: the only county they see and change."),
     )
     history = HistoricalRecords(excluded_fields=["last_login", "password"])
 
@@ -276,10 +300,22 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(role="prefecture_officer") | models.Q(prefecture__isnull=False),
+                condition=~models.Q(role__in=["prefecture_officer", "prefecture_lead"])
+                | models.Q(prefecture__isnull=False),
                 name="officer_has_prefecture",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="county_officer")
+                | models.Q(county__isnull=False, prefecture__isnull=False),
+                name="county_officer_has_county",
+            ),
         ]
+
+    def clean(self):
+        super().clean()
+        # The county's prefecture is the officer's: one place decides it.
+        if self.county_id and self.role == Role.COUNTY_OFFICER:
+            self.prefecture_id = self.county.prefecture_id
 
     @property
     def effective_role(self) -> str:
@@ -300,6 +336,16 @@ class User(AbstractUser):
     @property
     def is_prefecture_officer(self) -> bool:
         return self.effective_role == Role.PREFECTURE_OFFICER
+
+    @property
+    def is_prefecture_lead(self) -> bool:
+        """市州领导: reads its prefecture and approves the batches the prefecture issues."""
+        return self.effective_role == Role.PREFECTURE_LEAD
+
+    @property
+    def is_county_officer(self) -> bool:
+        """区县联络员: receives its county's batches, asks for supplies, enters county figures."""
+        return self.effective_role == Role.COUNTY_OFFICER
 
     @property
     def is_producer_reporter(self) -> bool:

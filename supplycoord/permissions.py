@@ -57,10 +57,35 @@ def is_distribution_reporter(user) -> bool:
     return is_signed_in(user) and user.is_distribution_reporter
 
 
+def is_prefecture_lead(user) -> bool:
+    """市州领导 (issue 15): reads its prefecture, approves the batches the prefecture issues."""
+    return is_signed_in(user) and user.is_prefecture_lead
+
+
+def is_county_officer(user) -> bool:
+    """区县联络员 (issue 15): one county's batches, requests and figures."""
+    return is_signed_in(user) and user.is_county_officer
+
+
 def _home_prefecture_id(user) -> int | None:
     """The one prefecture an officer sees and changes; None for every other role."""
     if is_prefecture_officer(user) and user.prefecture_id:
         return user.prefecture_id
+    return None
+
+
+def _reading_prefecture_id(user) -> int | None:
+    """The one prefecture an officer or a prefecture lead reads; None for every other role.
+    Writes go by `_home_prefecture_id`: a lead changes nothing but its approvals."""
+    if (is_prefecture_officer(user) or is_prefecture_lead(user)) and user.prefecture_id:
+        return user.prefecture_id
+    return None
+
+
+def _home_county_id(user) -> int | None:
+    """The one county a county officer sees and changes; None for every other role."""
+    if is_county_officer(user) and user.county_id:
+        return user.county_id
     return None
 
 
@@ -69,8 +94,8 @@ def _home_prefecture_id(user) -> int | None:
 
 def can_read_prefecture_data(user) -> bool:
     """Reports, alerts, the ledger, dispatch batches, protected staff: the whole province, or
-    an officer for their own prefecture."""
-    return sees_whole_province(user) or is_prefecture_officer(user)
+    an officer or a prefecture lead for their own prefecture."""
+    return sees_whole_province(user) or _reading_prefecture_id(user) is not None
 
 
 def can_read_production(user) -> bool:
@@ -122,10 +147,6 @@ def can_record_donation(user) -> bool:
     return is_office(user)
 
 
-def can_create_batch(user) -> bool:
-    return is_office(user)
-
-
 def can_change_norms(user) -> bool:
     return is_office(user)
 
@@ -151,7 +172,7 @@ def scope_to_prefecture(user, rows: QuerySet, prefecture_field: str) -> QuerySet
     (`prefecture_field` is the lookup of a row's prefecture id), none for anyone else."""
     if sees_whole_province(user):
         return rows.all()
-    home = _home_prefecture_id(user)
+    home = _reading_prefecture_id(user)
     if home is not None:
         return rows.filter(**{prefecture_field: home})
     return rows.none()
@@ -159,7 +180,7 @@ def scope_to_prefecture(user, rows: QuerySet, prefecture_field: str) -> QuerySet
 
 def can_view_prefecture(user, prefecture) -> bool:
     return sees_whole_province(user) or (
-        _home_prefecture_id(user) is not None and _home_prefecture_id(user) == prefecture.pk
+        _reading_prefecture_id(user) is not None and _reading_prefecture_id(user) == prefecture.pk
     )
 
 
@@ -175,8 +196,8 @@ def can_report_for_prefecture(user, prefecture) -> bool:
 
 def can_view_warehouse(user, warehouse: Warehouse) -> bool:
     return sees_whole_province(user) or (
-        _home_prefecture_id(user) is not None
-        and warehouse.prefecture_id == _home_prefecture_id(user)
+        _reading_prefecture_id(user) is not None
+        and warehouse.prefecture_id == _reading_prefecture_id(user)
     )
 
 
@@ -275,9 +296,12 @@ def access_scope(user) -> str:
     if not is_signed_in(user):
         return ""
     parts = [f"role={user.effective_role}"]
-    home = _home_prefecture_id(user)
+    home = _reading_prefecture_id(user)
     if home is not None:
         parts.append(f"prefecture={home}")
+    county = _home_county_id(user)
+    if county is not None:
+        parts.append(f"county={county}")
     if is_producer_reporter(user):
         producers = scope_producers(user, Producer.objects.all()).order_by("pk")
         parts.append(
@@ -300,54 +324,118 @@ def access_scope(user) -> str:
 # --- Dispatch batches and donations ---------------------------------------------------------
 
 
+# Three-level dispatch (issue 15): a batch is the province's (issuing_prefecture empty; from a
+# provincial or producer-held warehouse) or a prefecture's (from that prefecture's own
+# warehouse, to its counties and units). Whoever issues a batch edits, dispatches, cancels,
+# closes and documents it: the office at the province's level, the prefecture's officers at
+# theirs. The province reads every level and acts on none of a prefecture's.
+
+
+def can_read_batches(user) -> bool:
+    """The batch pages: the whole province, a prefecture's officers and lead, a county
+    officer (its county's batches only, `scope_batches`)."""
+    return can_read_prefecture_data(user) or _home_county_id(user) is not None
+
+
 def scope_batches(user, batches: QuerySet) -> QuerySet:
-    """The whole province: every batch. An officer: batches to destinations of their
-    prefecture, or that name them as the confirming officer. Anyone else: none."""
+    """The whole province: every batch. An officer or a prefecture lead: batches to
+    destinations of their prefecture, batches their prefecture issues, and batches that name
+    them as the confirming officer. A county officer: batches to its county's destinations or
+    naming it. Anyone else: none."""
     if sees_whole_province(user):
         return batches.all()
-    home = _home_prefecture_id(user)
+    home = _reading_prefecture_id(user)
     if home is not None:
         return batches.filter(
-            Q(destination__prefecture_id=home) | Q(destination__confirming_officer_id=user.pk)
+            Q(destination__prefecture_id=home)
+            | Q(issuing_prefecture_id=home)
+            | Q(destination__confirming_officer_id=user.pk)
+        )
+    county = _home_county_id(user)
+    if county is not None:
+        return batches.filter(
+            Q(destination__county_id=county) | Q(destination__confirming_officer_id=user.pk)
         )
     return batches.none()
 
 
-def can_edit_batch(user, batch) -> bool:
+def can_create_batch(user) -> bool:
+    """The batch form opens for the office and for prefecture officers (which warehouses each
+    issues from: `can_issue_from`)."""
+    return is_office(user) or _home_prefecture_id(user) is not None
+
+
+def can_issue_from(user, warehouse: Warehouse) -> bool:
+    """A prefecture warehouse's batches are its prefecture's officers'; every other warehouse's
+    (provincial reserve, producer-held, other) the office's."""
+    if warehouse.kind == WarehouseKind.PREFECTURE:
+        home = _home_prefecture_id(user)
+        return home is not None and warehouse.prefecture_id == home
     return is_office(user)
+
+
+def scope_issuing_warehouses(user, warehouses: QuerySet) -> QuerySet:
+    """The warehouses `user` may issue batches from (see `can_issue_from`)."""
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return warehouses.filter(kind=WarehouseKind.PREFECTURE, prefecture_id=home)
+    if is_office(user):
+        return warehouses.exclude(kind=WarehouseKind.PREFECTURE)
+    return warehouses.none()
+
+
+def _issues_batch(user, batch) -> bool:
+    if batch.issuing_prefecture_id:
+        home = _home_prefecture_id(user)
+        return home is not None and home == batch.issuing_prefecture_id
+    return is_office(user)
+
+
+def can_edit_batch(user, batch) -> bool:
+    return _issues_batch(user, batch)
 
 
 def can_approve_batch(user, batch) -> bool:
-    """Leadership approves; an admin may stand in."""
-    return is_signed_in(user) and (user.is_leadership or user.is_admin_role)
+    """The province's batches: leadership. A prefecture's: its lead. An admin may stand in."""
+    if not is_signed_in(user):
+        return False
+    if user.is_admin_role:
+        return True
+    if batch.issuing_prefecture_id:
+        return is_prefecture_lead(user) and user.prefecture_id == batch.issuing_prefecture_id
+    return user.is_leadership
 
 
 def can_dispatch_batch(user, batch) -> bool:
-    return is_office(user)
+    return _issues_batch(user, batch)
 
 
 def can_cancel_batch(user, batch) -> bool:
-    return is_office(user)
+    return _issues_batch(user, batch)
 
 
 def can_close_batch(user, batch) -> bool:
-    return is_office(user)
+    return _issues_batch(user, batch)
 
 
 def can_attach_to_batch(user, batch) -> bool:
-    return is_office(user)
+    return _issues_batch(user, batch)
 
 
 def can_receive_batch(user, batch) -> bool:
-    """The office, the destination's confirming officer, or an officer of its prefecture."""
-    if is_office(user):
+    """Whoever issued it (recording a receipt reported by telephone), the destination's
+    confirming officer, an officer of the destination's prefecture, or the county officer of
+    the destination's county."""
+    if _issues_batch(user, batch):
         return True
-    if not is_prefecture_officer(user):
-        return False
     destination = batch.destination
-    return destination.confirming_officer_id == user.pk or bool(
-        destination.prefecture_id and destination.prefecture_id == user.prefecture_id
-    )
+    if destination.confirming_officer_id and destination.confirming_officer_id == user.pk:
+        return is_prefecture_officer(user) or is_county_officer(user)
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return bool(destination.prefecture_id and destination.prefecture_id == home)
+    county = _home_county_id(user)
+    return bool(county is not None and destination.county_id == county)
 
 
 # --- Requests from below (issue 15) ----------------------------------------------------------
@@ -358,6 +446,9 @@ def can_receive_batch(user, batch) -> bool:
 
 # The destination kinds an officer requests for within its prefecture.
 _OFFICER_CLAIMANT_KINDS = ("prefecture", "county")
+# A county officer requests for its county's destination of this kind; its prefecture's
+# officers triage those requests and answer them from the prefecture's warehouse.
+_COUNTY_CLAIMANT_KIND = "county"
 
 
 def is_unit_requester(user) -> bool:
@@ -367,14 +458,20 @@ def is_unit_requester(user) -> bool:
 def can_read_requests(user) -> bool:
     """Anyone who may request, and the whole province; never producers or enterprises."""
     return is_signed_in(user) and (
-        sees_whole_province(user) or is_prefecture_officer(user) or is_unit_requester(user)
+        sees_whole_province(user)
+        or _reading_prefecture_id(user) is not None
+        or _home_county_id(user) is not None
+        or is_unit_requester(user)
     )
 
 
 def can_submit_requests(user) -> bool:
     """The role may submit requests for some claimant (which ones: `scope_claimants`)."""
     return is_signed_in(user) and (
-        is_office(user) or is_prefecture_officer(user) or is_unit_requester(user)
+        is_office(user)
+        or is_prefecture_officer(user)
+        or _home_county_id(user) is not None
+        or is_unit_requester(user)
     )
 
 
@@ -385,6 +482,9 @@ def scope_claimants(user, claimants: QuerySet) -> QuerySet:
     home = _home_prefecture_id(user)
     if home is not None:
         return claimants.filter(prefecture_id=home, kind__in=_OFFICER_CLAIMANT_KINDS)
+    county = _home_county_id(user)
+    if county is not None:
+        return claimants.filter(county_id=county, kind=_COUNTY_CLAIMANT_KIND)
     if is_unit_requester(user):
         return claimants.filter(requesters=user.pk)
     return claimants.none()
@@ -398,19 +498,26 @@ def can_request_for(user, claimant) -> bool:
     home = _home_prefecture_id(user)
     if home is not None:
         return claimant.kind in _OFFICER_CLAIMANT_KINDS and claimant.prefecture_id == home
-    return claimant.requesters.filter(pk=user.pk).exists()
+    county = _home_county_id(user)
+    if county is not None:
+        return claimant.kind == _COUNTY_CLAIMANT_KIND and claimant.county_id == county
+    return is_unit_requester(user) and claimant.requesters.filter(pk=user.pk).exists()
 
 
 def scope_requests(user, requests: QuerySet) -> QuerySet:
-    """The whole province: every request. An officer: its prefecture's and its counties'. A
-    unit requester: its units'. Anyone else: none."""
+    """The whole province: every request. An officer or a prefecture lead: its prefecture's
+    and its counties'. A county officer: its county's. A unit requester: its units'. Anyone
+    else: none."""
     if sees_whole_province(user):
         return requests.all()
-    home = _home_prefecture_id(user)
+    home = _reading_prefecture_id(user)
     if home is not None:
         return requests.filter(
             claimant__prefecture_id=home, claimant__kind__in=_OFFICER_CLAIMANT_KINDS
         )
+    county = _home_county_id(user)
+    if county is not None:
+        return requests.filter(claimant__county_id=county, claimant__kind=_COUNTY_CLAIMANT_KIND)
     if is_unit_requester(user):
         return requests.filter(claimant__requesters=user.pk)
     return requests.none()
@@ -419,7 +526,13 @@ def scope_requests(user, requests: QuerySet) -> QuerySet:
 def can_view_request(user, request) -> bool:
     if sees_whole_province(user):
         return True
-    return can_read_requests(user) and can_request_for(user, request.claimant)
+    if not can_read_requests(user):
+        return False
+    claimant = request.claimant
+    home = _reading_prefecture_id(user)
+    if home is not None:
+        return claimant.kind in _OFFICER_CLAIMANT_KINDS and claimant.prefecture_id == home
+    return can_request_for(user, claimant)
 
 
 def can_read_claimants(user) -> bool:
@@ -433,8 +546,23 @@ def can_change_claimants(user) -> bool:
 
 
 def can_triage_requests(user) -> bool:
-    """The office decides what is accepted and puts it into batches."""
-    return is_office(user)
+    """The triage pages open for the office and for prefecture officers (whose requests each
+    decides: `can_triage_request`)."""
+    return is_office(user) or _home_prefecture_id(user) is not None
+
+
+def can_triage_request(user, request) -> bool:
+    """The office decides on every request; a prefecture's officers on its counties' (they
+    answer them from the prefecture's warehouse, three-level dispatch)."""
+    if is_office(user):
+        return True
+    home = _home_prefecture_id(user)
+    claimant = request.claimant
+    return bool(
+        home is not None
+        and claimant.kind == _COUNTY_CLAIMANT_KIND
+        and claimant.prefecture_id == home
+    )
 
 
 def can_withdraw_request(user, request) -> bool:

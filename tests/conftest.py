@@ -110,6 +110,33 @@ def outsider(tianshui):
 
 
 @pytest.fixture
+def yuzhong(lanzhou):
+    """榆中县, a county of Lanzhou (three-level dispatch, issue 15)."""
+    from supplycoord.models import County
+
+    return County.objects.get_or_create(
+        code="620123", defaults={"prefecture": lanzhou, "name_zh": "榆中县", "name_en": "Yuzhong"}
+    )[0]
+
+
+@pytest.fixture
+def lead(lanzhou):
+    """Lanzhou's lead (市州领导): reads Lanzhou, approves the batches Lanzhou issues."""
+    return UserFactory(username="lead", role=Role.PREFECTURE_LEAD, prefecture=lanzhou)
+
+
+@pytest.fixture
+def county_officer(yuzhong):
+    """Yuzhong's county officer: its county's batches, requests and figures only."""
+    return UserFactory(
+        username="county_officer",
+        role=Role.COUNTY_OFFICER,
+        prefecture=yuzhong.prefecture,
+        county=yuzhong,
+    )
+
+
+@pytest.fixture
 def office(db):
     return UserFactory(username="office", role=Role.OFFICE_STAFF)
 

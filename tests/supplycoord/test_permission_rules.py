@@ -3,7 +3,9 @@
 The world: Lanzhou with a prefecture warehouse (LZ01), a producer whose commissioner is
 `reporter`, and a batch to a Lanzhou destination; the provincial reserve (SZ01). The users:
 office staff, leadership, an admin, Lanzhou's officer, Tianshui's officer (the outsider),
-the producer's commissioner, and an anonymous visitor. Each row of the table names a rule
+Lanzhou's lead, the county officer of 榆中县 (a county of Lanzhou), the producer's
+commissioner, and an anonymous visitor. Three-level dispatch (issue 15) adds a batch Lanzhou
+issues from LZ01 to 榆中县, and one the province sends to 榆中县 directly. Each row of the table names a rule
 and the roles for which it says yes; every other role must get no.
 """
 
@@ -25,11 +27,23 @@ ROLES = (
     "admin",
     "officer",
     "outsider",
+    "lead",
+    "county",
     "reporter",
     "requester",
     "anonymous",
 )
-EVERYONE_SIGNED_IN = {"office", "leader", "admin", "officer", "outsider", "reporter", "requester"}
+EVERYONE_SIGNED_IN = {
+    "office",
+    "leader",
+    "admin",
+    "officer",
+    "outsider",
+    "lead",
+    "county",
+    "reporter",
+    "requester",
+}
 OFFICE = {"office", "admin"}
 PROVINCE = {"office", "leader", "admin"}
 
@@ -43,9 +57,11 @@ def requester(db):
 
 
 @pytest.fixture
-def users(office, leader, admin_user, officer, outsider, reporter, requester):
+def users(office, leader, admin_user, officer, outsider, lead, county_officer, reporter, requester):
     return {
         "requester": requester,
+        "lead": lead,
+        "county": county_officer,
         "office": office,
         "leader": leader,
         "admin": admin_user,
@@ -57,7 +73,7 @@ def users(office, leader, admin_user, officer, outsider, reporter, requester):
 
 
 @pytest.fixture
-def world(lanzhou, tianshui, reporter, requester):
+def world(lanzhou, tianshui, yuzhong, reporter, requester):
     lz01 = WarehouseFactory(code="LZ01", kind=WarehouseKind.PREFECTURE, prefecture=lanzhou)
     held = WarehouseFactory(code="DC09", kind=WarehouseKind.PRODUCER_HELD, prefecture=lanzhou)
     producer = Producer.objects.create(
@@ -73,7 +89,11 @@ def world(lanzhou, tianshui, reporter, requester):
     # Claimants (issue 15): Lanzhou itself, a county of Lanzhou, a hospital naming `requester`,
     # an inactive hospital naming them too, and Tianshui.
     county = Destination.objects.create(
-        kind=DestinationKind.COUNTY, name_zh="榆中县", prefecture=lanzhou, code="620123"
+        kind=DestinationKind.COUNTY,
+        name_zh="榆中县",
+        prefecture=lanzhou,
+        county=yuzhong,
+        code="620123",
     )
     hospital = Destination.objects.create(
         kind=DestinationKind.PROVINCIAL_INSTITUTION, name_zh="甘肃省人民医院", code="SRMYY"
@@ -102,6 +122,9 @@ def world(lanzhou, tianshui, reporter, requester):
         "producer": producer,
         # The rules read the batch's destination only; the batch need not be saved.
         "batch": DispatchBatch(destination=destination),
+        # Lanzhou's own batch, from LZ01 to its county; the province's, to that county.
+        "lanzhou_batch": DispatchBatch(destination=county, issuing_prefecture=lanzhou),
+        "province_to_county": DispatchBatch(destination=county),
     }
 
 
@@ -112,9 +135,10 @@ TABLE = [
     ("is_prefecture_officer", (), {"officer", "outsider"}),
     ("is_producer_reporter", (), {"reporter"}),
     ("sees_whole_province", (), PROVINCE),
-    ("can_read_prefecture_data", (), PROVINCE | {"officer", "outsider"}),
-    # A unit requester (issue 15) sees its own requests, never the production.
-    ("can_read_production", (), EVERYONE_SIGNED_IN - {"requester"}),
+    ("can_read_prefecture_data", (), PROVINCE | {"officer", "outsider", "lead"}),
+    # A unit requester (issue 15) sees its own requests, never the production; nor does a
+    # county officer (its county's batches, requests and figures only).
+    ("can_read_production", (), EVERYONE_SIGNED_IN - {"requester", "county"}),
     ("can_enter_daily_figures", (), OFFICE | {"officer", "outsider"}),
     ("can_report_production", (), OFFICE | {"reporter"}),
     ("can_backdate_freely", (), OFFICE),
@@ -124,14 +148,14 @@ TABLE = [
     ("can_import_stock_events", (), OFFICE),
     ("can_change_producer_register", (), OFFICE),
     ("can_record_donation", (), OFFICE),
-    ("can_create_batch", (), OFFICE),
+    ("can_create_batch", (), OFFICE | {"officer", "outsider"}),
     ("can_change_norms", (), OFFICE),
     ("can_edit_proposals", (), OFFICE),
     ("can_build_snapshots", (), OFFICE),
     ("can_settle_reconciliation", (), OFFICE),
-    ("can_view_prefecture", ("lanzhou",), PROVINCE | {"officer"}),
+    ("can_view_prefecture", ("lanzhou",), PROVINCE | {"officer", "lead"}),
     ("can_report_for_prefecture", ("lanzhou",), OFFICE | {"officer"}),
-    ("can_view_warehouse", ("lz01",), PROVINCE | {"officer"}),
+    ("can_view_warehouse", ("lz01",), PROVINCE | {"officer", "lead"}),
     ("can_view_warehouse", ("sz01",), PROVINCE),
     ("can_post_to_warehouse", ("lz01",), OFFICE | {"officer"}),
     ("can_post_to_warehouse", ("sz01",), OFFICE),
@@ -145,6 +169,22 @@ TABLE = [
     ("can_close_batch", ("batch",), OFFICE),
     ("can_attach_to_batch", ("batch",), OFFICE),
     ("can_receive_batch", ("batch",), OFFICE | {"officer"}),
+    # Three-level dispatch (issue 15): Lanzhou issues, its lead approves, the county receives;
+    # the province reads it and acts on none of it (an admin may stand in to approve).
+    ("is_prefecture_lead", (), {"lead"}),
+    ("is_county_officer", (), {"county"}),
+    ("can_read_batches", (), PROVINCE | {"officer", "outsider", "lead", "county"}),
+    ("can_issue_from", ("lz01",), {"officer"}),
+    ("can_issue_from", ("sz01",), OFFICE),
+    ("can_issue_from", ("held",), OFFICE),
+    ("can_edit_batch", ("lanzhou_batch",), {"officer"}),
+    ("can_approve_batch", ("lanzhou_batch",), {"lead", "admin"}),
+    ("can_dispatch_batch", ("lanzhou_batch",), {"officer"}),
+    ("can_cancel_batch", ("lanzhou_batch",), {"officer"}),
+    ("can_close_batch", ("lanzhou_batch",), {"officer"}),
+    ("can_attach_to_batch", ("lanzhou_batch",), {"officer"}),
+    ("can_receive_batch", ("lanzhou_batch",), {"officer", "county"}),
+    ("can_receive_batch", ("province_to_county",), OFFICE | {"officer", "county"}),
     ("can_read_procurement", (), PROVINCE),
     ("can_change_suppliers", (), OFFICE),
     ("can_edit_purchase_order", (), OFFICE),
@@ -159,19 +199,21 @@ TABLE = [
     ("can_change_distribution_register", (), OFFICE),
     # Requests from below (issue 15).
     ("is_unit_requester", (), {"requester"}),
-    ("can_read_requests", (), PROVINCE | {"officer", "outsider", "requester"}),
-    ("can_submit_requests", (), OFFICE | {"officer", "outsider", "requester"}),
-    ("can_triage_requests", (), OFFICE),
+    ("can_read_requests", (), PROVINCE | {"officer", "outsider", "lead", "county", "requester"}),
+    ("can_submit_requests", (), OFFICE | {"officer", "outsider", "county", "requester"}),
+    ("can_triage_requests", (), OFFICE | {"officer", "outsider"}),
+    ("can_triage_request", ("county_request",), OFFICE | {"officer"}),
+    ("can_triage_request", ("hospital_request",), OFFICE),
     ("can_read_claimants", (), PROVINCE),
     ("can_change_claimants", (), OFFICE),
     ("can_request_for", ("to_lanzhou",), OFFICE | {"officer"}),
-    ("can_request_for", ("county",), OFFICE | {"officer"}),
+    ("can_request_for", ("county",), OFFICE | {"officer", "county"}),
     ("can_request_for", ("hospital",), OFFICE | {"requester"}),
     ("can_request_for", ("closed_unit",), set()),
     ("can_request_for", ("to_tianshui",), OFFICE | {"outsider"}),
-    ("can_view_request", ("county_request",), PROVINCE | {"officer"}),
+    ("can_view_request", ("county_request",), PROVINCE | {"officer", "lead", "county"}),
     ("can_view_request", ("hospital_request",), PROVINCE | {"requester"}),
-    ("can_withdraw_request", ("county_request",), OFFICE | {"officer"}),
+    ("can_withdraw_request", ("county_request",), OFFICE | {"officer", "county"}),
     ("can_withdraw_request", ("hospital_request",), OFFICE | {"requester"}),
 ]
 
@@ -281,6 +323,8 @@ def test_the_prefecture_scope_gives_the_province_an_officer_home_and_others_noth
         "admin": {"620100", "620500"},
         "officer": {"620100"},
         "outsider": {"620500"},
+        "lead": {"620100"},
+        "county": set(),
         "reporter": set(),
         "requester": set(),
         "anonymous": set(),
@@ -299,6 +343,8 @@ def test_the_producer_scope_adds_a_reporters_own(users, world):
         "admin": 1,
         "officer": 1,
         "outsider": 0,
+        "lead": 1,
+        "county": 0,
         "reporter": 1,
         "requester": 0,
         "anonymous": 0,
@@ -326,6 +372,8 @@ def test_the_batch_scope_follows_the_destination(users, world, office, leader):
         "admin": 1,
         "officer": 1,
         "outsider": 0,
+        "lead": 1,
+        "county": 0,
         "reporter": 0,
         "requester": 0,
         "anonymous": 0,
@@ -370,11 +418,16 @@ def test_the_request_and_claimant_scopes_follow_the_claimant(users, world, offic
         "admin": everything,
         "officer": sorted(["兰州市", "榆中县"]),
         "outsider": ["天水市"],
+        "lead": sorted(["兰州市", "榆中县"]),
+        "county": ["榆中县"],
         "reporter": [],
         "requester": ["甘肃省人民医院"],
         "anonymous": [],
     }
     assert claimants["officer"] == sorted(["兰州市", "榆中县"])
+    # A county officer asks for its county only; a lead reads but asks for nobody.
+    assert claimants["county"] == ["榆中县"]
+    assert claimants["lead"] == []
     # The inactive aid team is in the requester's scope; `can_request_for` refuses it.
     assert claimants["requester"] == sorted(["甘肃省人民医院", "撤回的医疗队"])
     assert claimants["leader"] == claimants["reporter"] == claimants["anonymous"] == []
@@ -425,7 +478,7 @@ def test_distribution_reporters_see_and_report_for_their_own_enterprises_only(
         ).count()
 
     assert {role for role, user in everyone.items() if scope(user)} == (
-        PROVINCE | {"officer", "mine"}
+        PROVINCE | {"officer", "lead", "mine"}
     )
     assert {
         role
