@@ -1,6 +1,8 @@
 """The allocation API: dispatch batches, their list and detail, creation and transitions.
 
-Batches are named by their number (`2020-058`), warehouses and items by their codes. Every
+Batches are named by their number (`2020-058`, or `620100-2020-001` for a batch a prefecture
+issued from its own warehouse: three-level dispatch), warehouses and items by their codes,
+prefectures by their GB/T 2260 codes. Every
 transition takes the `expected_version` the caller read: if someone moved the batch in the
 meantime the answer is 409 with `detail` (reload and retry). The services decide everything
 (roles, states, stock, donations); the views only read the body and shape the answer.
@@ -16,6 +18,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -29,8 +32,9 @@ from supplycoord.api import ApiPagination
 from supplycoord.lib.api_input import StrictJSONParser
 from supplycoord.lib.dates import parse_iso_date, parse_moment, validate_filter_date
 from supplycoord.lib.text import ascii_whole_number
+from supplycoord.permissions import can_issue_from, scope_batch_destinations
 
-from .filters import BatchFilter
+from .filters import LEVEL_PROVINCE, BatchFilter
 from .models import (
     BatchPriority,
     BatchStatus,
@@ -84,9 +88,22 @@ class TransitionSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+LEVEL_CHOICES = [(LEVEL_PROVINCE, "province"), ("prefecture", "prefecture")]
+
+
 class BatchSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=BatchStatus.choices)
+    level = serializers.SerializerMethodField(
+        help_text="`province`: the province's own batch; `prefecture`: a batch a prefecture "
+        "issued from its own warehouse to its counties and units (three-level dispatch)."
+    )
+    issuing_prefecture = serializers.CharField(
+        source="issuing_prefecture.code",
+        allow_null=True,
+        default=None,
+        help_text="The issuing prefecture's code (e.g. 620100); null for the province's.",
+    )
     version = serializers.IntegerField(
         help_text="Send it back as `expected_version` with a transition."
     )
@@ -109,6 +126,10 @@ class BatchSerializer(serializers.Serializer):
     )
     lines = BatchLineSerializer(many=True)
     timeline = TransitionSerializer(many=True, source="transitions.all")
+
+    @extend_schema_field(serializers.ChoiceField(choices=LEVEL_CHOICES))
+    def get_level(self, batch) -> str:
+        return "prefecture" if batch.issuing_prefecture_id else LEVEL_PROVINCE
 
 
 class BatchLineInSerializer(serializers.Serializer):
@@ -180,7 +201,7 @@ def batches_for_display(user):
     """The batches `user` may see, with everything the serializer reads (fixed query count)."""
     return (
         batches_visible_to(user)
-        .select_related("source_warehouse", "destination", "issue_event")
+        .select_related("source_warehouse", "destination", "issuing_prefecture", "issue_event")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -307,10 +328,13 @@ def _parse_moment(value):
         operation_id="batches_list",
         description=(
             "The dispatch batches the caller may see (the office and leadership: all; a "
-            "prefecture officer: the batches to their prefecture), newest first, each with "
-            "its lines and timeline. `from`/`to` are local dates (inclusive): the dispatch "
-            "date, or the planned dispatch date of a batch not dispatched yet. `item` and "
-            "`channel` keep the batches with such a line; `destination` is a destination id."
+            "prefecture's officers and lead: the batches to their prefecture and those it "
+            "issued; a county officer: its county's), newest first, each with its lines and "
+            "timeline. `from`/`to` are local dates (inclusive): the dispatch date, or the "
+            "planned dispatch date of a batch not dispatched yet. `item` and `channel` keep "
+            "the batches with such a line; `destination` is a destination id; `level` is "
+            "`province` (the province's own batches) or a prefecture's code (the batches it "
+            "issued from its own warehouse)."
         ),
         parameters=[
             OpenApiParameter("from", dt.date, description="First local date (inclusive)."),
@@ -320,7 +344,8 @@ def _parse_moment(value):
 )
 @extend_schema(tags=["dispatch batches"])
 class BatchListView(generics.ListAPIView):
-    """GET: the batches one may see. POST: create a draft (office)."""
+    """GET: the batches one may see. POST: create a draft (the office from the province's
+    warehouses, a prefecture's officer from its own)."""
 
     serializer_class = BatchSerializer
     filterset_class = BatchFilter
@@ -352,9 +377,12 @@ class BatchListView(generics.ListAPIView):
             )
         ],
         description=(
-            "Create a draft batch with the next number of the year. Office only (403). 400 "
-            "lists every problem (a line's index is 0-based), including a restricted or "
-            "overdrawn donation."
+            "Create a draft batch with the next number of its issuer's year: the office from "
+            "a provincial or producer-held warehouse (2020-058), a prefecture's officer from "
+            "its prefecture's own warehouse (620100-2020-001), to that prefecture's counties "
+            "and units only. 403 for a warehouse the caller does not issue from; 400 lists "
+            "every problem (a line's index is 0-based; `destination` when the batch may not "
+            "go there), including a restricted or overdrawn donation."
         ),
     )
     def post(self, request, *args, **kwargs):
@@ -371,6 +399,25 @@ class BatchListView(generics.ListAPIView):
         destination = _resolve_destination(body.get("destination"))
         if destination is None:
             problems.append((None, "destination", _("Choose a destination by its id.")))
+        elif (
+            warehouse is not None
+            and can_issue_from(request.user, warehouse)
+            and not scope_batch_destinations(request.user, Destination.objects)
+            .filter(pk=destination.pk)
+            .exists()
+        ):
+            # Three-level dispatch: a prefecture's batch goes to its counties and units. (A
+            # warehouse the caller does not issue from is the service's 403.)
+            problems.append(
+                (
+                    None,
+                    "destination",
+                    _(
+                        "A batch from a prefecture's warehouse goes to that prefecture's "
+                        "counties and units."
+                    ),
+                )
+            )
         dates = {}
         for field in ("planned_dispatch_date", "expected_arrival"):
             raw = body.get(field)
@@ -490,7 +537,11 @@ class _TransitionView(APIView):
 class BatchApproveView(_TransitionView):
     service = staticmethod(batch_approve)
 
-    @_transition_request("approve", description="draft → approved. Leadership (or an admin).")
+    @_transition_request(
+        "approve",
+        description="draft → approved. The province's batches: leadership; a prefecture's: "
+        "its lead (an admin may stand in).",
+    )
     def post(self, request, number):
         return super().post(request, number)
 
@@ -506,7 +557,8 @@ class BatchDispatchView(_TransitionView):
         },
         description=(
             "approved → dispatched: one issue event at the source warehouse with every line. "
-            "Office only. 409 with `shortfalls` when the warehouse lacks stock (nothing changes)."
+            "Whoever issues the batch (the office, or the prefecture's officers for its own). "
+            "409 with `shortfalls` when the warehouse lacks stock (nothing changes)."
         ),
     )
     def post(self, request, number):
@@ -543,7 +595,8 @@ class BatchReceiveView(_TransitionView):
         description=(
             "Confirm goods arriving (receipt confirmation): quantities received now per line "
             "id; partial receipts add up, a difference stays as the line's discrepancy (with "
-            "`note`). The office, or the destination's officer."
+            "`note`). Whoever issued the batch, the destination's officer, or the county "
+            "officer of the destination's county."
         ),
     )
     def post(self, request, number):
@@ -580,7 +633,8 @@ class BatchCloseView(_TransitionView):
     service = staticmethod(batch_close)
 
     @_transition_request(
-        "close", description="received / partly received → closed, with a note. Office only."
+        "close",
+        description="received / partly received → closed, with a note. Whoever issues the batch.",
     )
     def post(self, request, number):
         return super().post(request, number)
@@ -593,7 +647,7 @@ class BatchCancelView(_TransitionView):
     @_transition_request(
         "cancel",
         description="draft / approved → cancelled (never after dispatch), with the reason as "
-        "`note` (required). Office only.",
+        "`note` (required). Whoever issues the batch.",
     )
     def post(self, request, number):
         return super().post(request, number)

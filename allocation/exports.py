@@ -41,7 +41,7 @@ from supplycoord.lib.dates import LATEST_FILTER_DATE, earliest_date, local_today
 from supplycoord.models import Unit
 
 from .donation_forms import DonationFilterForm
-from .filters import BatchFilter, filter_lines
+from .filters import PROVINCE_LEVEL_LABEL, BatchFilter, filter_lines
 from .models import (
     SHIPPED_STATUSES,
     BatchStatus,
@@ -68,6 +68,8 @@ FIELDS = (
     "batch__expected_arrival",
     "batch__received_at",
     "batch__source_warehouse__code",
+    "batch__issuing_prefecture__name_zh",
+    "batch__issuing_prefecture__name_en",
     "batch__destination__kind",
     "batch__destination__name_zh",
     "batch__destination__name_en",
@@ -89,7 +91,12 @@ FIELDS = (
 
 
 class AllocationLedgerExport(Exporter):
-    """The caller's ledger lines for the list's filters (`params`: a QueryDict or dict)."""
+    """The caller's ledger lines for the list's filters (`params`: a QueryDict or dict).
+
+    Three-level dispatch: each line says who issued its batch (the province, or the
+    prefecture that shipped from its own warehouse); `level` draws the ledger and its
+    summary at one level; a prefecture's officer or lead gets what `scope_batches` gives
+    them, whatever the filters."""
 
     read_rule = staticmethod(permissions.can_read_prefecture_data)
 
@@ -136,6 +143,7 @@ class AllocationLedgerExport(Exporter):
             Column("expected_arrival", _("Expected arrival"), DATE, 12),
             Column("received_at", _("Receipt completed at"), DATETIME, 17),
             Column("source_warehouse", _("Source warehouse"), width=10),
+            Column("issued_by", _("Issued by"), width=12),
             Column("destination_kind", _("Destination kind"), width=14),
             Column("destination", _("Destination"), width=22),
             Column("item_code", _("Item code"), width=10),
@@ -174,6 +182,7 @@ class AllocationLedgerExport(Exporter):
         channels = dict(Channel.choices)
         statuses = dict(BatchStatus.choices)
         labels = {}
+        province = str(PROVINCE_LEVEL_LABEL)
 
         def label(table, value):
             key = (id(table), value)
@@ -196,6 +205,12 @@ class AllocationLedgerExport(Exporter):
                 "expected_arrival": r["batch__expected_arrival"],
                 "received_at": r["batch__received_at"],
                 "source_warehouse": r["batch__source_warehouse__code"],
+                "issued_by": bilingual(
+                    r["batch__issuing_prefecture__name_zh"],
+                    r["batch__issuing_prefecture__name_en"],
+                )
+                if r["batch__issuing_prefecture__name_zh"]
+                else province,
                 "destination_kind": label(kinds, r["batch__destination__kind"]),
                 "destination": bilingual(
                     r["batch__destination__name_zh"], r["batch__destination__name_en"]
@@ -333,6 +348,8 @@ _LINE_ANNOTATIONS = {
     "b_expected_arrival": "batch__expected_arrival",
     "b_received_at": "batch__received_at",
     "b_source": "batch__source_warehouse__code",
+    "b_issuer_zh": "batch__issuing_prefecture__name_zh",
+    "b_issuer_en": "batch__issuing_prefecture__name_en",
     "b_kind": "batch__destination__kind",
     "b_dest_zh": "batch__destination__name_zh",
     "b_dest_en": "batch__destination__name_en",
@@ -362,6 +379,9 @@ def _copy_expressions(params: dict, *, english: bool) -> dict:
         "expected_arrival": "to_char(b_expected_arrival, 'YYYY-MM-DD')",
         "received_at": f"to_char(b_received_at AT TIME ZONE %(tz)s, {minute})",
         "source_warehouse": "b_source",
+        "issued_by": "CASE WHEN b_issuer_zh IS NULL THEN %(province)s ELSE "
+        + ("COALESCE(NULLIF(b_issuer_en, ''), b_issuer_zh)" if english else "b_issuer_zh")
+        + " END",
         "destination_kind": sql_case("b_kind", DestinationKind.choices, params, "k"),
         "destination": "COALESCE(NULLIF(b_dest_en, ''), b_dest_zh)" if english else "b_dest_zh",
         "item_code": "i_code",
@@ -385,7 +405,7 @@ def _ledger_copy_sql(export: AllocationLedgerExport) -> str:
         .annotate(**{name: F(path) for name, path in _LINE_ANNOTATIONS.items()})
         .values(*_LINE_ANNOTATIONS)
     )
-    params = {"tz": settings.TIME_ZONE}
+    params = {"tz": settings.TIME_ZONE, "province": str(PROVINCE_LEVEL_LABEL)}
     selected = copy_columns(export.columns(), _copy_expressions(params, english=english()))
     sql = (
         f"SELECT {', '.join(selected)} FROM ({queryset_sql(lines)}) AS ledger "

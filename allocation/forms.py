@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Warehouse
 from supplycoord.lib.dates import validate_filter_date
+from supplycoord.permissions import scope_batch_destinations, scope_issuing_warehouses
 
 from . import services
+from .filters import LEVEL_PROVINCE, PROVINCE_LEVEL_LABEL
 from .models import BatchPriority, BatchStatus, Channel, Destination, DestinationKind
 
 # Blank line rows on a new batch form.
@@ -95,9 +97,20 @@ class BatchFilterForm(forms.Form):
         label=_("Channel"), required=False, choices=[("", _("All")), *Channel.choices]
     )
 
-    def __init__(self, *args, item_choices, **kwargs):
+    level = forms.ChoiceField(label=_("Issued by"), required=False)
+
+    def __init__(self, *args, item_choices, issuing_prefectures=(), destinations=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].choices = [("", _("All")), *item_choices]
+        if destinations is not None:
+            self.fields["destination"].queryset = destinations
+        # Three-level dispatch: the province's own batches, or one prefecture's (those that
+        # issued a batch the reader sees, `issuing_prefectures`).
+        self.fields["level"].choices = [
+            ("", _("All")),
+            (LEVEL_PROVINCE, PROVINCE_LEVEL_LABEL),
+            *((p.code, p.name) for p in issuing_prefectures),
+        ]
         # "from" is a Python keyword: the date fields are added under their query names.
         self.fields["from"] = _date_field(_("From"), validators=[validate_filter_date])
         self.fields["to"] = _date_field(_("To"), validators=[validate_filter_date])
@@ -111,13 +124,28 @@ class BatchFilterForm(forms.Form):
 
 
 class BatchHeaderForm(forms.Form):
+    """A draft's header. The pickers offer what `user` may issue (three-level dispatch): the
+    office the province's warehouses and every destination, a prefecture's officer its own
+    warehouses and its prefecture's counties and units. Anything else sent is refused on its
+    field, and the service checks the same rules again."""
+
     source_warehouse = forms.ModelChoiceField(
         label=_("Source warehouse"),
-        queryset=Warehouse.objects.filter(active=True).order_by("code"),
+        queryset=Warehouse.objects.none(),
         to_field_name="code",
+        error_messages={
+            "invalid_choice": _("Choose an active warehouse you issue batches from."),
+        },
     )
     destination = DestinationChoiceField(
-        label=_("Destination"), queryset=Destination.objects.filter(active=True)
+        label=_("Destination"),
+        queryset=Destination.objects.none(),
+        error_messages={
+            "invalid_choice": _(
+                "Choose an active destination from the list: a prefecture's own batches go "
+                "to its counties and units."
+            ),
+        },
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=BatchPriority.choices)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
@@ -144,6 +172,15 @@ class BatchHeaderForm(forms.Form):
         "vehicle",
         "note",
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source_warehouse"].queryset = scope_issuing_warehouses(
+            user, Warehouse.objects.filter(active=True)
+        ).order_by("code")
+        self.fields["destination"].queryset = scope_batch_destinations(
+            user, Destination.objects.filter(active=True)
+        )
 
     def service_kwargs(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.SERVICE_FIELDS}

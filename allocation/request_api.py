@@ -195,7 +195,10 @@ class IntoBatchesInSerializer(serializers.Serializer):
     lines = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of accepted request lines."
     )
-    warehouse = serializers.CharField(help_text="The reserve warehouse's code, e.g. SZ01.")
+    warehouse = serializers.CharField(
+        help_text="The code of a warehouse you issue from, e.g. SZ01 (a prefecture's officer: "
+        "its own, e.g. LZ01)."
+    )
     channel = serializers.ChoiceField(
         # Every channel, as the batch API declares them (one enum in the schema); the service
         # refuses the donation channel, which needs a donation per line.
@@ -455,8 +458,9 @@ add_date_range(RequestFilter, from_method="filter_from", to_method="filter_to")
     get=extend_schema(
         operation_id="requests_list",
         description=(
-            "The requests the caller may see (the office and leadership: all; a prefecture "
-            "officer: its prefecture's and counties'; a unit requester: its units'), newest "
+            "The requests the caller may see (the office and leadership: all; a prefecture's "
+            "officers and lead: its prefecture's and counties'; a county officer: its "
+            "county's; a unit requester: its units'), newest "
             "first, each with its lines and their progress. `state`: awaiting_triage (a line "
             "undecided), open (a line not yet fully dispatched), closed. `claimant` and `item` "
             "are codes; `from`/`to` local dates of submission (inclusive)."
@@ -660,10 +664,11 @@ class RequestTriageView(APIView):
             )
         ],
         description=(
-            "The office's decision on lines of a request, each named by its id (`line`) or "
-            "its item code (`item`): accepted, accepted_part (with `accepted_quantity` below "
-            "what was asked) or refused; a part or a refusal needs a `reason`. Office only "
-            "(403). 400 by decision (`row`) and field; 409 when the request changed since "
+            "The decision on lines of a request, each named by its id (`line`) or its item "
+            "code (`item`): accepted, accepted_part (with `accepted_quantity` below what was "
+            "asked) or refused; a part or a refusal needs a `reason`. The office decides on "
+            "every request, a prefecture's officers on its counties' (403 otherwise). 400 by "
+            "decision (`row`) and field; 409 when the request changed since "
             "`expected_version`."
         ),
     )
@@ -749,9 +754,11 @@ class RequestsIntoBatchesView(APIView):
         },
         description=(
             "Put what is left of accepted request lines (accepted − already in batches) into "
-            "draft batches from a reserve warehouse: one draft per claimant. Office only. 400 "
-            "names the line (`row`: its index in `lines`) with nothing accepted left; 409 "
-            "when the warehouse is short."
+            "draft batches from a warehouse the caller issues from: the office from a reserve "
+            "warehouse, a prefecture's officer (for its counties' requests) from its own "
+            "prefecture warehouse; one draft per claimant. 403 for a request the caller does "
+            "not triage. 400 names the line (`row`: its index in `lines`) with nothing "
+            "accepted left, or the `warehouse`; 409 when the warehouse is short."
         ),
     )
     def post(self, request):

@@ -6,13 +6,18 @@ errors (RequestInvalid: by line and field) come back to these same fields."""
 import uuid
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from inventory.models import RESERVE_KINDS, Warehouse
+from inventory.models import RESERVE_KINDS, Warehouse, WarehouseKind
 from supplycoord.lib.dates import validate_filter_date
 from supplycoord.lib.text import ascii_whole_number
-from supplycoord.permissions import scope_claimants, sees_whole_province
+from supplycoord.permissions import (
+    scope_claimants,
+    scope_issuing_warehouses,
+    sees_whole_province,
+)
 
 from .forms import DestinationChoiceField
 from .models import Channel, Destination, LineDecision, RequestUrgency
@@ -226,9 +231,13 @@ class WarehouseChoiceField(forms.ModelChoiceField):
 
 
 class IntoBatchesForm(VersionForm):
+    """Accepted lines into draft batches from a warehouse `user` issues from: the office's
+    reserve warehouses, or a prefecture officer's own (three-level dispatch)."""
+
     source_warehouse = WarehouseChoiceField(
         label=_("Ship from"),
-        queryset=Warehouse.objects.filter(kind__in=RESERVE_KINDS, active=True).order_by("code"),
+        queryset=Warehouse.objects.none(),
+        error_messages={"invalid_choice": _("Choose a warehouse you issue batches from.")},
     )
     channel = forms.ChoiceField(
         label=_("Channel"),
@@ -239,8 +248,14 @@ class IntoBatchesForm(VersionForm):
         label=_("Accepted lines"), coerce=int, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, line_choices, **kwargs):
+    def __init__(self, *args, line_choices, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["source_warehouse"].queryset = scope_issuing_warehouses(
+            user,
+            Warehouse.objects.filter(
+                Q(kind__in=RESERVE_KINDS) | Q(kind=WarehouseKind.PREFECTURE), active=True
+            ),
+        ).order_by("code")
         self.fields["lines"].choices = line_choices
         self.fields["lines"].initial = [pk for pk, _label in line_choices]
 

@@ -1,6 +1,7 @@
 """Pages of requests from below (需求申请, issue 15): the list, a new request, a request's page
 with its lines' progress, the batches answering it, its events and attachments, and the
-office's triage and "into a draft batch" forms and the requester's withdrawal. Every change
+triage and "into a draft batch" forms (the office's for every request, a prefecture officer's
+for its counties', from its own warehouse) and the requester's withdrawal. Every change
 goes through allocation/requests.py; these views read forms and show its errors by line and
 field. Rows are scoped by supplycoord.permissions (another claimant's request: 404)."""
 
@@ -18,11 +19,11 @@ from django.views.decorators.http import require_POST
 from inventory.selectors import ledger_items
 from supplycoord.lib.dates import local_today
 from supplycoord.permissions import (
-    can_read_prefecture_data,
+    can_read_batches,
     can_read_requests,
     can_request_for,
     can_submit_requests,
-    can_triage_requests,
+    can_triage_request,
     can_withdraw_request,
     require,
     scope_requests,
@@ -296,7 +297,8 @@ def _detail_context(request, supply_request, **extra):
         )
         for batch_line in line.answering:
             batches[batch_line.batch.pk] = batch_line.batch
-    may_triage = can_triage_requests(user)
+    # The office decides on every request, a prefecture's officers on its counties'.
+    may_triage = can_triage_request(user, supply_request)
     may_withdraw = can_withdraw_request(user, supply_request)
     decidable = [line for line in lines if line.decision != LineDecision.WITHDRAWN]
     into_batch_choices = [
@@ -318,14 +320,16 @@ def _detail_context(request, supply_request, **extra):
         "overdue": state in OPEN_STATES and supply_request.needed_by < today,
         "is_emergency": supply_request.urgency == RequestUrgency.EMERGENCY,
         "batches": sorted(batches.values(), key=lambda b: (b.year, b.number)),
-        "may_open_batches": can_read_prefecture_data(user),
+        "may_open_batches": can_read_batches(user),
         "events": _event_rows(supply_request),
         "attachments": list(supply_request.attachments.select_related("uploaded_by")),
         "can_attach": can_request_for(user, supply_request.claimant),
         "triage_form": forms.TriageForm(initial=version, lines=decidable)
         if may_triage and decidable
         else None,
-        "batch_form": forms.IntoBatchesForm(initial=version, line_choices=into_batch_choices)
+        "batch_form": forms.IntoBatchesForm(
+            initial=version, line_choices=into_batch_choices, user=user
+        )
         if may_triage and into_batch_choices
         else None,
         "withdraw_form": forms.WithdrawForm(initial=version)
@@ -362,7 +366,7 @@ def _conflict(request, supply_request, exc):
 @require(can_read_requests)
 def request_triage_view(request, number):
     supply_request = _visible_request(request.user, number)
-    if not can_triage_requests(request.user):
+    if not can_triage_request(request.user, supply_request):
         raise PermissionDenied
     lines = list(
         supply_request.lines.exclude(decision=LineDecision.WITHDRAWN)
@@ -405,11 +409,11 @@ def request_triage_view(request, number):
 @require(can_read_requests)
 def request_into_batches_view(request, number):
     supply_request = _visible_request(request.user, number)
-    if not can_triage_requests(request.user):
+    if not can_triage_request(request.user, supply_request):
         raise PermissionDenied
     context = _detail_context(request, supply_request)
     choices = [(line.pk, str(line.item)) for line in context["lines"] if line.left_to_batch > 0]
-    form = forms.IntoBatchesForm(request.POST, line_choices=choices)
+    form = forms.IntoBatchesForm(request.POST, line_choices=choices, user=request.user)
     page_errors = []
     if form.is_valid():
         if form.cleaned_data["expected_version"] != supply_request.version:

@@ -8,8 +8,10 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -21,13 +23,20 @@ from django.utils import timezone
 
 from inventory.models import StockBalance
 from supplycoord.lib.dates import local_today
-from supplycoord.permissions import scope_batches
+from supplycoord.models import Prefecture
+from supplycoord.permissions import (
+    scope_batches,
+    scope_batches_awaiting_my_level,
+    scope_to_prefecture,
+    sees_whole_province,
+)
 
 from .models import (
     PREFECTURE_KINDS,
     SHIPPED_STATUSES,
     BatchReceipt,
     BatchStatus,
+    Destination,
     DispatchBatch,
     DispatchBatchLine,
 )
@@ -38,9 +47,31 @@ def _local_day_start(day: dt.date) -> dt.datetime:
 
 
 def batches_visible_to(user) -> QuerySet[DispatchBatch]:
-    """Office, leadership, admin: every batch. A prefecture officer: batches to destinations
-    of their prefecture, or that name them as the confirming officer. Anyone else: none."""
+    """Office, leadership, admin: every batch. A prefecture officer or lead: batches to
+    destinations of their prefecture, those their prefecture issued, or that name them as the
+    confirming officer. A county officer: its county's. Anyone else: none (`scope_batches`)."""
     return scope_batches(user, DispatchBatch.objects.all())
+
+
+def issuing_prefectures_visible_to(user) -> QuerySet[Prefecture]:
+    """The levels the batch list may be filtered on besides the province's (three-level
+    dispatch), by code: the prefectures `user` reads (every one for the province, its own
+    for a prefecture's officer or lead, whose landing page filters on it before its first
+    batch) and those that issued a batch `user` sees (a county officer's prefecture). One
+    query."""
+    issued = batches_visible_to(user).filter(issuing_prefecture=OuterRef("pk"))
+    read = scope_to_prefecture(user, Prefecture.objects.all(), "pk").values("pk")
+    return Prefecture.objects.filter(Q(Exists(issued)) | Q(pk__in=read)).order_by("code")
+
+
+def batch_destinations_visible_to(user) -> QuerySet[Destination]:
+    """The destinations the batch list may be filtered on: every one for the whole province;
+    for anyone else those of the batches they see (a county officer is not shown the
+    province's register). One query when listed."""
+    if sees_whole_province(user):
+        return Destination.objects.all()
+    seen = batches_visible_to(user).filter(destination=OuterRef("pk"))
+    return Destination.objects.filter(Exists(seen))
 
 
 def batches_with_line_totals(batches) -> list[DispatchBatch]:
@@ -383,10 +414,13 @@ AWAITING_APPROVAL_SHOWN = 10
 
 
 def batches_awaiting_approval(user, *, limit: int = AWAITING_APPROVAL_SHOWN):
-    """Drafts the user sees, oldest first, at most `limit`, each with `total` (Σ line
-    quantities) and `line_count`; and whether more are waiting. One query (limit + 1 rows)."""
+    """Drafts awaiting the approval of the user's level, oldest first, at most `limit`, each
+    with `total` (Σ line quantities) and `line_count`; and whether more are waiting. The
+    province's users see the province's drafts (leadership approves them); a prefecture's
+    officers and lead their prefecture's own (its lead approves them): never a draft of a level
+    whose approval is someone else's. One query (limit + 1 rows)."""
     batches = list(
-        batches_visible_to(user)
+        scope_batches_awaiting_my_level(user, batches_visible_to(user))
         .filter(status=BatchStatus.DRAFT)
         .select_related("destination", "source_warehouse")
         .annotate(

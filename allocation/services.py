@@ -39,7 +39,7 @@ from supplycoord.lib.dates import local_date
 from supplycoord.lib.numbering import next_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
-from supplycoord.models import Item
+from supplycoord.models import Item, Prefecture
 from supplycoord.permissions import (
     can_approve_batch,
     can_attach_to_batch,
@@ -504,15 +504,18 @@ def _check_places(source_warehouse, destination, errors):
         errors.append((None, _("Choose an active destination.")))
 
 
-def _check_level(user, source_warehouse, destination, errors, *, index=None, batch=None):
+def _check_level(
+    user, source_warehouse, destination, errors, *, index=None, batch=None, migrating=False
+):
     """Three-level dispatch (issue 15): who may issue from `source_warehouse`, and where a
     prefecture's batch may go. A prefecture's warehouse ships to that prefecture's counties
     and units (never to the prefecture itself: that is a move inside its own stock); a draft
     stays with its issuer. Raises PermissionDenied for a warehouse the user does not issue
-    from; appends the other problems to `errors`."""
+    from (unless `migrating`: the office migrates the paper ledgers of every level); appends
+    the other problems to `errors`."""
     if not isinstance(source_warehouse, Warehouse) or not isinstance(destination, Destination):
         return
-    if not can_issue_from(user, source_warehouse):
+    if not migrating and not can_issue_from(user, source_warehouse):
         raise PermissionDenied(_("You may not issue batches from this warehouse."))
     issuer = _issuing_prefecture(source_warehouse)
     if batch is not None and (issuer.pk if issuer else None) != batch.issuing_prefecture_id:
@@ -1180,13 +1183,17 @@ def donations_import_history(*, user, donations: list[dict]) -> list[Donation]:
 
 @transaction.atomic
 def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
-    """Migrate past dispatch batches from the office's paper ledger, as recorded.
+    """Migrate past dispatch batches from a paper ledger, as recorded: the province's, or a
+    prefecture's own (three-level dispatch: the office types in what a prefecture kept on paper).
 
-    Each dict: `number` ("2020-001": its year and number are kept, and the year's sequence
+    Each dict: `number` ("2020-001" for the province's, "620100-2020-001" for a batch its
+    prefecture issued from its own warehouse: its year and number are kept, and that series
     moves past it), `source_warehouse` (Warehouse or code), `destination`, `lines` (as
     batch_create; donations are checked: restriction, warehouse, what is left), `priority`,
     `reason`, `planned_dispatch_date`, `expected_arrival`, `carrier`, `vehicle`, `note`,
-    `created_at`, `approved_by` and `approved_at`, `dispatched_at` (required: only batches
+    `created_at` and `created_by`, `approved_by` and `approved_at`, `dispatched_at` and
+    `dispatched_by` (each checked against the rules of the batch's level; default the
+    importing user; `dispatched_at` required: only batches
     that left are migrated), `receipts` [{"at", "by", "quantities": [per line, in order],
     "note"}], `complete` (receipt completed even if lines are short: the difference stays as
     a discrepancy), `closed_at` and `close_note`, optional `issue_client_uuid`.
@@ -1207,15 +1214,19 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
     warehouses = {w.code: w for w in Warehouse.objects.all()}
     created: list[tuple[DispatchBatch, dict, list]] = []
     results: list[DispatchBatch | None] = [None] * len(batches)
-    top: dict[int, int] = {}
+    top: dict[tuple, int] = {}
     now = timezone.now()
     for index, raw in enumerate(batches):
         number = raw.get("number") or ""
-        match = re.fullmatch(r"(\d{4})-(\d{3,})", number)
+        match = (
+            re.fullmatch(r"(?:(\w{1,8})-)?(\d{4})-(\d{3,})", number)
+            if isinstance(number, str)
+            else None
+        )
         if match is None:
             raise AllocationInvalid([(index, _("A batch number looks like 2020-058."))])
-        year, sequence = int(match.group(1)), int(match.group(2))
-        top[year] = max(top.get(year, 0), sequence)
+        prefix, year, sequence = match.group(1), int(match.group(2)), int(match.group(3))
+        top[(prefix, year)] = max(top.get((prefix, year), 0), sequence)
         if number in stored:
             stored[number].replayed = True
             results[index] = stored[number]
@@ -1226,8 +1237,18 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         destination = raw.get("destination")
         errors: list = []
         _check_places(source, destination, errors)
-        # The paper ledger is the province's: a prefecture warehouse is refused here.
-        _check_level(user, source, destination, errors, index=index)
+        _check_level(user, source, destination, errors, index=index, migrating=True)
+        issuer = _issuing_prefecture(source) if isinstance(source, Warehouse) else None
+        if (issuer.code if issuer else None) != prefix:
+            errors.append(
+                (
+                    index,
+                    _(
+                        "A batch from a prefecture's warehouse is numbered in its prefecture's "
+                        "series (620100-2020-001); the province's batches like 2020-058."
+                    ),
+                )
+            )
         values = _batch_fields(
             errors,
             priority=raw.get("priority", BatchPriority.OTHER),
@@ -1252,14 +1273,19 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         batch = _draft_write(
             number=number,
             year=year,
+            issuing_prefecture=issuer,
             source_warehouse=source,
             destination=destination,
             parsed=parsed,
-            by=user,
+            by=raw.get("created_by") or user,
             at=_aware(raw.get("created_at") or dispatched_at),
             audit_note=HISTORY_NOTE,
             **values,
         )
+        for who, rule in (("created_by", can_edit_batch), ("dispatched_by", can_dispatch_batch)):
+            if raw.get(who) and not rule(raw[who], batch):
+                message = _("%(user)s may not act on batch %(number)s.")
+                raise AllocationInvalid([(index, message % {"user": raw[who], "number": number})])
         approved_by = raw.get("approved_by") or user
         if not can_approve_batch(approved_by, batch):
             message = _("%(user)s may not approve batch %(number)s.")
@@ -1273,9 +1299,17 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
         created.append((batch, raw, parsed))
         results[index] = batch
 
-    # The year's sequence moves past the migrated numbers (never back).
-    for year, last in top.items():
-        sequence, _new = BatchYearSequence.objects.select_for_update().get_or_create(year=year)
+    # Each series moves past the migrated numbers (never back).
+    prefectures = {p.code: p for p in Prefecture.objects.filter(code__in={k[0] for k in top})}
+    for (prefix, year), last in sorted(top.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+        if prefix is None:
+            sequence, _new = BatchYearSequence.objects.select_for_update().get_or_create(year=year)
+        elif prefix in prefectures:
+            sequence, _new = PrefectureBatchSequence.objects.select_for_update().get_or_create(
+                prefecture=prefectures[prefix], year=year
+            )
+        else:
+            continue
         if sequence.last_number < last:
             sequence.last_number = last
             sequence.save(update_fields=["last_number"])
@@ -1305,7 +1339,13 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
 
     dates = set()
     for (batch, raw, _parsed), event in zip(created, posted, strict=True):
-        batch = _dispatched(batch, by=user, event=event, at=event.occurred_at, note=HISTORY_NOTE)
+        batch = _dispatched(
+            batch,
+            by=raw.get("dispatched_by") or user,
+            event=event,
+            at=event.occurred_at,
+            note=HISTORY_NOTE,
+        )
         dates.add(local_date(event.occurred_at))
         lines = {line.pk: line for line in batch.lines.order_by("pk")}
         receipts = raw.get("receipts") or ()

@@ -1,6 +1,10 @@
 """Pages of dispatch batches: list, detail with its timeline and actions, the draft form, the
 receipt form and the printable dispatch note (调拨单). Every change goes through
-allocation/services.py; these views only read forms and show the services' errors."""
+allocation/services.py; these views only read forms and show the services' errors.
+
+Three-level dispatch (issue 15): the batch pages open for whoever `can_read_batches` (the
+province, a prefecture's officers and lead, a county officer), each seeing the batches
+`scope_batches` gives them; the buttons follow the rules of the batch's level."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -24,9 +28,9 @@ from supplycoord.permissions import (
     can_create_batch,
     can_dispatch_batch,
     can_edit_batch,
+    can_read_batches,
     can_read_prefecture_data,
     can_receive_batch,
-    is_office,
     require,
 )
 from supplycoord.views_exports import (
@@ -40,10 +44,12 @@ from . import exports, forms, services
 from .filters import BatchFilter
 from .models import BatchStatus, Donation
 from .selectors import (
+    batch_destinations_visible_to,
     batches_visible_to,
     batches_with_line_totals,
     days_overdue,
     draft_shortfalls,
+    issuing_prefectures_visible_to,
     overdue_batches_filter,
     overdue_on_param,
 )
@@ -55,7 +61,7 @@ def _visible_batch(user, number, *, related=()):
     # Another prefecture's batch answers 404, as if it did not exist.
     return get_object_or_404(
         batches_visible_to(user).select_related(
-            "source_warehouse", "destination", "created_by", *related
+            "source_warehouse", "destination", "issuing_prefecture", "created_by", *related
         ),
         number=number,
     )
@@ -76,14 +82,19 @@ def _item_choices():
 # --- List ------------------------------------------------------------------------------------
 
 
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_list(request):
-    filters = forms.BatchFilterForm(request.GET or None, item_choices=_item_choices())
+    filters = forms.BatchFilterForm(
+        request.GET or None,
+        item_choices=_item_choices(),
+        issuing_prefectures=issuing_prefectures_visible_to(request.user),
+        destinations=batch_destinations_visible_to(request.user),
+    )
     # An invalid filter is left out rather than guessed (BatchFilter drops it), and shown.
     filters.is_valid()
     batches = (
         BatchFilter(request.GET, queryset=batches_visible_to(request.user))
-        .qs.select_related("source_warehouse", "destination")
+        .qs.select_related("source_warehouse", "destination", "issuing_prefecture")
         .order_by("-year", "-number")
     )
     # ?overdue=1: on the road past their expected arrival today, most overdue first, as the
@@ -113,6 +124,9 @@ def batch_list(request):
             "page_query": f"{query}&" if query else "",
             "export_query": f"?{query}" if query else "",
             "can_create": can_create_batch(request.user),
+            # The ledger (调拨台账) is the province's and the prefectures' record: a county
+            # officer reads its batches on the pages only.
+            "can_export": exports.AllocationLedgerExport.read_rule(request.user),
             "overdue_on": overdue_on,
         },
     )
@@ -217,14 +231,14 @@ def _detail_context(request, batch, **extra):
     }
 
 
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_detail(request, number):
     batch = _visible_batch(request.user, number)
     return render(request, "allocation/batch_detail.html", _detail_context(request, batch))
 
 
 @require_POST
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_action(request, number, action):
     """One transition: a small POST form with the version the person saw."""
     if action not in ACTIONS:
@@ -314,6 +328,10 @@ def batch_form(request, number=None):
     batch = None
     if number is not None:
         batch = _visible_batch(request.user, number)
+        # A batch of another level (the province's for a prefecture's officer, a prefecture's
+        # for the office) is read, never edited, here.
+        if not can_edit_batch(request.user, batch):
+            raise PermissionDenied
         if batch.status != BatchStatus.DRAFT:
             messages.warning(request, _("Only a draft can be edited."))
             return redirect("allocation:batch_detail", batch.number)
@@ -321,7 +339,7 @@ def batch_form(request, number=None):
     page_errors, conflict = [], False
 
     if request.method == "POST":
-        header = forms.BatchHeaderForm(request.POST)
+        header = forms.BatchHeaderForm(request.POST, user=request.user)
         formset = forms.BatchLineFormSet(request.POST, prefix="lines", form_kwargs=form_kwargs)
         if all([header.is_valid(), formset.is_valid()]):
             filled = formset.filled_forms()
@@ -356,15 +374,16 @@ def batch_form(request, number=None):
         warehouse = header.cleaned_data.get("source_warehouse") if header.is_bound else None
     else:
         if batch is None:
-            header = forms.BatchHeaderForm()
+            header = forms.BatchHeaderForm(user=request.user)
             formset = forms.BatchLineFormSet(prefix="lines", form_kwargs=form_kwargs)
         else:
             header = forms.BatchHeaderForm(
+                user=request.user,
                 initial={
                     **{name: getattr(batch, name) for name in forms.BatchHeaderForm.SERVICE_FIELDS},
                     "source_warehouse": batch.source_warehouse.code,
                     "expected_version": batch.version,
-                }
+                },
             )
             initial = [
                 {
@@ -385,6 +404,7 @@ def batch_form(request, number=None):
     for form in formset:
         code = form["item"].value()
         form.available = balances.get(code, 0) if (warehouse and code) else None
+    has_errors = bool(page_errors or header.errors or any(formset.errors))
     return render(
         request,
         "allocation/batch_form.html",
@@ -394,9 +414,10 @@ def batch_form(request, number=None):
             "formset": formset,
             "page_errors": page_errors,
             "conflict": conflict,
-            "has_errors": bool(page_errors or header.errors or any(formset.errors)),
+            "has_errors": has_errors,
         },
-        status=409 if conflict else 200,
+        # Refused input is a 400 (every problem shown by its field), a stale version a 409.
+        status=409 if conflict else 400 if has_errors else 200,
     )
 
 
@@ -427,7 +448,7 @@ def available_stock(request):
 # --- Receipt -----------------------------------------------------------------------------
 
 
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_receive(request, number):
     """签收: the destination's officer (or the office) enters what arrived per line."""
     batch = _visible_batch(request.user, number)
@@ -483,7 +504,7 @@ def batch_receive(request, number):
 # --- Dispatch note -------------------------------------------------------------------------
 
 
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_note(request, number):
     """调拨单: the printable A4 dispatch note with the signature block of the paper form."""
     batch = _visible_batch(request.user, number, related=("source_warehouse__prefecture",))
@@ -545,10 +566,12 @@ def ledger_export_download(request, job_id):
 
 
 @require_POST
-@require(is_office)
+@require(can_read_batches)
 def batch_attachment_upload(request, number):
-    """File a paper with a batch (office); the batch page lists it."""
+    """File a paper with a batch (whoever issues it); the batch page lists it."""
     batch = _visible_batch(request.user, number)
+    if not can_attach_to_batch(request.user, batch):
+        raise PermissionDenied
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, _("Choose a file to attach."))
@@ -567,7 +590,7 @@ def batch_attachment_upload(request, number):
     return redirect("allocation:batch_detail", batch.number)
 
 
-@require(can_read_prefecture_data)
+@require(can_read_batches)
 def batch_attachment_download(request, number, pk):
     """A batch's paper, to those who may see the batch (files are never served publicly)."""
     batch = _visible_batch(request.user, number)

@@ -3,7 +3,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from supplycoord.admin import ReadOnlyAdminMixin
 
-from .models import DailyFigure, StockBalance, StockEvent, StockEventLine, Warehouse
+from .models import (
+    CountyDailyFigure,
+    DailyFigure,
+    StockBalance,
+    StockEvent,
+    StockEventLine,
+    Warehouse,
+)
 
 
 @admin.register(DailyFigure)
@@ -26,6 +33,29 @@ class DailyFigureAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_filter = ("on_time", "prefecture", "item")
     date_hierarchy = "date"
     list_select_related = ("prefecture", "item", "submitted_by")
+
+
+@admin.register(CountyDailyFigure)
+class CountyDailyFigureAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only: figures change only through county_figures_submit, which derives the
+    prefecture's rows in the same transaction."""
+
+    list_display = (
+        "date",
+        "county",
+        "item",
+        "stock",
+        "received",
+        "consumption",
+        "demand",
+        "expected_arrivals_3d",
+        "on_time",
+        "submitted_by",
+        "submitted_at",
+    )
+    list_filter = ("on_time", "county__prefecture", "item")
+    date_hierarchy = "date"
+    list_select_related = ("county", "item", "submitted_by")
 
 
 @admin.register(Warehouse)

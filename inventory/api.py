@@ -36,11 +36,14 @@ from supplycoord.bulk import (
     stored_row_values,
 )
 from supplycoord.lib.api_input import StrictJSONParser
-from supplycoord.permissions import MaySubmitDailyFigures
+from supplycoord.models import County
+from supplycoord.permissions import MaySubmitCountyFigures, MaySubmitDailyFigures, scope_counties
 from supplycoord.selectors import prefecture_ids_visible_to
 
+from .county_figures import COUNTY_FIGURES
 from .models import (
     AdjustmentReason,
+    CountyDailyFigure,
     DailyFigure,
     IssueKind,
     ReceiptSource,
@@ -157,6 +160,110 @@ class DailyFigureListView(BulkRowsView):
             "success, whether or not anything was created. 400 lists every problem by row (0-based) and field; 403 when any row is "
             "for a prefecture the caller may not report for (nothing is saved), or the caller's "
             "role may not submit figures at all (leadership, producer reporters)."
+        ),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+# --- Counties' daily figures (three-level dispatch, issue 15) -------------------------------
+
+CountyFigureRowSerializer = api_row_serializer(COUNTY_FIGURES, "CountyFigureRow", many=True)
+
+CountyFigureSerializer = stored_row_serializer(
+    COUNTY_FIGURES,
+    "CountyFigure",
+    doc="A stored county figure, read from `.values()` rows (codes, not ids).",
+    extra={"on_time": serializers.BooleanField()},
+)
+
+
+class CountyFigureFilter(filters.FilterSet):
+    date = filters.DateFilter()
+    county = filters.CharFilter(field_name="county__code")
+    prefecture = filters.CharFilter(field_name="county__prefecture__code")
+    item = filters.CharFilter(field_name="item__code")
+
+    class Meta:
+        model = CountyDailyFigure
+        fields = ["date", "county", "prefecture", "item"]
+
+
+add_date_range(CountyFigureFilter)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="county_figures_list",
+        description=(
+            "The daily figures of the counties the caller may see (the whole province; a "
+            "prefecture's officers and lead: its counties; a county officer: its county), "
+            "oldest first. A filter naming a county the caller cannot see gives an empty list."
+        ),
+    )
+)
+@extend_schema(tags=["daily figures"])
+class CountyFigureListView(BulkRowsView):
+    """GET: the county figures the caller may see. POST: submit county figures."""
+
+    kind = COUNTY_FIGURES
+    serializer_class = CountyFigureSerializer
+    filterset_class = CountyFigureFilter
+    permission_classes = [MaySubmitCountyFigures]
+
+    def get_queryset(self):
+        counties = scope_counties(self.request.user, County.objects.all())
+        return (
+            CountyDailyFigure.objects.filter(county__in=counties)
+            .order_by("date", "county__code", "item__sort_order", "item__code")
+            .values(*stored_row_values(CountyFigureSerializer))
+        )
+
+    @extend_schema(
+        operation_id="county_figures_submit",
+        request=CountyFigureRowSerializer,
+        responses=API_RESPONSES,
+        examples=[
+            OpenApiExample(
+                "One row",
+                request_only=True,
+                value={
+                    "county": "620123",
+                    "item": "FH001",
+                    "date": "2020-03-10",
+                    "stock": 1200,
+                    "received": 300,
+                    "consumption": 150,
+                    "demand": 180,
+                    "expected_arrivals_3d": 200,
+                },
+            ),
+            OpenApiExample(
+                "A county of a prefecture that enters its own figures",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "errors": [
+                        {
+                            "row": 0,
+                            "field": "county",
+                            "message": "Tianshui does not report as the sum of its counties: "
+                            "its officers enter its figures.",
+                        }
+                    ]
+                },
+            ),
+        ],
+        description=(
+            "Save a list of county daily figures, all or none, for counties of prefectures "
+            "that report as the sum of their counties. A row for an existing (county, item, "
+            "date) is a correction; resending identical rows changes nothing and counts them "
+            "as `unchanged`. In the same transaction, the prefecture's daily figure of each "
+            "item and date touched is derived (the sums of the five figures) once every active "
+            "county of the prefecture has reported it. 400 lists every problem by row (0-based) "
+            "and field, including a county whose prefecture enters its own figures; 403 when "
+            "any row is for a county the caller may not report for (nothing is saved), or the "
+            "caller's role may not submit county figures."
         ),
     )
     def post(self, request, *args, **kwargs):

@@ -245,3 +245,13 @@ class StockCardFilterForm(forms.Form):
             "date_to": data.get("to"),
             "kinds": data.get("kind") or None,
         }
+
+
+class ReportsAsSumForm(forms.Form):
+    """The office's switch of a prefecture to reporting as the sum of its counties (or back)."""
+
+    value = forms.TypedChoiceField(
+        label=_("Reports as the sum of its counties"),
+        choices=[("on", _("yes")), ("off", _("no"))],
+        coerce=lambda value: value == "on",
+    )

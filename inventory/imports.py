@@ -28,10 +28,12 @@ from supplycoord.lib.xlsx_import import (
 )
 from supplycoord.selectors import active_prefectures
 
+from .county_figures import COUNTY_FIGURES, counties_enterable_by, county_entry_rows
 from .selectors import daily_entry_rows
 from .services import DAILY_FIGURES
 
 __all__ = [
+    "COUNTY_IMPORT",
     "DAILY_IMPORT",
     "XLSX_CONTENT_TYPE",
     "DailyImportInvalid",
@@ -106,7 +108,10 @@ class DailyFiguresImport(EntryImport):
         paper reports for, and rows left blank are skipped rather than reported as missing.
         """
         single = owner is not None
-        for each in [owner] if single else list(active_prefectures()):
+        # A prefecture reporting as the sum of its counties takes no rows of its own: the
+        # all-prefectures sheet leaves it out (its counties have their own template).
+        every = [p for p in active_prefectures() if not p.reports_as_sum_of_counties]
+        for each in [owner] if single else every:
             # One prefecture at a time: the all-prefectures sheet costs a few queries per
             # prefecture (15 in Gansu), which a download a day can afford.
             for entry in daily_entry_rows(prefecture=each, date=date):
@@ -119,6 +124,59 @@ class DailyFiguresImport(EntryImport):
 
 
 DAILY_IMPORT = DailyFiguresImport()
+
+
+class CountyFiguresImport(DailyFiguresImport):
+    """区县日报导入: the prefectures' template and reading, for the counties of a prefecture
+    reporting as their sum (inventory.county_figures). The date and, for the office, the
+    county code stand above the header; a county officer's file may leave its county out."""
+
+    kind = COUNTY_FIGURES
+    title = gettext_lazy("County daily figures")
+    labelled_above = ("date", "county")
+    owner_label = gettext_lazy("County code")
+    owner_name_label = gettext_lazy("County")
+
+    def messages(self):
+        return {
+            **super().messages(),
+            "owner_missing": _("Name the county of the rows: add a “%(column)s” column."),
+            "not_yours": _(
+                "County %(code)s is not yours: you may only import the figures of your own county."
+            ),
+            "duplicate": _(
+                "Duplicate row: the same county, item and date as row %(row)s of sheet “%(sheet)s”."
+            ),
+            "out_of_scope": _("You may not import figures for this county."),
+        }
+
+    def heading(self, owner):
+        if owner is None:
+            return _("Daily figures of the counties")
+        return _("Daily figures of %(county)s, %(prefecture)s") % {
+            "county": owner.name,
+            "prefecture": owner.prefecture.name,
+        }
+
+    def scope_name(self, owner):
+        return owner.name if owner is not None else _("All counties")
+
+    def template_rows(self, *, user, date, owner):
+        """One row per key item of `owner` (None: of every county `user` may enter for,
+        i.e. of every prefecture reporting as the sum of its counties), stock prefilled with
+        the county's last reported stock on a county's own sheet, as the prefectures' are."""
+        single = owner is not None
+        for each in [owner] if single else counties_enterable_by(user):
+            for entry in county_entry_rows(county=each, date=date):
+                values = entry.values if (single or entry.existing) else {}
+                yield TemplateRow(each, entry.item, values, {"last_stock": entry.last_stock})
+
+    def implied_owner(self, user):
+        # A county officer's file may leave the county out: it can only be theirs.
+        return user.county if user.is_county_officer else None
+
+
+COUNTY_IMPORT = CountyFiguresImport()
 
 
 def daily_import_template_filename(*, prefecture, date) -> str:

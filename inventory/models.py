@@ -4,7 +4,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from supplycoord.models import Item, Prefecture
+from supplycoord.models import County, Item, Prefecture
 
 FIGURE_FIELDS = ("stock", "received", "consumption", "demand", "expected_arrivals_3d")
 
@@ -62,6 +62,62 @@ class DailyFigure(models.Model):
 
     def __str__(self):
         return f"{self.prefecture.code} {self.item.code} {self.date}"
+
+    def figures(self) -> dict:
+        return {f: getattr(self, f) for f in FIGURE_FIELDS}
+
+
+class CountyDailyFigure(models.Model):
+    """区县日报: one county's figures for one item and day (three-level dispatch, issue 15).
+
+    Entered for the counties of a prefecture that reports as the sum of its counties
+    (Prefecture.reports_as_sum_of_counties); the prefecture's DailyFigure of the item and day
+    is derived from them once every active county has reported (inventory.county_figures).
+    One row per (county, item, date); a later submission is a correction, the old figures
+    kept in the history with who, when and why, as for DailyFigure. A county row is never
+    deleted.
+    """
+
+    county = models.ForeignKey(
+        County, verbose_name=_("county"), on_delete=models.PROTECT, related_name="daily_figures"
+    )
+    item = models.ForeignKey(
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.PROTECT,
+        related_name="county_daily_figures",
+    )
+    date = models.DateField(_("date"))
+    stock = models.PositiveBigIntegerField(_("stock"))
+    received = models.PositiveBigIntegerField(_("received"))
+    consumption = models.PositiveBigIntegerField(_("consumption"))
+    demand = models.PositiveBigIntegerField(_("demand"))
+    expected_arrivals_3d = models.PositiveBigIntegerField(_("expected arrivals within 3 days"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    first_submitted_at = models.DateTimeField(_("first submitted at"))
+    submitted_at = models.DateTimeField(_("last submitted at"))
+    on_time = models.BooleanField(_("on time"))
+    correction_reason = models.CharField(_("reason for correction"), max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("county daily figure")
+        verbose_name_plural = _("county daily figures")
+        ordering = ["date", "county__code", "item__sort_order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "item", "date"], name="county_daily_figure_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "county"])]
+
+    def __str__(self):
+        return f"{self.county.code} {self.item.code} {self.date}"
 
     def figures(self) -> dict:
         return {f: getattr(self, f) for f in FIGURE_FIELDS}

@@ -63,6 +63,13 @@ class DailyFiguresOutOfScope(RowsOutOfScope):
     """The caller tried to write figures of a prefecture that is not theirs."""
 
 
+def sum_of_counties_message(prefecture) -> str:
+    """Why a prefecture's own figures are refused while it reports as the sum of its counties."""
+    return _(
+        "%(prefecture)s reports as the sum of its counties: its counties enter the figures."
+    ) % {"prefecture": prefecture.name}
+
+
 class DailyFiguresKind(EntryKind):
     """日报: a prefecture's five figures of an item and a day."""
 
@@ -90,6 +97,14 @@ class DailyFiguresKind(EntryKind):
 
     def may_write(self, user, owner):
         return can_report_for_prefecture(user, owner)
+
+    def check_row(self, *, owner, item, figures):
+        # A prefecture reporting as the sum of its counties has its rows derived from theirs
+        # (inventory.county_figures): nobody enters them directly, at any door. A refusal of
+        # the row (400), not of the caller's scope (403): the office may otherwise write here.
+        if owner is not None and owner.reports_as_sum_of_counties:
+            return [("prefecture", sum_of_counties_message(owner))]
+        return []
 
     def new_row(self, *, user, owner, item, date, figures, now):
         figure = super().new_row(

@@ -17,22 +17,27 @@ from supplycoord.bulk import (
     import_page,
     import_template_response,
 )
-from supplycoord.lib.dates import local_today
+from supplycoord.lib.dates import earliest_date, local_today, parse_iso_date
 from supplycoord.lib.numbers import grouped
-from supplycoord.models import Item
+from supplycoord.models import County, Item
 from supplycoord.permissions import (
     can_edit_protected_staff,
+    can_enter_county_figures,
     can_enter_daily_figures,
     can_post_to_warehouse,
+    can_read_county_figures,
     can_read_prefecture_data,
+    can_report_for_county,
     can_report_for_prefecture,
     can_reverse_stock_event,
+    can_set_reports_as_sum,
     require,
+    scope_counties,
 )
 from supplycoord.selectors import prefectures_visible_to
 from supplycoord.views_exports import export_response
 
-from . import exports, forms, imports, selectors, services
+from . import county_figures, exports, forms, imports, selectors, services
 from .models import StockEventKind
 from .services import DAILY_FIGURES, ProtectedStaffInvalid, protected_staff_set
 
@@ -87,19 +92,11 @@ def daily_entry(request):
         if response is not None:
             return response
 
-    for row in rows:
-        last = "—" if row.last_stock is None else row.last_stock
-        note = f"({row.last_stock_date:%m-%d})" if row.last_stock is not None else ""
-        row.reference = [
-            (row.item.code, "", False),
-            (row.item.name, row.item.specification, False),
-            (row.item.get_unit_display(), "", False),
-            (last, note, True),
-        ]
+    _reference_cells(rows)
     hidden = [("date", date.isoformat())]
     if not request.user.is_prefecture_officer:
         hidden.append(("prefecture", prefecture.code))
-    return entry_grid_page(
+    response = entry_grid_page(
         DAILY_FIGURES,
         request,
         template="inventory/daily_entry.html",
@@ -122,6 +119,24 @@ def daily_entry(request):
         empty_message=_("No key items are defined yet."),
         save_label=_("Save all figures"),
     )
+    if prefecture.reports_as_sum_of_counties and request.method == "POST":
+        # The pipeline refused the rows (DailyFiguresKind.check_row): the page says why,
+        # pointing to the counties' page, instead of a grid.
+        response.status_code = 400
+    return response
+
+
+def _reference_cells(rows):
+    """The grey cells of an entry grid's rows: code, item, unit, last stock."""
+    for row in rows:
+        last = "—" if row.last_stock is None else row.last_stock
+        note = f"({row.last_stock_date:%m-%d})" if row.last_stock is not None else ""
+        row.reference = [
+            (row.item.code, "", False),
+            (row.item.name, row.item.specification, False),
+            (row.item.get_unit_display(), "", False),
+            (last, note, True),
+        ]
 
 
 @require(can_read_prefecture_data)
@@ -193,9 +208,225 @@ def daily_import(request):
         template_download="inventory:daily_import_template",
         redirect_to="inventory:daily_import",
         context={
+            # A prefecture reporting as the sum of its counties takes no rows of its own.
             "prefectures": None
             if request.user.is_prefecture_officer
-            else prefectures_visible_to(request.user).filter(active=True).order_by("code"),
+            else prefectures_visible_to(request.user)
+            .filter(active=True, reports_as_sum_of_counties=False)
+            .order_by("code"),
+            "sum_of_counties": request.user.prefecture
+            if request.user.is_prefecture_officer
+            and request.user.prefecture.reports_as_sum_of_counties
+            else None,
+        },
+    )
+
+
+# --- Counties' daily figures (three-level dispatch, issue 15) -------------------------------
+
+
+def _entry_county(request, source):
+    """(the county whose grid opens, the counties the user may choose from or None).
+
+    A county officer enters its own county's figures. The office chooses among the counties
+    of prefectures reporting as their sum; a county named that is not one of them still opens
+    (the page says why it takes no figures, a save is refused by the pipeline)."""
+    user = request.user
+    if user.is_county_officer:
+        return County.objects.select_related("prefecture").get(pk=user.county_id), None
+    choices = county_figures.counties_enterable_by(user)
+    code = source.get("county", "").strip()
+    if code:
+        counties = scope_counties(user, County.objects.filter(active=True))
+        return get_object_or_404(counties.select_related("prefecture"), code=code), choices
+    if request.method == "POST":
+        # The office enters many counties' figures: a save must say which one.
+        raise Http404
+    return (choices[0] if choices else None), choices
+
+
+def _county_entry_url(request, county, date):
+    url = reverse("inventory:county_entry") + f"?date={date.isoformat()}"
+    if not request.user.is_county_officer:
+        url += f"&county={county.code}"
+    return url
+
+
+@require(can_enter_county_figures)
+def county_entry(request):
+    """A county's daily form (区县日报), the prefectures' grid: one row per key item, all saved
+    together or none. Saving derives the prefecture's rows its counties complete."""
+    source = request.POST if request.method == "POST" else request.GET
+    county, choices = _entry_county(request, source)
+    cutoff = settings.SUPPLYCOORD["CUTOFF_TIME"]
+    if county is None:
+        # The office, while no prefecture reports as the sum of its counties.
+        return render(request, "inventory/county_entry.html", {"county": None, "cutoff": cutoff})
+    if not can_report_for_county(request.user, county):
+        raise PermissionDenied
+    date, today, first_allowed = entry_date(
+        request,
+        source,
+        refused_message=_(
+            "Figures can be entered for %(first)s to %(today)s; opened today's form instead."
+        ),
+    )
+    rows = county_figures.county_entry_rows(county=county, date=date)
+    reason = source.get("reason", "").strip()
+    page_errors = []
+    if request.method == "POST":
+        response, page_errors = entry_grid_post(
+            county_figures.COUNTY_FIGURES,
+            request,
+            owner=county,
+            rows=rows,
+            date=date,
+            reason=reason,
+            saved=_(
+                "Saved the figures of %(county)s for %(date)s: %(created)s new, %(updated)s corrected, %(unchanged)s unchanged."
+            ),
+            next_url=_county_entry_url(request, county, date),
+        )
+        if response is not None:
+            return response
+    refusal = county_figures.county_refusal(county.prefecture)
+    _reference_cells(rows)
+    hidden = [("date", date.isoformat())]
+    if not request.user.is_county_officer:
+        hidden.append(("county", county.code))
+    response = entry_grid_page(
+        county_figures.COUNTY_FIGURES,
+        request,
+        template="inventory/county_entry.html",
+        context={
+            "county": county,
+            "counties": choices,
+            "refusal": refusal,
+            "status": None
+            if refusal
+            else county_figures.counties_status(prefecture=county.prefecture, date=date),
+            "cutoff": cutoff,
+        },
+        rows=rows,
+        date=date,
+        today=today,
+        first_allowed=first_allowed,
+        form_id="county-entry-form",
+        reference_headers=[_("Item code"), _("Item"), _("Unit"), _("Last stock")],
+        hidden=hidden,
+        reason=reason,
+        page_errors=page_errors,
+        empty_message=_("No key items are defined yet."),
+        save_label=_("Save all figures"),
+    )
+    if page_errors or any(row.errors for row in rows):
+        response.status_code = 400
+    return response
+
+
+def _status_date(request) -> dt.date:
+    """?date= of a read page: any day from the earliest to today, else today."""
+    today = local_today()
+    date = parse_iso_date(request.GET.get("date", ""))
+    if date is None or not earliest_date() <= date <= today:
+        return today
+    return date
+
+
+@require(can_read_county_figures)
+def county_status(request):
+    """A prefecture's counties for a date: which reported which key item (on time, late,
+    missing) and whether the prefecture's row is derived yet. The office switches the
+    prefecture to reporting as the sum of its counties here."""
+    user = request.user
+    prefectures = list(prefectures_visible_to(user).filter(active=True).order_by("code"))
+    source = request.POST if request.method == "POST" else request.GET
+    code = source.get("prefecture", "").strip()
+    if code:
+        prefecture = next((p for p in prefectures if p.code == code), None)
+        if prefecture is None:
+            raise Http404
+    else:
+        summed = [p for p in prefectures if p.reports_as_sum_of_counties]
+        prefecture = (summed or prefectures or [None])[0]
+    date = _status_date(request)
+    refusal = ""
+    if request.method == "POST":
+        if prefecture is None or not can_set_reports_as_sum(user):
+            raise PermissionDenied
+        form = forms.ReportsAsSumForm(request.POST)
+        if form.is_valid():
+            try:
+                prefecture = county_figures.prefecture_set_reports_as_sum(
+                    user=user, prefecture=prefecture, value=form.cleaned_data["value"]
+                )
+            except county_figures.SumOfCountiesRefused as exc:
+                refusal = exc.message
+            else:
+                if prefecture.reports_as_sum_of_counties:
+                    text = _("%(prefecture)s now reports as the sum of its counties.")
+                else:
+                    text = _("%(prefecture)s now enters its own figures again.")
+                messages.success(request, text % {"prefecture": prefecture.name})
+                return redirect(
+                    reverse("inventory:county_status") + f"?prefecture={prefecture.code}"
+                )
+        else:
+            refusal = _("Choose whether the prefecture reports as the sum of its counties.")
+    status = (
+        county_figures.counties_status(prefecture=prefecture, date=date) if prefecture else None
+    )
+    return render(
+        request,
+        "inventory/county_status.html",
+        {
+            "prefecture": prefecture,
+            "prefectures": prefectures if len(prefectures) > 1 else None,
+            "date": date,
+            "today": local_today(),
+            "status": status,
+            "refusal": refusal,
+            "may_switch": can_set_reports_as_sum(user),
+            "may_enter": can_enter_county_figures(user),
+            "cutoff": settings.SUPPLYCOORD["CUTOFF_TIME"],
+        },
+        status=400 if refusal else 200,
+    )
+
+
+def _import_county(request):
+    """The template's county: a county officer's own; the office chooses one, or all (None)."""
+    if request.user.is_county_officer:
+        return County.objects.select_related("prefecture").get(pk=request.user.county_id)
+    code = request.GET.get("county", "ALL")
+    if code == "ALL":
+        return None
+    counties = county_figures.counties_enterable_by(request.user)
+    county = next((c for c in counties if c.code == code), None)
+    if county is None:
+        raise Http404
+    return county
+
+
+@require(can_enter_county_figures)
+def county_import_template(request):
+    """The .xlsx template of a county (or, for the office, of every county reporting)."""
+    return import_template_response(imports.COUNTY_IMPORT, request, owner=_import_county(request))
+
+
+@require(can_enter_county_figures)
+def county_import(request):
+    """Upload a filled county template: every problem listed, nothing saved until none is left."""
+    return import_page(
+        imports.COUNTY_IMPORT,
+        request,
+        template="inventory/county_import.html",
+        template_download="inventory:county_import_template",
+        redirect_to="inventory:county_import",
+        context={
+            "counties": None
+            if request.user.is_county_officer
+            else county_figures.counties_enterable_by(request.user),
         },
     )
 

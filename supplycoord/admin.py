@@ -17,6 +17,7 @@ from .models import (
     Prefecture,
     ProtectedStaff,
     Province,
+    Role,
     StaffCategory,
     User,
 )
@@ -135,9 +136,40 @@ class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
         return self.user
 
 
+class RoleScopeFormMixin:
+    """The scope a role needs, said on its field before the database's check constraints
+    would refuse it in their own words. A county officer's prefecture is its county's
+    (`User.clean` sets it), so only the county is asked for."""
+
+    def clean(self):
+        data = super().clean()
+        role = data.get("role")
+        if role == Role.COUNTY_OFFICER and not data.get("county"):
+            self.add_error(
+                "county",
+                _("A county officer needs a county: the only county they see and change."),
+            )
+        if role in (Role.PREFECTURE_OFFICER, Role.PREFECTURE_LEAD) and not data.get("prefecture"):
+            self.add_error(
+                "prefecture",
+                _("A prefecture officer or lead needs a prefecture: the only one they see."),
+            )
+        return data
+
+
+class UserChangeForm(RoleScopeFormMixin, auth_forms.UserChangeForm):
+    pass
+
+
+class UserCreationForm(RoleScopeFormMixin, auth_forms.AdminUserCreationForm):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     change_password_form = AdminPasswordChangeForm
+    form = UserChangeForm
+    add_form = UserCreationForm
 
     def user_change_password(self, request, id, form_url=""):
         token = _password_actor.set(request.user)
@@ -146,12 +178,21 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
         finally:
             _password_actor.reset(token)
 
-    list_display = ("username", "full_name", "role", "prefecture", "is_active", "is_superuser")
+    list_display = (
+        "username",
+        "full_name",
+        "role",
+        "prefecture",
+        "county",
+        "is_active",
+        "is_superuser",
+    )
     list_filter = ("role", "prefecture", "is_active")
-    list_select_related = ("prefecture",)
+    list_select_related = ("prefecture", "county")
+    # A county officer (issue 15) has a county; its prefecture is the county's.
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ("role", "prefecture")}),
+        (_("Role and scope"), {"fields": ("role", "prefecture", "county")}),
     )
 
     @admin.display(description=_("name"))
@@ -160,7 +201,7 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
 
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Role and scope"), {"fields": ("role", "prefecture")}),
+        (_("Role and scope"), {"fields": ("role", "prefecture", "county")}),
     )
 
 

@@ -21,6 +21,7 @@ from allocation.request_api import (
     RequestWithdrawView,
 )
 from inventory.api import (
+    CountyFigureListView,
     DailyFigureListView,
     StockBalanceListView,
     StockEventListView,
@@ -75,6 +76,7 @@ urlpatterns = [
     path("v1/reference/prefectures/", PrefectureListView.as_view(), name="prefectures"),
     path("v1/reference/items/", ItemListView.as_view(), name="items"),
     path("v1/daily-figures/", DailyFigureListView.as_view(), name="daily-figures"),
+    path("v1/county-figures/", CountyFigureListView.as_view(), name="county-figures"),
     path("v1/stock-events/", StockEventListView.as_view(), name="stock-events"),
     path(
         "v1/stock-events/<str:document_number>/reverse/",

@@ -191,6 +191,53 @@ def can_report_for_prefecture(user, prefecture) -> bool:
     )
 
 
+# --- Counties and their daily figures (three-level dispatch, issue 15) ---------------------
+#
+# A prefecture that reports as the sum of its counties (Prefecture.reports_as_sum_of_counties)
+# has its counties' figures entered by their county officers (or the office) and its own rows
+# derived from them (inventory.county_figures). Whether a county's prefecture reports so is the
+# entry kind's row check (a 400 naming the row), not a scope rule (a 403).
+
+
+def can_enter_county_figures(user) -> bool:
+    """The county figures' entry page, import and API writes: the office for every county, a
+    county officer for its own (`can_report_for_county`)."""
+    return is_office(user) or _home_county_id(user) is not None
+
+
+def can_report_for_county(user, county) -> bool:
+    """Write a county's daily figures: the office anywhere, a county officer at home. The
+    prefecture's officers read them (`can_read_county_figures`) but do not enter them."""
+    return is_office(user) or (
+        _home_county_id(user) is not None and _home_county_id(user) == county.pk
+    )
+
+
+def can_read_county_figures(user) -> bool:
+    """The counties' status page (which county reported which item): the whole province, and
+    a prefecture's officers and lead for their prefecture (`scope_counties`)."""
+    return can_read_prefecture_data(user)
+
+
+def can_set_reports_as_sum(user) -> bool:
+    """Switch a prefecture to (or back from) reporting as the sum of its counties: the office."""
+    return is_office(user)
+
+
+def scope_counties(user, counties: QuerySet) -> QuerySet:
+    """The counties `user` sees: every one for the whole province, its prefecture's for an
+    officer or a lead, its own for a county officer, none for anyone else."""
+    if sees_whole_province(user):
+        return counties.all()
+    home = _reading_prefecture_id(user)
+    if home is not None:
+        return counties.filter(prefecture_id=home)
+    county = _home_county_id(user)
+    if county is not None:
+        return counties.filter(pk=county)
+    return counties.none()
+
+
 # --- Warehouses and the stock ledger --------------------------------------------------------
 
 
@@ -359,6 +406,17 @@ def scope_batches(user, batches: QuerySet) -> QuerySet:
     return batches.none()
 
 
+def scope_batches_awaiting_my_level(user, batches: QuerySet) -> QuerySet:
+    """The batches of the level whose approvals `user` follows: the province's for the whole
+    province, the prefecture's own for its officers and lead, none for anyone else."""
+    if sees_whole_province(user):
+        return batches.filter(issuing_prefecture__isnull=True)
+    home = _reading_prefecture_id(user)
+    if home is not None:
+        return batches.filter(issuing_prefecture_id=home)
+    return batches.none()
+
+
 def can_create_batch(user) -> bool:
     """The batch form opens for the office and for prefecture officers (which warehouses each
     issues from: `can_issue_from`)."""
@@ -382,6 +440,20 @@ def scope_issuing_warehouses(user, warehouses: QuerySet) -> QuerySet:
     if is_office(user):
         return warehouses.exclude(kind=WarehouseKind.PREFECTURE)
     return warehouses.none()
+
+
+def scope_batch_destinations(user, destinations: QuerySet) -> QuerySet:
+    """Where the batches `user` issues may go: the office's (the province's) to any
+    destination; a prefecture officer's (from its own warehouse) to its prefecture's counties
+    and units, never to the prefecture itself (that is a move inside its own stock). The
+    pickers of the batch pages and the API's refusal by field apply it; the service's
+    `_check_level` holds the same rule."""
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return destinations.filter(prefecture_id=home).exclude(kind="prefecture")
+    if is_office(user):
+        return destinations.all()
+    return destinations.none()
 
 
 def _issues_batch(user, batch) -> bool:
@@ -565,6 +637,17 @@ def can_triage_request(user, request) -> bool:
     )
 
 
+def scope_requests_to_triage(user, requests: QuerySet) -> QuerySet:
+    """The requests `user` decides on (see `can_triage_request`): every one for the office,
+    its counties' for a prefecture officer, none for anyone else."""
+    if is_office(user):
+        return requests.all()
+    home = _home_prefecture_id(user)
+    if home is not None:
+        return requests.filter(claimant__prefecture_id=home, claimant__kind=_COUNTY_CLAIMANT_KIND)
+    return requests.none()
+
+
 def can_withdraw_request(user, request) -> bool:
     """Whoever may request for the claimant (the office included) withdraws what is not yet in
     a batch."""
@@ -719,6 +802,14 @@ class MaySubmitDailyFigures(RulePermission):
 
     write_rule = staticmethod(can_enter_daily_figures)
     message = gettext_lazy("Your role may not submit daily figures.")
+
+
+class MaySubmitCountyFigures(RulePermission):
+    """Anyone signed in reads the county figures they may see (`scope_counties`); the office
+    and county officers (for their county) write."""
+
+    write_rule = staticmethod(can_enter_county_figures)
+    message = gettext_lazy("Your role may not submit county figures.")
 
 
 class MayChangeProcurement(RulePermission):

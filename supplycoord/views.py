@@ -3,6 +3,8 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -15,6 +17,13 @@ def home(request):
     user = request.user
     if user.is_prefecture_officer:
         return redirect("inventory:daily_entry")
+    if user.is_prefecture_lead and user.prefecture_id:
+        # Three-level dispatch: the lead's work is approving its prefecture's drafts.
+        query = urlencode({"status": "draft", "level": user.prefecture.code})
+        return redirect(f"{reverse('allocation:batch_list')}?{query}")
+    if user.is_county_officer:
+        # Its county's batches to receive (its figures page, if one comes, may take over).
+        return redirect("allocation:batch_list")
     if user.sees_whole_province:
         return redirect("reports:overview")
     if user.is_producer_reporter:

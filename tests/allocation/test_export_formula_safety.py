@@ -38,7 +38,7 @@ def test_the_allocation_ledger_writes_peoples_text_as_text(client, office, poiso
     response = client.get(reverse("allocation:ledger_csv"))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     _header, *lines, _totals = list(csv.reader(io.StringIO(text)))
-    number, destination, item, specification, discrepancy, handled_by = 0, 6, 8, 9, 16, 17
+    number, destination, item, specification, discrepancy, handled_by = 0, 7, 9, 10, 17, 18
     for line in lines:
         assert line[number] == "'" + TAB
         assert line[destination] == "'" + LINK

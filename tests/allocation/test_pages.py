@@ -180,7 +180,7 @@ def test_the_create_form_shows_a_line_error_at_its_row(
 
     response = login(in_english, office).post(url("batch_new"), data)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Choose a channel." in response.text
     assert not DispatchBatch.objects.exists()
 

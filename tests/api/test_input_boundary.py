@@ -16,7 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from allocation.models import DispatchBatch, RequestEvent, SupplyRequest
-from inventory.models import DailyFigure, StockEvent
+from inventory.models import CountyDailyFigure, DailyFigure, StockEvent
 from procurement.models import DistributionReport, OrderPayment, PurchaseOrder, ReserveUnit
 from production.models import Problem, ProductionReport
 from supplycoord.lib.api_input import json_path
@@ -159,6 +159,7 @@ def _put(body, field_path, value):
 def _saved_state():
     return (
         DailyFigure.objects.count(),
+        CountyDailyFigure.objects.count(),
         StockEvent.objects.count(),
         DispatchBatch.objects.count(),
         sum(DispatchBatch.objects.values_list("version", flat=True)),
@@ -211,6 +212,7 @@ def test_it_covers_the_write_endpoints():
     operations = {op for _path, _method, op, _schema in _operations()}
     assert {
         "daily_figures_submit",
+        "county_figures_submit",
         "stock_events_create",
         "batches_create",
         "batches_receive",

@@ -30,7 +30,7 @@ from procurement.services import (
 from production.models import LineStatus, Producer, ProductionLine
 from production.services import problem_report
 from supplycoord.lib.credit_code import check_character
-from supplycoord.models import Role
+from supplycoord.models import County, Role
 from tests.conftest import PASSWORD
 from tests.factories import ItemFactory, PrefectureFactory, UserFactory, WarehouseFactory
 
@@ -138,6 +138,13 @@ def build_world():
         reference="国调〔2020〕1号",
     )
 
+    # A prefecture reporting as the sum of its counties (issue 15 §3), with one county; the
+    # office enters the county's figures. Lanzhou still enters its own.
+    baiyin = PrefectureFactory(
+        code="620400", name_zh="白银市", name_en="Baiyin", reports_as_sum_of_counties=True
+    )
+    County.objects.create(prefecture=baiyin, code="620402", name_zh="白银区", name_en="Baiyin")
+
     # A distribution enterprise (医药流通企业) reporting every key item; the office reports for it.
     DistributionEnterprise.objects.create(
         name="国药控股兰州有限公司", credit_code=DISTRIBUTION_CODE, prefecture=lanzhou
@@ -205,6 +212,23 @@ def request_for(world, op):
             [
                 {
                     "prefecture": "620100",
+                    "item": "FH001",
+                    "date": today,
+                    "stock": 10,
+                    "received": 1,
+                    "consumption": 1,
+                    "demand": 1,
+                    "expected_arrivals_3d": 0,
+                    "reason": "first report",
+                }
+            ],
+            None,
+            "office",
+        ),
+        "county_figures_submit": (
+            [
+                {
+                    "county": "620402",
                     "item": "FH001",
                     "date": today,
                     "stock": 10,

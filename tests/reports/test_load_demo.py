@@ -295,21 +295,27 @@ def test_the_data_files_load_what_the_python_modules_wrote(demo):
         "County": 86,
         "Item": 44,
         # 6 then; issue 14 added one reporter for each of the 3 distribution enterprises,
-        # issue 15 three unit requesters.
-        "User": 12,
+        # issue 15 three unit requesters, and for three-level dispatch two prefecture leads,
+        # Dingxi's officer and four county officers (榆中县, 陇西县; 金川区 and 永昌县, whose
+        # figures 金昌市's rows are derived from).
+        "User": 12 + 7,
         "ProtectedStaff": 75,
         "Norm": 20,
         "DailyFigure": 23_244,
-        "Warehouse": 5,
-        "StockEvent": 971,
-        "StockEventLine": 4_723,
-        "StockBalance": 41,
-        # 29 then; issue 15 added 3 key units (destinations.csv).
-        "Destination": 32,
+        # Three-level dispatch added DX01; 4 receipts into LZ01 and DX01 (3 + 2 + 3 + 3
+        # lines) and the issues of the 6 onward batches (4 + 3 + 4 and 3 + 4 + 4 lines); DX01
+        # holds 6 items (FH001, FH002, FH003, FH004, XD001, XD005), LZ01 held all it received.
+        "Warehouse": 5 + 1,
+        "StockEvent": 971 + 4 + 6,
+        "StockEventLine": 4_723 + 11 + 22,
+        "StockBalance": 41 + 6,
+        # 29 then; issue 15 added 3 key units and 4 counties (destinations.csv).
+        "Destination": 32 + 4,
         "Donation": 4,
-        "DispatchBatch": 58,
-        "DispatchBatchLine": 218,
-        "BatchReceipt": 218,
+        # + the 6 onward batches (22 lines, each received once) and Dingxi's draft (3 lines).
+        "DispatchBatch": 58 + 6 + 1,
+        "DispatchBatchLine": 218 + 22 + 3,
+        "BatchReceipt": 218 + 22,
         "Producer": 25,
         "ProductionLine": 56,
         "Licence": 16,
@@ -324,10 +330,14 @@ def test_the_data_files_load_what_the_python_modules_wrote(demo):
         "demand": 52_914_979,
         "expected_arrivals_3d": 101_156_266,
     }
-    assert StockEventLine.objects.aggregate(s=Sum("quantity"))["s"] == 1_124_127
+    # Three-level dispatch (onward.yaml): LZ01 and DX01 received 88,000 + 50,000 from the
+    # province's batches and shipped 68,000 + 38,500 onward: + 31,500 on the ledger. The onward
+    # batches carry 68,000 + 38,500 and the draft 3,500 (+ 110,000); 96,500 of it arrived (all
+    # but half of 620100-2020-003, 10,000, and the draft).
+    assert StockEventLine.objects.aggregate(s=Sum("quantity"))["s"] == 1_124_127 + 31_500
     assert DispatchBatchLine.objects.aggregate(q=Sum("quantity"), r=Sum("received_quantity")) == {
-        "q": 4_637_000,
-        "r": 4_601_000,
+        "q": 4_637_000 + 110_000,
+        "r": 4_601_000 + 96_500,
     }
     assert ProductionReport.objects.aggregate(
         o=Sum("output"), r=Sum("to_reserve"), s=Sum("factory_stock")
@@ -340,8 +350,9 @@ def test_the_data_files_load_what_the_python_modules_wrote(demo):
 # --- the reserve ledger -----------------------------------------------------------------
 
 
-def test_it_sets_up_the_reserve_and_two_prefecture_warehouses(demo):
-    """Two provincial reserve warehouses, a producer's held reserve, Lanzhou's and Tianshui's."""
+def test_it_sets_up_the_reserve_and_three_prefecture_warehouses(demo):
+    """Two provincial reserve warehouses, a producer's held reserve, Lanzhou's, Tianshui's and
+    (three-level dispatch) Dingxi's."""
     kinds = dict(Warehouse.objects.values_list("code", "kind"))
     assert kinds == {
         "SZ01": WarehouseKind.PROVINCIAL_RESERVE,
@@ -349,10 +360,12 @@ def test_it_sets_up_the_reserve_and_two_prefecture_warehouses(demo):
         "DC01": WarehouseKind.PRODUCER_HELD,
         "LZ01": WarehouseKind.PREFECTURE,
         "TS01": WarehouseKind.PREFECTURE,
+        "DX01": WarehouseKind.PREFECTURE,
     }
     sz01 = Warehouse.objects.get(code="SZ01")
     assert (sz01.name_zh, sz01.prefecture.code) == ("省级医疗物资储备一库", "620100")
     assert Warehouse.objects.get(code="TS01").prefecture.code == "620500"
+    assert Warehouse.objects.get(code="DX01").prefecture.code == "621100"
 
 
 def test_it_posts_sixty_days_of_every_kind_of_event(demo):

@@ -46,9 +46,10 @@ def test_the_demo_folder_reads_without_a_problem():
 
     assert (province.start, province.days, province.seed) == (dt.date(2020, 1, 25), 60, 20200125)
     assert province.last_day == dt.date(2020, 3, 24)
-    # 6 users, one per role, a reporter for each of the 3 distribution enterprises, and 3
-    # unit requesters (issue 15).
-    assert len(province.producers) == 25 and len(province.users) == 6 + 3 + 3
+    # 6 users, one per role, a reporter for each of the 3 distribution enterprises, 3 unit
+    # requesters (issue 15), and for three-level dispatch two prefecture leads, Dingxi's
+    # officer and four county officers.
+    assert len(province.producers) == 25 and len(province.users) == 6 + 3 + 3 + 7
 
 
 def test_it_names_the_file_row_and_field_of_every_problem(gansu_copy):

@@ -20,6 +20,7 @@ def every_nav_page(user):
     urls = [
         reverse("reports:overview"),
         reverse("inventory:daily_entry"),
+        reverse("inventory:county_status"),
         reverse("allocation:request_list"),
         reverse("allocation:request_fill_rates"),
         reverse("allocation:batch_list"),
@@ -52,6 +53,9 @@ def every_nav_page(user):
     ]
     if user.prefecture_id:
         urls.append(reverse("reports:prefecture", args=[user.prefecture.code]))
+    if user.county_id:
+        # A county officer's own figures (the office reaches that page from the status page).
+        urls.append(reverse("inventory:county_entry"))
     return urls
 
 
@@ -83,6 +87,10 @@ def unit_requester(db):
         "distribution_reporter",
         "unit_requester",
         "admin_user",
+        # Three-level dispatch (issue 15): Lanzhou's lead reads like its officer; Yuzhong's
+        # county officer sees its batches and requests only.
+        "lead",
+        "county_officer",
     ],
 )
 def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request, who, lanzhou):
@@ -106,6 +114,9 @@ def test_each_link_shows_exactly_when_its_page_lets_the_user_in(client, request,
         ("distribution_reporter", ["allocation", "administration"]),
         # Requests sit with the batches that answer them.
         ("unit_requester", ["allocation", "administration"]),
+        ("lead", MENUS),
+        # Its county's figures (where its prefecture reports as their sum), batches, requests.
+        ("county_officer", ["figures", "allocation", "administration"]),
     ],
 )
 def test_the_links_sit_in_menus_and_a_menu_without_links_is_left_out(client, request, who, menus):
@@ -164,7 +175,9 @@ def test_the_office_sees_how_many_requests_await_triage_in_one_query(
 
     with django_assert_num_queries(1):
         assert requests_awaiting_triage({"user": office}) == 2
-    with django_assert_num_queries(0):
+    # An officer triages its counties' requests (three-level dispatch): one query, and
+    # Lanzhou's own requests are not among them.
+    with django_assert_num_queries(1):
         assert requests_awaiting_triage({"user": officer}) == 0
     client.force_login(office)
     nav = nav_of(client.get(reverse("exports:list")).content.decode())
@@ -172,6 +185,19 @@ def test_the_office_sees_how_many_requests_await_triage_in_one_query(
     # The officer who asked has no badge (the office triages).
     client.force_login(officer)
     assert "nav-awaiting-triage" not in nav_of(client.get(reverse("exports:list")).content.decode())
+
+
+def test_the_lead_and_the_county_officer_see_their_batches_in_the_nav(client, lead, county_officer):
+    client.force_login(lead)
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    assert reverse("allocation:batch_list") in nav
+    assert reverse("reports:prefecture", args=["620100"]) in nav
+    assert reverse("inventory:daily_entry") not in nav  # a lead enters no figures
+    client.force_login(county_officer)
+    nav = nav_of(client.get(reverse("exports:list")).content.decode())
+    links = set(re.findall(r'<a href="([^"]+)"', nav))
+    assert {reverse("allocation:batch_list"), reverse("allocation:request_list")} <= links
+    assert reverse("reports:prefecture", args=["620100"]) not in links
 
 
 def test_a_unit_requester_lands_on_the_request_list(client, db):

@@ -18,7 +18,7 @@ from allocation.models import Destination, DestinationKind, DispatchBatch, Suppl
 from inventory.models import StockEvent, StockEventKind, WarehouseKind
 from production.models import Producer
 from supplycoord import permissions
-from supplycoord.models import Prefecture
+from supplycoord.models import County, Prefecture
 from tests.factories import WarehouseFactory
 
 ROLES = (
@@ -125,6 +125,9 @@ def world(lanzhou, tianshui, yuzhong, reporter, requester):
         # Lanzhou's own batch, from LZ01 to its county; the province's, to that county.
         "lanzhou_batch": DispatchBatch(destination=county, issuing_prefecture=lanzhou),
         "province_to_county": DispatchBatch(destination=county),
+        # County figures (issue 15 §3): Lanzhou's 榆中县 (the county officer's) and 皋兰县.
+        "yuzhong": yuzhong,
+        "gaolan": County.objects.create(prefecture=lanzhou, code="620122", name_zh="皋兰县"),
     }
 
 
@@ -215,6 +218,14 @@ TABLE = [
     ("can_view_request", ("hospital_request",), PROVINCE | {"requester"}),
     ("can_withdraw_request", ("county_request",), OFFICE | {"officer", "county"}),
     ("can_withdraw_request", ("hospital_request",), OFFICE | {"requester"}),
+    # County figures (issue 15 §3): the office and a county officer for its own county enter
+    # them; the province and a prefecture's officers and lead read them; the office switches a
+    # prefecture to reporting as the sum of its counties.
+    ("can_enter_county_figures", (), OFFICE | {"county"}),
+    ("can_report_for_county", ("yuzhong",), OFFICE | {"county"}),
+    ("can_report_for_county", ("gaolan",), OFFICE),
+    ("can_read_county_figures", (), PROVINCE | {"officer", "outsider", "lead"}),
+    ("can_set_reports_as_sum", (), OFFICE),
 ]
 
 
@@ -496,3 +507,32 @@ def test_distribution_reporters_see_and_report_for_their_own_enterprises_only(
     # A reporter's scope is part of what an export is kept for.
     assert f"distribution_enterprises={lanzhou_one.pk}" in permissions.access_scope(mine)
     assert permissions.access_scope(other).endswith("distribution_enterprises=")
+
+
+def test_the_county_scope_gives_the_province_a_prefectures_readers_and_a_county_its_own(
+    users, world
+):
+    """Issue 15 §3: Lanzhou's counties to its officer and lead, 榆中县 alone to its county
+    officer, none to Tianshui's officer or anyone else."""
+    seen = {
+        role: set(
+            permissions.scope_counties(users[role], County.objects.all()).values_list(
+                "code", flat=True
+            )
+        )
+        for role in ROLES
+    }
+
+    lanzhou = {"620122", "620123"}
+    assert seen == {
+        "office": lanzhou,
+        "leader": lanzhou,
+        "admin": lanzhou,
+        "officer": lanzhou,
+        "outsider": set(),
+        "lead": lanzhou,
+        "county": {"620123"},
+        "reporter": set(),
+        "requester": set(),
+        "anonymous": set(),
+    }
