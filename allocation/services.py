@@ -84,6 +84,8 @@ FRONT_LINE_KINDS = (
 TEXT_LIMITS = {"reason": 500, "carrier": 128, "vehicle": 64}
 # A quantity above this is a typing error (the bound of every door, see supplycoord.lib.text).
 MAX_QUANTITY = settings.SUPPLYCOORD["MAX_QUANTITY"]
+# The largest number a batch series counts to (its PositiveIntegerField `last_number`).
+MAX_SEQUENCE_NUMBER = 2_147_483_647
 
 
 class AllocationError(Exception):
@@ -414,6 +416,17 @@ def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=
         donation = donations[line["donation"].pk] if line["donation"] is not None else None
         if donation is None:
             continue
+        # The warehouse first: a donation held elsewhere is not the caller's to draw on, nor
+        # to learn the donor of (a prefecture's officer issues from its own warehouse only).
+        if donation.warehouse_id != source_warehouse.pk:
+            raise AllocationInvalid(
+                [
+                    (
+                        index,
+                        _("The donated goods are in another warehouse: dispatch them from there."),
+                    )
+                ]
+            )
         if not donation_allows(donation, destination):
             raise DonationRestricted(
                 _(
@@ -426,15 +439,6 @@ def _check_donations(lines: list[dict], *, destination, source_warehouse, batch=
                     "restriction": donation.get_restriction_display(),
                     "destination": destination.name,
                 }
-            )
-        if donation.warehouse_id != source_warehouse.pk:
-            raise AllocationInvalid(
-                [
-                    (
-                        index,
-                        _("The donated goods are in another warehouse: dispatch them from there."),
-                    )
-                ]
             )
         wanted[(donation.pk, line["item"].pk)] += line["quantity"]
     for donation_id in donation_ids:
@@ -1196,7 +1200,8 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
     importing user; `dispatched_at` required: only batches
     that left are migrated), `receipts` [{"at", "by", "quantities": [per line, in order],
     "note"}], `complete` (receipt completed even if lines are short: the difference stays as
-    a discrepancy), `closed_at` and `close_note`, optional `issue_client_uuid`.
+    a discrepancy), `closed_at`, `closed_by` (checked as the others) and `close_note`,
+    optional `issue_client_uuid`.
 
     The issue events of every batch are posted in one `stock_events_import` call (stock
     never negative at any point; a shortage refuses the whole import). A batch whose number
@@ -1219,11 +1224,17 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
     for index, raw in enumerate(batches):
         number = raw.get("number") or ""
         match = (
-            re.fullmatch(r"(?:(\w{1,8})-)?(\d{4})-(\d{3,})", number)
+            re.fullmatch(r"(?:(\w{1,8})-)?(\d{4})-(\d{3,})", number, re.ASCII)
             if isinstance(number, str)
             else None
         )
-        if match is None:
+        # A number the batch's column or its series' counter cannot hold is refused here, not
+        # by the database half-way through the migration.
+        if (
+            match is None
+            or len(number) > DispatchBatch._meta.get_field("number").max_length
+            or int(match.group(3)) > MAX_SEQUENCE_NUMBER
+        ):
             raise AllocationInvalid([(index, _("A batch number looks like 2020-058."))])
         prefix, year, sequence = match.group(1), int(match.group(2)), int(match.group(3))
         top[(prefix, year)] = max(top.get((prefix, year), 0), sequence)
@@ -1282,10 +1293,13 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
             audit_note=HISTORY_NOTE,
             **values,
         )
+        # Whoever the paper names, or the importing office when it names nobody, must be
+        # someone the batch's level lets act: a prefecture's batch names its own officers.
         for who, rule in (("created_by", can_edit_batch), ("dispatched_by", can_dispatch_batch)):
-            if raw.get(who) and not rule(raw[who], batch):
+            person = raw.get(who) or user
+            if not rule(person, batch):
                 message = _("%(user)s may not act on batch %(number)s.")
-                raise AllocationInvalid([(index, message % {"user": raw[who], "number": number})])
+                raise AllocationInvalid([(index, message % {"user": person, "number": number})])
         approved_by = raw.get("approved_by") or user
         if not can_approve_batch(approved_by, batch):
             message = _("%(user)s may not approve batch %(number)s.")
@@ -1395,8 +1409,17 @@ def batches_import_history(*, user, batches: list[dict]) -> list[DispatchBatch]:
                 raise AllocationInvalid(
                     [(None, _("A batch is closed after it was dispatched and not in the future."))]
                 )
+            closed_by = raw.get("closed_by") or user
+            if not can_close_batch(closed_by, batch):
+                message = _("%(user)s may not act on batch %(number)s.")
+                raise AllocationInvalid(
+                    [(None, message % {"user": closed_by, "number": batch.number})]
+                )
             batch = _closed(
-                batch, by=user, at=_aware(closed_at), note=raw.get("close_note") or HISTORY_NOTE
+                batch,
+                by=closed_by,
+                at=_aware(closed_at),
+                note=raw.get("close_note") or HISTORY_NOTE,
             )
         batch.replayed = False
     batch_moved(dates=dates)

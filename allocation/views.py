@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from inventory.models import StockBalance
+from inventory.models import StockBalance, Warehouse
 from inventory.selectors import ledger_items, office_province, warehouses_visible_to
 from supplycoord.lib.dates import local_today
 from supplycoord.permissions import (
@@ -31,7 +31,9 @@ from supplycoord.permissions import (
     can_read_batches,
     can_read_prefecture_data,
     can_receive_batch,
+    can_view_warehouse,
     require,
+    scope_issuing_warehouses,
 )
 from supplycoord.views_exports import (
     export_response,
@@ -211,8 +213,12 @@ def _detail_context(request, batch, **extra):
         "next_actions": [a for a in actions if a["name"] != "cancel"],
         "cancel_action": next((a for a in actions if a["name"] == "cancel"), None),
         "cancel_open": False,
-        # A draft asking more than its warehouse can give is flagged, not refused.
-        "draft_shortfalls": draft_shortfalls(batch),
+        # A draft asking more than its warehouse can give is flagged, not refused. The flag
+        # tells the warehouse's balance: shown to whoever reads that warehouse (the issuer,
+        # its approver), not to the destination's county or prefecture below it.
+        "draft_shortfalls": draft_shortfalls(batch)
+        if can_view_warehouse(user, batch.source_warehouse)
+        else [],
         "batch": batch,
         # Late as of today in the office, as the list and the overview of today count it.
         "days_overdue": days_overdue(batch, date=local_today()),
@@ -295,10 +301,15 @@ def batch_action(request, number, action):
 # --- The draft form ----------------------------------------------------------------------
 
 
-def _donation_choices():
+def _donation_choices(user):
+    """The donations held in the warehouses `user` issues from: a prefecture's officer is not
+    shown the province's donations (nor their donors); the service refuses any other anyway."""
+    warehouses = scope_issuing_warehouses(user, Warehouse.objects.all())
     return [
         (str(d.pk), f"{d.donor_name} · {d.received_on:%Y-%m-%d} · {d.warehouse.code}")
-        for d in Donation.objects.select_related("warehouse").order_by("-received_on", "-id")
+        for d in Donation.objects.filter(warehouse__in=warehouses)
+        .select_related("warehouse")
+        .order_by("-received_on", "-id")
     ]
 
 
@@ -335,7 +346,10 @@ def batch_form(request, number=None):
         if batch.status != BatchStatus.DRAFT:
             messages.warning(request, _("Only a draft can be edited."))
             return redirect("allocation:batch_detail", batch.number)
-    form_kwargs = {"item_choices": _item_choices(), "donation_choices": _donation_choices()}
+    form_kwargs = {
+        "item_choices": _item_choices(),
+        "donation_choices": _donation_choices(request.user),
+    }
     page_errors, conflict = [], False
 
     if request.method == "POST":

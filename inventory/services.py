@@ -98,6 +98,28 @@ class DailyFiguresKind(EntryKind):
     def may_write(self, user, owner):
         return can_report_for_prefecture(user, owner)
 
+    def prepare(self, owners):
+        # Whether a prefecture reports as the sum of its counties is read again, under a share
+        # lock held to commit: the office's switch and the counties' derivation lock the
+        # prefecture's row for update (inventory.county_figures), so a switch made while this
+        # submission was being read is seen here, and refused by check_row, rather than its
+        # rows overwriting what the counties derive. Submissions of one prefecture share it.
+        ids = sorted({owner.pk for owner in owners})
+        if not ids:
+            return
+        table = connection.ops.quote_name(Prefecture._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, reports_as_sum_of_counties FROM {table} "
+                "WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+                [ids],
+            )
+            summed = dict(cursor.fetchall())
+        for owner in owners:
+            owner.reports_as_sum_of_counties = summed.get(
+                owner.pk, owner.reports_as_sum_of_counties
+            )
+
     def check_row(self, *, owner, item, figures):
         # A prefecture reporting as the sum of its counties has its rows derived from theirs
         # (inventory.county_figures): nobody enters them directly, at any door. A refusal of

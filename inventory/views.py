@@ -355,7 +355,11 @@ def county_status(request):
         if prefecture is None or not can_set_reports_as_sum(user):
             raise PermissionDenied
         form = forms.ReportsAsSumForm(request.POST)
-        if form.is_valid():
+        if not code:
+            # The page's form names its prefecture: a post without one switches nothing,
+            # rather than whichever prefecture the page would open on.
+            refusal = _("Choose the prefecture to switch.")
+        elif form.is_valid():
             try:
                 prefecture = county_figures.prefecture_set_reports_as_sum(
                     user=user, prefecture=prefecture, value=form.cleaned_data["value"]

@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import re
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
@@ -94,6 +95,8 @@ class ProvinceUser:
     first_name: str
     superuser: bool
     row: int = dataclasses.field(default=0, compare=False)  # its row in users.csv
+    # A county officer's county (issue 15, three-level dispatch); users.csv's optional column.
+    county_code: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +185,10 @@ class Province:
     # below (requests.yaml), each a dict as `_requests` reads it.
     claimant_staff: tuple = ()
     requests: tuple = ()
+    # Three-level dispatch (optional onward.yaml, `_onward` reads it): the prefecture
+    # warehouses' receipts from the province's batches, their onward batches to counties, a
+    # draft, and the counties' requests; {} when the folder has none.
+    onward: dict = dataclasses.field(default_factory=dict)
 
     # Days every date of the folder was moved by (`province_shift`); 0 as the files write them.
     shift_days: int = 0
@@ -487,6 +494,52 @@ def _codes(path: Path, *, skip_level=None) -> set[str]:
         }
 
 
+def _sum_of_counties(r, figures_node, prefecture, county_rows) -> dict | None:
+    """province.yaml's figures.sum_of_counties: the prefecture that reports as the sum of its
+    counties and each county's share of its figures, or None. The shares name every active
+    county of the prefecture (else no prefecture row could be derived) and add up to 1."""
+    node = figures_node.get("sum_of_counties") if isinstance(figures_node, dict) else None
+    if node is None:
+        return None
+    f, path = "province.yaml", "figures.sum_of_counties"
+    code = r.field(f, node, path, "prefecture", prefecture)
+
+    def share(value):
+        number = _number(value)
+        if not 0 < number <= 1:
+            raise _Bad(_("Must lie above 0 and at most 1."))
+        return number
+
+    shares = _mapping(r, f, node, path, "shares", _one_of(set(county_rows)), share)
+    if code is None or not shares:
+        return None
+    active = {c for c, (p, is_active) in county_rows.items() if p == code and is_active}
+    if set(shares) != active:
+        r.error(
+            f,
+            path,
+            "shares",
+            _("Give a share to each active county of %(prefecture)s: %(counties)s.")
+            % {"prefecture": code, "counties": ", ".join(sorted(active)) or "-"},
+        )
+    elif sum(Fraction(str(share)) for share in shares.values()) != 1:
+        r.error(f, path, "shares", _("The shares must add up to 1."))
+    return {"prefecture": code, "shares": shares}
+
+
+def _county_rows(path: Path) -> dict[str, tuple[str, bool]]:
+    """{county code: (its prefecture's code, active)} of a counties CSV (reference_load_csv's
+    layout; an empty `active` is active)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {
+            (row.get("code") or "").strip(): (
+                (row.get("prefecture_code") or "").strip(),
+                (row.get("active") or "true").strip().lower() not in ("false", "no", "0"),
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
 def _section(r, name, parse, **references) -> dict:
     """A YAML file parsed by `parse`, or {} when the file itself could not be read."""
     node = r.yaml(name)
@@ -511,6 +564,8 @@ def province_read(directory) -> Province:
     # The province's own row is not a prefecture.
     prefectures = _codes(reference["prefectures"], skip_level="province")
     counties = _codes(reference["counties"])
+    county_rows = _county_rows(reference["counties"])
+    county_prefecture = {code: row[0] for code, row in county_rows.items()}
     items = _codes(reference["items"])
     categories = _codes(reference["staff_categories"])
     prefecture = _one_of(prefectures)
@@ -557,6 +612,7 @@ def province_read(directory) -> Province:
         if outlier is not None
         else None
     )
+    figures["sum_of_counties"] = _sum_of_counties(r, figures_node, prefecture, county_rows)
 
     users = tuple(
         ProvinceUser(
@@ -567,6 +623,7 @@ def province_read(directory) -> Province:
             row["first_name"],
             row["superuser"],
             row=row["_row"],
+            county_code=row["county"],
         )
         for row in r.csv(
             "users.csv",
@@ -576,9 +633,12 @@ def province_read(directory) -> Province:
                 "password": _text,
                 "role": _one_of(Role.values),
                 "prefecture": _optional(prefecture),
+                # A county officer's county (issue 15): an optional column, an older folder reads.
+                "county": _optional(_one_of(counties)),
                 "first_name": lambda v: _text(v, optional=True),
                 "superuser": _yes_no,
             },
+            optional=("county",),
         )
     )
     population_rows = r.csv(
@@ -772,7 +832,7 @@ def province_read(directory) -> Province:
         },
         optional=("code", "requesters"),
     )
-    _check_destinations(r, destinations, users)
+    _check_destinations(r, destinations, users, counties)
     claimant_staff = r.csv(
         "claimant_staff.csv",
         key=("claimant", "staff_category"),
@@ -809,7 +869,22 @@ def province_read(directory) -> Province:
         if (directory / "requests.yaml").exists()
         else []
     )
-    _check_roles(r, allocation)
+    onward = (
+        _section(
+            r,
+            "onward.yaml",
+            _onward,
+            item=item,
+            prefecture=prefecture,
+            county_prefecture=county_prefecture,
+            claimants=r.keys("destinations.csv", "name_zh"),
+            users={u.username: u.role for u in users},
+            requests=requests,
+        )
+        if (directory / "onward.yaml").exists()
+        else {}
+    )
+    _check_roles(r, allocation, county_prefecture)
     if r.errors:
         raise ProvinceDataInvalid(r.errors)
     return Province(
@@ -869,6 +944,7 @@ def province_read(directory) -> Province:
             for row in claimant_staff
         ),
         requests=tuple(requests),
+        onward=onward,
     )
 
 
@@ -878,11 +954,20 @@ def _names(value):
     return tuple(part.strip() for part in text.split(";") if part.strip())
 
 
-def _check_destinations(r, destinations: list[dict], users) -> None:
-    """Codes once each; requesters are users of users.csv with the role unit_requester."""
+def _check_destinations(r, destinations: list[dict], users, counties) -> None:
+    """Codes once each; a county's code is its county's (the loader takes the county and its
+    prefecture from it); requesters are users of users.csv with the role unit_requester."""
     roles = {u.username: u.role for u in users}
     codes = {}
     for row in destinations:
+        if row["kind"] == DestinationKind.COUNTY and row["code"] not in counties:
+            r.error(
+                "destinations.csv",
+                row["_row"],
+                "code",
+                _("A county's code is the county's code in counties.csv; “%(value)s” is not one.")
+                % {"value": row["code"]},
+            )
         if row["code"]:
             if row["code"] in codes:
                 r.error(
@@ -907,77 +992,113 @@ def _check_destinations(r, destinations: list[dict], users) -> None:
 _DECISIONS = ("accepted", "accepted_part", "refused")
 
 
+def _request_spec(r, f, element, path, *, item, claimants, users) -> dict:
+    """One request of requests.yaml (or of onward.yaml's `requests`), checked for what the
+    file can tell (the services check the rest as the loader submits it)."""
+    field = functools.partial(r.field, f, element, path)
+    spec = {
+        "key": field("key", _text),
+        "claimant": field("claimant", _one_of(claimants)),
+        "by": field("by", _one_of(set(users))),
+        "submitted": field("submitted", _moment),
+        "urgency": field("urgency", _one_of(("routine", "urgent", "emergency"))),
+        "needed_by": field("needed_by", _date),
+        "justification": field("justification", _text),
+        "triaged": field("triaged", _optional(_moment), default=None),
+        "batch_day": field("batch_day", _optional(_date), default=None),
+        "lines": [],
+    }
+    lines = element.get("lines") if isinstance(element, dict) else None
+    if not isinstance(lines, list) or not lines:
+        r.error(f, path, "lines", _("Expected a list."))
+        return spec
+    for n, line in enumerate(lines):
+        where = f"{path}.lines[{n}]"
+        if not isinstance(line, list) or len(line) not in (2, 3, 4, 5):
+            r.error(f, where, "lines", _("Expected [item, quantity, decision, accepted, reason]."))
+            continue
+        try:
+            code, asked = item(line[0]), _whole(line[1], minimum=1)
+            decision = _one_of(_DECISIONS)(line[2]) if len(line) > 2 else None
+            accepted = _whole(line[3]) if len(line) > 3 else None
+            reason = _text(line[4], optional=True) if len(line) > 4 else ""
+        except _Bad as exc:
+            r.error(f, where, "lines", exc)
+            continue
+        if (decision is None) != (spec["triaged"] is None):
+            r.error(
+                f,
+                where,
+                "lines",
+                _(
+                    "Give a decision on each line of a triaged request, and none on a "
+                    "request awaiting triage."
+                ),
+            )
+        if decision == "accepted":
+            accepted = asked
+        spec["lines"].append(
+            {
+                "item": code,
+                "quantity": asked,
+                "decision": decision,
+                "accepted": accepted,
+                "reason": reason,
+            }
+        )
+    return spec
+
+
+def _unique_keys(r, f, specs, path="requests") -> None:
+    seen = set()
+    for n, spec in enumerate(specs):
+        if spec["key"] in seen:
+            r.error(f, f"{path}[{n}]", "key", _("Each request's key must be unique."))
+        seen.add(spec["key"])
+
+
 def _requests(r, node, *, item, claimants, users) -> dict:
     """requests.yaml: the requests from below, each checked for what the file can tell (the
     services check the rest as the loader submits them)."""
     f = "requests.yaml"
-
-    def request(element, path):
-        field = functools.partial(r.field, f, element, path)
-        spec = {
-            "key": field("key", _text),
-            "claimant": field("claimant", _one_of(claimants)),
-            "by": field("by", _one_of(set(users))),
-            "submitted": field("submitted", _moment),
-            "urgency": field("urgency", _one_of(("routine", "urgent", "emergency"))),
-            "needed_by": field("needed_by", _date),
-            "justification": field("justification", _text),
-            "triaged": field("triaged", _optional(_moment), default=None),
-            "batch_day": field("batch_day", _optional(_date), default=None),
-            "lines": [],
-        }
-        lines = element.get("lines") if isinstance(element, dict) else None
-        if not isinstance(lines, list) or not lines:
-            r.error(f, path, "lines", _("Expected a list."))
-            return spec
-        for n, line in enumerate(lines):
-            where = f"{path}.lines[{n}]"
-            if not isinstance(line, list) or len(line) not in (2, 3, 4, 5):
-                r.error(
-                    f, where, "lines", _("Expected [item, quantity, decision, accepted, reason].")
-                )
-                continue
-            try:
-                code, asked = item(line[0]), _whole(line[1], minimum=1)
-                decision = _one_of(_DECISIONS)(line[2]) if len(line) > 2 else None
-                accepted = _whole(line[3]) if len(line) > 3 else None
-                reason = _text(line[4], optional=True) if len(line) > 4 else ""
-            except _Bad as exc:
-                r.error(f, where, "lines", exc)
-                continue
-            if (decision is None) != (spec["triaged"] is None):
-                r.error(
-                    f,
-                    where,
-                    "lines",
-                    _(
-                        "Give a decision on each line of a triaged request, and none on a "
-                        "request awaiting triage."
-                    ),
-                )
-            if decision == "accepted":
-                accepted = asked
-            spec["lines"].append(
-                {
-                    "item": code,
-                    "quantity": asked,
-                    "decision": decision,
-                    "accepted": accepted,
-                    "reason": reason,
-                }
-            )
-        return spec
-
-    specs = r.items(f, node, "", "requests", request)
-    seen = set()
-    for n, spec in enumerate(specs):
-        if spec["key"] in seen:
-            r.error(f, f"requests[{n}]", "key", _("Each request's key must be unique."))
-        seen.add(spec["key"])
+    specs = r.items(
+        f,
+        node,
+        "",
+        "requests",
+        lambda element, path: _request_spec(
+            r, f, element, path, item=item, claimants=claimants, users=users
+        ),
+    )
+    _unique_keys(r, f, specs)
     return {"requests": specs}
 
 
-def _check_roles(r, allocation: dict) -> None:
+def _check_county(r, row: dict, county_prefecture: dict) -> None:
+    """A county officer's county (issue 15): given, and a county of the row's prefecture;
+    no other role has one. A county cell that is not a county is reported already."""
+    role, county = row.get("role"), row.get("county", "")
+    if role == Role.COUNTY_OFFICER and county is None:
+        r.error("users.csv", row["_row"], "county", _("A county officer needs a county."))
+    elif county and role is not None and role != Role.COUNTY_OFFICER:
+        r.error(
+            "users.csv",
+            row["_row"],
+            "county",
+            _("Only a county officer has a county; leave it empty for the role %(role)s.")
+            % {"role": role},
+        )
+    elif county and row.get("prefecture") and county_prefecture.get(county) != row["prefecture"]:
+        r.error(
+            "users.csv",
+            row["_row"],
+            "county",
+            _("“%(county)s” is not a county of the prefecture %(prefecture)s.")
+            % {"county": county, "prefecture": row["prefecture"]},
+        )
+
+
+def _check_roles(r, allocation: dict, county_prefecture: dict) -> None:
     """The users the load acts as must be in users.csv: the first of each role it needs.
 
     Always the office staff (it enters the figures, the ledger and the register of
@@ -997,6 +1118,14 @@ def _check_roles(r, allocation: dict) -> None:
                 "prefecture",
                 _("A prefecture officer needs a prefecture."),
             )
+        if row.get("role") == Role.PREFECTURE_LEAD and row.get("prefecture", "") is None:
+            r.error(
+                "users.csv",
+                row["_row"],
+                "prefecture",
+                _("A prefecture lead needs a prefecture."),
+            )
+        _check_county(r, row, county_prefecture)
     if any("role" not in row for row in users):
         return  # a wrong role cell is reported already; it may be the role that is missing
     roles = {row["role"] for row in users}
@@ -1443,6 +1572,258 @@ def _allocation(r, node, *, item, warehouse, prefecture, destination_names) -> d
             field(f, damaged, "damaged", "note", _text),
         ),
     }
+
+
+# --- three-level dispatch (issue 15): onward.yaml ---------------------------------------------
+
+
+def onward_numbers(prefecture: str, days: list[dt.date]) -> list[str]:
+    """The numbers of a prefecture's batches leaving on `days` (in that order), in its own
+    series: `<prefecture>-<year>-NNN`, counted from 1 in each year (620100-2020-001)."""
+    counts: dict[int, int] = {}
+    numbers = []
+    for day in days:
+        counts[day.year] = counts.get(day.year, 0) + 1
+        numbers.append(f"{prefecture}-{day.year}-{counts[day.year]:03d}")
+    return numbers
+
+
+def _quantities(item):
+    """{item: quantity ≥ 1}, at least one."""
+
+    def parse(value):
+        if not isinstance(value, dict) or not value:
+            raise _Bad(_("Expected a mapping of items to quantities."))
+        out = {}
+        for code, quantity in value.items():
+            out[item(code)] = _whole(quantity, minimum=1)
+        return out
+
+    return parse
+
+
+def _onward(r, node, *, item, prefecture, county_prefecture, claimants, users, requests) -> dict:
+    """onward.yaml: each prefecture's warehouse, people, receipts from the province's batches,
+    onward batches to its counties and draft; the counties' requests. Checked here: the codes,
+    that the warehouse, the officer, the lead and the counties are that prefecture's, that a
+    batch's moments follow each other and its batches leave in order, that a part received
+    names shipped items and no more than was shipped, that a request's batch goes to it. The
+    loader checks the receipts against the province's batch plan; the services the rest."""
+    f = "onward.yaml"
+    field = r.field
+    warehouses = {
+        row["code"]: row
+        for row in r.seen.get("warehouses.csv", ())
+        if {"code", "kind", "prefecture"} <= set(row)
+    }
+    people = {row["username"]: row for row in r.seen.get("users.csv", ()) if "username" in row}
+    counties = {
+        row["name_zh"]: county_prefecture.get(row["code"])
+        for row in r.seen.get("destinations.csv", ())
+        if row.get("kind") == DestinationKind.COUNTY and "name_zh" in row and "code" in row
+    }
+    # A county whose code is wrong is reported once, in destinations.csv, not again here.
+    unknown = {name for name, code in counties.items() if code is None}
+    quantities = _quantities(item)
+
+    def person(role, code):
+        def parse(value):
+            name = _text(value)
+            row = people.get(name)
+            if row is None or row.get("role") != role or row.get("prefecture") != code:
+                raise _Bad(
+                    _("“%(value)s” is not a user of users.csv with the role %(role)s of %(code)s.")
+                    % {"value": name, "role": role, "code": code}
+                )
+            return name
+
+        return parse
+
+    def county_of(code):
+        def parse(value):
+            name = _text(value)
+            if counties.get(name) != code and name not in unknown:
+                raise _Bad(
+                    _("“%(value)s” is not a county of %(code)s in destinations.csv.")
+                    % {"value": name, "code": code}
+                )
+            return name
+
+        return parse
+
+    def own_warehouse(code):
+        def parse(value):
+            text = _text(value)
+            row = warehouses.get(text)
+            if row is None or row["kind"] != WarehouseKind.PREFECTURE or row["prefecture"] != code:
+                raise _Bad(
+                    _("“%(value)s” is not a prefecture warehouse of %(code)s in warehouses.csv.")
+                    % {"value": text, "code": code}
+                )
+            return text
+
+        return parse
+
+    def batch(code):
+        def parse(element, path):
+            spec = {
+                "destination": field(f, element, path, "destination", county_of(code)),
+                "drafted": field(f, element, path, "drafted", _moment),
+                "approved": field(f, element, path, "approved", _moment),
+                "dispatched": field(f, element, path, "dispatched", _moment),
+                "expected_arrival": field(f, element, path, "expected_arrival", _date),
+                "priority": field(f, element, path, "priority", _one_of(BatchPriority.values)),
+                "reason": field(f, element, path, "reason", lambda v: _text(v, optional=True)),
+                "lines": field(f, element, path, "lines", quantities),
+            }
+            received = element.get("received") if isinstance(element, dict) else None
+            where = f"{path}.received"
+            spec["received"] = {
+                "at": field(f, received, where, "at", _moment),
+                "by": field(f, received, where, "by", _one_of(set(users))),
+                "quantities": field(f, received, where, "quantities", quantities, default=None),
+                "note": field(
+                    f, received, where, "note", lambda v: _text(v, optional=True), default=""
+                ),
+            }
+            moments = [
+                spec["drafted"],
+                spec["approved"],
+                spec["dispatched"],
+                spec["received"]["at"],
+            ]
+            if None not in moments and moments != sorted(moments):
+                r.error(
+                    f,
+                    path,
+                    "dispatched",
+                    _("A batch is drafted, approved, dispatched and received in that order."),
+                )
+            part, lines = spec["received"]["quantities"], spec["lines"]
+            if part is not None and lines is not None:
+                if any(key not in lines or q > lines[key] for key, q in part.items()):
+                    r.error(
+                        f,
+                        where,
+                        "quantities",
+                        _("Receive only items the batch carries, and no more than it carries."),
+                    )
+                elif not spec["received"]["note"]:
+                    r.error(f, where, "note", _("Say in a note why less than shipped arrived."))
+            return spec
+
+        return parse
+
+    out = []
+    numbers = {}  # recorded batch number: (prefecture, destination)
+    elements = node.get("prefectures")
+    if not isinstance(elements, list):
+        r.error(f, "/", "prefectures", _("Expected a list."))
+        elements = []
+    for n, element in enumerate(elements):
+        path = f"prefectures[{n}]"
+        code = field(f, element, path, "prefecture", prefecture)
+        if code is None:
+            continue
+        entry = {
+            "prefecture": code,
+            "warehouse": field(f, element, path, "warehouse", own_warehouse(code)),
+            "officer": field(f, element, path, "officer", person(Role.PREFECTURE_OFFICER, code)),
+            "lead": field(f, element, path, "lead", person(Role.PREFECTURE_LEAD, code)),
+            "carrier": field(
+                f, element, path, "carrier", lambda v: _text(v, optional=True), default=""
+            ),
+            "receipts": r.items(
+                f,
+                element,
+                path,
+                "receipts",
+                lambda e, p: {
+                    "batch": field(f, e, p, "batch", _batch_number_text),
+                    "at": field(f, e, p, "at", _moment),
+                    "lines": field(f, e, p, "lines", quantities),
+                },
+            ),
+            "batches": r.items(f, element, path, "batches", batch(code)),
+        }
+        draft = element.get("draft") if isinstance(element, dict) else None
+        entry["draft"] = (
+            None
+            if draft is None
+            else {
+                "destination": field(f, draft, f"{path}.draft", "destination", county_of(code)),
+                "priority": field(
+                    f, draft, f"{path}.draft", "priority", _one_of(BatchPriority.values)
+                ),
+                "reason": field(f, draft, f"{path}.draft", "reason", _text),
+                "lines": field(f, draft, f"{path}.draft", "lines", quantities),
+                "note": field(
+                    f, draft, f"{path}.draft", "note", lambda v: _text(v, optional=True), default=""
+                ),
+            }
+        )
+        days = [b["dispatched"][0] if b["dispatched"] else None for b in entry["batches"]]
+        moments = [b["dispatched"] for b in entry["batches"]]
+        if None not in moments:
+            if moments != sorted(moments):
+                r.error(
+                    f, path, "batches", _("List a prefecture's batches in the order they left.")
+                )
+            for spec, number in zip(entry["batches"], onward_numbers(code, days), strict=True):
+                spec["recorded"] = number
+                numbers[number] = (code, spec["destination"])
+        out.append(entry)
+    taken = {spec["key"] for spec in requests}
+    county_requests = (
+        r.items(
+            f,
+            node,
+            "",
+            "requests",
+            lambda element, path: {
+                **_request_spec(r, f, element, path, item=item, claimants=claimants, users=users),
+                "triaged_by": field(
+                    f, element, path, "triaged_by", _one_of(set(users)), default=None
+                ),
+                "batch": field(f, element, path, "batch", _batch_number_text, default=None),
+            },
+        )
+        if isinstance(node, dict) and "requests" in node
+        else []
+    )
+    _unique_keys(r, f, county_requests)
+    for n, spec in enumerate(county_requests):
+        path = f"requests[{n}]"
+        if spec["key"] in taken:
+            r.error(f, path, "key", _("This key is taken by a request of requests.yaml."))
+        if spec["claimant"] is not None and spec["claimant"] not in counties:
+            r.error(f, path, "claimant", _("Name a county of destinations.csv."))
+        if spec["batch"] is not None:
+            if spec["triaged"] is None:
+                r.error(f, path, "batch", _("Only a triaged request is answered by a batch."))
+            elif numbers.get(spec["batch"], (None, None))[1] != spec["claimant"]:
+                r.error(
+                    f,
+                    path,
+                    "batch",
+                    _("“%(value)s” is not a batch of this file to the request's county.")
+                    % {"value": spec["batch"]},
+                )
+    return {
+        "channel": field(f, node, "", "channel", _one_of(Channel.values), default="reserve"),
+        "receipt_note": field(f, node, "", "receipt_note", _text),
+        "prefectures": out,
+        "requests": county_requests,
+    }
+
+
+def _batch_number_text(value):
+    text = _text(value)
+    if not re.fullmatch(r"(\d{6}-)?\d{4}-\d{3,}", text):
+        raise _Bad(
+            _("“%(value)s” is not a batch number (2020-047, 620100-2020-002).") % {"value": text}
+        )
+    return text
 
 
 # --- procurement (issue 14): suppliers, reserve-task units, orders, national, distribution --

@@ -34,7 +34,13 @@ from supplycoord.lib.credit_code import ALPHABET, check_character
 from supplycoord.lib.dates import cutoff_for
 from supplycoord.lib.numbers import grouped
 
-from .files import Province, ProvinceDataInvalid, ProvinceFileError, ProvinceProducer
+from .files import (
+    Province,
+    ProvinceDataInvalid,
+    ProvinceFileError,
+    ProvinceProducer,
+    onward_numbers,
+)
 
 # Kinds of warehouse, destination, line and channel, as the files write them.
 PROVINCIAL_RESERVE, PRODUCER_HELD, PREFECTURE = "provincial_reserve", "producer_held", "prefecture"
@@ -360,8 +366,15 @@ def ledger_events(
     names = {w.code: w.name_zh for w in province.warehouses}
     reserve = [w.code for w in province.warehouses if w.kind == PROVINCIAL_RESERVE]
     held_reserve = next((w.code for w in province.warehouses if w.kind == PRODUCER_HELD), None)
+    # The prefecture warehouses this ledger's dispatches reach (ledger.yaml's receiving
+    # weights). Another prefecture warehouse (DX01: onward.yaml stocks it from the province's
+    # batches) is not part of this story, and its prefecture stays among the other
+    # destinations, so the generated ledger is the same with it as without it.
+    receiving = p["dispatch"]["receiving_weights"]
     prefecture_warehouses = {
-        w.code: w.prefecture_code for w in province.warehouses if w.kind == PREFECTURE
+        w.code: w.prefecture_code
+        for w in province.warehouses
+        if w.kind == PREFECTURE and w.code in receiving
     }
     rng = random.Random(f"{seed}:ledger")
     writer = _LedgerWriter(seed=seed, pack_sizes=pack_sizes)
@@ -967,6 +980,69 @@ def batch_reserve_receipts(province: Province, plan: list[PlannedBatch]) -> list
             }
         )
     return events
+
+
+# --- three-level dispatch: the prefectures' onward batches (onward.yaml) --------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OnwardBatch:
+    """A batch a prefecture sent from its own warehouse to one of its counties."""
+
+    prefecture: str
+    warehouse: str
+    officer: str
+    lead: str
+    carrier: str
+    destination: str  # the county destination's Chinese name
+    number: str  # in the year it leaves (a shifted story: the year it now leaves)
+    recorded: str  # the number as the files write it, for onward.yaml's references
+    drafted: dt.datetime
+    approved: dt.datetime
+    dispatched: dt.datetime
+    expected_arrival: dt.date
+    priority: str
+    reason: str
+    lines: dict  # {item: quantity}
+    received_at: dt.datetime
+    received_by: str
+    received: dict  # {item: quantity received}: all of it, or a part on its way
+    receipt_note: str
+
+
+def onward_plan(province: Province) -> list[OnwardBatch]:
+    """The onward batches of onward.yaml, numbered in each prefecture's series in the order
+    they leave (files.onward_numbers); [] when the folder has none."""
+    plan = []
+    for entry in province.onward.get("prefectures", ()):
+        days = [spec["dispatched"][0] for spec in entry["batches"]]
+        numbers = onward_numbers(entry["prefecture"], days)
+        for spec, number in zip(entry["batches"], numbers, strict=True):
+            received = spec["received"]
+            plan.append(
+                OnwardBatch(
+                    prefecture=entry["prefecture"],
+                    warehouse=entry["warehouse"],
+                    officer=entry["officer"],
+                    lead=entry["lead"],
+                    carrier=entry["carrier"],
+                    destination=spec["destination"],
+                    number=number,
+                    recorded=spec["recorded"],
+                    drafted=at(*spec["drafted"]),
+                    approved=at(*spec["approved"]),
+                    dispatched=at(*spec["dispatched"]),
+                    expected_arrival=spec["expected_arrival"],
+                    priority=spec["priority"],
+                    reason=spec["reason"],
+                    lines=dict(spec["lines"]),
+                    received_at=at(*received["at"]),
+                    received_by=received["by"],
+                    received=dict(received["quantities"] or spec["lines"]),
+                    receipt_note=received["note"],
+                )
+            )
+    return plan
 
 
 # --- procurement: orders, distribution enterprises' reports (procurement.yaml) --------------

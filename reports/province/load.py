@@ -22,6 +22,7 @@ import math
 import random
 from collections import defaultdict
 from decimal import Decimal
+from fractions import Fraction
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
@@ -34,14 +35,29 @@ from simple_history.utils import bulk_create_with_history
 from allocation.models import (
     ClaimantStaff,
     Destination,
+    DestinationKind,
+    DispatchBatch,
     DispatchBatchLine,
     RequestAction,
     RequestEvent,
     SupplyRequest,
 )
 from allocation.requests import request_submit, request_triage
-from allocation.services import AllocationError, batches_import_history, donations_import_history
-from inventory.models import DailyFigure, ReceiptSource, StockEvent, StockEventKind, Warehouse
+from allocation.services import (
+    AllocationError,
+    batch_create,
+    batches_import_history,
+    donations_import_history,
+)
+from inventory.county_figures import county_figures_submit, prefecture_set_reports_as_sum
+from inventory.models import (
+    CountyDailyFigure,
+    DailyFigure,
+    ReceiptSource,
+    StockEvent,
+    StockEventKind,
+    Warehouse,
+)
 from inventory.services import LedgerError, ProtectedStaffInvalid, stock_events_import
 from procurement.distribution_services import distribution_enterprise_create
 from procurement.models import (
@@ -87,8 +103,11 @@ from production.services import (
     producer_create,
     production_reports_submit,
 )
+from reports.models import SnapshotBuild, SnapshotRebuild
+from reports.services import snapshot_rebuild_clear, snapshot_rebuild_seen
 from supplycoord.bulk import RowsInvalid
 from supplycoord.lib.dates import local_date
+from supplycoord.lib.numbers import grouped
 from supplycoord.models import (
     County,
     Item,
@@ -199,6 +218,12 @@ def province_users_create(province: Province) -> dict:
             code__in=[u.prefecture_code for u in province.users if u.prefecture_code]
         )
     }
+    counties = {
+        c.code: c
+        for c in County.objects.filter(
+            code__in=[u.county_code for u in province.users if u.county_code]
+        ).select_related("prefecture")
+    }
     created = []
     for spec in province.users:
         if spec.username in existing:
@@ -207,11 +232,16 @@ def province_users_create(province: Province) -> dict:
             raise ValueError(
                 f"prefecture {spec.prefecture_code} of user {spec.username} is not loaded"
             )
+        if spec.county_code and spec.county_code not in counties:
+            raise ValueError(f"county {spec.county_code} of user {spec.username} is not loaded")
+        county = counties.get(spec.county_code)
         user = User(
             username=spec.username,
             first_name=spec.first_name,
             role=spec.role,
-            prefecture=prefectures.get(spec.prefecture_code),
+            # A county officer's prefecture is its county's (the file checks they agree).
+            prefecture=county.prefecture if county else prefectures.get(spec.prefecture_code),
+            county=county,
             is_staff=spec.superuser,
             is_superuser=spec.superuser,
         )
@@ -227,7 +257,7 @@ def province_users_listing(province: Province) -> list[dict]:
     users = {
         u.username: u
         for u in User.objects.filter(username__in=[spec.username for spec in province.users])
-        .select_related("prefecture")
+        .select_related("prefecture", "county")
         .prefetch_related("distribution_enterprises", "producers", "requester_units")
     }
     rows = []
@@ -242,6 +272,8 @@ def province_users_listing(province: Province) -> list[dict]:
                 "role_label": Role(user.effective_role).label,
                 "prefecture": user.prefecture.code if user.prefecture else "",
                 "prefecture_name": user.prefecture.name if user.prefecture else "",
+                "county": user.county.code if user.county else "",
+                "county_name": user.county.name if user.county else "",
                 "password": spec.password,
                 "password_unchanged": user.check_password(spec.password),
                 # Whom a reporter reports for: its enterprises' names, or its producers' count.
@@ -347,12 +379,23 @@ def _office_user():
 def province_daily_figures_create(province: Province, *, fallback_user=None) -> dict:
     """Write the generated figures of every active prefecture and key item; skip existing keys.
 
-    Each prefecture's officer submits its reports; the office enters the others'.
+    Each prefecture's officer submits its reports; the office enters the others'. A prefecture
+    that reports as the sum of its counties (province.yaml's figures.sum_of_counties) has its
+    figures split over its counties and submitted as theirs (`_county_figures_create`): its
+    own rows are derived from them, the same figures.
     """
     prefectures = list(active_prefectures())
     items = list(key_items())
     if not prefectures or not items:
-        return {"created": 0, "existing": 0, "late": 0, "missing": 0, "inconsistent": 0}
+        return {
+            "created": 0,
+            "existing": 0,
+            "late": 0,
+            "missing": 0,
+            "inconsistent": 0,
+            "county_created": 0,
+            "county_existing": 0,
+        }
     fallback_user = fallback_user or _office_user()
     officers = {}
     for officer in User.objects.filter(
@@ -370,6 +413,8 @@ def province_daily_figures_create(province: Province, *, fallback_user=None) -> 
         ).values_list("prefecture_id", "item_id", "date")
     )
 
+    summed = (province.figures.get("sum_of_counties") or {}).get("prefecture")
+    by_counties = []  # the summed prefecture's generated rows, for its counties
     to_create = []
     for code, item_code, date, figures, moment, on_time in generate.daily_figures(
         province,
@@ -377,6 +422,9 @@ def province_daily_figures_create(province: Province, *, fallback_user=None) -> 
         items=[generate.FigureItem(i.code, i.category) for i in items],
     ):
         prefecture, item = prefecture_by_code[code], item_by_code[item_code]
+        if code == summed:
+            by_counties.append((item, date, figures, moment))
+            continue
         if (prefecture.pk, item.pk, date) in existing:
             continue
         figure = DailyFigure(
@@ -396,14 +444,116 @@ def province_daily_figures_create(province: Province, *, fallback_user=None) -> 
         to_create.append(figure)
     if to_create:
         bulk_create_with_history(to_create, DailyFigure, batch_size=2000)
+    counties = {"created": 0, "existing": 0, "derived": 0}
+    if summed in prefecture_by_code:
+        counties = _county_figures_create(
+            province, prefecture=prefecture_by_code[summed], rows=by_counties, office=fallback_user
+        )
 
     plan = generate.figure_plan(province, [p.code for p in prefectures], list(item_by_code))
     return {
-        "created": len(to_create),
+        "created": len(to_create) + counties["derived"],
         "existing": len(existing),
         "late": len(plan.late),
         "missing": len(plan.missing),
         "inconsistent": len(plan.inconsistent),
+        "county_created": counties["created"],
+        "county_existing": counties["existing"],
+    }
+
+
+def _withdraw_unbuilt_rebuilds(requested_before: set) -> None:
+    """The county submissions asked, as any does, for the snapshots of their dates and the 6
+    days after to be built (reports.handlers), built or not. The load asks for no build of a
+    date never built, as its ledger and batches do not (those dates are computed from the data
+    as it stands whenever they are built: `make run` builds the story's days): else the days
+    after the story's last day would be built from carried-forward stock and the dashboards
+    open there. Requests of built dates, and those there before, stay."""
+    built = SnapshotBuild.objects.values("date")
+    for date in (
+        SnapshotRebuild.objects.exclude(date__in=requested_before)
+        .exclude(date__in=built)
+        .values_list("date", flat=True)
+    ):
+        snapshot_rebuild_clear(date=date, seen=snapshot_rebuild_seen(date=date))
+
+
+def _county_split(value: int, shares: list[float]) -> list[int]:
+    """`value` over the shares: each but the last its share rounded down, the last the rest.
+    Exactly as written (0.7 × 30 is 21, not the float's 20.999…)."""
+    parts = [math.floor(value * Fraction(str(share))) for share in shares[:-1]]
+    return [*parts, value - sum(parts)]
+
+
+def _county_figures_create(province: Province, *, prefecture, rows, office) -> dict:
+    """The summed prefecture's generated figures (`rows`: [(item, date, figures, moment)]),
+    split over its counties and submitted through `county_figures_submit` by each county's
+    officer (or the office) as the prefecture's report came in that day, the last county at
+    that moment, the others 10 minutes apart before it: its rows are then derived, the same
+    figures, first submitted and on time as the prefecture's own were.
+
+    The office switches the prefecture to the sum of its counties when none of their figures
+    is there yet; a prefecture switched back since (its counties' figures there) is left as
+    the office left it. County rows already there are not submitted again."""
+    spec = province.figures["sum_of_counties"]
+    codes = list(spec["shares"])
+    shares = [spec["shares"][code] for code in codes]
+    counties = [County.objects.get(code=code) for code in codes]
+    have = set(
+        CountyDailyFigure.objects.filter(
+            county__in=counties, date__range=(province.start, province.last_day)
+        ).values_list("county_id", "item_id", "date")
+    )
+    if not have and not prefecture.reports_as_sum_of_counties:
+        prefecture = prefecture_set_reports_as_sum(user=office, prefecture=prefecture, value=True)
+    if not prefecture.reports_as_sum_of_counties:
+        return {"created": 0, "existing": len(have), "derived": 0}
+    officers = {}
+    for officer in User.objects.filter(
+        role=Role.COUNTY_OFFICER, county__in=counties, is_active=True
+    ).order_by("username"):
+        officers.setdefault(officer.county_id, officer)
+    derived_before = DailyFigure.objects.filter(
+        prefecture=prefecture, date__range=(province.start, province.last_day)
+    ).count()
+    requested_before = set(SnapshotRebuild.objects.values_list("date", flat=True))
+    by_day = defaultdict(list)
+    for item, date, figures, moment in rows:
+        by_day[(date, moment)].append((item, figures))
+    created = 0
+    for (date, moment), day_rows in sorted(by_day.items(), key=lambda kv: kv[0][0]):
+        parts = {
+            item.pk: {name: _county_split(value, shares) for name, value in figures.items()}
+            for item, figures in day_rows
+        }
+        for n, county in enumerate(counties):
+            submitted = [
+                {
+                    "county": county,
+                    "item": item,
+                    "date": date,
+                    **{name: split[n] for name, split in parts[item.pk].items()},
+                }
+                for item, _figures in day_rows
+                if (county.pk, item.pk, date) not in have
+            ]
+            if not submitted:
+                continue
+            with _refused_as("province.yaml", "figures.sum_of_counties", "shares"):
+                county_figures_submit(
+                    user=officers.get(county.pk, office),
+                    rows=submitted,
+                    now=moment - dt.timedelta(minutes=10 * (len(counties) - 1 - n)),
+                )
+            created += len(submitted)
+    derived_after = DailyFigure.objects.filter(
+        prefecture=prefecture, date__range=(province.start, province.last_day)
+    ).count()
+    _withdraw_unbuilt_rebuilds(requested_before)
+    return {
+        "created": created,
+        "existing": len(have),
+        "derived": derived_after - derived_before,
     }
 
 
@@ -501,7 +651,23 @@ def _destinations_create(province: Province) -> dict:
                 "requesters": (),
             }
         )
+    # A county (three-level dispatch) takes its county and prefecture from its code, and its
+    # county officer, where it has one, confirms its receipts.
+    counties = {
+        c.code: c
+        for c in County.objects.filter(
+            code__in=[
+                r["code"] for r in province.destinations if r["kind"] == DestinationKind.COUNTY
+            ]
+        ).select_related("prefecture")
+    }
+    county_officers = {}
+    for officer in User.objects.filter(role=Role.COUNTY_OFFICER, county__isnull=False).order_by(
+        "username"
+    ):
+        county_officers.setdefault(officer.county_id, officer)
     for row in province.destinations:
+        county = counties.get(row["code"]) if row["kind"] == DestinationKind.COUNTY else None
         wanted.append(
             {
                 "kind": row["kind"],
@@ -511,6 +677,15 @@ def _destinations_create(province: Province) -> dict:
                 "code": row.get("code") or None,
                 "key": row["name_zh"],
                 "requesters": row.get("requesters", ()),
+                **(
+                    {
+                        "prefecture": county.prefecture,
+                        "county": county,
+                        "confirming_officer": county_officers.get(county.pk),
+                    }
+                    if county
+                    else {}
+                ),
             }
         )
     existing = {(d.kind, d.name_zh): d for d in Destination.objects.all()}
@@ -581,20 +756,26 @@ def _claimant_staff_create(province: Province, *, by_key, user) -> int:
     return len(rows)
 
 
-def _requests_create(province: Province, *, by_key, office, plan) -> dict:
-    """The requests of requests.yaml not there yet (found by their client UUID), through the
-    request services as of their days: submitted by their requester, triaged by the office.
+def _requests_create(province: Province, *, by_key, office, plan, onward) -> dict:
+    """The requests not there yet (found by their client UUID): requests.yaml's, and the
+    counties' of onward.yaml, through the request services as of their days: submitted by
+    their requester, triaged by the office (or, a county's, by its `triaged_by`, an officer of
+    its prefecture).
 
     Returns {"created", "existing", "links"}: links {(batch number, item code): request line}
-    for the batches of the plan that answer an accepted line (`batch_day`); the loader passes
-    them as the batch lines' "request_line", so the batch services check that nothing goes
-    into batches beyond what was accepted. A request already there links nothing (its batches
-    are there too)."""
-    if not province.requests:
+    for the batches that answer an accepted line (requests.yaml's `batch_day`: the batch of
+    the plan to its claimant that day; onward.yaml's `batch`: that onward batch); the loader
+    passes them as the batch lines' "request_line", so the batch services check that nothing
+    goes into batches beyond what was accepted. A request already there links nothing (its
+    batches are there too)."""
+    entries = [("requests.yaml", n, spec) for n, spec in enumerate(province.requests)]
+    entries += [
+        ("onward.yaml", n, spec) for n, spec in enumerate(province.onward.get("requests", ()))
+    ]
+    if not entries:
         return {"created": 0, "existing": 0, "links": {}}
     uuids = {
-        spec["key"]: generate.allocation_uuid(f"request:{spec['key']}")
-        for spec in province.requests
+        spec["key"]: generate.allocation_uuid(f"request:{spec['key']}") for *_, spec in entries
     }
     have = {
         str(value)
@@ -602,22 +783,23 @@ def _requests_create(province: Province, *, by_key, office, plan) -> dict:
             "client_uuid", flat=True
         )
     }
-    users = {
-        u.username: u
-        for u in User.objects.filter(username__in={spec["by"] for spec in province.requests})
+    names = {spec["by"] for *_, spec in entries} | {
+        spec["triaged_by"] for *_, spec in entries if spec.get("triaged_by")
     }
+    users = {u.username: u for u in User.objects.filter(username__in=names)}
     items = {i.code: i for i in Item.objects.all()}
     batches = {(b.key, b.day): b for b in plan}
+    onward_number = {b.recorded: b.number for b in onward}
     links, created = {}, 0
-    # Numbered in the order they came in (XQ-2020-001 first), whatever the file's order.
-    for n, spec in sorted(enumerate(province.requests), key=lambda entry: entry[1]["submitted"]):
+    # Numbered in the order they came in (XQ-2020-001 first), whatever the files' order.
+    for file, n, spec in sorted(entries, key=lambda entry: entry[2]["submitted"]):
         if uuids[spec["key"]] in have:
             continue
-        where = f"requests[{n}]"
-        with _refused_as("requests.yaml", where, "lines"):
+        with _refused_as(file, f"requests[{n}]", "lines"):
             claimant = by_key.get(spec["claimant"])
-            if claimant is None or spec["by"] not in users:
-                raise ValueError(f"{spec['key']}: the claimant or the requester is not loaded")
+            triager = users.get(spec["triaged_by"]) if spec.get("triaged_by") else office
+            if claimant is None or spec["by"] not in users or triager is None:
+                raise ValueError(f"{spec['key']}: the claimant or a user is not loaded")
             request, _new = request_submit(
                 user=users[spec["by"]],
                 claimant=claimant,
@@ -635,7 +817,7 @@ def _requests_create(province: Province, *, by_key, office, plan) -> dict:
                 continue
             lines = list(request.lines.order_by("pk"))
             request = request_triage(
-                user=office,
+                user=triager,
                 request=request,
                 expected_version=request.version,
                 decisions=[
@@ -649,27 +831,31 @@ def _requests_create(province: Province, *, by_key, office, plan) -> dict:
                 ],
                 now=generate.at(*spec["triaged"]),
             )
-            if spec["batch_day"] is None:
+            if spec.get("batch"):
+                number = onward_number[spec["batch"]]
+            elif spec["batch_day"] is not None:
+                batch = batches.get((spec["claimant"], spec["batch_day"]))
+                if batch is None:
+                    raise ValueError(
+                        f"{spec['key']}: no batch to {spec['claimant']} on {spec['batch_day']}"
+                    )
+                number = batch.number
+            else:
                 continue
-            batch = batches.get((spec["claimant"], spec["batch_day"]))
-            if batch is None:
-                raise ValueError(
-                    f"{spec['key']}: no batch to {spec['claimant']} on {spec['batch_day']}"
-                )
             for line, x in zip(lines, spec["lines"], strict=True):
                 if x["decision"] != "refused":
-                    links[(batch.number, x["item"])] = line
+                    links[(number, x["item"])] = line
     return {"created": created, "existing": len(have), "links": links}
 
 
-def _batched_events(batches, *, office) -> int:
-    """A "put into a batch" event for each request line a batch created now answers, at the
-    moment the batch was drafted, as `requests_into_batches` writes it; the requests' versions
-    move on."""
+def _batched_events(batches) -> int:
+    """A "put into a batch" event for each request line a batch created now answers, by whoever
+    drafted the batch and at that moment, as `requests_into_batches` writes it; the requests'
+    versions move on."""
     new = [b for b in batches if not b.replayed]
     lines = list(
         DispatchBatchLine.objects.filter(batch__in=new, request_line__isnull=False)
-        .select_related("batch", "request_line")
+        .select_related("batch__created_by", "request_line")
         .order_by("pk")
     )
     if not lines:
@@ -681,7 +867,7 @@ def _batched_events(batches, *, office) -> int:
             action=RequestAction.BATCHED,
             quantity=line.quantity,
             batch=line.batch,
-            by=office,
+            by=line.batch.created_by,
             at=line.batch.created_at,
         )
         for line in lines
@@ -690,6 +876,222 @@ def _batched_events(batches, *, office) -> int:
         version=F("version") + 1
     )
     return len(lines)
+
+
+_ONWARD_NONE = {
+    "receipts_posted": 0,
+    "receipts_existing": 0,
+    "batches_created": 0,
+    "batches_existing": 0,
+    "drafts_created": 0,
+    "drafts_existing": 0,
+    "request_lines_batched": 0,
+}
+
+
+def _onward_receipts(province: Province, *, office, plan) -> list:
+    """The prefecture warehouses' receipts of onward.yaml, each part of what a province batch
+    to that prefecture delivered, after it arrived (checked here against the batch plan: the
+    file cannot see it), posted through stock_events_import (client UUIDs: once)."""
+    dispatch = province.allocation["dispatch"]
+    by_recorded = {b.recorded: b for b in plan}
+    names = {w.code: w.name_zh for w in province.warehouses}
+    taken: dict[tuple, int] = defaultdict(int)
+    events = []
+    for n, entry in enumerate(province.onward.get("prefectures", ())):
+        for k, receipt in enumerate(entry["receipts"]):
+            where = f"prefectures[{n}].receipts[{k}]"
+            b = by_recorded.get(receipt["batch"])
+            if b is None or b.key != entry["prefecture"]:
+                raise ProvinceDataInvalid(
+                    [
+                        ProvinceFileError(
+                            "onward.yaml",
+                            where,
+                            "batch",
+                            _("“%(batch)s” is not a batch of allocation.yaml to %(code)s.")
+                            % {"batch": receipt["batch"], "code": entry["prefecture"]},
+                        )
+                    ]
+                )
+            arrived = b.at + dt.timedelta(
+                days=dispatch["travel_days"][b.kind], hours=dispatch["arrives_hours_after"]
+            )
+            moment = generate.at(*receipt["at"])
+            if moment < arrived:
+                raise ProvinceDataInvalid(
+                    [
+                        ProvinceFileError(
+                            "onward.yaml",
+                            where,
+                            "at",
+                            _("Batch %(batch)s arrived at %(arrived)s; receive it after that.")
+                            % {
+                                "batch": receipt["batch"],
+                                "arrived": province.as_recorded(local_date(arrived)).isoformat(),
+                            },
+                        )
+                    ]
+                )
+            delivered = defaultdict(int)
+            for item, _channel, quantity, _donation in b.lines:
+                delivered[item] += quantity
+            for item, quantity in receipt["lines"].items():
+                taken[(b.recorded, item)] += quantity
+                if taken[(b.recorded, item)] > delivered[item]:
+                    raise ProvinceDataInvalid(
+                        [
+                            ProvinceFileError(
+                                "onward.yaml",
+                                where,
+                                "lines",
+                                _(
+                                    "Batch %(batch)s brought %(delivered)s of %(item)s; its "
+                                    "receipts here take %(taken)s."
+                                )
+                                % {
+                                    "batch": receipt["batch"],
+                                    "delivered": grouped(delivered[item]),
+                                    "item": item,
+                                    "taken": grouped(taken[(b.recorded, item)]),
+                                },
+                            )
+                        ]
+                    )
+            events.append(
+                {
+                    "warehouse": entry["warehouse"],
+                    "kind": "receipt",
+                    "source": ReceiptSource.TRANSFER_IN,
+                    "occurred_at": moment,
+                    "lines": [{"item": i, "quantity": q} for i, q in receipt["lines"].items()],
+                    "counterparty": names.get(b.warehouse, b.warehouse),
+                    "source_document": b.number,
+                    "note": province.onward["receipt_note"],
+                    "client_uuid": generate.allocation_uuid(
+                        f"onward-receipt:{entry['warehouse']}:{b.recorded}:{k}"
+                    ),
+                }
+            )
+    with _refused_as("onward.yaml", "prefectures", "receipts"):
+        return stock_events_import(user=office, events=events) if events else []
+
+
+def _onward_create(province: Province, *, office, plan, onward, by_key, links) -> dict:
+    """Three-level dispatch (onward.yaml): the prefecture warehouses' receipts from the
+    province's batches, then their onward batches to counties, migrated as the prefectures'
+    paper ledgers through `batches_import_history` (drafted and dispatched by the officer,
+    approved by the lead, received by the county's officer or the prefecture's), and each
+    prefecture's draft, created through `batch_create` as its officer (a live draft, found
+    again by its warehouse, county, reason and officer). Idempotent."""
+    if not province.onward:
+        return dict(_ONWARD_NONE)
+    receipts = _onward_receipts(province, office=office, plan=plan)
+    channel = province.onward["channel"]
+    names = {b.officer for b in onward} | {b.lead for b in onward} | {b.received_by for b in onward}
+    names |= {e["officer"] for e in province.onward["prefectures"]}
+    users = {u.username: u for u in User.objects.filter(username__in=names)}
+    missing = sorted(names - set(users))
+    if missing:
+        raise ProvinceDataInvalid(
+            [
+                ProvinceFileError(
+                    "onward.yaml",
+                    "prefectures",
+                    "officer",
+                    _("These users are not loaded: %(users)s.") % {"users": ", ".join(missing)},
+                )
+            ]
+        )
+    rows = []
+    for b in onward:
+        rows.append(
+            {
+                "number": b.number,
+                "source_warehouse": b.warehouse,
+                "destination": by_key[b.destination],
+                "lines": [
+                    {
+                        "item": item,
+                        "quantity": quantity,
+                        "channel": channel,
+                        "request_line": links.get((b.number, item)),
+                    }
+                    for item, quantity in b.lines.items()
+                ],
+                "priority": b.priority,
+                "reason": b.reason,
+                "planned_dispatch_date": local_date(b.dispatched),
+                "expected_arrival": b.expected_arrival,
+                "carrier": b.carrier,
+                "created_at": b.drafted,
+                "created_by": users[b.officer],
+                "approved_by": users[b.lead],
+                "approved_at": b.approved,
+                "dispatched_at": b.dispatched,
+                "dispatched_by": users[b.officer],
+                "receipts": [
+                    {
+                        "at": b.received_at,
+                        "by": users[b.received_by],
+                        "quantities": [b.received.get(item, 0) for item in b.lines],
+                        "note": b.receipt_note,
+                    }
+                ],
+                "issue_client_uuid": generate.allocation_uuid(f"onward-issue:{b.recorded}"),
+            }
+        )
+    with _refused_as("onward.yaml", "prefectures", "batches"):
+        batches = batches_import_history(user=office, batches=rows) if rows else []
+    batched = _batched_events(batches)
+    drafts = _onward_drafts(province, users=users, by_key=by_key, channel=channel)
+    return {
+        "receipts_posted": sum(1 for e in receipts if not e.replayed),
+        "receipts_existing": sum(1 for e in receipts if e.replayed),
+        "batches_created": sum(1 for b in batches if not b.replayed),
+        "batches_existing": sum(1 for b in batches if b.replayed),
+        "request_lines_batched": batched,
+        **drafts,
+    }
+
+
+def _onward_drafts(province: Province, *, users, by_key, channel) -> dict:
+    """Each prefecture's draft awaiting its lead, through `batch_create` as its officer: the
+    service numbers it in the prefecture's series of the present year. Planned for the day
+    after the story's last day."""
+    warehouses = {w.code: w for w in Warehouse.objects.all()}
+    created = existing = 0
+    for n, entry in enumerate(province.onward["prefectures"]):
+        spec = entry["draft"]
+        if spec is None:
+            continue
+        officer, destination = users[entry["officer"]], by_key[spec["destination"]]
+        if DispatchBatch.objects.filter(
+            source_warehouse__code=entry["warehouse"],
+            destination=destination,
+            reason=spec["reason"],
+            created_by=officer,
+        ).exists():
+            existing += 1
+            continue
+        with _refused_as("onward.yaml", f"prefectures[{n}].draft", "lines"):
+            batch_create(
+                user=officer,
+                source_warehouse=warehouses[entry["warehouse"]],
+                destination=destination,
+                lines=[
+                    {"item": item, "quantity": quantity, "channel": channel}
+                    for item, quantity in spec["lines"].items()
+                ],
+                priority=spec["priority"],
+                reason=spec["reason"],
+                planned_dispatch_date=province.last_day + dt.timedelta(days=1),
+                expected_arrival=province.last_day + dt.timedelta(days=1),
+                carrier=entry["carrier"],
+                note=spec["note"],
+            )
+        created += 1
+    return {"drafts_created": created, "drafts_existing": existing}
 
 
 @transaction.atomic
@@ -719,6 +1121,7 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
             "requests_created": 0,
             "requests_existing": 0,
             "request_lines_batched": 0,
+            "onward": _ONWARD_NONE,
         }
     with _refused_as("destinations.csv"):
         destinations = _destinations_create(province)
@@ -757,7 +1160,8 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
         )
     receipts = stock_events_import(user=user, events=batch_receipts)
     # The requests the batches answer are submitted and triaged before them.
-    requests = _requests_create(province, by_key=by_key, office=user, plan=plan)
+    onward = generate.onward_plan(province)
+    requests = _requests_create(province, by_key=by_key, office=user, plan=plan, onward=onward)
     links = requests["links"]
     officers = {d.pk: d.confirming_officer for d in by_key.values()}
     dispatch = p["dispatch"]
@@ -817,14 +1221,19 @@ def province_allocation_create(province: Province, *, user=None, leader=None, in
             }
         )
     batches = batches_import_history(user=user, batches=rows)
-    batched = _batched_events(batches, office=user)
+    batched = _batched_events(batches)
+    # Three-level dispatch: what the prefectures did with part of what these batches brought.
+    onward_loaded = _onward_create(
+        province, office=user, plan=plan, onward=onward, by_key=by_key, links=links
+    )
     return {
         "skipped": False,
+        "onward": onward_loaded,
         "destinations_created": destinations["created"],
         "claimant_staff_created": claimant_staff,
         "requests_created": requests["created"],
         "requests_existing": requests["existing"],
-        "request_lines_batched": batched,
+        "request_lines_batched": batched + onward_loaded["request_lines_batched"],
         "donations_created": sum(1 for d in donations.values() if not d.replayed),
         "receipts_posted": sum(1 for e in receipts if not e.replayed),
         "batches_created": sum(1 for b in batches if not b.replayed),

@@ -112,8 +112,21 @@ def test_the_summary_is_the_same_58_batches_and_4637000_items(demo):
         DestinationKind.OTHER_PROVINCE: 2_052_700,
     }
     # Numbered in the year they now leave, in the same order.
-    numbers = set(DispatchBatch.objects.values_list("number", flat=True))
+    numbers = set(
+        DispatchBatch.objects.filter(issuing_prefecture=None).values_list("number", flat=True)
+    )
     assert numbers == {f"2025-{n:03d}" for n in range(1, 59)}
+    # The prefectures' onward batches (onward.yaml) too, in their own series; they left
+    # 2020-03-11 – 03-23, now 2025-07-01 – 07-13, after the summary's period. Dingxi's draft,
+    # created as the demo is loaded (2025-07-15), follows its three batches of the year.
+    prefectures = set(
+        DispatchBatch.objects.exclude(issuing_prefecture=None).values_list("number", flat=True)
+    )
+    assert prefectures == {
+        *(f"620100-2025-{n:03d}" for n in (1, 2, 3)),
+        *(f"621100-2025-{n:03d}" for n in (1, 2, 3, 4)),
+    }
+    assert DispatchBatch.objects.get(number="621100-2025-004").status == BatchStatus.DRAFT
     last = DispatchBatch.objects.get(number="2025-058")
     assert last.status == BatchStatus.PARTLY_RECEIVED
     assert BatchReceipt.objects.filter(batch=last, note="分批到货, 余量在途").exists()
@@ -150,7 +163,8 @@ def test_loading_again_keeps_the_story_where_it_lies(demo):
         call_command("load_demo", stdout=out)
     assert "2025-05-16 – 2025-07-14" in out.getvalue()
     assert DailyFigure.objects.aggregate(last=Max("date"))["last"] == LAST_DAY
-    assert DispatchBatch.objects.count() == 58
+    # The province's 58, the prefectures' 6 onward batches and Dingxi's draft (not again).
+    assert DispatchBatch.objects.count() == 58 + 6 + 1
 
 
 @pytest.mark.parametrize(
@@ -218,7 +232,7 @@ def test_an_offices_own_folder_keeps_its_dates(demo, tmp_path):
     out = io.StringIO()
     call_command("load_demo", "--data", str(folder), "--as-of", "2025-07-14", stdout=out)
     assert "0 created" in out.getvalue()
-    assert DispatchBatch.objects.count() == 58
+    assert DispatchBatch.objects.count() == 58 + 6 + 1
 
 
 def test_what_is_coming_lies_in_the_days_after_yesterday(demo):

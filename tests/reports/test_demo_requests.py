@@ -54,10 +54,12 @@ def _state_counts(user):
 
 def test_every_destination_is_a_claimant_with_a_code(demo):
     """15 prefecture destinations (14 prefectures and Lanzhou New Area, by their own codes),
+    4 counties (three-level dispatch: 榆中县, 皋兰县, 陇西县, 临洮县, by their county codes),
     4 provincial hospitals, the Hubei team, 3 key units, 9 other provinces and cities."""
     kinds = Counter(Destination.objects.values_list("kind", flat=True))
     assert kinds == {
         DestinationKind.PREFECTURE: 15,
+        DestinationKind.COUNTY: 4,
         DestinationKind.PROVINCIAL_INSTITUTION: 4,
         DestinationKind.AID_TEAM: 1,
         DestinationKind.KEY_UNIT: 3,
@@ -100,50 +102,61 @@ def test_each_unit_requester_requests_for_its_two_or_three_units(demo):
 
 
 def test_requests_by_state_urgency_and_decision(demo):
-    """14 requests: 9 answered by batches and received, 1 refused whole, 3 open (the railway
-    bureau's, accepted in part, and the two emergencies of the last day), 1 awaiting triage
-    (the airport group's). Numbered in the order they came in."""
+    """16 requests: 10 answered by batches and received (榆中县's by Lanzhou's batch among
+    them), 1 refused whole, 3 open (the railway bureau's, accepted in part, and the two
+    emergencies of the last day), 2 awaiting triage (the airport group's, and 陇西县's of the
+    last day, awaiting Dingxi). Numbered in the order they came in, the counties' among the
+    province's (onward.yaml: 榆中县 XQ-2020-011 of 15 March, 陇西县 XQ-2020-015)."""
     office = User.objects.get(username="office")
     assert _state_counts(office) == {
-        "received": 9,
+        "received": 9 + 1,
         "refused": 1,
         "open": 3,
-        "awaiting_triage": 1,
+        "awaiting_triage": 1 + 1,
     }
     assert Counter(SupplyRequest.objects.values_list("urgency", flat=True)) == {
         "emergency": 3,
-        "urgent": 5,
+        "urgent": 5 + 2,
         "routine": 6,
     }
+    # 榆中县's: 2 lines accepted, 1 in part; 陇西县's 3 lines await triage.
     assert Counter(SupplyRequestLine.objects.values_list("decision", flat=True)) == {
-        LineDecision.ACCEPTED: 17,
-        LineDecision.ACCEPTED_PART: 17,
+        LineDecision.ACCEPTED: 17 + 2,
+        LineDecision.ACCEPTED_PART: 17 + 1,
         LineDecision.REFUSED: 3,
-        LineDecision.PENDING: 2,
+        LineDecision.PENDING: 2 + 3,
     }
     # A part and a refusal always give their reason; what was accepted never exceeds the ask.
     assert not SupplyRequestLine.objects.filter(
         decision__in=(LineDecision.ACCEPTED_PART, LineDecision.REFUSED), decision_reason=""
     ).exists()
     numbers = list(SupplyRequest.objects.order_by("submitted_at").values_list("number", flat=True))
-    assert numbers == [f"XQ-2020-{n:03d}" for n in range(1, 15)]
+    assert numbers == [f"XQ-2020-{n:03d}" for n in range(1, 17)]
     first = SupplyRequest.objects.get(number="XQ-2020-001")
     assert (first.claimant.code, first.urgency) == ("GS-YEYLD", "emergency")
-    # One event per submission (14), per decided line (37) and per line put into a batch (28).
+    counties = SupplyRequest.objects.filter(claimant__kind=DestinationKind.COUNTY)
+    assert sorted(counties.values_list("number", "claimant__code")) == [
+        ("XQ-2020-011", "620123"),
+        ("XQ-2020-015", "621122"),
+    ]
+    # One event per submission (14 + 2), per decided line (37 + 榆中县's 3) and per line put
+    # into a batch (28 + 榆中县's 3).
     assert Counter(RequestEvent.objects.values_list("action", flat=True)) == {
-        RequestAction.SUBMITTED: 14,
-        RequestAction.TRIAGED: 37,
-        RequestAction.BATCHED: 28,
+        RequestAction.SUBMITTED: 14 + 2,
+        RequestAction.TRIAGED: 37 + 3,
+        RequestAction.BATCHED: 28 + 3,
     }
 
 
 def test_batch_lines_answer_requests_within_what_was_accepted(demo):
-    """28 batch lines of 9 batches answer request lines: 27,800 + 35,100 + 27,700 (the team),
-    22,600 + 16,400 + 5,800 + 7,100 (the hospitals), 79,400 (Lanzhou), 84,700 (Tianshui)."""
+    """28 batch lines of 9 of the province's batches answer request lines: 27,800 + 35,100 +
+    27,700 (the team), 22,600 + 16,400 + 5,800 + 7,100 (the hospitals), 79,400 (Lanzhou),
+    84,700 (Tianshui); and 3 lines of Lanzhou's 620100-2020-002 榆中县's: 8,000 + 15,000 +
+    6,000 = 29,000."""
     linked = DispatchBatchLine.objects.filter(request_line__isnull=False)
-    assert linked.count() == 28
-    assert linked.values("batch").distinct().count() == 9
-    assert linked.aggregate(q=Sum("quantity"))["q"] == 306_600
+    assert linked.count() == 28 + 3
+    assert linked.values("batch").distinct().count() == 9 + 1
+    assert linked.aggregate(q=Sum("quantity"))["q"] == 306_600 + 29_000
     for line in SupplyRequestLine.objects.annotate(batched=Sum("batch_lines__quantity")):
         assert line.accepted_quantity <= line.quantity
         assert (line.batched or 0) <= line.accepted_quantity
@@ -156,8 +169,13 @@ def test_batch_lines_answer_requests_within_what_was_accepted(demo):
 
 
 def test_the_batches_and_the_ledger_are_unchanged(demo):
-    assert DispatchBatchLine.objects.aggregate(q=Sum("quantity"))["q"] == 4_637_000
-    assert StockEventLine.objects.aggregate(s=Sum("quantity"))["s"] == 1_124_127
+    """The requests move no stock: the province's batches still carry 4,637,000 and the ledger
+    sums to 1,124,127, but for the prefectures' onward stock (onward.yaml, counted in
+    tests/reports/test_demo_three_level.py): 88,000 + 50,000 into LZ01 and DX01, 68,000 +
+    38,500 out to counties: + 31,500."""
+    province = DispatchBatchLine.objects.filter(batch__issuing_prefecture=None)
+    assert province.aggregate(q=Sum("quantity"))["q"] == 4_637_000
+    assert StockEventLine.objects.aggregate(s=Sum("quantity"))["s"] == 1_124_127 + 31_500
 
 
 def test_the_hubei_teams_fill_rate_for_n95(demo):
@@ -197,10 +215,11 @@ def test_the_alert_finds_the_emergency_open_longer_than_12_hours(demo):
     provincial hospital's emergency (08:30, accepted at 10:00, not dispatched) is open longer;
     the Second Hospital's (23:10) is not yet; the team's emergency of January was filled."""
     found = emergency_requests_open_since(DEMO_NOW - dt.timedelta(hours=12))
-    assert [(r.number, r.claimant.code) for r in found] == [("XQ-2020-013", "GS-SRMYY")]
+    # Numbered 014 and 016: 榆中县's request (011) and 陇西县's (015) came in among them.
+    assert [(r.number, r.claimant.code) for r in found] == [("XQ-2020-014", "GS-SRMYY")]
     # By noon both are.
     later = emergency_requests_open_since(DEMO_NOW + dt.timedelta(hours=3) - dt.timedelta(hours=12))
-    assert [r.number for r in later] == ["XQ-2020-013", "XQ-2020-014"]
+    assert [r.number for r in later] == ["XQ-2020-014", "XQ-2020-016"]
 
 
 def test_a_unit_requester_sees_only_its_units_requests(demo):
@@ -218,10 +237,13 @@ def test_a_unit_requester_sees_only_its_units_requests(demo):
         "GS-SZYY",
     }
     assert visible_requests(User.objects.get(username="req_srmyy")).count() == 6
-    # An officer sees its prefecture's; the office all.
+    # An officer sees its prefecture's and its counties' (榆中县's); the office all.
     officer = User.objects.get(username="lanzhou_officer")
-    assert list(visible_requests(officer).values_list("claimant__code", flat=True)) == ["620100"]
-    assert visible_requests(User.objects.get(username="office")).count() == 14
+    assert sorted(visible_requests(officer).values_list("claimant__code", flat=True)) == [
+        "620100",
+        "620123",
+    ]
+    assert visible_requests(User.objects.get(username="office")).count() == 14 + 2
 
 
 def test_loading_again_adds_no_request(demo):
@@ -234,7 +256,7 @@ def test_loading_again_adds_no_request(demo):
     )
     out = io.StringIO()
     call_command("load_demo", "--historical", stdout=out)
-    assert "0 requests created (14 already there)" in out.getvalue()
+    assert "0 requests created (16 already there)" in out.getvalue()
     after = (
         SupplyRequest.objects.count(),
         SupplyRequestLine.objects.count(),

@@ -21,6 +21,7 @@ from inventory.models import (
     FIGURE_FIELDS,
     RESERVE_KINDS,
     AdjustmentReason,
+    CountyDailyFigure,
     DailyFigure,
     StockBalance,
     StockEvent,
@@ -144,9 +145,15 @@ def counts() -> dict:
 
 
 def wipe_daily_figures():
-    """Empty the figure tables as a fresh database would have them (no per-row signals)."""
+    """Empty the figure tables as a fresh database would have them (no per-row signals): the
+    prefectures' and the counties' (金昌市's rows are derived from its counties')."""
     with connection.cursor() as cursor:
-        for model in (DailyFigure.history.model, DailyFigure):
+        for model in (
+            DailyFigure.history.model,
+            DailyFigure,
+            CountyDailyFigure.history.model,
+            CountyDailyFigure,
+        ):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 

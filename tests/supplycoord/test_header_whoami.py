@@ -82,8 +82,9 @@ def test_every_demo_user_has_a_person_name_not_a_role():
     path = Path(settings.BASE_DIR) / "supplycoord/data/demo/gansu/users.csv"
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    # One per role, the 3 distribution enterprises' reporters and the 3 units' requesters.
-    assert len(rows) == 6 + 3 + 3
+    # One per role, the 3 distribution enterprises' reporters, the 3 units' requesters, and
+    # three-level dispatch's two prefecture leads, Dingxi's officer and four county officers.
+    assert len(rows) == 6 + 3 + 3 + 7
     role_words = ("联络员", "特派员", "工作人员", "领导小组", "管理员")
     for row in rows:
         assert row["first_name"], row["username"]

@@ -19,8 +19,8 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Print the demo users (username, role, prefecture, password) for `make run`; with "
-        "--data DIR, the users of that province folder."
+        "Print the demo users (username, role, prefecture or county, password) for `make run`; "
+        "with --data DIR, the users of that province folder."
     )
 
     def add_arguments(self, parser):
@@ -31,9 +31,11 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No demo users yet: run `python manage.py load_demo`.")
             return
-        table = [("username", "role", "prefecture", "password", "reports for")]
+        table = [("username", "role", "prefecture / county", "password", "reports for")]
         for row in rows:
             prefecture = f"{row['prefecture']} {row['prefecture_name']}".strip()
+            if row["county"]:  # a county officer: its county too
+                prefecture = f"{prefecture} / {row['county']} {row['county_name']}"
             password = row["password"] if row["password_unchanged"] else "(changed since load_demo)"
             table.append(
                 (row["username"], f"{row['role_label']}", prefecture, password, row["reports_for"])

@@ -1,7 +1,7 @@
 """Load a province from a folder of data files: by default the demo province (Gansu, early
 2020: reference data, one user per role, protected staff, 60 days of daily figures, the
-reserve ledger of those days, the dispatch batches and donations, the producers with their
-last 30 days of production reports); with --data DIR, an office's own folder of the same layout
+reserve ledger of those days, the dispatch batches and donations, two prefectures' onward
+batches to their counties, the producers with their last 30 days of production reports); with --data DIR, an office's own folder of the same layout
 (supplycoord/data/demo/README.md).
 
 The demo is laid so that its last day is yesterday (--as-of DATE: that day); every date of its
@@ -36,8 +36,9 @@ class Command(BaseCommand):
     help = (
         "Load a province from a folder of data files (default: the demo province, Gansu, in "
         "supplycoord/data/demo/gansu/): reference data, users, protected staff, daily figures, "
-        "the reserve ledger, dispatch batches and donations, producers and their production "
-        "reports. Checks every file first; safe to run again."
+        "the reserve ledger, dispatch batches and donations, the prefectures' onward batches to "
+        "their counties, producers and their production reports. Checks every file first; "
+        "safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -147,6 +148,12 @@ class Command(BaseCommand):
             f"{figures['missing']} missing prefecture-days, {figures['inconsistent']} "
             "inconsistent reports)"
         )
+        if figures.get("county_created") or figures.get("county_existing"):
+            out.write(
+                f"  county figures    {figures['county_created']} created, "
+                f"{figures['county_existing']} already there (a prefecture reporting as the "
+                "sum of its counties: its rows derived from theirs)"
+            )
         out.write(
             f"  reserve ledger    {ledger['warehouses_created']} warehouses created, "
             f"{ledger['events_posted']} stock events posted, {ledger['events_existing']} "
@@ -165,6 +172,15 @@ class Command(BaseCommand):
                 f"({allocation['requests_existing']} already there), "
                 f"{allocation['request_lines_batched']} request lines answered by batches, "
                 f"{allocation['claimant_staff_created']} claimant staff rows"
+            )
+        onward = allocation.get("onward")
+        if onward and any(onward.values()):
+            out.write(
+                f"  three levels      {onward['receipts_posted']} prefecture warehouse receipts "
+                f"posted ({onward['receipts_existing']} already there), "
+                f"{onward['batches_created']} onward batches to counties created "
+                f"({onward['batches_existing']} already there), {onward['drafts_created']} "
+                f"drafts awaiting a prefecture lead ({onward['drafts_existing']} already there)"
             )
         out.write(
             f"  production        {production['mask_producers']} mask producers, "
