@@ -483,9 +483,15 @@ def _reconciliation_row(user, case, *, today):
         first_allowed = earliest_entry_date(user, today=today)
         for day in (case.date, case.date - dt.timedelta(days=1)):
             if day >= first_allowed:
-                url = reverse("inventory:daily_entry") + f"?date={day.isoformat()}"
-                if not user.is_prefecture_officer:
-                    url += f"&prefecture={case.prefecture.code}"
+                if case.prefecture.reports_as_sum_of_counties:
+                    # Its figures are its counties' sums: they are corrected county by county.
+                    url = reverse("inventory:county_status") + (
+                        f"?prefecture={case.prefecture.code}&date={day.isoformat()}"
+                    )
+                else:
+                    url = reverse("inventory:daily_entry") + f"?date={day.isoformat()}"
+                    if not user.is_prefecture_officer:
+                        url += f"&prefecture={case.prefecture.code}"
                 case.correct_links.append((day, url))
     return case
 

@@ -519,3 +519,25 @@ def test_an_officers_queue_runs_the_same_queries_for_a_small_and_a_large_provinc
     with CaptureQueriesContext(connection) as large:
         assert client.get(QUEUE).status_code == 200
     assert len(large) == len(small)
+
+
+def test_it_links_a_sum_of_counties_prefecture_to_its_counties_page_to_correct(
+    client, office, gaps, lanzhou
+):
+    """Issue 15 §3: Lanzhou's figures are its counties' sums (its own entry page refuses them),
+    so both days of the gap are corrected from the counties page of that day."""
+    lanzhou.reports_as_sum_of_counties = True
+    lanzhou.save(update_fields=["reports_as_sum_of_counties"])
+
+    client.force_login(office)
+    links = {
+        case.prefecture.code: [url for _day, url in case.correct_links]
+        for case in client.get(QUEUE).context["page"]
+    }
+
+    counties = reverse("inventory:county_status")
+    assert links["620100"] == [
+        f"{counties}?prefecture=620100&date={DAY.isoformat()}",
+        f"{counties}?prefecture=620100&date={(DAY - dt.timedelta(days=1)).isoformat()}",
+    ]
+    assert links["620500"][0].startswith(reverse("inventory:daily_entry"))
