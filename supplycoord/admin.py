@@ -49,9 +49,20 @@ class ProvinceAdmin(SimpleHistoryAdmin):
 
 @admin.register(Prefecture)
 class PrefectureAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "name_zh", "name_en", "is_gb_code", "active", "priority_weight")
-    list_filter = ("active", "is_gb_code")
+    list_display = (
+        "code",
+        "name_zh",
+        "name_en",
+        "is_gb_code",
+        "active",
+        "priority_weight",
+        "reports_as_sum_of_counties",
+    )
+    list_filter = ("active", "is_gb_code", "reports_as_sum_of_counties")
     search_fields = ("code", "name_zh", "name_en")
+    # Switched only on the counties page (inventory.county_figures.prefecture_set_reports_as_sum:
+    # it needs an active county and takes the lock the counties' submissions take).
+    readonly_fields = ("reports_as_sum_of_counties",)
 
 
 @admin.register(County)
