@@ -166,13 +166,14 @@ def test_lanzhou_reports_as_the_sum_of_its_counties(page, world, language, brows
     assert page.url.split("?")[0].endswith("/inventory/counties/entry/")
     expect(page.locator("main h1")).to_contain_text(words["yuzhong"])
     expect(page.locator("#county-entry-form input[name=date]")).to_have_value(today.isoformat())
-    # Before it saves, both counties are missing.
-    expect(page.locator("#counties-missing .r-missing")).to_have_text(
-        [words["gaolan"], words["yuzhong"]]
-    )
+    # Before it saves, two counties are missing; a county officer is named only its own.
+    expect(page.locator("#counties-missing")).to_contain_text("2")
+    expect(page.locator("#counties-missing .r-missing")).to_have_text([words["yuzhong"]])
     _enter_n95(page, YUZHONG_N95)
-    # Saved: only 皋兰县 is still missing, and Lanzhou has no row yet.
-    expect(page.locator("#counties-missing .r-missing")).to_have_text([words["gaolan"]])
+    # Saved: one county (皋兰县, not named to 榆中县) is still missing; Lanzhou has no row yet.
+    expect(page.locator("#counties-missing")).to_contain_text("1")
+    expect(page.locator("#counties-missing .r-missing")).to_have_count(0)
+    expect(page.locator("#counties-missing")).not_to_contain_text(words["gaolan"])
     expect(page.locator('input[name="FH001-stock"]')).to_have_value("100")
     figure = CountyDailyFigure.objects.get(county__code="620123", item__code="FH001", date=today)
     assert figure.figures() == dict(zip(FIELDS, YUZHONG_N95, strict=True))

@@ -50,9 +50,21 @@ def test_a_county_officer_opens_its_own_grid_with_the_missing_counties(
     html = response.content.decode()
     assert "榆中县" in html and 'name="FH001-stock"' in html
     assert 'id="counties-missing"' in html
-    # Neither county has reported today: both are listed.
+    # Neither county has reported today: both count, but 榆中县's officer is named only its own
+    # county (皋兰县's reporting is Lanzhou's and the province's to follow).
     missing = [c.county.code for c in response.context["status"].missing]
     assert missing == ["620122", "620123"]
+    shown = html.split('id="counties-missing"')[1].split("</p>")[0]
+    assert "榆中县" in shown and "皋兰县" not in shown
+
+
+def test_the_office_is_named_every_missing_county(client, summed, n95, office):
+    client.force_login(office)
+
+    html = client.get(ENTRY + "?county=620123").content.decode()
+
+    shown = html.split('id="counties-missing"')[1].split("</p>")[0]
+    assert "榆中县" in shown and "皋兰县" in shown
 
 
 def test_the_grid_in_english(client, summed, n95, county_officer):
