@@ -85,6 +85,11 @@ def _item_choices():
     ]
 
 
+def _item_units() -> dict:
+    """Each item's unit, shown beside a line's quantity (static/js/request-units.js)."""
+    return {item.code: item.get_unit_display() for item in ledger_items()}
+
+
 def _query_without_page(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)
@@ -249,6 +254,7 @@ def request_new(request):
             "show_errors": show_errors,
             "has_errors": show_errors and bool(page_errors or header.errors or any(formset.errors)),
             "max_rows": forms.MAX_LINE_ROWS,
+            "item_units": _item_units(),
         },
         status=status,
     )

@@ -11,11 +11,12 @@ row in the same transaction. Reads are in allocation/request_selectors.py.
 
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,9 @@ from supplycoord.lib.numbering import next_year_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import max_quantity, text_error
 from supplycoord.models import Item
+from supplycoord.notifications import recipients as to
+from supplycoord.notifications.kinds import translated
+from supplycoord.notifications.services import notify
 from supplycoord.permissions import (
     can_issue_from,
     can_request_for,
@@ -265,7 +269,28 @@ def request_submit(
         for line in parsed
     )
     _event(request, action=RequestAction.SUBMITTED, by=user, at=now).save()
+    if request.urgency == RequestUrgency.EMERGENCY:
+        # Who triages it (the office; a county's, also its prefecture's officers) hears of it.
+        claimant = request.claimant
+        notify(
+            event="request_emergency",
+            recipients=[to.office(), to.prefecture_officers(claimant.prefecture_id)],
+            params={
+                "request": request.number,
+                "claimant": translated(claimant),
+                "needed_by": request.needed_by.isoformat(),
+                "items": [_line_words(line["item"], line["quantity"]) for line in parsed],
+            },
+            url=reverse("allocation:request_detail", args=[request.number]),
+            prefecture_id=claimant.prefecture_id,
+            county_id=claimant.county_id,
+            rule=lambda person: can_triage_request(person, request),
+        )
     return request, True
+
+
+def _line_words(item, quantity) -> dict:
+    return translated(lambda: f"{item.name} {grouped(quantity)} {item.get_unit_display()}")
 
 
 def _locked(request: SupplyRequest, expected_version: int | None) -> SupplyRequest:
@@ -410,6 +435,25 @@ def request_triage(
     RequestEvent.objects.bulk_create(events)
     current.version += 1
     current.save(update_fields=["version"])
+    # Its submitter and the claimant's requesters hear of the decisions (not the decider).
+    claimant = request.claimant  # the caller's row: no query when the rule above read it
+    decided = Counter(line.decision for line in lines.values())
+    notify(
+        event="request_triaged",
+        recipients=[to.users([current.submitted_by_id]), Q(requester_units=claimant.pk)],
+        params={
+            "request": current.number,
+            "claimant": translated(claimant),
+            "accepted": decided[LineDecision.ACCEPTED],
+            "part": decided[LineDecision.ACCEPTED_PART],
+            "refused": decided[LineDecision.REFUSED],
+            "pending": decided[LineDecision.PENDING],
+        },
+        url=reverse("allocation:request_detail", args=[current.number]),
+        prefecture_id=claimant.prefecture_id,
+        county_id=claimant.county_id,
+        rule=lambda person: person.pk != user.pk,
+    )
     return current
 
 

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +41,9 @@ from supplycoord.lib.numbering import next_number
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.text import text_error
 from supplycoord.models import Item, Prefecture
+from supplycoord.notifications import recipients as to
+from supplycoord.notifications.kinds import translated
+from supplycoord.notifications.services import notify
 from supplycoord.permissions import (
     can_approve_batch,
     can_attach_to_batch,
@@ -755,7 +759,7 @@ def batch_create(
     now = timezone.now()
     year = local_date(now).year
     issuer = _issuing_prefecture(source_warehouse)
-    return _draft_write(
+    batch = _draft_write(
         number=_next_batch_number(year, issuer),
         year=year,
         issuing_prefecture=issuer,
@@ -766,6 +770,21 @@ def batch_create(
         at=now,
         **values,
     )
+    # Who approves it (leadership, or the issuing prefecture's lead) hears of it after commit.
+    notify(
+        event="batch_awaiting_approval",
+        recipients=[to.prefecture_leads(issuer.pk) if issuer else to.leadership()],
+        params={
+            "batch": batch.number,
+            "source": translated(source_warehouse),
+            "destination": translated(destination),
+            "lines": len(parsed),
+        },
+        url=reverse("allocation:batch_detail", args=[batch.number]),
+        prefecture_id=batch.issuing_prefecture_id,
+        rule=lambda user: can_approve_batch(user, batch),
+    )
+    return batch
 
 
 def _locked(batch, expected_version) -> DispatchBatch:

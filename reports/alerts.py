@@ -39,6 +39,7 @@ from django.core.mail import send_mail
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -51,6 +52,9 @@ from supplycoord.lib.locks import advisory_xact_lock
 from supplycoord.lib.numbers import grouped
 from supplycoord.lib.pg import array_literal
 from supplycoord.models import Role, User
+from supplycoord.notifications import recipients as to
+from supplycoord.notifications.kinds import translated
+from supplycoord.notifications.services import notify
 from supplycoord.selectors import key_items, prefecture_ids_visible_to
 
 from .models import Alert, AlertKind, ReportingState, ReportingStatus, SnapshotBuild, SnapshotRow
@@ -271,6 +275,27 @@ def alerts_refresh(*, date: dt.date, now: dt.datetime | None = None) -> dict:
             {**arrays, "date": date, "now": now},
         )
         closed, _seen, opened = cursor.fetchone()
+    if opened:
+        # The office hears of the new alerts, one notification per refresh, after commit.
+        opened_kinds = sorted(Counter(key.split(":", 1)[0] for key in opened).items())
+        notify(
+            event="alerts_opened",
+            recipients=[to.office()],
+            params={
+                "date": date.isoformat(),
+                "count": len(opened),
+                "kinds": [
+                    translated(
+                        lambda kind=kind, n=n: (
+                            _("%(kind)s: %(count)s")
+                            % {"kind": AlertKind(kind).label, "count": grouped(n)}
+                        )
+                    )
+                    for kind, n in opened_kinds
+                ],
+            },
+            url=reverse("reports:alerts"),
+        )
     if opened and settings.SUPPLYCOORD.get("ALERT_EMAIL", False):
         keys = list(opened)
         transaction.on_commit(lambda: alerts_email_office(keys=keys))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_inbound, views_production, views_proposals
+from . import screen_views, views, views_inbound, views_production, views_proposals
 from . import views_decisions as decisions
 from .views_demand import demand_estimate, norms
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("trend/", views.trend, name="trend"),
     path("prefectures/<str:code>/", views.prefecture_detail, name="prefecture"),
     path("items/<str:code>/", views.item_detail, name="item"),
+    path("map/", screen_views.mini_map, name="mini_map"),
     path("export/daily.<str:fmt>", views.daily_export, name="export"),
     path("build/", views.build, name="build"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
@@ -37,3 +38,14 @@ urlpatterns += [
     path("alerts/", decisions.alerts, name="alerts"),
     path("alerts/panel/", decisions.alerts_panel, name="alerts_panel"),
 ]
+
+# The big screen (大屏, issue 16 §1) lives at /screen/, outside /reports/: supplycoord/urls.py
+# includes these under the namespace "screen".
+screen_urls = (
+    [
+        path("", screen_views.screen_page, name="index"),
+        path("parts/<str:name>/", screen_views.screen_part, name="part"),
+        path("prefectures/<str:code>/", screen_views.screen_prefecture, name="prefecture"),
+    ],
+    "screen",
+)

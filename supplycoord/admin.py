@@ -255,3 +255,7 @@ class ApiTokenAdmin(token_admin.TokenAdmin):
     def delete_queryset(self, request, queryset):
         for token in queryset.select_related("user"):
             api_token_revoke(token=token, actor=request.user)
+
+
+# Notifications (issue 16): their admin lives with their package.
+from .notifications import admin as notifications_admin  # noqa: E402, F401

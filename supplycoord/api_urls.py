@@ -68,6 +68,12 @@ from .api import (
     PrefectureListView,
     TokenObtainView,
 )
+from .notifications.api import (
+    NotificationListView,
+    NotificationReadAllView,
+    NotificationReadView,
+    NotificationUnreadCountView,
+)
 
 app_name = "api"
 
@@ -204,6 +210,23 @@ urlpatterns = [
     ),
     path("v1/request-fill-rates/", FillRateListView.as_view(), name="request-fill-rates"),
     path("v1/claimants/", ClaimantListView.as_view(), name="claimants"),
+    # Notifications (issue 16): the user's own.
+    path("v1/notifications/", NotificationListView.as_view(), name="notifications"),
+    path(
+        "v1/notifications/unread-count/",
+        NotificationUnreadCountView.as_view(),
+        name="notifications-unread-count",
+    ),
+    path(
+        "v1/notifications/read-all/",
+        NotificationReadAllView.as_view(),
+        name="notifications-read-all",
+    ),
+    path(
+        "v1/notifications/<int:pk>/read/",
+        NotificationReadView.as_view(),
+        name="notification-read",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", OfflineSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),

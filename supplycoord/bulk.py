@@ -624,6 +624,12 @@ def entry_grid_post(kind: EntryKind, request, *, owner, rows, date, reason, save
         return None, page_errors
     counts = {name: grouped(n) for name, n in result.as_dict().items()}
     messages.success(request, saved % {kind.owner: owner.name, "date": date.isoformat(), **counts})
+    if request.headers.get("X-Entry-Grid") == "fetch":
+        # Sent by static/js/offline-entry.js: "saved" said plainly (a followed redirect could
+        # not be told from the log-in page's), and where to go; the message waits there.
+        response = HttpResponse(status=204)
+        response["X-Entry-Saved"] = next_url
+        return response, []
     return redirect(next_url), []
 
 
@@ -641,8 +647,15 @@ def grid_context(
     save_label,
 ) -> dict:
     """What templates/partials/_entry_grid.html shows. Each of `rows` has `item`, `values`,
-    `errors` and `reference`: the cells before the inputs, as (text, note, numeric)."""
-    columns = [(field.name, field.grid_label) for field in kind.fields]
+    `errors` and `reference`: the cells before the inputs, as (text, note, numeric).
+
+    A phone shows each row as a card (README "On the phone"): each reference cell carries
+    its header (`reference_cells`), each input its field's unit (the columns' third part)."""
+    columns = [(field.name, field.grid_label, field.unit) for field in kind.fields]
+    for row in rows:
+        row.reference_cells = [
+            (header, *cell) for header, cell in zip(reference_headers, row.reference, strict=True)
+        ]
     return {
         "form_id": form_id,
         "rows": rows,

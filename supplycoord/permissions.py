@@ -26,6 +26,8 @@ from inventory.models import StockEventKind, Warehouse, WarehouseKind
 from procurement.models import DistributionEnterprise
 from production.models import Producer
 
+from .models import Role
+
 # --- Who the user is: the roles every rule builds on ----------------------------------------
 
 
@@ -117,6 +119,12 @@ def can_report_production(user) -> bool:
 def can_backdate_freely(user) -> bool:
     """Office staff enter any past date; officers only within the back-dating window."""
     return is_office(user)
+
+
+def can_view_screen(user) -> bool:
+    """The big screen (大屏, /screen/): office, leadership and admins. It shows province figures
+    (rollups, every prefecture's status), which only roles reading the whole province see."""
+    return sees_whole_province(user)
 
 
 def can_read_spot_checks(user) -> bool:
@@ -751,6 +759,33 @@ def can_report_for_distribution_enterprise(user, enterprise: DistributionEnterpr
     if is_office(user):
         return True
     return is_distribution_reporter(user) and enterprise.reporters.filter(pk=user.pk).exists()
+
+
+# --- Notifications (issue 16) ----------------------------------------------------------------
+
+
+def can_manage_webhooks(user) -> bool:
+    """The messaging gateways (outbound webhooks) notifications go out through: the office."""
+    return is_office(user)
+
+
+def scope_recipients(users: QuerySet, *, prefecture_id=None, county_id=None) -> QuerySet:
+    """Who of `users` may be told of an event of a prefecture (and of a county in it): the
+    rows' scopes above, applied to people. An officer or a lead of another prefecture never,
+    a county officer only for an event of its own county (never of a prefecture as a whole).
+    The whole province and the people an event names by its rows (a request's requesters, a
+    producer's commissioners) are kept. An event of no prefecture (the province's batch, a
+    unit's request) leaves `users` as they are."""
+    if prefecture_id is None:
+        return users
+    superuser = Q(is_superuser=True)
+    other_prefecture = Q(role__in=(Role.PREFECTURE_OFFICER, Role.PREFECTURE_LEAD)) & ~Q(
+        prefecture_id=prefecture_id
+    )
+    county_officer = Q(role=Role.COUNTY_OFFICER)
+    if county_id is not None:
+        county_officer &= ~Q(county_id=county_id)
+    return users.exclude(~superuser & (other_prefecture | county_officer))
 
 
 # --- Page views ---------------------------------------------------------------------------------

@@ -240,6 +240,41 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Snapshot rebuilds also have their own outbox and sweep (reports, SnapshotRebuild).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
+
+
+def _clock(name, default) -> tuple[int, int]:
+    """An HH:MM setting as (hour, minute); anything else stops the start."""
+    value = _envstr(name, default)
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value)
+    if not match:
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name)!r} is not a time HH:MM.")
+    return int(match[1]), int(match[2])
+
+
+def _notify_channels(name, default) -> list[str]:
+    channels = envlist(name, default)
+    unknown = set(channels) - {"in_app", "email", "webhook", "digest"}
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r}: unknown channels {sorted(unknown)} "
+            "(use in_app, email, webhook, digest)."
+        )
+    return channels
+
+
+# Notifications (issue 16): the reminder before the cut-off, the commissioners' reminder, the
+# office's overdue inbound (times in Asia/Shanghai).
+_CUTOFF_HOUR, _CUTOFF_MINUTE = _clock("SUPPLYCOORD_CUTOFF_TIME", "16:00")
+REMINDER_MINUTES_BEFORE_CUTOFF = envint("SUPPLYCOORD_REMINDER_MINUTES_BEFORE_CUTOFF", "60")
+if not 0 < REMINDER_MINUTES_BEFORE_CUTOFF < _CUTOFF_HOUR * 60 + _CUTOFF_MINUTE:
+    raise ImproperlyConfigured(
+        "SUPPLYCOORD_REMINDER_MINUTES_BEFORE_CUTOFF must be above 0 and fall on the cut-off's day."
+    )
+_REMINDER_AT = divmod(_CUTOFF_HOUR * 60 + _CUTOFF_MINUTE - REMINDER_MINUTES_BEFORE_CUTOFF, 60)
+_PRODUCTION_REMINDER_AT = _clock("SUPPLYCOORD_PRODUCTION_REMINDER_TIME", "17:00")
+_INBOUND_OVERDUE_AT = _clock("SUPPLYCOORD_INBOUND_OVERDUE_TIME", "09:00")
+
+
 # The daily schedule lives in code (not django-celery-beat): it is part of the product's
 # definition, reviewed like code, and the same in every deployment.
 CELERY_BEAT_SCHEDULE = {
@@ -268,6 +303,33 @@ CELERY_BEAT_SCHEDULE = {
     "exports-sweep": {
         "task": "supplycoord.tasks.export_jobs_sweep",
         "schedule": crontab(minute="*/5"),
+    },
+    # Notifications (issue 16). Officers whose figures for today are not complete, before the
+    # cut-off (SUPPLYCOORD_REMINDER_MINUTES_BEFORE_CUTOFF).
+    "figures-missing-reminder": {
+        "task": "inventory.tasks.figures_missing_remind",
+        "schedule": crontab(hour=_REMINDER_AT[0], minute=_REMINDER_AT[1]),
+    },
+    # Commissioners of producers whose production report for today is missing.
+    "production-report-reminder": {
+        "task": "production.tasks.production_reports_missing_remind",
+        "schedule": crontab(hour=_PRODUCTION_REMINDER_AT[0], minute=_PRODUCTION_REMINDER_AT[1]),
+    },
+    # The office, of purchase orders and national allocations newly overdue.
+    "inbound-overdue": {
+        "task": "procurement.tasks.inbound_overdue_notify",
+        "schedule": crontab(hour=_INBOUND_OVERDUE_AT[0], minute=_INBOUND_OVERDUE_AT[1]),
+    },
+    # Each user's daily digest in their chosen hour (once a day per user, whichever run).
+    "notification-digests": {
+        "task": "supplycoord.notifications.tasks.notification_digests_send",
+        "schedule": crontab(minute="*/15"),
+    },
+    # E-mail and webhook deliveries due and carried by no message (a dead worker, a long
+    # back-off) are queued again.
+    "notification-deliveries-sweep": {
+        "task": "supplycoord.notifications.tasks.notification_deliveries_sweep",
+        "schedule": crontab(minute="*/2"),
     },
 }
 
@@ -406,6 +468,29 @@ SUPPLYCOORD = {
     # An emergency request with a line still open this many hours after it was submitted
     # raises an alert (issue 15).
     "EMERGENCY_REQUEST_ALERT_HOURS": envint("SUPPLYCOORD_EMERGENCY_REQUEST_ALERT_HOURS", "12"),
+    # Notifications (issue 16, supplycoord/notifications/). The site's address as the outside
+    # world reaches it: links in e-mails and webhook messages (empty: bare paths).
+    "SITE_URL": os.environ.get("SUPPLYCOORD_SITE_URL", ""),
+    # The channels of a kind of notification a user has not chosen for: any of in_app, email,
+    # webhook, digest (empty: nothing until the user chooses).
+    "NOTIFY_DEFAULT_CHANNELS": _notify_channels("SUPPLYCOORD_NOTIFY_DEFAULT_CHANNELS", "in_app"),
+    # The local hour of the daily digest of a user who has not chosen one.
+    "NOTIFY_DIGEST_DEFAULT_HOUR": envint("SUPPLYCOORD_NOTIFY_DIGEST_DEFAULT_HOUR", "8"),
+    # An e-mail or webhook delivery is retried BASE × 2^(n−1) seconds after its n-th failed
+    # attempt (60, 120, 240, 480, 960 s) and marked failed after MAX_ATTEMPTS attempts.
+    "NOTIFY_RETRY_BASE_SECONDS": envint("SUPPLYCOORD_NOTIFY_RETRY_BASE_SECONDS", "60"),
+    "NOTIFY_MAX_ATTEMPTS": envint("SUPPLYCOORD_NOTIFY_MAX_ATTEMPTS", "6"),
+    # The sweep queues a pending delivery due for longer than this (its message was lost).
+    "NOTIFY_SWEEP_GRACE_SECONDS": envint("SUPPLYCOORD_NOTIFY_SWEEP_GRACE_SECONDS", "60"),
+    # How long a webhook endpoint has to answer.
+    "WEBHOOK_TIMEOUT_SECONDS": envint("SUPPLYCOORD_WEBHOOK_TIMEOUT_SECONDS", "10"),
+    # Officers are reminded this many minutes before the cut-off when today's figures are
+    # not complete (the beat entry "figures-missing-reminder" below).
+    "REMINDER_MINUTES_BEFORE_CUTOFF": REMINDER_MINUTES_BEFORE_CUTOFF,
+    # Commissioners are reminded at this local time of the production reports of today still
+    # missing; the office is told of newly overdue inbound at this time.
+    "PRODUCTION_REMINDER_TIME": "{:02d}:{:02d}".format(*_PRODUCTION_REMINDER_AT),
+    "INBOUND_OVERDUE_TIME": "{:02d}:{:02d}".format(*_INBOUND_OVERDUE_AT),
 }
 
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
@@ -421,6 +506,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The SMTP server of django.core.mail.backends.smtp.EmailBackend (notifications, alerts).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "20")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SupplyCoord <noreply@localhost>")
 
 LOGGING = {
     "version": 1,

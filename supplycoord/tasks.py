@@ -25,3 +25,8 @@ def export_jobs_sweep() -> int:
 def export_jobs_expire() -> int:
     """Delete the files of expired exports and mark their rows expired."""
     return exports.export_jobs_expire()
+
+
+# Notifications' jobs (issue 16) live with their package; importing them here registers them
+# with the worker's autodiscovery, which reads each app's `tasks` module.
+from .notifications import tasks as notification_tasks  # noqa: E402, F401

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from reports.urls import screen_urls
+
 from . import views
 
 urlpatterns = [
@@ -21,6 +23,7 @@ urlpatterns = [
     path("procurement/", include("procurement.urls")),
     path("allocation/", include("allocation.urls")),
     path("reports/", include("reports.urls")),
+    path("screen/", include(screen_urls)),
     # The production dashboard is a report now (it reads the snapshots); its old address,
     # bookmarked by leadership, keeps working.
     path(
@@ -31,6 +34,7 @@ urlpatterns = [
     ),
     path("production/", include("production.urls")),
     path("exports/", include("supplycoord.export_urls")),
+    path("notifications/", include("supplycoord.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("supplycoord.api_urls")),
 ]

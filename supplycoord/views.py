@@ -22,7 +22,10 @@ def home(request):
         query = urlencode({"status": "draft", "level": user.prefecture.code})
         return redirect(f"{reverse('allocation:batch_list')}?{query}")
     if user.is_county_officer:
-        # Its county's batches to receive (its figures page, if one comes, may take over).
+        # Where its prefecture reports as the sum of its counties, the county's daily figures;
+        # otherwise its county's batches to receive.
+        if user.prefecture and user.prefecture.reports_as_sum_of_counties:
+            return redirect("inventory:county_entry")
         return redirect("allocation:batch_list")
     if user.sees_whole_province:
         return redirect("reports:overview")

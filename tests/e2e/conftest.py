@@ -114,9 +114,17 @@ class BrowserLog:
 
 
 # Chromium fetches the favicon on its own, after the page, and abandons the fetch
-# (net::ERR_ABORTED) when the journey navigates on first. Everything else that fails to load
-# is an error.
-IGNORED_URLS = ("/favicon.ico", "/favicon.svg")
+# (net::ERR_ABORTED) when the journey navigates on first; so with the header's bell, which
+# htmx loads after every page (issue 16). Everything else that fails to load is an error.
+IGNORED_URLS = ("/favicon.ico", "/favicon.svg", "/notifications/bell/")
+
+
+def _abandoned_background_load(request) -> bool:
+    """A fetch or XHR the page started after loading (the bell's count, a small map's data,
+    an htmx poll) that Chromium abandoned because the journey navigated on: not an error. One
+    that got an answer is judged by its status (BrowserLog.responses); one that failed any
+    other way (refused, timed out) is still an error."""
+    return request.failure == "net::ERR_ABORTED" and request.resource_type in ("fetch", "xhr")
 
 
 def _record_console_error(log, msg):
@@ -149,7 +157,7 @@ def page(browser, browser_log, live_server):
         "requestfailed",
         lambda r: (
             None
-            if r.url.endswith(IGNORED_URLS)
+            if r.url.endswith(IGNORED_URLS) or _abandoned_background_load(r)
             else browser_log.failed_requests.append((r.url, r.failure))
         ),
     )

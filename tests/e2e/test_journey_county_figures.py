@@ -3,9 +3,8 @@ English (issue 15 §3).
 
 The office switches 兰州市 to report as the sum of its two active counties, 榆中县 (620123) and
 皋兰县 (620122). Lanzhou's officer then finds no grid on its daily entry page, only the message
-pointing to the counties' page. 榆中县's county officer lands on its batches, reaches its
-figures through the menu and enters today's N95; 皋兰县 is still missing and Lanzhou has no
-row. 皋兰县's officer enters its own, and Lanzhou's lead sees both counties on time and
+pointing to the counties' page. 榆中县's county officer lands on its figures and enters today's
+N95; one county (皋兰县, not named to it) is still missing and Lanzhou has no row. 皋兰县's officer enters its own, and Lanzhou's lead sees both counties on time and
 Lanzhou's row derived. N95 is the only key item, so one item is "every key item".
 
 Today's N95, entered by hand (stock, received, consumption, demand, expected arrivals 3d):
@@ -158,11 +157,9 @@ def test_lanzhou_reports_as_the_sum_of_its_counties(page, world, language, brows
     _shoot(page, "county_daily_closed", language)
     log_out(page)
 
-    # --- 3. 榆中县's officer lands on its batches and reaches its figures through the menu. ---
+    # --- 3. 榆中县's officer lands on its figures (Lanzhou now sums its counties). ---
     log_in(page, "county_officer")
     _switch_language(page, language)
-    assert page.url.split("?")[0].endswith("/allocation/batches/")
-    _open_county_figures_from_the_menu(page)
     assert page.url.split("?")[0].endswith("/inventory/counties/entry/")
     expect(page.locator("main h1")).to_contain_text(words["yuzhong"])
     expect(page.locator("#county-entry-form input[name=date]")).to_have_value(today.isoformat())
@@ -192,6 +189,7 @@ def test_lanzhou_reports_as_the_sum_of_its_counties(page, world, language, brows
     # --- 4. 皋兰县's officer enters its figures: Lanzhou is complete. ---
     log_in(page, "gaolan_officer")
     _switch_language(page, language)
+    # Its landing page, reached again through the menu as from any other page.
     _open_county_figures_from_the_menu(page)
     expect(page.locator("main h1")).to_contain_text(words["gaolan"])
     _enter_n95(page, GAOLAN_N95)

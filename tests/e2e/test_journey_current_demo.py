@@ -110,6 +110,13 @@ def copy_database(source: str, name: str) -> None:
     waits up to 5 s for the live server's last ones to end)."""
     connection.close()
     with connection._nodb_cursor() as cursor:
+        # A live-server thread of an earlier journey of this worker may have left its session
+        # open on the source (the database is this worker's alone): end it, or the copy fails.
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [source],
+        )
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
 

@@ -24,6 +24,29 @@ def test_it_sends_each_role_to_its_daily_work(client, request, role, lands_on):
     assert response.redirect_chain[-1][0] == lands_on
 
 
+def test_a_county_officer_lands_on_its_batches_or_on_its_figures_where_they_are_summed(
+    client, county_officer
+):
+    """Three-level dispatch (issue 15): a county officer receives batches; where its prefecture
+    reports as the sum of its counties, the county's figures are its daily work first."""
+    client.force_login(county_officer)
+    assert client.get(reverse("home"), follow=True).redirect_chain[-1][0] == "/allocation/batches/"
+
+    lanzhou = county_officer.prefecture
+    lanzhou.reports_as_sum_of_counties = True
+    lanzhou.save(update_fields=["reports_as_sum_of_counties"])
+    response = client.get(reverse("home"), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("inventory:county_entry")
+
+
+def test_a_prefecture_lead_lands_on_its_prefectures_drafts(client, lead):
+    client.force_login(lead)
+    response = client.get(reverse("home"), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/allocation/batches/?status=draft&level=620100"
+
+
 def test_it_shows_nothing_to_a_user_without_a_role(client, db):
     user = UserFactory(username="newcomer", role="")
     client.force_login(user)

@@ -43,6 +43,7 @@ def every_nav_page(user):
         reverse("reports:demand"),
         reverse("reports:spot_checks"),
         reverse("reports:alerts"),
+        reverse("screen:index"),
         reverse("production:commissioner"),
         reverse("production:report_entry"),
         reverse("production:producer_list"),

@@ -146,6 +146,8 @@ TABLE = [
     ("can_report_production", (), OFFICE | {"reporter"}),
     ("can_backdate_freely", (), OFFICE),
     ("can_read_spot_checks", (), PROVINCE),
+    # The big screen (issue 16 §1): office, leadership, admins.
+    ("can_view_screen", (), PROVINCE),
     ("can_follow_up_spot_checks", (), OFFICE),
     ("can_edit_protected_staff", (), OFFICE),
     ("can_import_stock_events", (), OFFICE),
@@ -226,6 +228,8 @@ TABLE = [
     ("can_report_for_county", ("gaolan",), OFFICE),
     ("can_read_county_figures", (), PROVINCE | {"officer", "outsider", "lead"}),
     ("can_set_reports_as_sum", (), OFFICE),
+    # Notifications (issue 16 §3): the office connects the messaging gateways.
+    ("can_manage_webhooks", (), OFFICE),
 ]
 
 
