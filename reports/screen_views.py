@@ -8,14 +8,16 @@ htmx does not swap. A part that fails keeps its old content (screen.js marks it 
 """
 
 import hashlib
-from urllib.parse import urlencode
+from functools import wraps
+from urllib.parse import urlencode, urlsplit
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
-from django.utils.http import parse_etags
+from django.utils.http import parse_etags, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from supplycoord.lib.dates import local_today
@@ -89,6 +91,31 @@ def _labels() -> dict:
     }
 
 
+def _htmx_signed_in(view):
+    """The parts and the drill-down, fetched by htmx, of a wall whose session ended: not the
+    log-in page (the XHR follows the 302 and htmx would swap the form into the part while the
+    screen says "updated") but 401, which htmx does not swap (screen.js marks the part stale),
+    with HX-Redirect to log in and come back to the screen as it was opened."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.headers.get("HX-Request") == "true" and not request.user.is_authenticated:
+            current = request.headers.get("HX-Current-URL", "")
+            back = reverse("screen:index")
+            if current and url_has_allowed_host_and_scheme(
+                current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                parts = urlsplit(current)
+                if parts.path == back:
+                    back += f"?{parts.query}" if parts.query else ""
+            response = HttpResponse(status=401)
+            response["HX-Redirect"] = redirect_to_login(back)["Location"]
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @require(can_view_screen)
 def screen_page(request):
     date = _date(request)
@@ -122,6 +149,7 @@ def screen_page(request):
     )
 
 
+@_htmx_signed_in
 @require(can_view_screen)
 def screen_part(request, name):
     if name not in PARTS:
@@ -137,6 +165,7 @@ def screen_part(request, name):
     return response
 
 
+@_htmx_signed_in
 @require(can_view_screen)
 def screen_prefecture(request, code):
     """The drill-down's side panel: one prefecture's figures and its counties' map data."""

@@ -60,6 +60,14 @@
     return days === null || days === undefined ? "—" : Number(days).toFixed(2);
   }
 
+  // A tooltip's formatter returns HTML (ECharts writes it with innerHTML): names come from
+  // the database (the admin's prefectures and counties) and are written as text.
+  function escapeHTML(value) {
+    return String(value == null ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   function readJSON(el) {
     try { return JSON.parse(el.textContent); } catch (error) { return null; }
   }
@@ -79,9 +87,9 @@
           trigger: "item",
           formatter: function (params) {
             var p = params.data;
-            if (!p) { return params.name; }
-            return p.prefecture + "<br>" + (statusWords[p.status] || "") + " · " +
-              (labels.days_of_cover || "") + " " + formatDays(p.value) + (p.stale ? " *" : "");
+            if (!p) { return escapeHTML(params.name); }
+            return escapeHTML(p.prefecture) + "<br>" + escapeHTML(statusWords[p.status] || "") + " · " +
+              escapeHTML(labels.days_of_cover || "") + " " + formatDays(p.value) + (p.stale ? " *" : "");
           }
         },
         series: [{
@@ -120,6 +128,7 @@
     colourOf: colourOf,
     colours: COLOURS,
     formatDays: formatDays,
+    escapeHTML: escapeHTML,
     readJSON: readJSON
   };
 

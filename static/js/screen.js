@@ -138,8 +138,9 @@
         trigger: "item", textStyle: { fontSize: 22 },
         formatter: function (params) {
           var d = params.data;
-          if (!d) { return params.name; }
-          return d.prefecture + "<br>" + (labels.status[d.status] || "") + " · " + labels.days_of_cover + " " + Maps.formatDays(d.value) + (d.stale ? " *" : "");
+          // HTML (ECharts' innerHTML): the names are written as text.
+          if (!d) { return Maps.escapeHTML(params.name); }
+          return Maps.escapeHTML(d.prefecture) + "<br>" + Maps.escapeHTML(labels.status[d.status] || "") + " · " + Maps.escapeHTML(labels.days_of_cover) + " " + Maps.formatDays(d.value) + (d.stale ? " *" : "");
         }
       },
       series: [{
@@ -244,7 +245,7 @@
               // Our county's name in the reader's language, not the map file's Chinese one.
               formatter: function (params) { return params.data ? params.data.label : params.name; }
             },
-            tooltip: { formatter: function (params) { return params.data ? params.data.label : params.name; } },
+            tooltip: { formatter: function (params) { return Maps.escapeHTML(params.data ? params.data.label : params.name); } },
             labelLayout: { hideOverlap: true },
             emphasis: { itemStyle: { areaColor: "#2563eb" } },
             data: (counties.counties || []).filter(function (c) { return c.region; }).map(function (c) {

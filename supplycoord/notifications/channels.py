@@ -100,6 +100,9 @@ def digest_email_send(digest, notifications) -> None:
 
 
 def _send_mail(subject, body, address) -> None:
+    # A header is one line: a name from the data with a line break in it would make Django
+    # refuse the message (BadHeaderError) at every attempt.
+    subject = " ".join(subject.split())
     try:
         sent = send_mail(subject, body, None, [address])
     except Exception as exc:  # SMTP refusals, timeouts, a wrong host: all worth a retry

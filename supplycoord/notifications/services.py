@@ -324,6 +324,12 @@ def delivery_attempt(*, delivery_id: int) -> int | None:
         )
         if delivery is None:
             return None
+        if delivery.endpoint_id is not None and not delivery.endpoint.active:
+            # The office switched the gateway off: what was waiting for it is not posted.
+            NotificationDelivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.FAILED, last_error="endpoint switched off"
+            )
+            return None
         delivery.attempts += 1
         delivery.last_attempt_at = now
         lease = _setting("WEBHOOK_TIMEOUT_SECONDS") + LEASE_SECONDS

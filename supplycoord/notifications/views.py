@@ -122,6 +122,7 @@ def preferences(request):
             "channels": [Channel(channel) for channel in CHANNELS],
             "has_email": bool(user.email),
         },
+        status=400 if form.is_bound else 200,
     )
 
 

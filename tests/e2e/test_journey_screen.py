@@ -9,6 +9,7 @@ parts are polled every 2 s (?poll=2) and the items do not rotate during the test
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -165,5 +166,87 @@ def test_the_screen_draws_every_prefecture_refreshes_and_drills_down(
         page.wait_for_function("() => !document.getElementById('screen-map').dataset.drilled")
         assert _regions_with_figures(page) == gb_codes
         assert errors == []
+    finally:
+        context.close()
+
+
+HOSTILE = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
+
+# The tooltip of the region carrying `code`, as ECharts would render it (HTML).
+_TOOLTIP = """([selector, code, seriesTooltip]) => {
+    const chart = echarts.getInstanceByDom(document.querySelector(selector));
+    const option = chart.getOption();
+    const d = option.series[0].data.find(d => d.code === code);
+    const formatter = seriesTooltip ? option.series[0].tooltip.formatter : option.tooltip[0].formatter;
+    chart.dispatchAction({type: 'showTip', seriesIndex: 0, name: d.name});
+    return formatter({data: d, name: d.name});
+}"""
+
+
+def test_names_with_html_are_shown_as_text_in_the_maps_tooltips(browser, live_server, gansu):
+    """ECharts writes a tooltip's formatter result as HTML: a prefecture's or county's name
+    (entered in the admin) with markup in it is shown as text on the screen, its drill-down
+    and the small map, and runs nothing."""
+    lanzhou = gansu["prefectures"][0]
+    type(lanzhou).objects.filter(pk=lanzhou.pk).update(
+        name_zh="兰州市" + HOSTILE, name_en="Lanzhou" + HOSTILE
+    )
+    County.objects.filter(code="620102").update(
+        name_zh="城关区" + HOSTILE, name_en="Chengguan" + HOSTILE
+    )
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1920, "height": 1080}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, "office_screen")
+        page.goto("/screen/?poll=600&rotate=600")
+        page.wait_for_selector('#screen-map[data-rendered="1"]')
+        html = page.evaluate(_TOOLTIP, ["#screen-map", lanzhou.code, False])
+        assert "&lt;img" in html and "<img" not in html
+        # The drill-down: the county's label in its tooltip.
+        page.evaluate(
+            """(code) => { const chart = echarts.getInstanceByDom(document.getElementById('screen-map'));
+                           chart.trigger('click', {data: {code}}); }""",
+            lanzhou.code,
+        )
+        page.wait_for_selector('#screen-map[data-drilled="620100"]')
+        html = page.evaluate(_TOOLTIP, ["#screen-map", "620102", True])
+        assert "&lt;img" in html and "<img" not in html
+
+        page.goto("/reports/")
+        page.wait_for_selector('[data-minimap][data-rendered="1"]')
+        html = page.evaluate(_TOOLTIP, ["[data-minimap]", lanzhou.code, False])
+        assert "&lt;img" in html and "<img" not in html
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => window.__xss || 0") == 0
+    finally:
+        context.close()
+
+
+def test_a_wall_whose_session_ended_goes_to_log_in_and_comes_back(browser, live_server, gansu):
+    """The session ends while the screen polls (here: its cookie is gone). The parts are not
+    swapped for the log-in form under an "updated" clock: the wall opens the log-in page, and
+    logging in brings the screen back as it was opened."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1920, "height": 1080}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, "office_screen")
+        page.goto("/screen/?poll=2&rotate=600")
+        page.wait_for_selector('#screen-map[data-rendered="1"]')
+        context.clear_cookies()
+        page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+        assert page.url.endswith("/accounts/login/?next=/screen/%3Fpoll%3D2%26rotate%3D600")
+        assert page.locator("#part-headline").count() == 0
+        page.fill("#id_username", "office_screen")
+        page.fill("#id_password", "pass-word-123")
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+        assert page.url.endswith("/screen/?poll=2&rotate=600")
+        page.wait_for_selector('#screen-map[data-rendered="1"]')
     finally:
         context.close()

@@ -85,6 +85,24 @@ def test_a_visitor_is_sent_to_log_in(client, world):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
+def test_a_part_polled_after_the_session_ended_is_not_swapped_for_the_log_in_page(client, world):
+    """The wall's session ends (expiry, a log-out elsewhere): a part or the drill-down fetched by
+    htmx must not answer the log-in page (the XHR follows a 302 and gets a 200 that htmx swaps
+    into the part, while the screen says "updated"). It answers 401, which htmx does not swap
+    (screen.js marks the part stale), and HX-Redirect sends the wall to log in, back to the
+    screen as it was opened."""
+    page = "http://testserver/screen/?poll=30"
+    for url in screen_urls()[1:]:
+        response = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=page)
+        assert response.status_code == 401, url
+        assert response["HX-Redirect"] == "/accounts/login/?next=/screen/%3Fpoll%3D30", url
+    # A current URL off the site is not followed back: the screen's own address is.
+    response = client.get(
+        screen_urls()[1], HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://evil.example/"
+    )
+    assert response["HX-Redirect"] == "/accounts/login/?next=/screen/"
+
+
 def test_only_the_screens_roles_see_its_link(client, world, office, officer):
     client.force_login(office)
     assert 'id="nav-screen"' in client.get(reverse("reports:overview")).content.decode()

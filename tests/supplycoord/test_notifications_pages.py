@@ -207,13 +207,20 @@ def test_saving_the_preferences(client, officer, lanzhou):
 
 
 def test_a_bad_digest_hour_is_refused_and_nothing_saved(client, officer, lanzhou):
+    """The form offers 00:00-23:00: 24, -1 or a word is a 400 (as every refused form) with the
+    error at the field, and neither the channels, the hour nor the language is saved."""
     client.force_login(officer)
-    response = client.post(
-        reverse("notifications:preferences"), {"digest_hour": "24", "language": "en"}
-    )
-    assert response.status_code == 200
-    assert 'class="fielderror"' in response.content.decode()
+    language = officer.language
+    for hour in ("24", "-1", "eight"):
+        response = client.post(
+            reverse("notifications:preferences"), {"digest_hour": hour, "language": "en"}
+        )
+        assert response.status_code == 400, hour
+        assert 'class="fielderror"' in response.content.decode()
     assert not NotificationPreference.objects.exists()
+    officer.refresh_from_db()
+    assert officer.language == language
+    assert not hasattr(officer, "notification_profile")
 
 
 # --- The office's gateways --------------------------------------------------------------------

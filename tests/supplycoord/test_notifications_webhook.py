@@ -293,3 +293,57 @@ def test_a_failing_mail_server_is_retried(traveller, committed, office_on_the_ga
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.last_error.startswith("ConnectionRefusedError")
     assert delivery.next_attempt_at == NOW + dt.timedelta(seconds=60)
+
+
+def test_a_name_with_a_line_break_still_makes_a_one_line_subject(
+    traveller, committed, office_on_the_gateway
+):
+    """A title is made of names from the data (here a producer's, as an import may bring it,
+    with a line break): the e-mail's subject is one line (a header may not break; Django
+    refuses such a message, which then failed six times for nothing) and adds no header."""
+    NotificationPreference.objects.create(
+        user=office_on_the_gateway, kind="production_report_missing", email=True
+    )
+    with committed():
+        notify(
+            event="production_report_missing",
+            recipients=[to.office()],
+            params={
+                "producer": "Acme\r\nBcc: spy@example.com",
+                "date": "2026-03-10",
+                "missing": 1,
+                "expected": 2,
+                "items": [],
+            },
+        )
+    (message,) = mail.outbox
+    assert message.subject == (
+        "SupplyCoord: Acme Bcc: spy@example.com: production report for 2026-03-10 missing"
+    )
+    assert message.bcc == [] and message.message()["Bcc"] is None
+    delivery = NotificationDelivery.objects.get()
+    assert (delivery.channel, delivery.status) == ("email", DeliveryStatus.SENT)
+
+
+def test_an_endpoint_switched_off_gets_no_more_retries(
+    traveller, committed, gateway, endpoint, office_on_the_gateway
+):
+    """The office unticks "Active" on a gateway that fails (or that must stop: a wrong
+    address, a leaked secret): its pending retries are not posted any more, each is marked
+    failed saying why, and the sweep leaves them."""
+    gateway.answers = [500]
+    with committed():
+        alerts_notice()
+    delivery = NotificationDelivery.objects.get()
+    assert (delivery.status, len(gateway.received)) == (DeliveryStatus.PENDING, 1)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+
+    traveller.move_to(delivery.next_attempt_at)
+    notification_delivery_send(delivery.pk)
+    assert len(gateway.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert delivery.last_error == "endpoint switched off"
+    traveller.shift(dt.timedelta(hours=1))
+    assert notification_deliveries_sweep() == 0
+    assert len(gateway.received) == 1
