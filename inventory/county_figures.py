@@ -45,7 +45,7 @@ from supplycoord.permissions import (
 from supplycoord.selectors import key_items
 
 from .models import FIGURE_FIELDS, CountyDailyFigure, DailyFigure
-from .selectors import PREFILL_LOOKBACK_DAYS, EntryRow
+from .selectors import EntryRow, entry_rows
 from .services import DAILY_FIGURES
 
 # The reason a derived prefecture row records when it changes: a marker stored as it is,
@@ -374,35 +374,7 @@ def counties_enterable_by(user) -> list[County]:
 def county_entry_rows(*, county: County, date: dt.date) -> list[EntryRow]:
     """One row per key item: the county's figures of the day if entered, else its last stock
     (within PREFILL_LOOKBACK_DAYS) prefilled, as the prefectures' grid does."""
-    items = list(key_items())
-    existing = {
-        figure.item_id: figure
-        for figure in CountyDailyFigure.objects.filter(county=county, date=date, item__in=items)
-    }
-    last = {}
-    earlier = (
-        CountyDailyFigure.objects.filter(
-            county=county,
-            date__lt=date,
-            date__gte=date - dt.timedelta(days=PREFILL_LOOKBACK_DAYS),
-        )
-        .order_by("item_id", "-date")
-        .values_list("item_id", "date", "stock")
-    )
-    for item_id, day, stock in earlier:
-        last.setdefault(item_id, (stock, day))
-    rows = []
-    for item in items:
-        figure = existing.get(item.pk)
-        last_stock, last_date = last.get(item.pk, (None, None))
-        if figure is not None:
-            values = figure.figures()
-        else:
-            values = dict.fromkeys(FIGURE_FIELDS, "")
-            if last_stock is not None:
-                values["stock"] = last_stock
-        rows.append(EntryRow(item, values, figure, last_stock, last_date))
-    return rows
+    return entry_rows(CountyDailyFigure.objects.filter(county=county), date=date)
 
 
 # How the prefecture's row of an item stands on the status page.

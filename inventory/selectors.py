@@ -38,15 +38,18 @@ class EntryRow:
 
 def daily_entry_rows(*, prefecture: Prefecture, date: dt.date) -> list[EntryRow]:
     """One row per key item: the day's figures if entered, else the last stock prefilled."""
+    return entry_rows(DailyFigure.objects.filter(prefecture=prefecture), date=date)
+
+
+def entry_rows(figures, *, date: dt.date) -> list[EntryRow]:
+    """The entry grid of one reporter (`figures`: its rows of DailyFigure or of
+    CountyDailyFigure): one row per key item, its figures of `date` if entered, else its last
+    stock within PREFILL_LOOKBACK_DAYS prefilled. Two queries and the key items."""
     items = list(key_items())
-    existing = {
-        f.item_id: f
-        for f in DailyFigure.objects.filter(prefecture=prefecture, date=date, item__in=items)
-    }
+    existing = {f.item_id: f for f in figures.filter(date=date, item__in=items)}
     last = {}
     earlier = (
-        DailyFigure.objects.filter(
-            prefecture=prefecture,
+        figures.filter(
             date__lt=date,
             date__gte=date - dt.timedelta(days=PREFILL_LOOKBACK_DAYS),
         )
