@@ -15,23 +15,10 @@ FIGURE_FIELDS = ("stock", "received", "consumption", "demand", "expected_arrival
 PAPER_LEDGER_NOTE = "从纸质台账迁移"
 
 
-class DailyFigure(models.Model):
-    """日报: one prefecture's figures for one item and day.
+class FiguresOfADay(models.Model):
+    """The five figures a reporter gives for one item and day, and who gave them when: a
+    prefecture's (DailyFigure) or a county's (CountyDailyFigure)."""
 
-    One row per (prefecture, item, date). A later submission for the same key is a
-    correction: it replaces the figures here and django-simple-history keeps the old ones,
-    with who changed them, when, and why.
-    """
-
-    prefecture = models.ForeignKey(
-        Prefecture,
-        verbose_name=_("prefecture"),
-        on_delete=models.PROTECT,
-        related_name="daily_figures",
-    )
-    item = models.ForeignKey(
-        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="daily_figures"
-    )
     date = models.DateField(_("date"))
     stock = models.PositiveBigIntegerField(_("stock"))
     received = models.PositiveBigIntegerField(_("received"))
@@ -49,6 +36,31 @@ class DailyFigure(models.Model):
     submitted_at = models.DateTimeField(_("last submitted at"))
     on_time = models.BooleanField(_("on time"))
     correction_reason = models.CharField(_("reason for correction"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def figures(self) -> dict:
+        return {f: getattr(self, f) for f in FIGURE_FIELDS}
+
+
+class DailyFigure(FiguresOfADay):
+    """日报: one prefecture's figures for one item and day.
+
+    One row per (prefecture, item, date). A later submission for the same key is a
+    correction: it replaces the figures here and django-simple-history keeps the old ones,
+    with who changed them, when, and why.
+    """
+
+    prefecture = models.ForeignKey(
+        Prefecture,
+        verbose_name=_("prefecture"),
+        on_delete=models.PROTECT,
+        related_name="daily_figures",
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="daily_figures"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -63,11 +75,8 @@ class DailyFigure(models.Model):
     def __str__(self):
         return f"{self.prefecture.code} {self.item.code} {self.date}"
 
-    def figures(self) -> dict:
-        return {f: getattr(self, f) for f in FIGURE_FIELDS}
 
-
-class CountyDailyFigure(models.Model):
+class CountyDailyFigure(FiguresOfADay):
     """区县日报: one county's figures for one item and day (three-level dispatch, issue 15).
 
     Entered for the counties of a prefecture that reports as the sum of its counties
@@ -87,22 +96,6 @@ class CountyDailyFigure(models.Model):
         on_delete=models.PROTECT,
         related_name="county_daily_figures",
     )
-    date = models.DateField(_("date"))
-    stock = models.PositiveBigIntegerField(_("stock"))
-    received = models.PositiveBigIntegerField(_("received"))
-    consumption = models.PositiveBigIntegerField(_("consumption"))
-    demand = models.PositiveBigIntegerField(_("demand"))
-    expected_arrivals_3d = models.PositiveBigIntegerField(_("expected arrivals within 3 days"))
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
-    first_submitted_at = models.DateTimeField(_("first submitted at"))
-    submitted_at = models.DateTimeField(_("last submitted at"))
-    on_time = models.BooleanField(_("on time"))
-    correction_reason = models.CharField(_("reason for correction"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -118,9 +111,6 @@ class CountyDailyFigure(models.Model):
 
     def __str__(self):
         return f"{self.county.code} {self.item.code} {self.date}"
-
-    def figures(self) -> dict:
-        return {f: getattr(self, f) for f in FIGURE_FIELDS}
 
 
 # --- The provincial reserve ledger (台账) -------------------------------------------------
